@@ -1,1 +1,20 @@
-//! placeholder
+//! The vendor API clients.
+//!
+//! [`http`] is the one HTTP layer (timeouts, retries with backoff and jitter,
+//! `Retry-After`, the rule about what may be sent twice, logging without
+//! secrets). [`keystone`] and [`ecl`] authenticate ECL requests; [`arcserve`]
+//! is the typed Arcserve UDP client. Only this module and the executor's
+//! callers do network I/O; loading and planning never do.
+//!
+//! The clients spell the vendors' JSON on their own, from `API.md`; they share
+//! no wire types with the simulator in `crate::sim`.
+
+pub mod arcserve;
+pub mod ecl;
+pub mod error;
+pub mod http;
+pub mod keystone;
+pub mod secret;
+
+pub use error::ApiError;
+pub use secret::Secret;

@@ -1,0 +1,69 @@
+//! Errors of the vendor API clients.
+//!
+//! Every variant names the request (`METHOD path`) it belongs to, and says
+//! whether the server may have carried it out: a create that ends in
+//! [`ApiError::Ambiguous`] must be resolved by reading back, never by sending
+//! it again blindly. No variant carries a credential or a token.
+
+use std::time::Duration;
+
+/// What went wrong talking to a vendor API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server answered with an error status.
+    #[error("{request}: the server answered {status}: {message}")]
+    Status {
+        request: String,
+        status: u16,
+        message: String,
+        /// `Retry-After` of a 429 or 503, when the server sent one.
+        retry_after: Option<Duration>,
+    },
+
+    /// The request was sent but no answer came back (timeout, connection
+    /// closed), or a non-idempotent request got a 5xx: the server may or may
+    /// not have made the change.
+    #[error(
+        "{request}: {cause}; the server may or may not have carried it out\n  hint: read the object back before sending the request again"
+    )]
+    Ambiguous { request: String, cause: String },
+
+    /// The request never reached the server.
+    #[error("{request}: could not reach the server: {cause}")]
+    Unreachable { request: String, cause: String },
+
+    /// The answer did not have the shape the contract promises.
+    #[error("{request}: unexpected answer from the server: {detail}")]
+    Decode { request: String, detail: String },
+
+    /// Credentials are missing or were refused.
+    #[error("{message}\n  hint: {hint}")]
+    Auth { message: String, hint: String },
+
+    /// The client is configured wrongly (bad URL, missing variable).
+    #[error("{message}\n  hint: {hint}")]
+    Config { message: String, hint: String },
+}
+
+impl ApiError {
+    /// The HTTP status, when the server answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// True when the server may have carried out the request even though it
+    /// failed; the caller must read back before trying again.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, ApiError::Ambiguous { .. })
+    }
+
+    pub(crate) fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        ApiError::Config {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}

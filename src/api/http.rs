@@ -1,0 +1,497 @@
+//! The one HTTP layer every vendor client goes through.
+//!
+//! It owns the reqwest client (rustls on `ring`), timeouts, and the retry
+//! policy: exponential backoff with jitter, `Retry-After` honoured, and the
+//! rule that decides what may be sent twice. An idempotent request is retried
+//! on a connection error, a 5xx or a 429. A non-idempotent one (a create) is
+//! retried only when it certainly did not reach the handler (the connection
+//! could not be made, or a 429); any other failure comes back as
+//! [`ApiError::Ambiguous`] for the caller to resolve by reading back.
+//!
+//! Only paths are logged, never headers or bodies, so tokens stay out of logs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::secret::Secret;
+
+/// Timeouts and retry budget of the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: usize,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Upper bound for a server's `Retry-After`.
+    pub max_retry_after: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 6,
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Whether a request may be sent again after a failure whose outcome is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Sending it twice has the effect of sending it once (GET, PATCH with
+    /// absolute values, DELETE, token requests).
+    Idempotent,
+    /// Sending it twice may make two objects (creates).
+    NotIdempotent,
+}
+
+/// One request, described before it is sent so that it can be sent again.
+#[derive(Clone)]
+pub struct Request {
+    method: Method,
+    url: Url,
+    query: Vec<(&'static str, String)>,
+    headers: HeaderMap,
+    body: Option<serde_json::Value>,
+    idempotency: Idempotency,
+}
+
+impl Request {
+    /// A request; GET, PUT, PATCH and DELETE are idempotent, POST is not
+    /// unless [`Request::idempotent`] says otherwise.
+    pub fn new(method: Method, url: Url) -> Self {
+        let idempotency = if method == Method::POST {
+            Idempotency::NotIdempotent
+        } else {
+            Idempotency::Idempotent
+        };
+        Request {
+            method,
+            url,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotency,
+        }
+    }
+
+    pub fn query(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.query.push((name, value.to_string()));
+        self
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Marks a POST that is safe to repeat (token requests, absolute updates).
+    pub fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
+    }
+
+    /// Sets a header whose value is a secret; it is marked sensitive so that
+    /// no `Debug` of the request shows it.
+    pub fn secret_header(mut self, name: HeaderName, value: &Secret) -> Result<Self, ApiError> {
+        let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+            ApiError::config(
+                format!(
+                    "the credential for the {name} header contains characters that cannot be sent"
+                ),
+                "check the token or key in the environment for stray characters",
+            )
+        })?;
+        value.set_sensitive(true);
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// `METHOD /path`, the label used in errors and logs.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method, self.url.path())
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+/// Shows the method, path and query only: the body may hold a credential
+/// (a token request does) and secret headers are marked sensitive.
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.url.path())
+            .field("query", &self.query)
+            .field("idempotency", &self.idempotency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful answer, fully read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    label: String,
+}
+
+impl Response {
+    /// Decodes the body, naming the JSON path of whatever does not fit.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            ApiError::Decode {
+                request: self.label.clone(),
+                detail: if path == "." {
+                    inner.to_string()
+                } else {
+                    format!("at `{path}`: {inner}")
+                },
+            }
+        })
+    }
+
+    /// A header as text, when present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The shared client. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    config: Arc<HttpConfig>,
+}
+
+/// One attempt's failure, with what the retry loop needs to know about it.
+struct AttemptError {
+    error: ApiError,
+    retryable: bool,
+}
+
+impl HttpClient {
+    pub fn new(config: HttpConfig) -> Result<Self, ApiError> {
+        // One crypto provider for the whole tree; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let inner = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .user_agent(concat!("entitle/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| {
+                ApiError::config(
+                    format!("could not set up the HTTP client: {err}"),
+                    "this is a bug in entitle; please report it",
+                )
+            })?;
+        Ok(HttpClient {
+            inner,
+            config: Arc::new(config),
+        })
+    }
+
+    /// Sends a request, retrying what the policy allows, and returns the
+    /// successful answer or the last error.
+    pub async fn send(&self, request: &Request) -> Result<Response, ApiError> {
+        let backoff = ExponentialBuilder::default()
+            .with_jitter()
+            .with_min_delay(self.config.min_backoff)
+            .with_max_delay(self.config.max_backoff)
+            .with_max_times(self.config.max_retries);
+        let max_retry_after = self.config.max_retry_after;
+        (|| self.attempt(request))
+            .retry(backoff)
+            .when(|failure| failure.retryable)
+            .adjust(|failure, delay| {
+                let retry_after = match &failure.error {
+                    ApiError::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                match (delay, retry_after) {
+                    (Some(delay), Some(wait)) => Some(delay.max(wait.min(max_retry_after))),
+                    (delay, _) => delay,
+                }
+            })
+            .notify(|failure, delay| {
+                tracing::debug!(
+                    "{}: {}; retrying in {} ms",
+                    request.label(),
+                    failure.error,
+                    delay.as_millis()
+                );
+            })
+            .await
+            .map_err(|failure| failure.error)
+    }
+
+    async fn attempt(&self, request: &Request) -> Result<Response, AttemptError> {
+        let label = request.label();
+        let started = Instant::now();
+        let mut builder = self
+            .inner
+            .request(request.method.clone(), request.url.clone())
+            .headers(request.headers.clone());
+        if !request.query.is_empty() {
+            builder = builder.query(&request.query);
+        }
+        if let Some(body) = &request.body {
+            builder = builder.json(body);
+        }
+        let idempotent = request.idempotency == Idempotency::Idempotent;
+        let outcome = match builder.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                response
+                    .bytes()
+                    .await
+                    .map(|body| (status, headers, body.to_vec()))
+            }
+            Err(err) => Err(err),
+        };
+        let (status, headers, body) = match outcome {
+            Ok(parts) => parts,
+            Err(err) => {
+                tracing::debug!("{label} -> no answer: {}", describe(&err));
+                return Err(transport_failure(label, &err, idempotent));
+            }
+        };
+        tracing::debug!(
+            "{label} -> {} ({} ms)",
+            status.as_u16(),
+            started.elapsed().as_millis()
+        );
+        if status.is_success() {
+            return Ok(Response {
+                status,
+                headers,
+                body,
+                label,
+            });
+        }
+        let message = error_message(&body);
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        if status.is_server_error() && !idempotent {
+            return Err(AttemptError {
+                error: ApiError::Ambiguous {
+                    request: label,
+                    cause: format!("the server answered {}: {message}", status.as_u16()),
+                },
+                retryable: false,
+            });
+        }
+        let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+        Err(AttemptError {
+            error: ApiError::Status {
+                request: label,
+                status: status.as_u16(),
+                message,
+                retry_after,
+            },
+            retryable,
+        })
+    }
+}
+
+/// Classifies a reqwest failure: a connection that was never made is safe to
+/// retry for any request; anything later is ambiguous for a create.
+fn transport_failure(label: String, err: &reqwest::Error, idempotent: bool) -> AttemptError {
+    let cause = describe(err);
+    if err.is_connect() {
+        return AttemptError {
+            error: ApiError::Unreachable {
+                request: label,
+                cause,
+            },
+            retryable: true,
+        };
+    }
+    if idempotent {
+        AttemptError {
+            error: ApiError::Unreachable {
+                request: label,
+                cause: format!("no answer ({cause})"),
+            },
+            retryable: true,
+        }
+    } else {
+        AttemptError {
+            error: ApiError::Ambiguous {
+                request: label,
+                cause: format!("no answer ({cause})"),
+            },
+            retryable: false,
+        }
+    }
+}
+
+/// A reqwest error with its causes, without the URL (the label has the path).
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "connection closed".to_string()
+    };
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The human message of an error body in any of the vendors' shapes:
+/// `{"error": {"message"}}` (ECL), ProblemDetails `{title, detail}` (Redstor),
+/// or the text itself, shortened.
+fn error_message(body: &[u8]) -> String {
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
+        let pick = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        if let Some(message) = value.pointer("/error/message").and_then(pick) {
+            return message;
+        }
+        if let Some(detail) = value.get("detail").and_then(pick) {
+            return detail;
+        }
+        if let Some(title) = value.get("title").and_then(pick) {
+            return title;
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_control() || *c == ' ')
+        .take(300)
+        .collect();
+    if text.trim().is_empty() {
+        "(no message)".to_string()
+    } else {
+        text
+    }
+}
+
+/// Parses a base URL and refuses plain `http://` except on a loopback host
+/// (a local simulator): credentials must not cross a network in clear text.
+pub fn checked_base_url(value: &str, what: &str) -> Result<Url, ApiError> {
+    let url = Url::parse(value).map_err(|err| {
+        ApiError::config(
+            format!("{what} `{value}` is not a valid URL: {err}"),
+            "write an absolute URL such as https://soy-jp1-ecl.api.ntt.com",
+        )
+    })?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(ApiError::config(
+            format!("{what} `{value}` uses plain http:// to a host that is not loopback"),
+            "use https://; plain http:// is allowed only for 127.0.0.1, ::1 or localhost",
+        )),
+        other => Err(ApiError::config(
+            format!("{what} `{value}` has the scheme `{other}`"),
+            "use an https:// URL",
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Appends path segments to a base URL, percent-encoding each one so that no
+/// value can add a segment; `.`, `..`, empty segments and control characters,
+/// which would climb, collapse or be silently dropped from the path, are
+/// refused.
+pub fn join_segments(base: &Url, segments: &[&str]) -> Result<Url, ApiError> {
+    if let Some(bad) = segments
+        .iter()
+        .find(|s| s.is_empty() || **s == "." || **s == ".." || s.chars().any(char::is_control))
+    {
+        return Err(ApiError::config(
+            format!("refusing to send the path segment {bad:?}"),
+            "ids in paths must be non-empty, cannot be `.` or `..`, and cannot hold control characters",
+        ));
+    }
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        assert!(checked_base_url("http://127.0.0.1:8080", "endpoint").is_ok());
+        assert!(checked_base_url("http://localhost:1", "endpoint").is_ok());
+        assert!(checked_base_url("http://[::1]:1", "endpoint").is_ok());
+        assert!(checked_base_url("https://soy-jp1-ecl.api.ntt.com", "endpoint").is_ok());
+        let err = checked_base_url("http://soy-jp1-ecl.api.ntt.com", "endpoint").unwrap_err();
+        assert!(err.to_string().contains("not loopback"), "{err}");
+        assert!(checked_base_url("ftp://127.0.0.1", "endpoint").is_err());
+        assert!(checked_base_url("not a url", "endpoint").is_err());
+    }
+
+    #[test]
+    fn segments_are_encoded_not_interpreted() {
+        let base = Url::parse("http://127.0.0.1:1/v2/").unwrap();
+        let url = join_segments(&base, &["a/b", "%2F", "x y"]).unwrap();
+        assert_eq!(url.path(), "/v2/a%2Fb/%252F/x%20y");
+        for bad in ["..", ".", "", "a\nb", "\u{7f}"] {
+            assert!(join_segments(&base, &["x", bad]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn error_messages_are_read_from_every_vendor_shape() {
+        assert_eq!(
+            error_message(br#"{"error":{"code":400,"message":"bad page"}}"#),
+            "bad page"
+        );
+        assert_eq!(
+            error_message(br#"{"type":"x","title":"Bad","status":400,"detail":"no"}"#),
+            "no"
+        );
+        assert_eq!(error_message(b""), "(no message)");
+        assert_eq!(error_message(b"oops\n\x07"), "oops");
+    }
+}
