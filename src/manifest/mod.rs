@@ -6,4 +6,6 @@ pub mod address;
 pub mod diagnostic;
 pub mod metadata;
 pub mod node;
+pub mod schema;
+pub mod schema_check;
 pub mod suggest;
