@@ -84,6 +84,8 @@ const MAX_DEPTH: usize = 32;
 const MAX_DOCUMENTS: usize = 2_000;
 const MAX_ALIASES: usize = 1_000;
 const MAX_ALIAS_EXPANSION: usize = 20_000;
+const LIMITS_HINT: &str = "manifests are small; these limits protect against inputs that \
+    expand without end, such as alias bombs (\"billion laughs\")";
 
 fn parse_options() -> serde_saphyr::Options {
     let budget = serde_saphyr::budget! {
@@ -134,12 +136,10 @@ impl ParseFailure {
                 column: location.column(),
                 bytes: None,
             });
-        let refused = |what: String| {
-            ParseFailure {
+        let refused = |what: String| ParseFailure {
             pos,
             message: format!("refused to read this YAML: {what}"),
-            hint: Some("manifests are small; these limits protect against inputs that expand without end, such as alias bombs (\"billion laughs\")".to_owned()),
-        }
+            hint: Some(LIMITS_HINT.to_owned()),
         };
         match error {
             Error::Budget { breach, .. } => refused(budget_breach_text(breach)),

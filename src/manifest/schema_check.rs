@@ -161,8 +161,7 @@ impl<'a> Checker<'a> {
                 single => vec![single],
             })
             .collect();
-        let (message, hint) =
-            self.type_mismatch(&Value::Null, &Value::Array(types.clone()), item, path);
+        let (message, hint) = self.type_mismatch(&Value::Null, &Value::Array(types), item, path);
         self.report(at, path, message, hint);
     }
 
