@@ -1,0 +1,43 @@
+//! The desired state: every resource the manifests declare, typed per kind.
+
+use super::address::Address;
+use super::diagnostic::SourceLocation;
+use super::metadata::Metadata;
+use crate::resources::{Kind, Spec};
+
+/// One declared resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub address: Address,
+    pub metadata: Metadata,
+    pub spec: Spec,
+    /// Where the document that declares it starts.
+    pub source: SourceLocation,
+}
+
+/// Every declared resource, sorted by address (no two share one).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Desired {
+    pub resources: Vec<Resource>,
+}
+
+impl Desired {
+    /// Sorts `resources` by address.
+    pub fn new(mut resources: Vec<Resource>) -> Self {
+        resources.sort_by(|a, b| a.address.cmp(&b.address));
+        Desired { resources }
+    }
+
+    pub fn get(&self, address: &Address) -> Option<&Resource> {
+        self.resources
+            .binary_search_by(|resource| resource.address.cmp(address))
+            .ok()
+            .and_then(|index| self.resources.get(index))
+    }
+
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
+        self.resources
+            .iter()
+            .filter(move |resource| resource.address.kind == kind)
+    }
+}

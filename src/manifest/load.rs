@@ -1,0 +1,295 @@
+//! Loading: from the paths the user gave to files, from files to documents,
+//! from documents to the desired state, collecting every problem on the way.
+
+use super::desired::Desired;
+use super::diagnostic::{Diagnostic, Diagnostics, Source, SourceLocation};
+use super::document::{self, Declared};
+use super::node::parse_documents;
+use super::refs;
+use super::schema::{API_VERSION, KindSchemas};
+use super::suggest::code_list;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest manifest file read; real ones are a few kilobytes.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads every manifest under `paths` (files, and directories searched
+/// recursively for `*.yaml` / `*.yml`, skipping hidden entries) and returns
+/// the resources they declare, or every problem found in all of them.
+pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
+    let schemas = KindSchemas::generate();
+    let mut found = Vec::new();
+    let files = manifest_files(paths, &mut found);
+    let mut complete = found.is_empty();
+    let mut declared: Vec<Declared> = Vec::new();
+    for file in &files {
+        let text = match read_text(file) {
+            Ok(text) => text,
+            Err(problem) => {
+                found.push(*problem);
+                complete = false;
+                continue;
+            }
+        };
+        let source = Source {
+            path: file,
+            text: &text,
+        };
+        match parse_documents(&text) {
+            Ok(documents) => {
+                for document in &documents {
+                    match document::read(document, source, &schemas, &mut found) {
+                        Some(declaration) => declared.push(declaration),
+                        None => complete = false,
+                    }
+                }
+            }
+            Err(failure) => {
+                let at = failure
+                    .pos
+                    .map_or_else(|| SourceLocation::file(file), |pos| source.at(pos));
+                found.push(
+                    Diagnostic::error(failure.message)
+                        .at(at)
+                        .maybe_hint(failure.hint),
+                );
+                complete = false;
+            }
+        }
+    }
+    found.extend(refs::check(&declared, complete));
+    if found.is_empty() && declared.is_empty() {
+        found.push(nothing_found(paths));
+    }
+    if !found.is_empty() {
+        sort_by_place(&mut found, &files);
+        return Err(Diagnostics(found));
+    }
+    Ok(Desired::new(
+        declared
+            .into_iter()
+            .filter_map(|declaration| declaration.resource)
+            .collect(),
+    ))
+}
+
+fn nothing_found(paths: &[PathBuf]) -> Diagnostic {
+    let message = if paths.is_empty() {
+        "no manifests found: no paths were given".to_owned()
+    } else {
+        format!(
+            "no manifests found in {}",
+            code_list(paths.iter().map(|p| p.display().to_string()))
+        )
+    };
+    Diagnostic::error(message).hint(format!(
+        "manifests are `.yaml` or `.yml` files of documents with `apiVersion: {API_VERSION}`, `kind`, `metadata` and `spec`"
+    ))
+}
+
+/// Problems in the order of the files, then by position.
+fn sort_by_place(found: &mut [Diagnostic], files: &[PathBuf]) {
+    let rank = |diagnostic: &Diagnostic| match &diagnostic.location {
+        Some(location) => (
+            files
+                .iter()
+                .position(|file| *file == location.file)
+                .unwrap_or(usize::MAX),
+            location.line,
+            location.column,
+        ),
+        None => (usize::MAX, 0, 0),
+    };
+    found.sort_by_key(rank);
+}
+
+/// The files to read, in order: each path given, directories expanded and
+/// sorted; a file reached twice is read once.
+fn manifest_files(paths: &[PathBuf], found: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, &mut files, found),
+            Ok(_) => files.push(path.clone()),
+            Err(error) => found.push(io_problem(path, &error)),
+        }
+    }
+    let mut seen = HashSet::new();
+    files.retain(|file| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.clone())));
+    files
+}
+
+/// Adds the `*.yaml` / `*.yml` files below `dir`, sorted by path. Hidden
+/// entries (`.git`, `.github`, …) are skipped, and symbolic links to
+/// directories are not followed.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, found: &mut Vec<Diagnostic>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => return found.push(io_problem(dir, &error)),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+        .map(|entry| entry.path())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let is_link =
+            std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink());
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() && !is_link => walk(&path, files, found),
+            Ok(meta) if meta.is_file() && is_manifest_name(&path) => files.push(path),
+            Ok(_) => {}
+            Err(error) if is_manifest_name(&path) => found.push(io_problem(&path, &error)),
+            Err(_) => {}
+        }
+    }
+}
+
+fn is_manifest_name(path: &Path) -> bool {
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            extension.eq_ignore_ascii_case("yaml") || extension.eq_ignore_ascii_case("yml")
+        })
+}
+
+fn io_problem(path: &Path, error: &std::io::Error) -> Diagnostic {
+    let message = match error.kind() {
+        std::io::ErrorKind::NotFound => format!("`{}` does not exist", path.display()),
+        _ => format!("cannot read `{}`: {error}", path.display()),
+    };
+    Diagnostic::error(message).at(SourceLocation::file(path))
+}
+
+/// The file's text, refusing files too large to be manifests and text that
+/// is not UTF-8.
+fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    let file = std::fs::File::open(path).map_err(|error| Box::new(io_problem(path, &error)))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| Box::new(io_problem(path, &error)))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Box::new(
+            Diagnostic::error(format!(
+                "`{}` is larger than {} MiB, too large for a manifest",
+                path.display(),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ))
+            .at(SourceLocation::file(path))
+            .hint(
+                "split the resources over several files, or check that this is the file you meant",
+            ),
+        ));
+    }
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(Box::new(
+            Diagnostic::error(format!(
+                "`{}` is UTF-16 text; manifests must be UTF-8",
+                path.display()
+            ))
+            .at(SourceLocation::file(path))
+            .hint("save the file as UTF-8"),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|error| {
+        let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+        Box::new(not_text(path, valid, "is not UTF-8 text"))
+    })?;
+    if let Some(at) = text.find('\0') {
+        return Err(Box::new(not_text(
+            path,
+            &text.as_bytes()[..at],
+            "contains NUL bytes",
+        )));
+    }
+    Ok(text)
+}
+
+/// A file that is not text, pointing at the first offending byte after the
+/// valid `prefix`.
+fn not_text(path: &Path, prefix: &[u8], what: &str) -> Diagnostic {
+    let prefix = String::from_utf8_lossy(prefix);
+    let line = prefix.matches('\n').count() as u64 + 1;
+    let column = prefix
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count()) as u64
+        + 1;
+    Diagnostic::error(format!("`{}` {what}; is it a binary file?", path.display()))
+        .at(SourceLocation {
+            file: path.to_path_buf(),
+            line,
+            column,
+        })
+        .hint("manifests must be UTF-8 YAML text")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directories_are_walked_in_order_skipping_hidden_and_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "b.yaml",
+            "a/z.YML",
+            "a/y.yml",
+            "notes.txt",
+            ".hidden.yaml",
+            ".github/ci.yaml",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let mut found = Vec::new();
+        let files = manifest_files(&[root.to_path_buf(), root.join("notes.txt")], &mut found);
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap().to_path_buf())
+            .collect();
+        let expected: Vec<PathBuf> = ["a/y.yml", "a/z.YML", "b.yaml", "notes.txt"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(names, expected);
+        assert_eq!(found, vec![]);
+    }
+
+    #[test]
+    fn problems_are_sorted_by_file_then_position() {
+        let files = vec![PathBuf::from("a.yaml"), PathBuf::from("b.yaml")];
+        let at = |file: &str, line| {
+            Diagnostic::error("x").at(SourceLocation {
+                file: file.into(),
+                line,
+                column: 1,
+            })
+        };
+        let mut found = vec![
+            at("b.yaml", 1),
+            Diagnostic::error("nowhere"),
+            at("a.yaml", 9),
+            at("a.yaml", 2),
+        ];
+        sort_by_place(&mut found, &files);
+        let order: Vec<_> = found
+            .iter()
+            .map(|d| d.location.as_ref().map(|l| l.line))
+            .collect();
+        assert_eq!(order, [Some(2), Some(9), Some(1), None]);
+    }
+
+    #[test]
+    fn line_and_column_of_the_first_bad_byte() {
+        let diagnostic = not_text(Path::new("x.yaml"), b"ab\ncd", "is not UTF-8 text");
+        let location = diagnostic.location.unwrap();
+        assert_eq!((location.line, location.column), (2, 3));
+    }
+}

@@ -1,0 +1,193 @@
+//! Checks across documents: every address declared once, and every
+//! reference (spec fields and `metadata.dependsOn`) naming a declared resource.
+
+use super::address::Address;
+use super::diagnostic::{Diagnostic, SourceLocation};
+use super::document::Declared;
+use super::suggest::suggest_from;
+use crate::resources::Kind;
+use std::collections::BTreeMap;
+
+/// Problems between documents. When `complete` is false some document could
+/// not be read, so a missing target may well be declared there: references
+/// are then not checked, to avoid reporting problems that are not there.
+pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let mut first_at: BTreeMap<&Address, &SourceLocation> = BTreeMap::new();
+    for declaration in declared {
+        match first_at.get(&declaration.address) {
+            Some(first) => found.push(
+                Diagnostic::error(format!(
+                    "`{}` is declared more than once",
+                    declaration.address
+                ))
+                .at(declaration.name_at.clone())
+                .field("metadata.name")
+                .related((*first).clone(), "first defined here")
+                .hint("names are unique per kind; rename one of them or remove the copy"),
+            ),
+            None => {
+                first_at.insert(&declaration.address, &declaration.name_at);
+            }
+        }
+    }
+    if !complete {
+        return found;
+    }
+    let names = Names(&first_at);
+    for declaration in declared {
+        for (reference, at) in &declaration.references {
+            let target = Address::new(reference.kind, reference.name.clone());
+            if !first_at.contains_key(&target) {
+                let message = format!(
+                    "`{}` refers to {} `{}`, which is not declared",
+                    reference.field, reference.kind, reference.name
+                );
+                found.push(
+                    Diagnostic::error(message)
+                        .at(at.clone())
+                        .field(format!("spec.{}", reference.field))
+                        .hint(names.hint(reference.kind, &reference.name)),
+                );
+            }
+        }
+        for (index, (target, at)) in declaration.depends_on.iter().enumerate() {
+            if !first_at.contains_key(target) {
+                found.push(
+                    Diagnostic::error(format!(
+                        "`dependsOn` names `{target}`, which is not declared"
+                    ))
+                    .at(at.clone())
+                    .field(format!("metadata.dependsOn[{index}]"))
+                    .hint(names.hint(target.kind, &target.name)),
+                );
+            }
+        }
+    }
+    found
+}
+
+/// The declared names, for hints about a missing one.
+struct Names<'a>(&'a BTreeMap<&'a Address, &'a SourceLocation>);
+
+impl Names<'_> {
+    fn hint(&self, kind: Kind, missing: &str) -> String {
+        let names: Vec<&str> = self
+            .0
+            .keys()
+            .filter(|address| address.kind == kind)
+            .map(|address| address.name.as_str())
+            .collect();
+        if names.is_empty() {
+            return format!(
+                "no {kind} is declared; declare one with `kind: {kind}` and `name: {missing}`"
+            );
+        }
+        suggest_from(missing, &names, &format!("the declared {kind} names"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Reference;
+
+    fn at(line: u64) -> SourceLocation {
+        SourceLocation {
+            file: "m.yaml".into(),
+            line,
+            column: 9,
+        }
+    }
+
+    fn declared(address: &str, line: u64) -> Declared {
+        Declared {
+            address: address.parse().unwrap(),
+            name_at: at(line),
+            depends_on: Vec::new(),
+            references: Vec::new(),
+            resource: None,
+        }
+    }
+
+    fn license_in(tenant: &str, line: u64) -> Declared {
+        let mut license = declared(&format!("ArcserveLicense/in-{tenant}"), line);
+        let reference = Reference {
+            field: "tenant".into(),
+            kind: Kind::EclTenant,
+            name: tenant.into(),
+        };
+        license.references.push((reference, at(line + 1)));
+        license
+    }
+
+    #[test]
+    fn a_second_declaration_points_at_the_first() {
+        let found = check(
+            &[
+                declared("EclTenant/prod", 2),
+                declared("EclTenant/prod", 10),
+            ],
+            true,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].message,
+            "`EclTenant/prod` is declared more than once"
+        );
+        assert_eq!(found[0].location, Some(at(10)));
+        assert_eq!(found[0].related, [(at(2), "first defined here".to_owned())]);
+    }
+
+    #[test]
+    fn dangling_references_suggest_declared_names() {
+        let found = check(
+            &[
+                declared("EclTenant/prod-jp1", 2),
+                license_in("prod-jp2", 10),
+            ],
+            true,
+        );
+        assert_eq!(
+            found[0].message,
+            "`tenant` refers to EclTenant `prod-jp2`, which is not declared"
+        );
+        assert_eq!(found[0].field.as_deref(), Some("spec.tenant"));
+        assert_eq!(
+            found[0].hint.as_deref(),
+            Some("did you mean `prod-jp1`? (the declared EclTenant names are `prod-jp1`)")
+        );
+        let alone = check(&[license_in("prod", 10)], true);
+        assert_eq!(
+            alone[0].hint.as_deref(),
+            Some("no EclTenant is declared; declare one with `kind: EclTenant` and `name: prod`")
+        );
+    }
+
+    #[test]
+    fn depends_on_must_name_a_declared_resource() {
+        let mut license = declared("ArcserveLicense/a", 2);
+        license
+            .depends_on
+            .push(("ArcserveLicense/b".parse().unwrap(), at(3)));
+        license
+            .depends_on
+            .push(("ArcserveLicense/a".parse().unwrap(), at(4)));
+        let found = check(&[license], true);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field.as_deref(), Some("metadata.dependsOn[0]"));
+    }
+
+    #[test]
+    fn references_are_not_checked_when_some_document_was_unreadable() {
+        let found = check(
+            &[
+                license_in("prod", 10),
+                declared("EclTenant/x", 2),
+                declared("EclTenant/x", 3),
+            ],
+            false,
+        );
+        assert_eq!(found.len(), 1, "only the duplicate: {found:?}");
+    }
+}

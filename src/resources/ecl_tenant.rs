@@ -1,0 +1,191 @@
+//! `EclTenant`: an NTT Enterprise Cloud tenant (project) in one region, the
+//! scope in which Arcserve UDP licenses live.
+
+use super::text_rules;
+use super::{Kind, KindSpec, Reference, SpecProblem};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// An ECL tenant that licenses are created in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EclTenantSpec {
+    /// The ECL region the tenant lives in: `jp1` to `jp9`. It selects the API
+    /// hosts (`soy-{region}-ecl.api.ntt.com`).
+    pub region: Region,
+    /// The tenant id: 32 lowercase hexadecimal digits, as the ECL portal shows
+    /// it (a UUID written without hyphens).
+    #[schemars(pattern(r"^[0-9a-f]{32}$"))]
+    pub tenant_id: String,
+    /// Base URL of the Arcserve UDP API, instead of the region's host. Must be
+    /// `https://`; plain `http://` is allowed only for a loopback host
+    /// (127.0.0.1, ::1, localhost), where a simulator listens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(url)]
+    pub endpoint: Option<String>,
+    /// Who the vendor contacts about version upgrades. The bulk-upgrade API
+    /// needs it for the tenant's first upgrade.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_contact: Option<UpgradeContact>,
+}
+
+/// An ECL region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Region {
+    Jp1,
+    Jp2,
+    Jp3,
+    Jp4,
+    Jp5,
+    Jp6,
+    Jp7,
+    Jp8,
+    Jp9,
+}
+
+/// The contact details sent with a tenant's first bulk license upgrade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpgradeContact {
+    /// Email address of the person to contact, at most 254 characters.
+    #[schemars(email, length(max = 254))]
+    pub email: String,
+    /// Company name, 1 to 100 characters.
+    #[schemars(length(min = 1, max = 100))]
+    pub company_name: String,
+}
+
+impl KindSpec for EclTenantSpec {
+    const KIND: Kind = Kind::EclTenant;
+
+    fn check(&self) -> Vec<SpecProblem> {
+        let mut problems = Vec::new();
+        if let Err(problem) = check_tenant_id(&self.tenant_id) {
+            problems.push(problem);
+        }
+        if let Some(endpoint) = &self.endpoint
+            && let Err((message, hint)) = text_rules::endpoint(endpoint)
+        {
+            problems.push(SpecProblem {
+                field: "endpoint".into(),
+                message,
+                hint,
+            });
+        }
+        if let Some(contact) = &self.upgrade_contact
+            && let Err((message, hint)) = text_rules::email(&contact.email)
+        {
+            problems.push(SpecProblem {
+                field: "upgradeContact.email".into(),
+                message,
+                hint,
+            });
+        }
+        problems
+    }
+
+    fn references(&self) -> Vec<Reference> {
+        Vec::new()
+    }
+}
+
+/// A tenant id is 32 lowercase hex digits. The common mistakes — the
+/// hyphenated UUID form, upper case — get the exact text to write instead.
+fn check_tenant_id(id: &str) -> Result<(), SpecProblem> {
+    let is_hex32 = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hex32(id) && !id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Ok(());
+    }
+    let problem = |message: String| SpecProblem::new("tenantId", message);
+    let compact: String = id
+        .chars()
+        .filter(|&c| c != '-')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if id.contains('-') && uuid::Uuid::try_parse(id).is_ok() && is_hex32(&compact) {
+        return Err(problem("the tenant id is written as a hyphenated UUID; ECL tenant ids are 32 hex digits without hyphens".into())
+            .hint(format!("write `tenantId: {compact}`")));
+    }
+    if is_hex32(id) {
+        return Err(problem(
+            "the tenant id has upper-case letters; ECL tenant ids are lower case".into(),
+        )
+        .hint(format!("write `tenantId: {compact}`")));
+    }
+    let length = id.chars().count();
+    if length != 32 {
+        return Err(problem(format!(
+            "the tenant id must be exactly 32 hex digits (0-9, a-f), but `{id}` has {length} characters"
+        )));
+    }
+    Err(problem(format!(
+        "the tenant id must contain only hex digits (0-9, a-f), but `{id}` has `{}`",
+        id.chars().find(|c| !c.is_ascii_hexdigit()).unwrap_or('?')
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> EclTenantSpec {
+        EclTenantSpec {
+            region: Region::Jp1,
+            tenant_id: "0123456789abcdef0123456789abcdef".into(),
+            endpoint: None,
+            upgrade_contact: None,
+        }
+    }
+
+    #[test]
+    fn a_good_tenant_has_no_problems() {
+        let mut tenant = spec();
+        tenant.endpoint = Some("http://127.0.0.1:8080".into());
+        tenant.upgrade_contact = Some(UpgradeContact {
+            email: "ops@example.com".into(),
+            company_name: "Example KK".into(),
+        });
+        assert_eq!(tenant.check(), vec![]);
+    }
+
+    #[test]
+    fn hyphenated_tenant_id_shows_the_compact_form() {
+        let problem = check_tenant_id("01234567-89AB-cdef-0123-456789abcdef").unwrap_err();
+        assert!(problem.message.contains("hyphenated"), "{problem:?}");
+        assert_eq!(
+            problem.hint.as_deref(),
+            Some("write `tenantId: 0123456789abcdef0123456789abcdef`")
+        );
+    }
+
+    #[test]
+    fn upper_case_tenant_id_shows_the_lower_case_form() {
+        let problem = check_tenant_id("0123456789ABCDEF0123456789ABCDEF").unwrap_err();
+        assert!(problem.message.contains("upper-case"), "{problem:?}");
+        assert_eq!(
+            problem.hint.as_deref(),
+            Some("write `tenantId: 0123456789abcdef0123456789abcdef`")
+        );
+    }
+
+    #[test]
+    fn wrong_length_and_non_hex_are_explained() {
+        let short = check_tenant_id("0123456789abcdef0123456789abcde").unwrap_err();
+        assert!(short.message.contains("has 31 characters"), "{short:?}");
+        let non_hex = check_tenant_id("0123456789abcdef0123456789abcdeg").unwrap_err();
+        assert!(non_hex.message.contains("has `g`"), "{non_hex:?}");
+    }
+
+    #[test]
+    fn bad_endpoint_and_email_name_their_fields() {
+        let mut tenant = spec();
+        tenant.endpoint = Some("http://example.com".into());
+        tenant.upgrade_contact = Some(UpgradeContact {
+            email: "nobody".into(),
+            company_name: "X".into(),
+        });
+        let fields: Vec<_> = tenant.check().into_iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["endpoint", "upgradeContact.email"]);
+    }
+}
