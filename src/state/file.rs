@@ -1,0 +1,360 @@
+//! The local state file: read, and written so that no failure loses it.
+//!
+//! A write goes to a temporary file in the same directory (mode 0600), is
+//! flushed to disk, and renamed over the old file, and the directory is
+//! flushed too; the previous content is kept as `<file>.backup` first. A crash
+//! or a full disk at any point leaves either the old state or the new one,
+//! never a torn file. A write is refused when the file on disk belongs to
+//! another lineage or has moved past the serial the caller read.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::model::{FORMAT_VERSION, State};
+
+/// Why the state could not be read or written. Each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} is not a valid state file: {message}\n  hint: the previous version is in {path}.backup; copy it back, or fix the file"
+    )]
+    Corrupt { path: PathBuf, message: String },
+
+    #[error(
+        "{path} has format version {found}, newer than this entitle reads ({FORMAT_VERSION})\n  hint: upgrade entitle; an older one must not rewrite a newer state"
+    )]
+    NewerFormat { path: PathBuf, found: u32 },
+
+    #[error(
+        "{path} belongs to another state (lineage {on_disk}, this run has {ours}); refusing to overwrite it\n  hint: point --state at the right file, or move that file away if it is really stale"
+    )]
+    LineageMismatch {
+        path: PathBuf,
+        on_disk: Uuid,
+        ours: Uuid,
+    },
+
+    #[error(
+        "{path} was written by someone else since it was read (serial {on_disk}, expected {expected})\n  hint: run the command again; it will start from the new state"
+    )]
+    Moved {
+        path: PathBuf,
+        on_disk: u64,
+        expected: u64,
+    },
+}
+
+/// The first fields of a state file, read before trusting the rest.
+#[derive(Deserialize)]
+struct Header {
+    format_version: u32,
+    lineage: Uuid,
+    serial: u64,
+}
+
+/// A state file at a path.
+#[derive(Clone, Debug)]
+pub struct StateFile {
+    path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StateFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `<file>.backup`: the content before the last write.
+    pub fn backup_path(&self) -> PathBuf {
+        sibling(&self.path, ".backup")
+    }
+
+    /// The state on disk, or `None` when there is no file yet.
+    pub fn load(&self) -> Result<Option<State>, StateError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(self.io("could not read", source)),
+        };
+        let header = self.header(&bytes)?;
+        if header.format_version > FORMAT_VERSION {
+            return Err(StateError::NewerFormat {
+                path: self.path.clone(),
+                found: header.format_version,
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| self.corrupt(&err))
+    }
+
+    /// The state on disk, or a new empty one.
+    pub fn load_or_new(&self) -> Result<State, StateError> {
+        Ok(self.load()?.unwrap_or_default())
+    }
+
+    /// Writes `state` as the next serial. On success `state.serial` is the
+    /// serial now on disk; on failure the file on disk is unchanged.
+    pub fn write(&self, state: &mut State) -> Result<(), StateError> {
+        let previous = match fs::read(&self.path) {
+            Ok(bytes) => Some(bytes),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(self.io("could not read", source)),
+        };
+        if let Some(bytes) = &previous {
+            let header = self.header(bytes)?;
+            if header.lineage != state.lineage {
+                return Err(StateError::LineageMismatch {
+                    path: self.path.clone(),
+                    on_disk: header.lineage,
+                    ours: state.lineage,
+                });
+            }
+            if header.serial != state.serial {
+                return Err(StateError::Moved {
+                    path: self.path.clone(),
+                    on_disk: header.serial,
+                    expected: state.serial,
+                });
+            }
+        }
+        let mut next = state.clone();
+        next.format_version = FORMAT_VERSION;
+        next.serial += 1;
+        let mut text = serde_json::to_vec_pretty(&next).map_err(|err| StateError::Corrupt {
+            path: self.path.clone(),
+            message: format!("could not serialise the state: {err}"),
+        })?;
+        text.push(b'\n');
+        if let Some(bytes) = &previous {
+            self.replace(&self.backup_path(), bytes)?;
+        }
+        self.replace(&self.path, &text)?;
+        state.serial = next.serial;
+        state.format_version = FORMAT_VERSION;
+        Ok(())
+    }
+
+    /// Atomically replaces `target` with `bytes`: temp file, fsync, rename,
+    /// fsync of the directory.
+    fn replace(&self, target: &Path, bytes: &[u8]) -> Result<(), StateError> {
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let io = |op: &'static str| {
+            let path = target.to_path_buf();
+            move |source| StateError::Io { op, path, source }
+        };
+        let mut temp = tempfile::Builder::new()
+            .prefix(".entitle-state-")
+            .tempfile_in(&dir)
+            .map_err(io("could not create a temporary file beside"))?;
+        set_private(temp.as_file()).map_err(io("could not restrict the permissions of"))?;
+        temp.write_all(bytes).map_err(io("could not write"))?;
+        temp.as_file().sync_all().map_err(io("could not flush"))?;
+        temp.persist(target)
+            .map_err(|err| io("could not replace")(err.error))?;
+        sync_dir(&dir).map_err(io("could not flush the directory of"))?;
+        Ok(())
+    }
+
+    fn header(&self, bytes: &[u8]) -> Result<Header, StateError> {
+        serde_json::from_slice(bytes).map_err(|err| self.corrupt(&err))
+    }
+
+    fn corrupt(&self, err: &serde_json::Error) -> StateError {
+        StateError::Corrupt {
+            path: self.path.clone(),
+            message: err.to_string(),
+        }
+    }
+
+    fn io(&self, op: &'static str, source: std::io::Error) -> StateError {
+        StateError::Io {
+            op,
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+#[cfg(unix)]
+fn set_private(file: &fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private(_file: &fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::model::{ResourceState, Scope, Status};
+
+    fn license(name: &str) -> ResourceState {
+        ResourceState {
+            remote_id: Some(Uuid::new_v4().to_string()),
+            scope: Scope {
+                tenant_id: Some("3f6c2a9e81d04b7f9a5e2c1d0b8f7a61".into()),
+                region: Some("jp1".into()),
+                endpoint: None,
+                company_id: None,
+            },
+            natural_key: name.into(),
+            attributes: serde_json::json!({ "standaloneKeys": 1 }),
+            dependencies: vec!["EclTenant/prod".into()],
+            status: Status::Ready,
+            lifecycle: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_written_state_reads_back_with_the_next_serial() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("entitle.state.json"));
+        assert!(file.load().unwrap().is_none());
+        let mut state = State::new();
+        state
+            .resources
+            .insert("ArcserveLicense/a".into(), license("a"));
+        file.write(&mut state).unwrap();
+        assert_eq!(state.serial, 1);
+        file.write(&mut state).unwrap();
+        assert_eq!(state.serial, 2);
+        let read = file.load().unwrap().unwrap();
+        assert_eq!(read, state);
+        let backup: State = serde_json::from_slice(&fs::read(file.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.serial, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn state_and_backup_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut state = State::new();
+        file.write(&mut state).unwrap();
+        file.write(&mut state).unwrap();
+        for path in [file.path().to_path_buf(), file.backup_path()] {
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+    }
+
+    #[test]
+    fn another_lineage_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut first = State::new();
+        file.write(&mut first).unwrap();
+        let before = fs::read(file.path()).unwrap();
+        let mut other = State::new();
+        other.serial = first.serial;
+        let err = file.write(&mut other).unwrap_err();
+        assert!(matches!(err, StateError::LineageMismatch { .. }), "{err}");
+        assert_eq!(fs::read(file.path()).unwrap(), before);
+    }
+
+    #[test]
+    fn a_state_that_moved_on_disk_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut state = State::new();
+        file.write(&mut state).unwrap();
+        let mut stale = state.clone();
+        file.write(&mut state).unwrap();
+        let err = file.write(&mut stale).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StateError::Moved {
+                    on_disk: 2,
+                    expected: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn corrupt_and_newer_files_are_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        fs::write(file.path(), b"{\"format_version\": 1, \"lineage\": ").unwrap();
+        let err = file.load().unwrap_err();
+        assert!(err.to_string().contains("not a valid state file"), "{err}");
+        assert!(err.to_string().contains("s.json.backup"), "{err}");
+
+        let mut newer = serde_json::to_value(State::new()).unwrap();
+        newer["format_version"] = 99.into();
+        fs::write(file.path(), newer.to_string()).unwrap();
+        let err = file.load().unwrap_err();
+        assert!(
+            matches!(err, StateError::NewerFormat { found: 99, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_previous_state_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut state = State::new();
+        file.write(&mut state).unwrap();
+        let before = fs::read(file.path()).unwrap();
+        // A directory where the backup goes makes the write fail midway,
+        // even for root.
+        fs::create_dir(file.backup_path()).unwrap();
+        fs::write(file.backup_path().join("x"), b"x").unwrap();
+        state
+            .resources
+            .insert("ArcserveLicense/a".into(), license("a"));
+        let err = file.write(&mut state).unwrap_err();
+        assert!(err.to_string().contains("s.json.backup"), "{err}");
+        assert_eq!(state.serial, 1, "the serial moves only on success");
+        assert_eq!(fs::read(file.path()).unwrap(), before);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".entitle-state-"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+}

@@ -1,0 +1,116 @@
+//! The state value: which remote object each address is bound to, and what
+//! was last applied to it.
+//!
+//! The format is versioned (`format_version`): a file of a newer version is
+//! refused with a clear message, never half-read. `lineage` is fixed when a
+//! state is first created, and `serial` grows by one with every write, so a
+//! saved plan can tell whether the state moved since it was made.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The whole state file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub format_version: u32,
+    /// Fixed at creation; a state of another lineage is never overwritten.
+    pub lineage: Uuid,
+    /// +1 on every write.
+    pub serial: u64,
+    /// Per address (`Kind/name`), sorted.
+    pub resources: BTreeMap<String, ResourceState>,
+}
+
+impl State {
+    /// An empty state of a new lineage.
+    pub fn new() -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            lineage: Uuid::new_v4(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&self, address: &str) -> Option<&ResourceState> {
+        self.resources.get(address)
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State::new()
+    }
+}
+
+/// What the state knows of one managed object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceState {
+    /// The server's id; absent while a create is in flight and unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<String>,
+    /// Where the object lives (tenant, company), to read it back.
+    pub scope: Scope,
+    /// The key the object can be found by without its id (a license's name).
+    pub natural_key: String,
+    /// The attributes last applied, in the resource's own shape.
+    pub attributes: serde_json::Value,
+    /// Addresses this one depended on when it was applied, for ordering a
+    /// delete after the manifest is gone.
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    pub status: Status,
+    /// The lifecycle rules in force when last applied, so that a resource
+    /// removed from the manifests is still deleted, kept or forgotten as its
+    /// manifest said.
+    #[serde(default)]
+    pub lifecycle: RecordedLifecycle,
+}
+
+/// Where an object lives at its vendor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// ECL tenant id (32 hex digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// ECL region (`jp1`..`jp9`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The API host the object was made through, when not the regional one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Redstor company id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<String>,
+}
+
+/// Where an object is in its life, as far as this tool knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// A create was about to be sent, or was sent without an answer: the next
+    /// run reads back by natural key and adopts what it finds.
+    Creating,
+    /// The object exists and matches `attributes` as last applied.
+    Ready,
+    /// A delete was sent and the server had not finished it.
+    Deleting,
+}
+
+/// The lifecycle rules recorded with a resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RecordedLifecycle {
+    #[serde(default)]
+    pub prevent_destroy: bool,
+    #[serde(default)]
+    pub orphan_on_delete: bool,
+}
