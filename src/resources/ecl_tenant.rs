@@ -44,6 +44,29 @@ pub enum Region {
     Jp9,
 }
 
+impl Region {
+    /// `jp1` .. `jp9`, as the API hosts spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Region::Jp1 => "jp1",
+            Region::Jp2 => "jp2",
+            Region::Jp3 => "jp3",
+            Region::Jp4 => "jp4",
+            Region::Jp5 => "jp5",
+            Region::Jp6 => "jp6",
+            Region::Jp7 => "jp7",
+            Region::Jp8 => "jp8",
+            Region::Jp9 => "jp9",
+        }
+    }
+}
+
+impl std::fmt::Display for Region {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The contact details sent with a tenant's first bulk license upgrade.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -129,6 +129,13 @@ macro_rules! kinds {
                     $(Spec::$kind(spec) => $crate::resources::KindSpec::references(spec)),+
                 }
             }
+
+            /// The spec as JSON, in the manifest's spelling.
+            pub fn to_json(&self) -> serde_json::Value {
+                match self {
+                    $(Spec::$kind(spec) => serde_json::to_value(spec).unwrap_or_default()),+
+                }
+            }
         }
 
         $(

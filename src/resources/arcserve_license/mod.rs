@@ -1,6 +1,15 @@
 //! `ArcserveLicense`: an Arcserve UDP license on NTT Enterprise Cloud, created
 //! in an `EclTenant` from a plan, with its standalone keys and key version.
 
+mod apply;
+mod plan;
+
+pub use apply::{apply, attributes_of};
+pub use plan::{
+    BULK_CHUNK, FIELDS, import, observed_attributes, plan, tenant_ref, tenant_ref_from_state,
+    tenants_in_play,
+};
+
 use super::schema_types::UuidSchema;
 use super::{Kind, KindSpec, Reference, SpecProblem};
 use schemars::JsonSchema;

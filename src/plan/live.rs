@@ -1,0 +1,172 @@
+//! `Live`: what the APIs said at refresh time, per tenant, in the shape the
+//! planner compares against. Built by [`super::refresh`]; a plain value, so
+//! the planner stays pure and tests can build one by hand.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use crate::api::arcserve::{License, Order, Plan as CatalogPlan};
+
+/// Asia/Tokyo: UTC+9 all year (no daylight saving), the zone of the API's
+/// date rules.
+pub const TOKYO: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
+    Ok(offset) => offset,
+    Err(_) => UtcOffset::UTC,
+};
+
+/// Everything refreshed, keyed by tenant id.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Live {
+    pub tenants: BTreeMap<String, TenantLive>,
+}
+
+/// One tenant's licenses, catalog and upgrade history.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TenantLive {
+    /// The server's calendar day in Tokyo when the licenses were read.
+    pub today: Date,
+    pub licenses: Vec<ObservedLicense>,
+    pub plans: Vec<CatalogPlan>,
+    /// Whether the tenant already has an `upgrade_version` order, which
+    /// makes the upgrade contact optional.
+    pub has_upgrade_order: bool,
+}
+
+impl TenantLive {
+    /// Derives the planner's view from the API's answers.
+    pub fn from_api(
+        server_time: OffsetDateTime,
+        licenses: Vec<License>,
+        plans: Vec<CatalogPlan>,
+        orders: &[Order],
+    ) -> Self {
+        let mut last_upgrade: HashMap<Uuid, Date> = HashMap::new();
+        let mut has_upgrade_order = false;
+        for order in orders.iter().filter(|o| o.order_type == "upgrade_version") {
+            has_upgrade_order = true;
+            let Some(day) = tokyo_date(&order.created_at) else {
+                continue;
+            };
+            for id in &order.license_ids {
+                let entry = last_upgrade.entry(*id).or_insert(day);
+                *entry = (*entry).max(day);
+            }
+        }
+        let licenses = licenses
+            .into_iter()
+            .map(|license| ObservedLicense::from_api(license, &plans, &last_upgrade))
+            .collect();
+        TenantLive {
+            today: server_time.to_offset(TOKYO).date(),
+            licenses,
+            plans,
+            has_upgrade_order,
+        }
+    }
+
+    pub fn by_id(&self, id: Uuid) -> Option<&ObservedLicense> {
+        self.licenses.iter().find(|l| l.id == id)
+    }
+
+    /// The license of this name that is not on its way out.
+    pub fn by_name(&self, name: &str) -> Option<&ObservedLicense> {
+        self.licenses
+            .iter()
+            .find(|l| l.name == name && l.status != "Deleting")
+    }
+
+    pub fn plan(&self, id: Uuid) -> Option<&CatalogPlan> {
+        self.plans.iter().find(|p| p.id == id)
+    }
+}
+
+/// A license as the planner sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservedLicense {
+    pub id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub plan: Uuid,
+    pub standalone_keys: u32,
+    /// The version of its keys; for a license without keys, the plan's.
+    pub version: Option<String>,
+    pub key_types: BTreeSet<Uuid>,
+    /// The last day (Tokyo) it was created or upgraded: the API upgrades a
+    /// license only from the day after.
+    pub last_changed: Option<Date>,
+}
+
+impl ObservedLicense {
+    fn from_api(
+        license: License,
+        plans: &[CatalogPlan],
+        last_upgrade: &HashMap<Uuid, Date>,
+    ) -> Self {
+        let version = license
+            .keys
+            .iter()
+            .map(|k| k.version.clone())
+            .max_by(|a, b| version_order(a).cmp(&version_order(b)))
+            .or_else(|| {
+                plans
+                    .iter()
+                    .find(|p| p.id == license.plan_id)
+                    .map(|p| p.version.clone())
+            });
+        let created = tokyo_date(&license.created_at);
+        let last_changed = match (created, last_upgrade.get(&license.id)) {
+            (Some(c), Some(u)) => Some(c.max(*u)),
+            (c, u) => c.or(u.copied()),
+        };
+        ObservedLicense {
+            id: license.id,
+            name: license.name,
+            status: license.status,
+            plan: license.plan_id,
+            standalone_keys: license.number_of_standalone_keys,
+            version,
+            key_types: license.keys.iter().map(|k| k.key_type_id).collect(),
+            last_changed,
+        }
+    }
+}
+
+/// "9.0" -> (9, 0), for comparing versions as numbers.
+pub fn version_order(version: &str) -> (u32, u32) {
+    let (whole, tenth) = version.split_once('.').unwrap_or((version, "0"));
+    (whole.parse().unwrap_or(0), tenth.parse().unwrap_or(0))
+}
+
+/// The Tokyo calendar day of an RFC 3339 time.
+pub fn tokyo_date(text: &str) -> Option<Date> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.to_offset(TOKYO).date())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokyo_days_start_at_15_utc() {
+        assert_eq!(
+            tokyo_date("2026-11-26T14:59:59Z").unwrap().to_string(),
+            "2026-11-26"
+        );
+        assert_eq!(
+            tokyo_date("2026-11-26T15:00:00Z").unwrap().to_string(),
+            "2026-11-27"
+        );
+        assert_eq!(tokyo_date("yesterday"), None);
+    }
+
+    #[test]
+    fn versions_compare_as_numbers() {
+        assert!(version_order("10.0") > version_order("9.9"));
+        assert!(version_order("9.1") > version_order("9.0"));
+    }
+}

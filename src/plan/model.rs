@@ -1,0 +1,239 @@
+//! The plan value: ordered actions, each with its reason, the attribute diff
+//! that justifies it, what it waits for, and the operation the executor
+//! performs. It serialises to the versioned JSON plan format (documented in
+//! the README) and back, so a saved plan is applied exactly as reviewed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The plan format this build writes and reads.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A complete plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    /// Actions in an order that respects every dependency.
+    pub actions: Vec<Action>,
+    /// Changes the API does not allow yet, with the date they become possible.
+    pub deferred: Vec<Deferred>,
+    /// Things worth knowing that change nothing.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// Counts per kind of action, for the summary line.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for action in &self.actions {
+            match action.kind {
+                ActionKind::Create => summary.create += 1,
+                ActionKind::Update => summary.update += 1,
+                ActionKind::Replace => summary.replace += 1,
+                ActionKind::Delete => summary.delete += 1,
+                ActionKind::Forget => summary.forget += 1,
+                ActionKind::IssueKey => summary.issue_key += 1,
+                ActionKind::Adopt => summary.adopt += 1,
+                ActionKind::BulkUpgrade => {
+                    summary.upgrade += action.addresses.len();
+                    summary.upgrade_calls += 1;
+                }
+            }
+        }
+        summary.deferred = self.deferred.len();
+        summary
+    }
+}
+
+/// How many actions of each kind a plan holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub forget: usize,
+    pub issue_key: usize,
+    pub adopt: usize,
+    /// Resources upgraded, and the bulk calls that do it.
+    pub upgrade: usize,
+    pub upgrade_calls: usize,
+    pub deferred: usize,
+}
+
+/// What an action does, in the vocabulary of the rendered plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    Forget,
+    IssueKey,
+    BulkUpgrade,
+    /// Bind an object this tool created (a `creating` record) without
+    /// creating it again.
+    Adopt,
+}
+
+impl ActionKind {
+    /// The Terraform-style symbol.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ActionKind::Create => "+",
+            ActionKind::Update | ActionKind::IssueKey | ActionKind::Adopt => "~",
+            ActionKind::Replace => "-/+",
+            ActionKind::Delete => "-",
+            ActionKind::Forget => "<=",
+            ActionKind::BulkUpgrade => ">>",
+        }
+    }
+
+    pub fn is_destructive(self) -> bool {
+        matches!(self, ActionKind::Replace | ActionKind::Delete)
+    }
+}
+
+/// One step of the plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    /// Unique and stable within the plan, e.g. `create ArcserveLicense/web`.
+    pub id: String,
+    pub kind: ActionKind,
+    /// The resources it touches (many for a bulk upgrade).
+    pub addresses: Vec<String>,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// The attribute diff behind it.
+    pub changes: Vec<Change>,
+    /// Ids of the actions that must finish first.
+    pub after: Vec<String>,
+    pub operation: Operation,
+}
+
+/// One attribute's change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The manifest field (`standaloneKeys`), or `address.field` in a group.
+    pub field: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    /// This change alone forces a replacement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forces_replacement: bool,
+}
+
+/// A change that must wait for a date.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Deferred {
+    pub address: String,
+    pub field: String,
+    pub before: Value,
+    pub after: Value,
+    /// The first day (Asia/Tokyo) the change is allowed, `YYYY-MM-DD`.
+    pub from: String,
+    pub reason: String,
+}
+
+/// Where an ECL tenant's requests go, as recorded in the plan so that a
+/// saved plan can be applied without the manifests' help.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRef {
+    /// The `EclTenant` resource name.
+    pub name: String,
+    pub tenant_id: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// The desired attributes of a license, as recorded in state after apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseAttributes {
+    pub tenant: String,
+    pub plan: Uuid,
+    pub standalone_keys: u32,
+    pub version: String,
+    pub key_types: Vec<Uuid>,
+}
+
+/// What the executor does for an action.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Operation {
+    /// Create, wait until active, issue the keys.
+    CreateLicense {
+        tenant: TenantRef,
+        name: String,
+        attributes: LicenseAttributes,
+        dependencies: Vec<String>,
+        prevent_destroy: bool,
+        orphan_on_delete: bool,
+    },
+    /// Adopt the license of this name that a previous run created.
+    AdoptLicense {
+        tenant: TenantRef,
+        name: String,
+        license_id: Uuid,
+        attributes: LicenseAttributes,
+    },
+    /// PATCH the fields that changed.
+    UpdateLicense {
+        tenant: TenantRef,
+        license_id: Uuid,
+        standalone_keys: Option<u32>,
+        attributes: LicenseAttributes,
+    },
+    /// Delete the old license, wait until it is gone, create the new one.
+    ReplaceLicense {
+        old_tenant: TenantRef,
+        old_id: Uuid,
+        tenant: TenantRef,
+        name: String,
+        attributes: LicenseAttributes,
+        dependencies: Vec<String>,
+        prevent_destroy: bool,
+        orphan_on_delete: bool,
+    },
+    /// Delete and wait until it is gone.
+    DeleteLicense { tenant: TenantRef, license_id: Uuid },
+    /// Issue one key of each type.
+    IssueKeys {
+        tenant: TenantRef,
+        license_id: Uuid,
+        key_types: Vec<Uuid>,
+        attributes: LicenseAttributes,
+    },
+    /// One bulk-license-upgrade call (at most 100 licenses).
+    BulkUpgrade {
+        tenant: TenantRef,
+        version: String,
+        licenses: Vec<UpgradeMember>,
+        contact: Option<Contact>,
+    },
+    /// Remove the address from the state; the object stays.
+    Forget,
+}
+
+/// A license in a bulk upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradeMember {
+    pub address: String,
+    pub license_id: Uuid,
+}
+
+/// The upgrade contact sent with a tenant's first upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub email: String,
+    pub company_name: String,
+}

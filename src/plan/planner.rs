@@ -1,0 +1,336 @@
+//! The planner: a pure function of (desired, prior state, live) to a plan.
+//!
+//! It is generic over kinds. It checks the resource graph for cycles, limits
+//! the work to `--target` addresses and what they depend on, asks each kind
+//! for its actions, then orders them: an action on a resource waits for the
+//! actions on what that resource depends on; a delete waits for the deletes
+//! of what depended on it; actions on one resource run in the order the kind
+//! gave them. No clock, no randomness, no I/O: the same inputs give the same
+//! plan, byte for byte.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use super::graph::OrderGraph;
+use super::live::Live;
+use super::model::{Action, Deferred, PLAN_FORMAT_VERSION, Plan};
+use crate::manifest::{Address, Desired, SourceLocation};
+use crate::state::State;
+
+/// What the planner works from.
+pub struct PlanInput<'a> {
+    pub desired: &'a Desired,
+    pub prior: &'a State,
+    pub live: &'a Live,
+    /// Limit the plan to these addresses and what they depend on.
+    pub targets: &'a [Address],
+}
+
+/// A problem that stops the plan, with what to do about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanError {
+    pub address: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+    pub location: Option<SourceLocation>,
+}
+
+impl PlanError {
+    pub fn new(address: Option<String>, message: impl Into<String>) -> Self {
+        PlanError {
+            address,
+            message: message.into(),
+            hint: None,
+            location: None,
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    #[must_use]
+    pub fn at(mut self, location: Option<&SourceLocation>) -> Self {
+        self.location = location.cloned();
+        self
+    }
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.address {
+            Some(address) => write!(f, "error: {address}: {}", self.message)?,
+            None => write!(f, "error: {}", self.message)?,
+        }
+        if let Some(location) = &self.location {
+            write!(
+                f,
+                "\n  --> {}:{}:{}",
+                location.file.display(),
+                location.line,
+                location.column
+            )?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem that stops a plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for error in &self.0 {
+            writeln!(f, "{error}")?;
+        }
+        write!(f, "error: the plan has {} problem(s)", self.0.len())
+    }
+}
+
+impl std::error::Error for PlanErrors {}
+
+/// An action a kind proposes, before ordering.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub action: Action,
+    /// The resources whose dependencies order this action.
+    pub resources: Vec<String>,
+    /// A delete (or forget) orders by the dependencies recorded in state,
+    /// in reverse.
+    pub removal: bool,
+}
+
+/// What a kind contributes to a plan.
+#[derive(Debug, Default)]
+pub struct KindPlan {
+    pub drafts: Vec<Draft>,
+    pub deferred: Vec<Deferred>,
+    pub notes: Vec<String>,
+    pub errors: Vec<PlanError>,
+}
+
+/// What a kind's planner may look at.
+pub struct Context<'a> {
+    pub input: &'a PlanInput<'a>,
+    scope: Option<BTreeSet<String>>,
+}
+
+impl Context<'_> {
+    /// Whether `address` is within `--target` (everything when none given).
+    pub fn in_scope(&self, address: &str) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.contains(address))
+    }
+}
+
+/// The dependencies of every desired resource: its references and its
+/// `dependsOn`.
+pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
+    desired
+        .resources
+        .iter()
+        .map(|resource| {
+            let mut deps: BTreeSet<String> = resource
+                .spec
+                .references()
+                .into_iter()
+                .map(|r| Address::new(r.kind, r.name).to_string())
+                .collect();
+            deps.extend(resource.metadata.depends_on.iter().map(Address::to_string));
+            (resource.address.to_string(), deps)
+        })
+        .collect()
+}
+
+/// The planner of every kind that has remote objects; a new kind adds its
+/// function here.
+const KIND_PLANNERS: &[fn(&Context<'_>) -> KindPlan] = &[crate::resources::arcserve_license::plan];
+
+/// Makes the plan.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
+    let deps = dependencies(input.desired);
+    check_cycles(input, &deps)?;
+    let scope = target_scope(input, &deps)?;
+    let context = Context { input, scope };
+
+    let mut outcome = KindPlan::default();
+    for kind_planner in KIND_PLANNERS {
+        let kind_plan = kind_planner(&context);
+        outcome.drafts.extend(kind_plan.drafts);
+        outcome.deferred.extend(kind_plan.deferred);
+        outcome.notes.extend(kind_plan.notes);
+        outcome.errors.extend(kind_plan.errors);
+    }
+    if !outcome.errors.is_empty() {
+        return Err(PlanErrors(outcome.errors));
+    }
+    let actions = order(outcome.drafts, &deps, input.prior)?;
+    outcome.deferred.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        actions,
+        deferred: outcome.deferred,
+        notes: outcome.notes,
+    })
+}
+
+fn check_cycles(
+    input: &PlanInput<'_>,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<(), PlanErrors> {
+    let mut graph = OrderGraph::new();
+    let index: BTreeMap<&str, usize> = deps
+        .keys()
+        .map(|address| (address.as_str(), graph.add(address.clone())))
+        .collect();
+    for (address, targets) in deps {
+        for dep in targets {
+            if let (Some(&from), Some(&to)) = (index.get(dep.as_str()), index.get(address.as_str()))
+            {
+                graph.before(from, to);
+            }
+        }
+    }
+    graph.order().map(|_| ()).map_err(|cycle| {
+        let first = cycle.0.first().cloned();
+        let location = first.as_ref().and_then(|address| {
+            input
+                .desired
+                .resources
+                .iter()
+                .find(|r| r.address.to_string() == *address)
+                .map(|r| r.source.clone())
+        });
+        PlanErrors(vec![
+            PlanError::new(
+                None,
+                format!("the resources depend on each other in a cycle: {cycle}"),
+            )
+            .hint("remove one of these references or dependsOn entries")
+            .at(location.as_ref()),
+        ])
+    })
+}
+
+/// The targets and everything they depend on; `None` when no target is given.
+fn target_scope(
+    input: &PlanInput<'_>,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+) -> Result<Option<BTreeSet<String>>, PlanErrors> {
+    if input.targets.is_empty() {
+        return Ok(None);
+    }
+    let mut scope = BTreeSet::new();
+    let mut errors = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    for target in input.targets {
+        let address = target.to_string();
+        if !deps.contains_key(&address) && input.prior.get(&address).is_none() {
+            errors.push(
+                PlanError::new(
+                    Some(address.clone()),
+                    "--target names a resource that is neither in the manifests nor in the state",
+                )
+                .hint("check the spelling: Kind/name, e.g. ArcserveLicense/backup-prod-web"),
+            );
+        }
+        stack.push(address);
+    }
+    while let Some(address) = stack.pop() {
+        if scope.insert(address.clone())
+            && let Some(next) = deps.get(&address)
+        {
+            stack.extend(next.iter().cloned());
+        }
+    }
+    if errors.is_empty() {
+        Ok(Some(scope))
+    } else {
+        Err(PlanErrors(errors))
+    }
+}
+
+/// Orders the drafts into the plan's actions and fills in `after`.
+fn order(
+    drafts: Vec<Draft>,
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    prior: &State,
+) -> Result<Vec<Action>, PlanErrors> {
+    let mut graph = OrderGraph::new();
+    for draft in &drafts {
+        graph.add(draft.action.id.clone());
+    }
+    // Which drafts touch each resource, split by creation-side and removal.
+    let mut building: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut removing: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, draft) in drafts.iter().enumerate() {
+        for resource in &draft.resources {
+            let map = if draft.removal {
+                &mut removing
+            } else {
+                &mut building
+            };
+            map.entry(resource.as_str()).or_default().push(i);
+        }
+    }
+    // Actions on one resource keep the order the kind gave them.
+    for list in building.values().chain(removing.values()) {
+        for pair in list.windows(2) {
+            graph.before(pair[0], pair[1]);
+        }
+    }
+    // Build what a resource depends on before the resource.
+    for (resource, list) in &building {
+        for dep in deps.get(*resource).into_iter().flatten() {
+            for &first in building.get(dep.as_str()).into_iter().flatten() {
+                for &then in list {
+                    if first != then {
+                        graph.before(first, then);
+                    }
+                }
+            }
+        }
+    }
+    // Remove what depended on a resource before the resource.
+    for (resource, list) in &removing {
+        for (dependent, record) in &prior.resources {
+            if !record.dependencies.iter().any(|d| d == resource) {
+                continue;
+            }
+            for &first in removing.get(dependent.as_str()).into_iter().flatten() {
+                for &then in list {
+                    if first != then {
+                        graph.before(first, then);
+                    }
+                }
+            }
+        }
+    }
+    let order = graph.order().map_err(|cycle| {
+        PlanErrors(vec![
+            PlanError::new(None, format!("the planned actions form a cycle: {cycle}"))
+                .hint("this is a bug in entitle; please report it with the manifests"),
+        ])
+    })?;
+    let ids: Vec<String> = drafts.iter().map(|d| d.action.id.clone()).collect();
+    let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
+    let mut actions = Vec::with_capacity(order.len());
+    for index in order {
+        if let Some(draft) = slots[index].take() {
+            let mut action = draft.action;
+            action.after = graph
+                .predecessors(index)
+                .into_iter()
+                .map(|p| ids[p].clone())
+                .collect();
+            action.after.sort();
+            actions.push(action);
+        }
+    }
+    Ok(actions)
+}

@@ -1,0 +1,256 @@
+//! Plan rendering: text like Terraform's, JSON (the versioned plan format),
+//! and Markdown for a pull-request comment. Rendering returns strings; the
+//! CLI decides where they go.
+
+use std::fmt::Write;
+
+use serde_json::{Value, json};
+
+use super::model::{Action, ActionKind, Change, Plan, Summary};
+
+/// Whether to colour the text rendering (ANSI; only on a terminal).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn symbol(self, kind: ActionKind) -> String {
+        let code = match kind {
+            ActionKind::Create => "32",
+            ActionKind::Delete | ActionKind::Replace => "31",
+            ActionKind::BulkUpgrade | ActionKind::Forget => "36",
+            _ => "33",
+        };
+        self.paint(code, &format!("{:>3}", kind.symbol()))
+    }
+}
+
+/// The one-line summary: `Plan: 1 to create, 2 to update, ...`.
+pub fn summary_line(summary: &Summary) -> String {
+    let mut parts = vec![
+        format!("{} to create", summary.create),
+        format!("{} to update", summary.update + summary.issue_key),
+        format!("{} to replace", summary.replace),
+        format!("{} to delete", summary.delete),
+    ];
+    if summary.upgrade > 0 {
+        parts.push(format!(
+            "{} to upgrade in {} call(s)",
+            summary.upgrade, summary.upgrade_calls
+        ));
+    }
+    if summary.forget > 0 {
+        parts.push(format!("{} to forget", summary.forget));
+    }
+    if summary.adopt > 0 {
+        parts.push(format!("{} to adopt", summary.adopt));
+    }
+    if summary.deferred > 0 {
+        parts.push(format!("{} deferred", summary.deferred));
+    }
+    format!("Plan: {}.", parts.join(", "))
+}
+
+/// Terraform-style text.
+pub fn text(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str("No changes. The live state matches the manifests.\n");
+    } else {
+        out.push_str("entitle will perform the following actions:\n");
+        for action in &plan.actions {
+            out.push('\n');
+            action_text(&mut out, action, style);
+        }
+    }
+    deferred_and_notes(&mut out, plan);
+    if !plan.is_empty() || !plan.deferred.is_empty() {
+        let _ = writeln!(out, "\n{}", summary_line(&plan.summary()));
+    }
+    out
+}
+
+fn action_text(out: &mut String, action: &Action, style: Style) {
+    let heading = match action.kind {
+        ActionKind::Create => "will be created",
+        ActionKind::Update => "will be updated in place",
+        ActionKind::IssueKey => "will get new keys",
+        ActionKind::Replace => "must be replaced",
+        ActionKind::Delete => "will be deleted",
+        ActionKind::Forget => "will be forgotten; the object stays",
+        ActionKind::Adopt => "will be adopted",
+        ActionKind::BulkUpgrade => "",
+    };
+    let title = match action.kind {
+        ActionKind::BulkUpgrade => action.id.clone(),
+        _ => action.addresses.join(", "),
+    };
+    if heading.is_empty() {
+        let _ = writeln!(out, "  # {}", action.reason);
+    } else {
+        let _ = writeln!(out, "  # {title} {heading}: {}", action.reason);
+    }
+    let _ = writeln!(out, "{} {title}", style.symbol(action.kind));
+    let width = action
+        .changes
+        .iter()
+        .map(|c| c.field.len())
+        .max()
+        .unwrap_or(0);
+    for change in &action.changes {
+        change_text(out, change, width, style);
+    }
+}
+
+fn change_text(out: &mut String, change: &Change, width: usize, style: Style) {
+    let field = format!("{:width$}", change.field);
+    let suffix = if change.forces_replacement {
+        style.paint("31", " # forces replacement")
+    } else {
+        String::new()
+    };
+    match (&change.before, &change.after) {
+        (None, Some(after)) => {
+            let _ = writeln!(
+                out,
+                "      {} {field} = {}{suffix}",
+                style.paint("32", "+"),
+                show(after)
+            );
+        }
+        (Some(before), None) => {
+            let _ = writeln!(
+                out,
+                "      {} {field} = {}{suffix}",
+                style.paint("31", "-"),
+                show(before)
+            );
+        }
+        (Some(Value::String(a)), Some(Value::String(b)))
+            if a.contains('\n') || b.contains('\n') =>
+        {
+            let _ = writeln!(out, "      {} {field}:{suffix}", style.paint("33", "~"));
+            for line in similar::TextDiff::from_lines(a.as_str(), b.as_str())
+                .unified_diff()
+                .context_radius(2)
+                .to_string()
+                .lines()
+            {
+                let _ = writeln!(out, "          {line}");
+            }
+        }
+        (before, Some(after)) => {
+            let before = before.as_ref().map(show).unwrap_or_else(|| "?".into());
+            let _ = writeln!(
+                out,
+                "      {} {field} = {before} -> {}{suffix}",
+                style.paint("33", "~"),
+                show(after)
+            );
+        }
+        (None, None) => {}
+    }
+}
+
+fn deferred_and_notes(out: &mut String, plan: &Plan) {
+    if !plan.deferred.is_empty() {
+        out.push_str("\nDeferred (the API does not allow these yet):\n");
+        for d in &plan.deferred {
+            let _ = writeln!(
+                out,
+                "  {}: {} {} -> {} from {} ({})",
+                d.address,
+                d.field,
+                show(&d.before),
+                show(&d.after),
+                d.from,
+                d.reason
+            );
+        }
+    }
+    if !plan.notes.is_empty() {
+        out.push_str("\nNotes:\n");
+        for note in &plan.notes {
+            let _ = writeln!(out, "  {note}");
+        }
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The JSON plan format (see the README): the plan with its summary.
+pub fn json_value(plan: &Plan) -> Value {
+    let mut value = json!(plan);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("summary".into(), json!(plan.summary()));
+    }
+    value
+}
+
+/// Markdown for a pull-request comment: the summary, a table of actions,
+/// and the full text plan in a collapsible block.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let summary = plan.summary();
+    if plan.is_empty() {
+        out.push_str("### entitle plan: no changes\n\nThe live state matches the manifests.\n");
+    } else {
+        let _ = writeln!(out, "### entitle plan\n\n**{}**\n", summary_line(&summary));
+        out.push_str("| | resource | action | why |\n|---|---|---|---|\n");
+        for action in &plan.actions {
+            let resources = if action.addresses.len() > 3 {
+                format!(
+                    "`{}` and {} more",
+                    action.addresses[0],
+                    action.addresses.len() - 1
+                )
+            } else {
+                action
+                    .addresses
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let destructive = if action.kind.is_destructive() {
+                " ⚠️"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {resources} | {:?}{destructive} | {} |",
+                action.kind.symbol(),
+                action.kind,
+                action.reason.replace('|', "\\|")
+            );
+        }
+    }
+    if !plan.deferred.is_empty() || !plan.notes.is_empty() {
+        let mut extra = String::new();
+        deferred_and_notes(&mut extra, plan);
+        let _ = writeln!(out, "\n```text{extra}```");
+    }
+    if !plan.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Full plan</summary>\n\n```diff\n{}```\n\n</details>",
+            text(plan, Style::default())
+        );
+    }
+    out
+}

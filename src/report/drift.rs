@@ -1,0 +1,204 @@
+//! Drift: what changed outside entitle. A pure comparison of the state (what
+//! was last applied) with what refresh saw: attributes changed, objects
+//! deleted, and objects in managed tenants that no state record knows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::plan::live::Live;
+use crate::plan::model::{LicenseAttributes, TenantRef};
+use crate::resources::arcserve_license::observed_attributes;
+use crate::state::{State, Status};
+
+/// Everything drift found.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DriftReport {
+    pub changed: Vec<Changed>,
+    pub deleted: Vec<Deleted>,
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+/// A managed object whose attributes differ from what was applied.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Changed {
+    pub address: String,
+    pub field: String,
+    pub recorded: Value,
+    pub live: Value,
+}
+
+/// A managed object that is gone from the server.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Deleted {
+    pub address: String,
+    pub remote_id: String,
+}
+
+/// An object in a managed tenant that entitle does not manage.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Unmanaged {
+    pub tenant: String,
+    pub kind: String,
+    pub remote_id: String,
+    pub name: String,
+}
+
+impl DriftReport {
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.deleted.is_empty() && self.unmanaged.is_empty()
+    }
+}
+
+/// Compares the state with `live` for the license kind; `tenants` are the
+/// managed tenants whose unmanaged licenses are listed.
+pub fn drift(state: &State, live: &Live, tenants: &[TenantRef]) -> DriftReport {
+    let mut report = DriftReport::default();
+    let mut known: BTreeSet<String> = BTreeSet::new();
+    for (address, record) in &state.resources {
+        if !address.starts_with("ArcserveLicense/") {
+            continue;
+        }
+        let Some(id) = record.remote_id.as_deref() else {
+            continue;
+        };
+        known.insert(id.to_string());
+        let tenant = record.scope.tenant_id.as_deref().unwrap_or_default();
+        let Some(tenant_live) = live.tenants.get(tenant) else {
+            continue;
+        };
+        let observed = id.parse().ok().and_then(|id| tenant_live.by_id(id));
+        let Some(observed) = observed.filter(|o| o.status != "Deleting") else {
+            if record.status != Status::Deleting {
+                report.deleted.push(Deleted {
+                    address: address.clone(),
+                    remote_id: id.to_string(),
+                });
+            }
+            continue;
+        };
+        let Ok(recorded) = serde_json::from_value::<LicenseAttributes>(record.attributes.clone())
+        else {
+            continue;
+        };
+        let now = observed_attributes(observed, &recorded.tenant);
+        let (recorded, now) = (fields(&recorded), fields(&now));
+        for (field, value) in &recorded {
+            let current = now.get(field).cloned().unwrap_or(Value::Null);
+            // A license without keys shows no version; nothing to compare.
+            if field == "version" && observed.key_types.is_empty() {
+                continue;
+            }
+            if *value != current {
+                report.changed.push(Changed {
+                    address: address.clone(),
+                    field: field.clone(),
+                    recorded: value.clone(),
+                    live: current,
+                });
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for tenant in tenants {
+        if !seen.insert(tenant.tenant_id.clone()) {
+            continue;
+        }
+        let Some(tenant_live) = live.tenants.get(&tenant.tenant_id) else {
+            continue;
+        };
+        for license in &tenant_live.licenses {
+            if !known.contains(&license.id.to_string()) && license.status != "Deleting" {
+                report.unmanaged.push(Unmanaged {
+                    tenant: tenant.name.clone(),
+                    kind: "ArcserveLicense".into(),
+                    remote_id: license.id.to_string(),
+                    name: license.name.clone(),
+                });
+            }
+        }
+    }
+    report
+}
+
+fn fields(attributes: &LicenseAttributes) -> BTreeMap<String, Value> {
+    json!(attributes)
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// Text for a terminal.
+pub fn text(report: &DriftReport) -> String {
+    if report.is_empty() {
+        return "No drift: the live state matches the state file.\n".into();
+    }
+    let mut out = String::new();
+    if !report.changed.is_empty() {
+        out.push_str("Changed outside entitle:\n");
+        for c in &report.changed {
+            let _ = writeln!(
+                out,
+                "  ~ {}: {} = {} (applied: {})",
+                c.address, c.field, c.live, c.recorded
+            );
+        }
+    }
+    if !report.deleted.is_empty() {
+        out.push_str("Deleted outside entitle:\n");
+        for d in &report.deleted {
+            let _ = writeln!(out, "  - {} (was {})", d.address, d.remote_id);
+        }
+    }
+    if !report.unmanaged.is_empty() {
+        out.push_str("Not managed by entitle:\n");
+        for u in &report.unmanaged {
+            let _ = writeln!(
+                out,
+                "  ? {} `{}` in {} (id {})",
+                u.kind, u.name, u.tenant, u.remote_id
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nDrift: {} changed, {} deleted, {} unmanaged.",
+        report.changed.len(),
+        report.deleted.len(),
+        report.unmanaged.len()
+    );
+    out
+}
+
+/// Markdown for a chat or an issue.
+pub fn markdown(report: &DriftReport) -> String {
+    if report.is_empty() {
+        return "### entitle drift: none\n\nThe live state matches the state file.\n".into();
+    }
+    let mut out = format!(
+        "### entitle drift: {} changed, {} deleted, {} unmanaged\n\n| | resource | detail |\n|---|---|---|\n",
+        report.changed.len(),
+        report.deleted.len(),
+        report.unmanaged.len()
+    );
+    for c in &report.changed {
+        let _ = writeln!(
+            out,
+            "| changed | `{}` | `{}`: {} → {} |",
+            c.address, c.field, c.recorded, c.live
+        );
+    }
+    for d in &report.deleted {
+        let _ = writeln!(out, "| deleted | `{}` | was `{}` |", d.address, d.remote_id);
+    }
+    for u in &report.unmanaged {
+        let _ = writeln!(
+            out,
+            "| unmanaged | {} `{}` | in {}, id `{}` |",
+            u.kind, u.name, u.tenant, u.remote_id
+        );
+    }
+    out
+}

@@ -1,0 +1,531 @@
+//! Carrying out license operations against the Arcserve UDP API.
+//!
+//! Every step that changes the server is bracketed by state writes: a
+//! `creating` record before a create is sent, the id as soon as it is known,
+//! `ready` with the observed attributes when done. Ambiguous failures are
+//! resolved by reading back: a create by the license's name (adopt if it is
+//! there, create if not), a key by the license's keys, an upgrade by the
+//! licenses' versions. Nothing is sent twice blindly.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::ApiError;
+use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges, NewLicense};
+use crate::apply::executor::Context;
+use crate::plan::live::version_order;
+use crate::plan::model::{Action, LicenseAttributes, Operation, TenantRef, UpgradeMember};
+use crate::state::model::RecordedLifecycle;
+use crate::state::{ResourceState, Scope, Status};
+
+/// How many times an ambiguous create or key is resolved and retried.
+const AMBIGUOUS_ROUNDS: usize = 3;
+
+/// Carries out a license operation.
+pub async fn apply(action: &Action, context: &Context) -> Result<String, String> {
+    let address = action.addresses.first().cloned().unwrap_or_default();
+    match &action.operation {
+        Operation::CreateLicense {
+            tenant,
+            name,
+            attributes,
+            dependencies,
+            prevent_destroy,
+            orphan_on_delete,
+        } => {
+            let client = client(context, tenant)?;
+            let lifecycle = RecordedLifecycle {
+                prevent_destroy: *prevent_destroy,
+                orphan_on_delete: *orphan_on_delete,
+            };
+            let license = create(
+                context,
+                &client,
+                &address,
+                tenant,
+                name,
+                attributes,
+                dependencies,
+                lifecycle,
+            )
+            .await?;
+            Ok(format!("created (id {})", license.id))
+        }
+        Operation::ReplaceLicense {
+            old_tenant,
+            old_id,
+            tenant,
+            name,
+            attributes,
+            dependencies,
+            prevent_destroy,
+            orphan_on_delete,
+        } => {
+            let old_client = client(context, old_tenant)?;
+            delete_and_wait(context, &old_client, *old_id, &address, false).await?;
+            let client = client(context, tenant)?;
+            let lifecycle = RecordedLifecycle {
+                prevent_destroy: *prevent_destroy,
+                orphan_on_delete: *orphan_on_delete,
+            };
+            let license = create(
+                context,
+                &client,
+                &address,
+                tenant,
+                name,
+                attributes,
+                dependencies,
+                lifecycle,
+            )
+            .await?;
+            Ok(format!("replaced {old_id} by {}", license.id))
+        }
+        Operation::AdoptLicense {
+            tenant,
+            name,
+            license_id,
+            attributes,
+        } => {
+            record(context, &address, |record| {
+                let record = record.get_or_insert_with(|| {
+                    new_record(tenant, name, attributes, &[], RecordedLifecycle::default())
+                });
+                record.remote_id = Some(license_id.to_string());
+                record.status = Status::Ready;
+                record.attributes = json!(attributes);
+            })?;
+            Ok(format!("adopted {license_id}"))
+        }
+        Operation::UpdateLicense {
+            tenant,
+            license_id,
+            standalone_keys,
+            attributes,
+        } => {
+            let client = client(context, tenant)?;
+            let changes = LicenseChanges {
+                name: None,
+                number_of_standalone_keys: *standalone_keys,
+            };
+            let license = wait_until_active(context, &client, *license_id).await?;
+            let license = if Some(license.number_of_standalone_keys) == *standalone_keys {
+                license
+            } else {
+                client
+                    .update_license(*license_id, &changes)
+                    .await
+                    .map_err(|e| e.to_string())?
+            };
+            record_observed(context, &address, &license, attributes)?;
+            Ok("updated in place".into())
+        }
+        Operation::DeleteLicense { tenant, license_id } => {
+            let client = client(context, tenant)?;
+            delete_and_wait(context, &client, *license_id, &address, true).await?;
+            Ok(format!("deleted {license_id}"))
+        }
+        Operation::IssueKeys {
+            tenant,
+            license_id,
+            key_types,
+            attributes,
+        } => {
+            let client = client(context, tenant)?;
+            let license = wait_until_active(context, &client, *license_id).await?;
+            let license = issue_missing_keys(&client, license, key_types).await?;
+            record_observed(context, &address, &license, attributes)?;
+            Ok(format!("issued {} key(s)", key_types.len()))
+        }
+        Operation::BulkUpgrade {
+            tenant,
+            version,
+            licenses,
+            contact,
+        } => {
+            let client = client(context, tenant)?;
+            bulk_upgrade(context, &client, version, licenses, contact.as_ref()).await
+        }
+        Operation::Forget => Err("forget is not a license operation".into()),
+    }
+}
+
+fn client(context: &Context, tenant: &TenantRef) -> Result<ArcserveClient, String> {
+    context
+        .clients
+        .arcserve_for(
+            &tenant.tenant_id,
+            &tenant.region,
+            tenant.endpoint.as_deref(),
+        )
+        .map_err(|e| e.to_string())
+}
+
+fn new_record(
+    tenant: &TenantRef,
+    name: &str,
+    attributes: &LicenseAttributes,
+    dependencies: &[String],
+    lifecycle: RecordedLifecycle,
+) -> ResourceState {
+    ResourceState {
+        remote_id: None,
+        scope: Scope {
+            tenant_id: Some(tenant.tenant_id.clone()),
+            region: Some(tenant.region.clone()),
+            endpoint: tenant.endpoint.clone(),
+            company_id: None,
+        },
+        natural_key: name.to_string(),
+        attributes: json!(attributes),
+        dependencies: dependencies.to_vec(),
+        status: Status::Creating,
+        lifecycle,
+    }
+}
+
+/// Changes the record of `address` (absent: `None`) and writes the state.
+fn record(
+    context: &Context,
+    address: &str,
+    change: impl FnOnce(&mut Option<ResourceState>),
+) -> Result<(), String> {
+    let mut current = context.recorder.get(address);
+    change(&mut current);
+    context.recorder.set(address, current).map_err(|err| {
+        format!("{err}\n  the object on the server is fine; the state could not record it")
+    })
+}
+
+/// Records a license as it is now on the server.
+fn record_observed(
+    context: &Context,
+    address: &str,
+    license: &License,
+    intended: &LicenseAttributes,
+) -> Result<(), String> {
+    let attributes = attributes_of(license, intended);
+    record(context, address, |record| {
+        if let Some(record) = record {
+            record.remote_id = Some(license.id.to_string());
+            record.status = Status::Ready;
+            record.attributes = json!(attributes);
+        }
+    })
+}
+
+/// The attributes of a license as the server shows them; the version of a
+/// license without keys cannot be seen and is taken from `intended`.
+pub fn attributes_of(license: &License, intended: &LicenseAttributes) -> LicenseAttributes {
+    let mut key_types: Vec<Uuid> = license.keys.iter().map(|k| k.key_type_id).collect();
+    key_types.sort();
+    key_types.dedup();
+    let version = license
+        .keys
+        .iter()
+        .map(|k| k.version.clone())
+        .max_by(|a, b| version_order(a).cmp(&version_order(b)))
+        .unwrap_or_else(|| intended.version.clone());
+    LicenseAttributes {
+        tenant: intended.tenant.clone(),
+        plan: license.plan_id,
+        standalone_keys: license.number_of_standalone_keys,
+        version,
+        key_types,
+    }
+}
+
+/// Create, wait until active, issue the keys; recorded at every step.
+#[allow(clippy::too_many_arguments)]
+async fn create(
+    context: &Context,
+    client: &ArcserveClient,
+    address: &str,
+    tenant: &TenantRef,
+    name: &str,
+    attributes: &LicenseAttributes,
+    dependencies: &[String],
+    lifecycle: RecordedLifecycle,
+) -> Result<License, String> {
+    // The record goes first: a run killed from here on is resolved by name.
+    let fresh = new_record(tenant, name, attributes, dependencies, lifecycle);
+    context
+        .recorder
+        .set(address, Some(fresh))
+        .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
+
+    let body = NewLicense {
+        name: name.to_string(),
+        plan_id: attributes.plan,
+        number_of_standalone_keys: attributes.standalone_keys,
+    };
+    let mut created = None;
+    for _ in 0..AMBIGUOUS_ROUNDS {
+        match client.create_license(&body).await {
+            Ok(license) => {
+                created = Some(license);
+                break;
+            }
+            Err(err) if err.is_ambiguous() => {
+                tracing::warn!("{address}: {err}; reading back by name");
+                if let Some(found) = find_by_name(client, name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    created = Some(found);
+                    break;
+                }
+            }
+            Err(err)
+                if err.status() == Some(400) && wait_name_free(context, client, name).await? =>
+            {
+                // The name belonged to a license being deleted; it is free now.
+            }
+            Err(err) => {
+                // Certainly not created: the record must not claim otherwise.
+                let _ = context.recorder.set(address, None);
+                return Err(err.to_string());
+            }
+        }
+    }
+    let Some(license) = created else {
+        return Err(format!(
+            "{address}: the create stayed ambiguous after {AMBIGUOUS_ROUNDS} read-backs; the state keeps a `creating` record, and the next apply resolves it by name"
+        ));
+    };
+    record(context, address, |record| {
+        if let Some(record) = record {
+            record.remote_id = Some(license.id.to_string());
+        }
+    })?;
+    let license = wait_until_active(context, client, license.id).await?;
+    let license = issue_missing_keys(client, license, &attributes.key_types).await?;
+    record_observed(context, address, &license, attributes)?;
+    Ok(license)
+}
+
+/// When a license of this name is being deleted, waits until it is gone
+/// and returns true; false when no such license holds the name.
+async fn wait_name_free(
+    context: &Context,
+    client: &ArcserveClient,
+    name: &str,
+) -> Result<bool, String> {
+    let started = Instant::now();
+    let mut pause = context.options.poll_interval;
+    let mut waited = false;
+    loop {
+        let live = client
+            .list_licenses(None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let deleting = live
+            .iter()
+            .any(|l| l.name == name && l.status == "Deleting");
+        if !deleting {
+            return Ok(waited);
+        }
+        if started.elapsed() >= context.options.wait_timeout {
+            return Err(format!(
+                "the name `{name}` is still held by a license being deleted after {:?}",
+                context.options.wait_timeout
+            ));
+        }
+        waited = true;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+/// The license of this name that is not being deleted, if any.
+async fn find_by_name(client: &ArcserveClient, name: &str) -> Result<Option<License>, ApiError> {
+    Ok(client
+        .list_licenses(None)
+        .await?
+        .into_iter()
+        .find(|l| l.name == name && l.status != "Deleting"))
+}
+
+/// Polls until the license is `Active`, within the wait timeout.
+async fn wait_until_active(
+    context: &Context,
+    client: &ArcserveClient,
+    id: Uuid,
+) -> Result<License, String> {
+    let started = Instant::now();
+    let mut pause = context.options.poll_interval;
+    loop {
+        let license = client.get_license(id).await.map_err(|e| e.to_string())?;
+        if license.status == "Active" {
+            return Ok(license);
+        }
+        if started.elapsed() >= context.options.wait_timeout {
+            return Err(format!(
+                "license {id} is still {} after {:?}; it is recorded, and the next apply picks it up",
+                license.status, context.options.wait_timeout
+            ));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(2));
+    }
+}
+
+/// Issues a key of every type in `wanted` the license does not have yet;
+/// an ambiguous failure is resolved by reading the license's keys.
+async fn issue_missing_keys(
+    client: &ArcserveClient,
+    mut license: License,
+    wanted: &[Uuid],
+) -> Result<License, String> {
+    for key_type in wanted {
+        for _ in 0..AMBIGUOUS_ROUNDS {
+            if license.keys.iter().any(|k| k.key_type_id == *key_type) {
+                break;
+            }
+            match client.issue_key(license.id, *key_type).await {
+                Ok(updated) => license = updated,
+                Err(err) if err.is_ambiguous() => {
+                    license = client
+                        .get_license(license.id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+    }
+    Ok(license)
+}
+
+/// Deletes and waits until the license is gone; `forget` removes the record
+/// afterwards (a replace keeps it for the create that follows).
+async fn delete_and_wait(
+    context: &Context,
+    client: &ArcserveClient,
+    id: Uuid,
+    address: &str,
+    forget: bool,
+) -> Result<(), String> {
+    match client.delete_license(id).await {
+        Ok(_) => {}
+        Err(err) if err.status() == Some(404) => {}
+        Err(err) if err.status() == Some(400) => {
+            // Still provisioning: wait, then delete.
+            wait_until_active(context, client, id).await?;
+            client.delete_license(id).await.map_err(|e| e.to_string())?;
+        }
+        Err(err) => return Err(err.to_string()),
+    }
+    record(context, address, |record| {
+        if let Some(record) = record {
+            record.status = Status::Deleting;
+        }
+    })?;
+    let started = Instant::now();
+    let mut pause = context.options.poll_interval;
+    loop {
+        match client.get_license(id).await {
+            Err(err) if err.status() == Some(404) => break,
+            Err(err) => return Err(err.to_string()),
+            Ok(license) if started.elapsed() >= context.options.wait_timeout => {
+                return Err(format!(
+                    "license {id} is still {} after {:?}; the next apply checks again",
+                    license.status, context.options.wait_timeout
+                ));
+            }
+            Ok(_) => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(Duration::from_secs(2));
+    }
+    if forget {
+        record(context, address, |record| *record = None)?;
+    }
+    Ok(())
+}
+
+/// One bulk-upgrade call; after an ambiguous failure, the licenses already
+/// at the version are taken as done and the call is sent for the rest.
+async fn bulk_upgrade(
+    context: &Context,
+    client: &ArcserveClient,
+    version: &str,
+    members: &[UpgradeMember],
+    contact: Option<&crate::plan::model::Contact>,
+) -> Result<String, String> {
+    let mut pending: Vec<&UpgradeMember> = members.iter().collect();
+    for _ in 0..AMBIGUOUS_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let request = BulkUpgrade {
+            license_ids: pending.iter().map(|m| m.license_id).collect(),
+            version: version.to_string(),
+            email_address: contact.map(|c| c.email.clone()),
+            company_name: contact.map(|c| c.company_name.clone()),
+        };
+        match client.bulk_upgrade(&request).await {
+            Ok(licenses) => {
+                record_versions(context, &pending, &licenses, version)?;
+                pending.clear();
+            }
+            Err(err) if err.is_ambiguous() => {
+                tracing::warn!("bulk upgrade to {version}: {err}; reading back");
+                let live = client
+                    .list_licenses(None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let upgraded: Vec<License> = live
+                    .into_iter()
+                    .filter(|l| {
+                        pending.iter().any(|m| m.license_id == l.id)
+                            && !l.keys.is_empty()
+                            && l.keys.iter().all(|k| k.version == version)
+                    })
+                    .collect();
+                record_versions(context, &pending, &upgraded, version)?;
+                pending.retain(|m| !upgraded.iter().any(|l| l.id == m.license_id));
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+    if pending.is_empty() {
+        Ok(format!("{} license(s) now at {version}", members.len()))
+    } else {
+        Err(format!(
+            "{} license(s) could not be confirmed at {version}; the next plan shows what is left",
+            pending.len()
+        ))
+    }
+}
+
+fn record_versions(
+    context: &Context,
+    members: &[&UpgradeMember],
+    licenses: &[License],
+    version: &str,
+) -> Result<(), String> {
+    context
+        .recorder
+        .update(|state| {
+            for member in members {
+                let Some(record) = state.resources.get_mut(&member.address) else {
+                    continue;
+                };
+                let intended: Option<LicenseAttributes> =
+                    serde_json::from_value(record.attributes.clone()).ok();
+                let Some(mut intended) = intended else {
+                    continue;
+                };
+                intended.version = version.to_string();
+                let attributes = match licenses.iter().find(|l| l.id == member.license_id) {
+                    Some(license) => attributes_of(license, &intended),
+                    None => continue,
+                };
+                record.attributes = json!(attributes);
+            }
+        })
+        .map_err(|err| err.to_string())
+}

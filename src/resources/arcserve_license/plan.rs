@@ -1,0 +1,1255 @@
+//! How an `ArcserveLicense` turns into actions.
+//!
+//! Matching: a state record binds an address to a license id; a record left
+//! `creating` by a killed run is resolved by the license's name (its natural
+//! key) and adopted. Diffing: a `plan` change (or a move to another tenant)
+//! replaces the license; `standaloneKeys` updates it in place; missing
+//! `keyTypes` are issued; a `version` change joins its tenant's bulk upgrade,
+//! one call per tenant and version for up to 100 licenses, unless the license
+//! was created or upgraded today (Tokyo), in which case it is deferred to the
+//! day after. The first upgrade in a tenant needs the tenant's
+//! `upgradeContact`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+use time::Duration;
+use uuid::Uuid;
+
+use crate::api::ecl::EclClients;
+use crate::manifest::Desired;
+use crate::manifest::{Address, DeletionPolicy, Kind, Resource, Spec};
+use crate::plan::live::{ObservedLicense, TenantLive};
+use crate::plan::model::{
+    Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, Operation, TenantRef,
+    UpgradeMember,
+};
+use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
+use crate::resources::{ArcserveLicenseSpec, EclTenantSpec};
+use crate::state::{ResourceState, State, Status};
+
+/// The most licenses one bulk-upgrade call takes.
+pub const BULK_CHUNK: usize = 100;
+
+/// The fields of the spec, as `ignoreChanges` names them.
+pub const FIELDS: [&str; 4] = ["plan", "standaloneKeys", "version", "keyTypes"];
+
+/// The tenant a desired license lives in.
+struct Tenant<'a> {
+    resource: &'a Resource,
+    spec: &'a EclTenantSpec,
+    reference: TenantRef,
+}
+
+/// Plans every license in scope.
+pub fn plan(context: &Context<'_>) -> KindPlan {
+    let input = context.input;
+    let mut out = KindPlan::default();
+    let tenants: BTreeMap<&str, Tenant<'_>> = input
+        .desired
+        .resources
+        .iter()
+        .filter_map(|resource| match &resource.spec {
+            Spec::EclTenant(spec) => Some((
+                resource.metadata.name.as_str(),
+                Tenant {
+                    resource,
+                    spec,
+                    reference: tenant_ref(&resource.metadata.name, spec),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+
+    let mut upgrades: BTreeMap<(String, String), Vec<UpgradeMember>> = BTreeMap::new();
+    let mut desired_addresses = BTreeSet::new();
+    for resource in &input.desired.resources {
+        let Spec::ArcserveLicense(spec) = &resource.spec else {
+            continue;
+        };
+        let address = resource.address.to_string();
+        desired_addresses.insert(address.clone());
+        if !context.in_scope(&address) {
+            continue;
+        }
+        let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
+            out.errors.push(
+                PlanError::new(
+                    Some(address),
+                    format!("the EclTenant `{}` is not declared", spec.tenant),
+                )
+                .at(Some(&resource.source)),
+            );
+            continue;
+        };
+        let Some(live) = input.live.tenants.get(&tenant.reference.tenant_id) else {
+            out.errors.push(PlanError::new(
+                Some(address),
+                format!("tenant {} was not refreshed", tenant.reference.tenant_id),
+            ));
+            continue;
+        };
+        plan_desired(
+            &mut out,
+            &mut upgrades,
+            resource,
+            spec,
+            tenant,
+            live,
+            input.prior.get(&address),
+            input.desired,
+        );
+    }
+
+    for (address, record) in &input.prior.resources {
+        if !address.starts_with("ArcserveLicense/")
+            || desired_addresses.contains(address)
+            || !context.in_scope(address)
+        {
+            continue;
+        }
+        plan_removed(&mut out, address, record, input.live);
+    }
+
+    plan_upgrades(&mut out, upgrades, &tenants, input.live);
+    out
+}
+
+/// A license the manifests declare.
+#[allow(clippy::too_many_arguments)]
+fn plan_desired(
+    out: &mut KindPlan,
+    upgrades: &mut BTreeMap<(String, String), Vec<UpgradeMember>>,
+    resource: &Resource,
+    spec: &ArcserveLicenseSpec,
+    tenant: &Tenant<'_>,
+    live: &TenantLive,
+    record: Option<&ResourceState>,
+    desired: &crate::manifest::Desired,
+) {
+    let address = resource.address.to_string();
+    let name = resource.metadata.name.as_str();
+    let ignore: BTreeSet<&str> = resource
+        .metadata
+        .lifecycle
+        .ignore_changes
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let lifecycle = &resource.metadata.lifecycle;
+    let dependencies: Vec<String> = {
+        let mut deps: BTreeSet<String> = resource
+            .metadata
+            .depends_on
+            .iter()
+            .map(Address::to_string)
+            .collect();
+        deps.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
+        deps.into_iter().collect()
+    };
+
+    // The plan and key types must exist in the tenant's catalog.
+    let Some(catalog_plan) = live.plan(spec.plan) else {
+        let plans: Vec<String> = live
+            .plans
+            .iter()
+            .map(|p| format!("{} ({})", p.id, p.name_en))
+            .collect();
+        out.errors.push(
+            PlanError::new(
+                Some(address),
+                format!(
+                    "plan {} is not offered in tenant {}",
+                    spec.plan, tenant.reference.name
+                ),
+            )
+            .hint(format!("the tenant's plans are: {}", plans.join(", ")))
+            .at(Some(&resource.source)),
+        );
+        return;
+    };
+    let unknown_keys: Vec<String> = spec
+        .key_types
+        .iter()
+        .filter(|k| !catalog_plan.key_types.iter().any(|c| c.id == **k))
+        .map(Uuid::to_string)
+        .collect();
+    if !unknown_keys.is_empty() {
+        let offered: Vec<String> = catalog_plan
+            .key_types
+            .iter()
+            .map(|k| format!("{} ({})", k.id, k.name))
+            .collect();
+        out.errors.push(
+            PlanError::new(
+                Some(address),
+                format!(
+                    "plan `{}` does not issue the key type(s) {}",
+                    catalog_plan.name_en,
+                    unknown_keys.join(", ")
+                ),
+            )
+            .hint(format!("this plan issues: {}", offered.join(", ")))
+            .at(Some(&resource.source)),
+        );
+        return;
+    }
+
+    let desired_attributes = LicenseAttributes {
+        tenant: spec.tenant.clone(),
+        plan: spec.plan,
+        standalone_keys: spec.standalone_keys,
+        version: spec.version.clone(),
+        key_types: spec.key_types.clone(),
+    };
+    let created_attributes = LicenseAttributes {
+        version: catalog_plan.version.clone(),
+        ..desired_attributes.clone()
+    };
+    let create = || Operation::CreateLicense {
+        tenant: tenant.reference.clone(),
+        name: name.to_string(),
+        attributes: created_attributes.clone(),
+        dependencies: dependencies.clone(),
+        prevent_destroy: lifecycle.prevent_destroy,
+        orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+    };
+    let defer_created_version = |out: &mut KindPlan| {
+        if catalog_plan.version != spec.version {
+            out.deferred.push(Deferred {
+                address: address.clone(),
+                field: "version".into(),
+                before: json!(catalog_plan.version),
+                after: json!(spec.version),
+                from: (live.today + Duration::days(1)).to_string(),
+                reason: "a new license starts at its plan's version and can be upgraded from the day after it is created".into(),
+            });
+        }
+    };
+
+    // Find the live license this address is bound to.
+    let moved = record
+        .is_some_and(|r| r.scope.tenant_id.as_deref() != Some(tenant.reference.tenant_id.as_str()));
+    let observed: Option<&ObservedLicense> = match record {
+        None => {
+            if let Some(existing) = live.by_name(name) {
+                out.errors.push(
+                    PlanError::new(
+                        Some(address.clone()),
+                        format!(
+                            "a license named `{name}` already exists in tenant {} (id {}), but entitle does not manage it",
+                            tenant.reference.name, existing.id
+                        ),
+                    )
+                    .hint(format!(
+                        "bind it with `entitle import {address} {}`, or give this resource another name",
+                        existing.id
+                    ))
+                    .at(Some(&resource.source)),
+                );
+                return;
+            }
+            None
+        }
+        Some(_) if moved => None,
+        Some(r) if r.status == Status::Creating && r.remote_id.is_none() => {
+            live.by_name(&r.natural_key)
+        }
+        Some(r) => r
+            .remote_id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| live.by_id(id))
+            .or_else(|| {
+                (r.status == Status::Creating)
+                    .then(|| live.by_name(&r.natural_key))
+                    .flatten()
+            }),
+    };
+
+    if moved && let Some(r) = record {
+        let old_tenant = tenant_ref_from_state(r);
+        let old_id = r.remote_id.as_deref().and_then(|id| id.parse().ok());
+        if r.lifecycle.prevent_destroy || lifecycle.prevent_destroy {
+            out.errors.push(prevent_destroy_error(
+                &address,
+                "moving it to another tenant replaces it",
+                resource,
+            ));
+            return;
+        }
+        let change = Change {
+            field: "tenant".into(),
+            before: Some(json!(old_tenant.name)),
+            after: Some(json!(tenant.reference.name)),
+            forces_replacement: true,
+        };
+        let operation = match old_id {
+            Some(old_id) => Operation::ReplaceLicense {
+                old_tenant,
+                old_id,
+                tenant: tenant.reference.clone(),
+                name: name.to_string(),
+                attributes: created_attributes.clone(),
+                dependencies: dependencies.clone(),
+                prevent_destroy: lifecycle.prevent_destroy,
+                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+            },
+            None => create(),
+        };
+        out.drafts.push(draft(
+            ActionKind::Replace,
+            &address,
+            "it moves to another tenant".into(),
+            vec![change],
+            operation,
+        ));
+        defer_created_version(out);
+        return;
+    }
+
+    let Some(observed) = observed else {
+        let reason = match record {
+            None => "it is new".to_string(),
+            Some(r) if r.status == Status::Creating => {
+                "a previous run began creating it, and the server has no license of that name"
+                    .to_string()
+            }
+            Some(_) => "it was deleted outside entitle".to_string(),
+        };
+        out.drafts.push(draft(
+            ActionKind::Create,
+            &address,
+            reason.clone(),
+            attribute_changes(None, &created_attributes),
+            create(),
+        ));
+        defer_created_version(out);
+        return;
+    };
+
+    if record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.id.to_string().as_str())) {
+        out.drafts.push(draft(
+            ActionKind::Adopt,
+            &address,
+            format!(
+                "a previous run created it (id {}) but was stopped before recording it",
+                observed.id
+            ),
+            Vec::new(),
+            Operation::AdoptLicense {
+                tenant: tenant.reference.clone(),
+                name: name.to_string(),
+                license_id: observed.id,
+                attributes: observed_attributes(observed, &spec.tenant),
+            },
+        ));
+    }
+
+    if observed.plan != spec.plan && !ignore.contains("plan") {
+        if lifecycle.prevent_destroy || record.is_some_and(|r| r.lifecycle.prevent_destroy) {
+            out.errors.push(prevent_destroy_error(
+                &address,
+                "changing its plan replaces it",
+                resource,
+            ));
+            return;
+        }
+        let before_plan = live
+            .plan(observed.plan)
+            .map(|p| format!("{} ({})", observed.plan, p.name_en))
+            .unwrap_or_else(|| observed.plan.to_string());
+        let change = Change {
+            field: "plan".into(),
+            before: Some(json!(before_plan)),
+            after: Some(json!(format!("{} ({})", spec.plan, catalog_plan.name_en))),
+            forces_replacement: true,
+        };
+        out.drafts.push(draft(
+            ActionKind::Replace,
+            &address,
+            "the plan of a license cannot change: a new license replaces it".into(),
+            vec![change],
+            Operation::ReplaceLicense {
+                old_tenant: tenant.reference.clone(),
+                old_id: observed.id,
+                tenant: tenant.reference.clone(),
+                name: name.to_string(),
+                attributes: created_attributes.clone(),
+                dependencies: dependencies.clone(),
+                prevent_destroy: lifecycle.prevent_destroy,
+                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+            },
+        ));
+        defer_created_version(out);
+        return;
+    }
+
+    let mut current = observed_attributes(observed, &spec.tenant);
+    if observed.standalone_keys != spec.standalone_keys && !ignore.contains("standaloneKeys") {
+        current.standalone_keys = spec.standalone_keys;
+        out.drafts.push(draft(
+            ActionKind::Update,
+            &address,
+            "standaloneKeys differs".into(),
+            vec![Change {
+                field: "standaloneKeys".into(),
+                before: Some(json!(observed.standalone_keys)),
+                after: Some(json!(spec.standalone_keys)),
+                forces_replacement: false,
+            }],
+            Operation::UpdateLicense {
+                tenant: tenant.reference.clone(),
+                license_id: observed.id,
+                standalone_keys: Some(spec.standalone_keys),
+                attributes: current.clone(),
+            },
+        ));
+    }
+
+    if !ignore.contains("keyTypes") {
+        let missing: Vec<Uuid> = spec
+            .key_types
+            .iter()
+            .filter(|k| !observed.key_types.contains(k))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let mut after = current.key_types.clone();
+            after.extend(missing.iter().copied());
+            after.sort();
+            out.drafts.push(draft(
+                ActionKind::IssueKey,
+                &address,
+                format!("{} key type(s) have no key yet", missing.len()),
+                vec![Change {
+                    field: "keyTypes".into(),
+                    before: Some(json!(current.key_types)),
+                    after: Some(json!(after)),
+                    forces_replacement: false,
+                }],
+                Operation::IssueKeys {
+                    tenant: tenant.reference.clone(),
+                    license_id: observed.id,
+                    key_types: missing,
+                    attributes: LicenseAttributes {
+                        key_types: after.clone(),
+                        ..current.clone()
+                    },
+                },
+            ));
+        }
+        let extra: Vec<String> = observed
+            .key_types
+            .iter()
+            .filter(|k| !spec.key_types.contains(k))
+            .map(Uuid::to_string)
+            .collect();
+        if !extra.is_empty() {
+            out.notes.push(format!(
+                "{address} has keys of type(s) {} that the manifest does not list; the API cannot revoke keys, so they stay",
+                extra.join(", ")
+            ));
+        }
+    }
+
+    let version_differs = observed.version.as_deref() != Some(spec.version.as_str());
+    if version_differs && !ignore.contains("version") {
+        let before = json!(observed.version);
+        match observed.last_changed {
+            Some(day) if day >= live.today || observed.status != "Active" => {
+                out.deferred.push(Deferred {
+                    address: address.clone(),
+                    field: "version".into(),
+                    before,
+                    after: json!(spec.version),
+                    from: (day.max(live.today) + Duration::days(1)).to_string(),
+                    reason: format!(
+                        "it was created or last upgraded on {day}; the API upgrades a license from the day after"
+                    ),
+                });
+            }
+            _ => upgrades
+                .entry((tenant.reference.name.clone(), spec.version.clone()))
+                .or_default()
+                .push(UpgradeMember {
+                    address: address.clone(),
+                    license_id: observed.id,
+                }),
+        }
+    }
+    let _ = desired;
+}
+
+/// A license in the state that the manifests no longer declare.
+fn plan_removed(
+    out: &mut KindPlan,
+    address: &str,
+    record: &ResourceState,
+    live: &crate::plan::live::Live,
+) {
+    let tenant = tenant_ref_from_state(record);
+    if record.lifecycle.orphan_on_delete {
+        out.drafts.push(removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and its deletionPolicy is Orphan: the license stays, entitle forgets it".into(),
+            Operation::Forget,
+        ));
+        return;
+    }
+    let observed = live.tenants.get(&tenant.tenant_id).and_then(|tl| {
+        record
+            .remote_id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| tl.by_id(id))
+            .or_else(|| {
+                (record.status == Status::Creating)
+                    .then(|| tl.by_name(&record.natural_key))
+                    .flatten()
+            })
+    });
+    let Some(observed) = observed else {
+        out.drafts.push(removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and from the server".into(),
+            Operation::Forget,
+        ));
+        return;
+    };
+    if record.lifecycle.prevent_destroy {
+        out.errors.push(
+            PlanError::new(
+                Some(address.to_string()),
+                "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
+            )
+            .hint(format!(
+                "put the manifest back; or apply it once with preventDestroy: false, then remove it; or stop managing it with `entitle state rm {address}`"
+            )),
+        );
+        return;
+    }
+    out.drafts.push(removal(
+        ActionKind::Delete,
+        address,
+        "it is gone from the manifests".into(),
+        Operation::DeleteLicense {
+            tenant,
+            license_id: observed.id,
+        },
+    ));
+}
+
+/// Coalesces version changes: one call per tenant and version, 100 a call.
+fn plan_upgrades(
+    out: &mut KindPlan,
+    upgrades: BTreeMap<(String, String), Vec<UpgradeMember>>,
+    tenants: &BTreeMap<&str, Tenant<'_>>,
+    live: &crate::plan::live::Live,
+) {
+    for ((tenant_name, version), mut members) in upgrades {
+        let Some(tenant) = tenants.get(tenant_name.as_str()) else {
+            continue;
+        };
+        let has_order = live
+            .tenants
+            .get(&tenant.reference.tenant_id)
+            .is_some_and(|t| t.has_upgrade_order);
+        let contact = tenant.spec.upgrade_contact.as_ref().map(|c| Contact {
+            email: c.email.clone(),
+            company_name: c.company_name.clone(),
+        });
+        if !has_order && contact.is_none() {
+            let tenant_address = tenant.resource.address.to_string();
+            out.errors.push(
+                PlanError::new(
+                    Some(tenant_address.clone()),
+                    format!(
+                        "upgrading {} license(s) to {version} is the tenant's first version upgrade, and the API then needs contact details",
+                        members.len()
+                    ),
+                )
+                .hint(format!(
+                    "add to {tenant_address}:\n      spec:\n        upgradeContact:\n          email: licensing@example.com\n          companyName: Example K.K."
+                ))
+                .at(Some(&tenant.resource.source)),
+            );
+            continue;
+        }
+        members.sort_by(|a, b| a.address.cmp(&b.address));
+        let chunks: Vec<&[UpgradeMember]> = members.chunks(BULK_CHUNK).collect();
+        let total = chunks.len();
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let id = format!("bulk-upgrade {tenant_name} {version} ({}/{total})", i + 1);
+            let changes = chunk
+                .iter()
+                .map(|m| Change {
+                    field: format!("{}.version", m.address),
+                    before: None,
+                    after: Some(json!(version)),
+                    forces_replacement: false,
+                })
+                .collect();
+            out.drafts.push(Draft {
+                action: Action {
+                    id,
+                    kind: ActionKind::BulkUpgrade,
+                    addresses: chunk.iter().map(|m| m.address.clone()).collect(),
+                    reason: format!(
+                        "{} license(s) in {tenant_name} move to version {version}",
+                        chunk.len()
+                    ),
+                    changes,
+                    after: Vec::new(),
+                    operation: Operation::BulkUpgrade {
+                        tenant: tenant.reference.clone(),
+                        version: version.clone(),
+                        licenses: chunk.to_vec(),
+                        contact: if has_order { None } else { contact.clone() },
+                    },
+                },
+                resources: chunk.iter().map(|m| m.address.clone()).collect(),
+                removal: false,
+            });
+        }
+    }
+}
+
+fn draft(
+    kind: ActionKind,
+    address: &str,
+    reason: String,
+    changes: Vec<Change>,
+    operation: Operation,
+) -> Draft {
+    Draft {
+        action: Action {
+            id: format!("{} {address}", kind_word(kind)),
+            kind,
+            addresses: vec![address.to_string()],
+            reason,
+            changes,
+            after: Vec::new(),
+            operation,
+        },
+        resources: vec![address.to_string()],
+        removal: false,
+    }
+}
+
+fn removal(kind: ActionKind, address: &str, reason: String, operation: Operation) -> Draft {
+    Draft {
+        removal: true,
+        ..draft(kind, address, reason, Vec::new(), operation)
+    }
+}
+
+fn kind_word(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::Create => "create",
+        ActionKind::Update => "update",
+        ActionKind::Replace => "replace",
+        ActionKind::Delete => "delete",
+        ActionKind::Forget => "forget",
+        ActionKind::IssueKey => "issue-key",
+        ActionKind::BulkUpgrade => "bulk-upgrade",
+        ActionKind::Adopt => "adopt",
+    }
+}
+
+fn prevent_destroy_error(address: &str, why: &str, resource: &Resource) -> PlanError {
+    PlanError::new(
+        Some(address.to_string()),
+        format!("{why}, but lifecycle.preventDestroy is set"),
+    )
+    .hint("undo the change, or set preventDestroy: false if the license may really be destroyed")
+    .at(Some(&resource.source))
+}
+
+/// Every attribute as a change from nothing, for a create.
+fn attribute_changes(before: Option<&LicenseAttributes>, after: &LicenseAttributes) -> Vec<Change> {
+    let to_map = |a: &LicenseAttributes| -> BTreeMap<String, Value> {
+        serde_json::to_value(a)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default()
+    };
+    let before = before.map(to_map).unwrap_or_default();
+    to_map(after)
+        .into_iter()
+        .filter(|(field, value)| before.get(field) != Some(value))
+        .map(|(field, value)| Change {
+            before: before.get(&field).cloned(),
+            field,
+            after: Some(value),
+            forces_replacement: false,
+        })
+        .collect()
+}
+
+/// The attributes a live license has now.
+pub fn observed_attributes(observed: &ObservedLicense, tenant: &str) -> LicenseAttributes {
+    LicenseAttributes {
+        tenant: tenant.to_string(),
+        plan: observed.plan,
+        standalone_keys: observed.standalone_keys,
+        version: observed.version.clone().unwrap_or_default(),
+        key_types: observed.key_types.iter().copied().collect(),
+    }
+}
+
+/// Where a declared tenant's requests go.
+pub fn tenant_ref(name: &str, spec: &EclTenantSpec) -> TenantRef {
+    TenantRef {
+        name: name.to_string(),
+        tenant_id: spec.tenant_id.clone(),
+        region: spec.region.to_string(),
+        endpoint: spec.endpoint.clone(),
+    }
+}
+
+/// The tenant a state record was applied in.
+pub fn tenant_ref_from_state(record: &ResourceState) -> TenantRef {
+    TenantRef {
+        name: record
+            .attributes
+            .get("tenant")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        tenant_id: record.scope.tenant_id.clone().unwrap_or_default(),
+        region: record.scope.region.clone().unwrap_or_default(),
+        endpoint: record.scope.endpoint.clone(),
+    }
+}
+
+/// The tenants a plan must refresh: those of the declared licenses and
+/// those of the licenses in the state.
+pub fn tenants_in_play(desired: &Desired, state: &State) -> Vec<TenantRef> {
+    let declared: BTreeMap<&str, &EclTenantSpec> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), spec)),
+            _ => None,
+        })
+        .collect();
+    let mut tenants: BTreeMap<String, TenantRef> = BTreeMap::new();
+    for resource in &desired.resources {
+        if let Spec::ArcserveLicense(spec) = &resource.spec
+            && let Some(tenant) = declared.get(spec.tenant.as_str())
+        {
+            let reference = tenant_ref(&spec.tenant, tenant);
+            tenants
+                .entry(reference.tenant_id.clone())
+                .or_insert(reference);
+        }
+    }
+    for (address, record) in &state.resources {
+        if address.starts_with("ArcserveLicense/") && record.scope.tenant_id.is_some() {
+            let reference = tenant_ref_from_state(record);
+            tenants
+                .entry(reference.tenant_id.clone())
+                .or_insert(reference);
+        }
+    }
+    tenants.into_values().collect()
+}
+
+/// Reads license `id` in the tenant of `resource` and makes the state record
+/// that binds them. The license's name must be the resource's name.
+pub async fn import(
+    desired: &Desired,
+    resource: &Resource,
+    id: Uuid,
+    clients: &EclClients,
+) -> Result<ResourceState, crate::Error> {
+    let Spec::ArcserveLicense(spec) = &resource.spec else {
+        return Err(crate::Error::usage(
+            format!("{} is not an ArcserveLicense", resource.address),
+            "import binds ArcserveLicense resources",
+        ));
+    };
+    let tenant = desired
+        .resources
+        .iter()
+        .find_map(|r| match &r.spec {
+            Spec::EclTenant(t) if r.metadata.name == spec.tenant => {
+                Some(tenant_ref(&r.metadata.name, t))
+            }
+            _ => None,
+        })
+        .ok_or_else(|| {
+            crate::Error::usage(
+                format!("the EclTenant `{}` is not declared", spec.tenant),
+                "declare the tenant the license lives in",
+            )
+        })?;
+    let client = clients.arcserve_for(
+        &tenant.tenant_id,
+        &tenant.region,
+        tenant.endpoint.as_deref(),
+    )?;
+    let license = client
+        .get_license(id)
+        .await
+        .map_err(|err| match err.status() {
+            Some(404) => crate::Error::usage(
+                format!("tenant {} has no license {id}", tenant.name),
+                "check the id (`entitle drift` lists the licenses entitle does not manage)",
+            ),
+            _ => err.into(),
+        })?;
+    if license.name != resource.metadata.name {
+        return Err(crate::Error::usage(
+            format!(
+                "license {id} is named `{}`, but the resource is {}",
+                license.name, resource.address
+            ),
+            format!(
+                "a license is found by its name: rename the resource to ArcserveLicense/{}",
+                license.name
+            ),
+        ));
+    }
+    let plan_version = if license.keys.is_empty() {
+        client
+            .list_plans()
+            .await?
+            .into_iter()
+            .find(|p| p.id == license.plan_id)
+            .map(|p| p.version)
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let intended = LicenseAttributes {
+        tenant: spec.tenant.clone(),
+        plan: license.plan_id,
+        standalone_keys: license.number_of_standalone_keys,
+        version: plan_version,
+        key_types: Vec::new(),
+    };
+    let attributes = super::apply::attributes_of(&license, &intended);
+    let lifecycle = &resource.metadata.lifecycle;
+    let mut dependencies: BTreeSet<String> = resource
+        .metadata
+        .depends_on
+        .iter()
+        .map(Address::to_string)
+        .collect();
+    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
+    Ok(ResourceState {
+        remote_id: Some(id.to_string()),
+        scope: crate::state::Scope {
+            tenant_id: Some(tenant.tenant_id.clone()),
+            region: Some(tenant.region.clone()),
+            endpoint: tenant.endpoint.clone(),
+            company_id: None,
+        },
+        natural_key: license.name.clone(),
+        attributes: json!(attributes),
+        dependencies: dependencies.into_iter().collect(),
+        status: Status::Ready,
+        lifecycle: crate::state::model::RecordedLifecycle {
+            prevent_destroy: lifecycle.prevent_destroy,
+            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+    use time::macros::date;
+
+    use super::*;
+    use crate::api::arcserve::{KeyType, Plan as CatalogPlan};
+    use crate::plan::live::{Live, TenantLive};
+    use crate::plan::model::Plan;
+    use crate::plan::{PlanErrors, PlanInput};
+    use crate::state::{Scope, State};
+
+    const TENANT: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
+    const PLAN_9: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+    const PLAN_PREMIUM: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
+    const KEY: &str = "a1b2c3d4-0001-4000-8000-000000000001";
+
+    fn tenant_yaml(contact: bool) -> String {
+        let contact = if contact {
+            "  upgradeContact:\n    email: a@example.com\n    companyName: Example\n"
+        } else {
+            ""
+        };
+        format!(
+            "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: prod\nspec:\n  region: jp1\n  tenantId: {TENANT}\n{contact}"
+        )
+    }
+
+    fn license_yaml(name: &str, plan: &str, keys: u32, version: &str, metadata: &str) -> String {
+        format!(
+            "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: {name}\n{metadata}spec:\n  tenant: prod\n  plan: {plan}\n  standaloneKeys: {keys}\n  version: \"{version}\"\n  keyTypes: [{KEY}]\n"
+        )
+    }
+
+    fn load(text: &str) -> crate::manifest::Desired {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, text).unwrap();
+        crate::manifest::load(&[path]).unwrap()
+    }
+
+    fn catalog() -> Vec<CatalogPlan> {
+        let key = |id: &str, name: &str| KeyType {
+            id: id.parse().unwrap(),
+            name: name.into(),
+        };
+        vec![
+            CatalogPlan {
+                id: PLAN_9.parse().unwrap(),
+                name_ja: "A".into(),
+                name_en: "Advanced 9".into(),
+                version: "9.0".into(),
+                edition: "Advanced".into(),
+                key_types: vec![key(KEY, "UDP Standalone Key")],
+            },
+            CatalogPlan {
+                id: PLAN_PREMIUM.parse().unwrap(),
+                name_ja: "P".into(),
+                name_en: "Premium 9".into(),
+                version: "9.0".into(),
+                edition: "Premium".into(),
+                key_types: vec![key(KEY, "UDP Standalone Key")],
+            },
+        ]
+    }
+
+    fn observed(name: &str, keys: u32, version: &str, created: time::Date) -> ObservedLicense {
+        ObservedLicense {
+            id: Uuid::from_u128(name.bytes().map(u128::from).sum::<u128>() + 1),
+            name: name.into(),
+            status: "Active".into(),
+            plan: PLAN_9.parse().unwrap(),
+            standalone_keys: keys,
+            version: Some(version.into()),
+            key_types: [KEY.parse().unwrap()].into_iter().collect(),
+            last_changed: Some(created),
+        }
+    }
+
+    fn live(licenses: Vec<ObservedLicense>, has_upgrade_order: bool) -> Live {
+        Live {
+            tenants: BTreeMap::from([(
+                TENANT.to_string(),
+                TenantLive {
+                    today: date!(2026 - 11 - 26),
+                    licenses,
+                    plans: catalog(),
+                    has_upgrade_order,
+                },
+            )]),
+        }
+    }
+
+    /// A state that manages each observed license under its name.
+    fn state_of(licenses: &[ObservedLicense], lifecycle: RecordedLifecycle) -> State {
+        let mut state = State::new();
+        for l in licenses {
+            state.resources.insert(
+                format!("ArcserveLicense/{}", l.name),
+                ResourceState {
+                    remote_id: Some(l.id.to_string()),
+                    scope: Scope {
+                        tenant_id: Some(TENANT.into()),
+                        region: Some("jp1".into()),
+                        endpoint: None,
+                        company_id: None,
+                    },
+                    natural_key: l.name.clone(),
+                    attributes: json!(observed_attributes(l, "prod")),
+                    dependencies: vec!["EclTenant/prod".into()],
+                    status: Status::Ready,
+                    lifecycle: lifecycle.clone(),
+                },
+            );
+        }
+        state
+    }
+
+    fn run(desired: &str, state: &State, live: &Live) -> Result<Plan, PlanErrors> {
+        let desired = load(desired);
+        crate::plan::plan(&PlanInput {
+            desired: &desired,
+            prior: state,
+            live,
+            targets: &[],
+        })
+    }
+
+    use crate::plan::model::ActionKind;
+    use crate::state::model::RecordedLifecycle;
+
+    fn kinds(plan: &Plan) -> Vec<(ActionKind, String)> {
+        plan.actions
+            .iter()
+            .map(|a| (a.kind, a.addresses.join(",")))
+            .collect()
+    }
+
+    const OLD: time::Date = date!(2026 - 11 - 01);
+
+    #[test]
+    fn new_licenses_are_created_and_known_ones_left_alone() {
+        let existing = observed("db", 1, "9.0", OLD);
+        let state = state_of(
+            std::slice::from_ref(&existing),
+            RecordedLifecycle::default(),
+        );
+        let text = tenant_yaml(true)
+            + &license_yaml("db", PLAN_9, 1, "9.0", "")
+            + &license_yaml("web", PLAN_9, 2, "9.0", "");
+        let plan = run(&text, &state, &live(vec![existing], false)).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Create, "ArcserveLicense/web".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_key_count_change_updates_and_ignore_changes_silences_it() {
+        let existing = observed("db", 1, "9.0", OLD);
+        let state = state_of(
+            std::slice::from_ref(&existing),
+            RecordedLifecycle::default(),
+        );
+        let live = live(vec![existing], false);
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 4, "9.0", "");
+        let plan = run(&text, &state, &live).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Update, "ArcserveLicense/db".into())]
+        );
+        assert_eq!(plan.actions[0].changes[0].before, Some(json!(1)));
+        assert_eq!(plan.actions[0].changes[0].after, Some(json!(4)));
+
+        let ignored = tenant_yaml(true)
+            + &license_yaml(
+                "db",
+                PLAN_9,
+                4,
+                "9.0",
+                "  lifecycle:\n    ignoreChanges: [standaloneKeys]\n",
+            );
+        assert!(run(&ignored, &state, &live).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_plan_change_replaces_unless_destruction_is_prevented() {
+        let existing = observed("db", 1, "9.0", OLD);
+        let state = state_of(
+            std::slice::from_ref(&existing),
+            RecordedLifecycle::default(),
+        );
+        let live = live(vec![existing], false);
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_PREMIUM, 1, "9.0", "");
+        let plan = run(&text, &state, &live).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Replace, "ArcserveLicense/db".into())]
+        );
+        assert!(plan.actions[0].changes[0].forces_replacement);
+
+        let guarded = tenant_yaml(true)
+            + &license_yaml(
+                "db",
+                PLAN_PREMIUM,
+                1,
+                "9.0",
+                "  lifecycle:\n    preventDestroy: true\n",
+            );
+        let errors = run(&guarded, &state, &live).unwrap_err();
+        assert!(errors.to_string().contains("preventDestroy"), "{errors}");
+    }
+
+    #[test]
+    fn version_changes_coalesce_into_bulk_calls_of_100() {
+        let existing: Vec<ObservedLicense> = (0..250)
+            .map(|i| observed(&format!("l{i:03}"), 1, "9.0", OLD))
+            .collect();
+        let state = state_of(&existing, RecordedLifecycle::default());
+        let text: String = std::iter::once(tenant_yaml(true))
+            .chain((0..250).map(|i| license_yaml(&format!("l{i:03}"), PLAN_9, 1, "10.0", "")))
+            .collect();
+        let plan = run(&text, &state, &live(existing, false)).unwrap();
+        let sizes: Vec<usize> = plan.actions.iter().map(|a| a.addresses.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        assert!(
+            plan.actions
+                .iter()
+                .all(|a| a.kind == ActionKind::BulkUpgrade)
+        );
+        let summary = plan.summary();
+        assert_eq!((summary.upgrade, summary.upgrade_calls), (250, 3));
+        let Operation::BulkUpgrade { contact, .. } = &plan.actions[0].operation else {
+            panic!("not a bulk upgrade");
+        };
+        assert!(contact.is_some(), "the first upgrade carries the contact");
+    }
+
+    #[test]
+    fn a_license_changed_today_is_deferred_to_tomorrow() {
+        let fresh = observed("db", 1, "9.0", date!(2026 - 11 - 26));
+        let state = state_of(std::slice::from_ref(&fresh), RecordedLifecycle::default());
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "10.0", "");
+        let plan = run(&text, &state, &live(vec![fresh], false)).unwrap();
+        assert!(plan.is_empty());
+        assert_eq!(plan.deferred.len(), 1);
+        assert_eq!(plan.deferred[0].from, "2026-11-27");
+    }
+
+    #[test]
+    fn a_first_upgrade_without_contact_says_which_field_to_add() {
+        let existing = observed("db", 1, "9.0", OLD);
+        let state = state_of(
+            std::slice::from_ref(&existing),
+            RecordedLifecycle::default(),
+        );
+        let text = tenant_yaml(false) + &license_yaml("db", PLAN_9, 1, "10.0", "");
+        let errors = run(&text, &state, &live(vec![existing.clone()], false)).unwrap_err();
+        let message = errors.to_string();
+        assert!(message.contains("EclTenant/prod"), "{message}");
+        assert!(message.contains("upgradeContact"), "{message}");
+        // With an upgrade order in the tenant, no contact is needed.
+        let plan = run(&text, &state, &live(vec![existing], true)).unwrap();
+        assert_eq!(plan.summary().upgrade, 1);
+    }
+
+    #[test]
+    fn removed_licenses_are_deleted_or_forgotten_by_policy() {
+        let a = observed("a", 1, "9.0", OLD);
+        let b = observed("b", 1, "9.0", OLD);
+        let mut state = state_of(&[a.clone(), b.clone()], RecordedLifecycle::default());
+        if let Some(record) = state.resources.get_mut("ArcserveLicense/b") {
+            record.lifecycle.orphan_on_delete = true;
+        }
+        let plan = run(&tenant_yaml(true), &state, &live(vec![a, b], false)).unwrap();
+        let mut found = kinds(&plan);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (ActionKind::Delete, "ArcserveLicense/a".into()),
+                (ActionKind::Forget, "ArcserveLicense/b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_creating_record_is_adopted_by_name() {
+        let made = observed("db", 1, "9.0", OLD);
+        let mut state = state_of(std::slice::from_ref(&made), RecordedLifecycle::default());
+        if let Some(record) = state.resources.get_mut("ArcserveLicense/db") {
+            record.remote_id = None;
+            record.status = Status::Creating;
+        }
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "9.0", "");
+        let plan = run(&text, &state, &live(vec![made.clone()], false)).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Adopt, "ArcserveLicense/db".into())]
+        );
+        // Nothing on the server: create it.
+        let plan = run(&text, &state, &live(vec![], false)).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Create, "ArcserveLicense/db".into())]
+        );
+    }
+
+    #[test]
+    fn an_unmanaged_license_of_the_same_name_asks_for_import() {
+        let stranger = observed("db", 1, "9.0", OLD);
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "9.0", "");
+        let errors = run(&text, &State::new(), &live(vec![stranger], false)).unwrap_err();
+        assert!(
+            errors
+                .to_string()
+                .contains("entitle import ArcserveLicense/db"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn depends_on_orders_creates_and_a_cycle_is_an_error() {
+        let text = tenant_yaml(true)
+            + &license_yaml("a", PLAN_9, 1, "9.0", "  dependsOn: [ArcserveLicense/b]\n")
+            + &license_yaml("b", PLAN_9, 1, "9.0", "");
+        let plan = run(&text, &State::new(), &live(vec![], false)).unwrap();
+        let order: Vec<&str> = plan.actions.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["create ArcserveLicense/b", "create ArcserveLicense/a"]
+        );
+        assert_eq!(plan.actions[1].after, ["create ArcserveLicense/b"]);
+
+        let cyclic = tenant_yaml(true)
+            + &license_yaml("a", PLAN_9, 1, "9.0", "  dependsOn: [ArcserveLicense/b]\n")
+            + &license_yaml("b", PLAN_9, 1, "9.0", "  dependsOn: [ArcserveLicense/a]\n");
+        let errors = run(&cyclic, &State::new(), &live(vec![], false)).unwrap_err();
+        assert!(
+            errors
+                .to_string()
+                .contains("ArcserveLicense/a -> ArcserveLicense/b -> ArcserveLicense/a"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn targets_limit_the_plan_to_the_target_and_its_dependencies() {
+        let text = tenant_yaml(true)
+            + &license_yaml("a", PLAN_9, 1, "9.0", "  dependsOn: [ArcserveLicense/b]\n")
+            + &license_yaml("b", PLAN_9, 1, "9.0", "")
+            + &license_yaml("c", PLAN_9, 1, "9.0", "");
+        let desired = load(&text);
+        let live = live(vec![], false);
+        let state = State::new();
+        let targets = ["ArcserveLicense/a".parse().unwrap()];
+        let plan = crate::plan::plan(&PlanInput {
+            desired: &desired,
+            prior: &state,
+            live: &live,
+            targets: &targets,
+        })
+        .unwrap();
+        let mut ids: Vec<&str> = plan.actions.iter().map(|a| a.id.as_str()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            ["create ArcserveLicense/a", "create ArcserveLicense/b"]
+        );
+    }
+
+    #[test]
+    fn the_same_inputs_give_the_same_plan_byte_for_byte() {
+        let existing: Vec<ObservedLicense> = (0..30)
+            .map(|i| observed(&format!("l{i:02}"), 1, "9.0", OLD))
+            .collect();
+        let state = state_of(&existing[..20], RecordedLifecycle::default());
+        let text: String = std::iter::once(tenant_yaml(true))
+            .chain((0..20).map(|i| license_yaml(&format!("l{i:02}"), PLAN_9, 2, "10.0", "")))
+            .chain((40..45).map(|i| license_yaml(&format!("n{i:02}"), PLAN_9, 1, "9.0", "")))
+            .collect();
+        let first = run(&text, &state, &live(existing.clone(), true)).unwrap();
+        let second = run(&text, &state, &live(existing, true)).unwrap();
+        assert_eq!(
+            serde_json::to_string(&first).unwrap(),
+            serde_json::to_string(&second).unwrap()
+        );
+    }
+}
