@@ -1,0 +1,198 @@
+//! The executor: walks the plan's graph with bounded concurrency.
+//!
+//! An action starts when every action it waits for has succeeded. When one
+//! fails, what waits on it (directly or not) is skipped, while independent
+//! branches go on. On cancellation (Ctrl-C) nothing new starts; the actions
+//! in flight finish and record their outcome. The state is written by the
+//! operations themselves, through the [`Recorder`], after every change.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::recorder::Recorder;
+use crate::api::ecl::EclClients;
+use crate::plan::model::{Action, Plan};
+
+/// How the executor runs.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Actions in flight at once.
+    pub parallelism: usize,
+    /// How long to wait for an asynchronous operation (provisioning,
+    /// deletion) before giving up on it.
+    pub wait_timeout: Duration,
+    /// First pause between polls; it grows to two seconds.
+    pub poll_interval: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            parallelism: 8,
+            wait_timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What the operations need.
+pub struct Context {
+    pub clients: EclClients,
+    pub recorder: Recorder,
+    pub options: ApplyOptions,
+}
+
+/// How one action ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; a short description of what happened.
+    Done(String),
+    Failed(String),
+    /// Not started because an action it waits for did not succeed.
+    Skipped(String),
+    /// Not started because the run was interrupted.
+    NotStarted,
+}
+
+/// Hooks for progress display; the CLI implements them.
+pub trait Observer: Send + Sync {
+    fn started(&self, _action: &Action) {}
+    fn finished(&self, _action: &Action, _outcome: &Outcome) {}
+}
+
+/// An observer that shows nothing.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// The outcome of every action, in plan order.
+#[derive(Clone, Debug, Default)]
+pub struct ApplyReport {
+    pub outcomes: Vec<(String, Outcome)>,
+    pub interrupted: bool,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        !self.interrupted
+            && self
+                .outcomes
+                .iter()
+                .all(|(_, o)| matches!(o, Outcome::Done(_)))
+    }
+
+    pub fn count(&self, pick: fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|(_, o)| pick(o)).count()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Running,
+    Succeeded,
+    Unsuccessful,
+}
+
+/// Runs the plan. `cancel` turning true stops new actions from starting.
+pub async fn execute(
+    plan: &Plan,
+    context: Arc<Context>,
+    observer: Arc<dyn Observer>,
+    mut cancel: watch::Receiver<bool>,
+) -> ApplyReport {
+    let actions = &plan.actions;
+    let index: HashMap<&str, usize> = actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect();
+    let waits: Vec<Vec<usize>> = actions
+        .iter()
+        .map(|a| {
+            a.after
+                .iter()
+                .filter_map(|id| index.get(id.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut status = vec![Status::Pending; actions.len()];
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+    let mut running: JoinSet<Outcome> = JoinSet::new();
+    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut interrupted = *cancel.borrow();
+    let parallelism = context.options.parallelism.max(1);
+
+    loop {
+        // Skip what waits on a failure; start what is ready.
+        for i in 0..actions.len() {
+            if status[i] != Status::Pending {
+                continue;
+            }
+            if let Some(&bad) = waits[i]
+                .iter()
+                .find(|&&w| status[w] == Status::Unsuccessful)
+            {
+                status[i] = Status::Unsuccessful;
+                let outcome = Outcome::Skipped(format!("{} did not succeed", actions[bad].id));
+                observer.finished(&actions[i], &outcome);
+                outcomes[i] = Some(outcome);
+                continue;
+            }
+            let ready = waits[i].iter().all(|&w| status[w] == Status::Succeeded);
+            if ready && !interrupted && running.len() < parallelism {
+                status[i] = Status::Running;
+                observer.started(&actions[i]);
+                let action = actions[i].clone();
+                let context = context.clone();
+                let handle = running.spawn(async move {
+                    match super::operation::run(&action, &context).await {
+                        Ok(done) => Outcome::Done(done),
+                        Err(err) => Outcome::Failed(err),
+                    }
+                });
+                task_index.insert(handle.id(), i);
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = running.join_next_with_id() => {
+                let Some(joined) = joined else { continue };
+                let (id, outcome) = match joined {
+                    Ok((id, outcome)) => (id, outcome),
+                    Err(err) => (
+                        err.id(),
+                        Outcome::Failed(format!("this is a bug in entitle: the action stopped unexpectedly ({err})")),
+                    ),
+                };
+                let Some(i) = task_index.remove(&id) else { continue };
+                status[i] = if matches!(outcome, Outcome::Done(_)) {
+                    Status::Succeeded
+                } else {
+                    Status::Unsuccessful
+                };
+                observer.finished(&actions[i], &outcome);
+                outcomes[i] = Some(outcome);
+            }
+            changed = cancel.changed(), if !interrupted => {
+                if changed.is_err() || *cancel.borrow() {
+                    interrupted = true;
+                }
+            }
+        }
+    }
+
+    ApplyReport {
+        outcomes: actions
+            .iter()
+            .zip(outcomes)
+            .map(|(a, o)| (a.id.clone(), o.unwrap_or(Outcome::NotStarted)))
+            .collect(),
+        interrupted,
+    }
+}

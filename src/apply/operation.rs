@@ -1,0 +1,22 @@
+//! Dispatch from a plan operation to the code that carries it out: generic
+//! operations here, kind-specific ones in the kind's module.
+
+use super::executor::Context;
+use crate::plan::model::{Action, Operation};
+
+/// Carries out one action; a short description on success, the reason on
+/// failure (which names the action's resource and says what to do).
+pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
+    match &action.operation {
+        Operation::Forget => {
+            for address in &action.addresses {
+                context
+                    .recorder
+                    .set(address, None)
+                    .map_err(|err| err.to_string())?;
+            }
+            Ok("removed from the state; the object stays".into())
+        }
+        _ => crate::resources::arcserve_license::apply(action, context).await,
+    }
+}

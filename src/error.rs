@@ -1,0 +1,53 @@
+//! The library's error: whatever stops a command, from any stage. Each
+//! variant prints its own message with a hint; the CLI maps every one of
+//! them to exit code 1.
+
+use crate::api::ApiError;
+use crate::manifest::Diagnostics;
+use crate::plan::PlanErrors;
+use crate::plan::saved::SavedPlanError;
+use crate::sim::SimError;
+use crate::state::{LockError, StateError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems in the manifests; they print themselves, all of them.
+    #[error("{0}")]
+    Manifests(#[from] Diagnostics),
+
+    #[error("{0}")]
+    Plan(#[from] PlanErrors),
+
+    #[error("error: {0}")]
+    Api(#[from] ApiError),
+
+    #[error("error: {0}")]
+    State(#[from] StateError),
+
+    #[error("error: {0}")]
+    Lock(#[from] LockError),
+
+    #[error("error: {0}")]
+    SavedPlan(#[from] SavedPlanError),
+
+    #[error("error: {0}")]
+    Sim(#[from] SimError),
+
+    #[error("error: {what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+
+    #[error("error: {message}\n  hint: {hint}")]
+    Usage { message: String, hint: String },
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The steps `plan`, `apply`, `drift` and `import` share, as library calls:
+//! load the manifests, take the lock, read the state, refresh what is in
+//! play, plan, execute. The CLI resolves options and calls these; it does
+//! not sequence the stages itself.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::api::ecl::EclClients;
+use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
+use crate::manifest::{self, Address, Desired, Kind, Spec};
+use crate::plan::model::TenantRef;
+use crate::plan::{self, Live, Plan, PlanInput};
+use crate::report::drift::{self, DriftReport};
+use crate::resources::arcserve_license;
+use crate::state::{StateFile, StateLock};
+
+/// Where a command reads manifests and state, and how it reaches the APIs.
+pub struct Workspace {
+    pub paths: Vec<PathBuf>,
+    pub state_file: StateFile,
+    pub lock_timeout: Duration,
+    pub clients: EclClients,
+}
+
+/// What `plan` produced, with what it was made from.
+pub struct Planned {
+    pub desired: Desired,
+    pub state: crate::state::State,
+    pub live: Live,
+    pub plan: Plan,
+}
+
+impl Workspace {
+    pub fn load(&self) -> Result<Desired, Error> {
+        Ok(manifest::load(&self.paths)?)
+    }
+
+    /// Takes the state lock, waiting up to the lock timeout.
+    pub async fn lock(&self, operation: &str) -> Result<StateLock, Error> {
+        let path = self.state_file.path().to_path_buf();
+        let timeout = self.lock_timeout;
+        let operation = operation.to_string();
+        tokio::task::spawn_blocking(move || StateLock::acquire(&path, &operation, timeout))
+            .await
+            .map_err(|err| {
+                Error::usage(
+                    format!("waiting for the state lock stopped: {err}"),
+                    "this is a bug in entitle; please report it",
+                )
+            })?
+            .map_err(Error::from)
+    }
+
+    /// Loads everything and plans. The caller holds the lock.
+    pub async fn plan(&self, targets: &[Address]) -> Result<Planned, Error> {
+        let desired = self.load()?;
+        let state = self.state_file.load_or_new()?;
+        let tenants = arcserve_license::tenants_in_play(&desired, &state);
+        let live = plan::refresh::refresh(&tenants, &self.clients).await?;
+        let plan = plan::plan(&PlanInput {
+            desired: &desired,
+            prior: &state,
+            live: &live,
+            targets,
+        })?;
+        Ok(Planned {
+            desired,
+            state,
+            live,
+            plan,
+        })
+    }
+
+    /// Carries out `plan` against `state`, writing the state file as it goes.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        state: crate::state::State,
+        options: ApplyOptions,
+        observer: Arc<dyn Observer>,
+        cancel: watch::Receiver<bool>,
+    ) -> ApplyReport {
+        let context = Arc::new(apply::Context {
+            clients: self.clients.clone(),
+            recorder: Recorder::new(state, self.state_file.clone()),
+            options,
+        });
+        apply::execute(plan, context, observer, cancel).await
+    }
+
+    /// Reads the live state of every tenant the state or the manifests
+    /// know, and compares it with the state.
+    pub async fn drift(&self) -> Result<DriftReport, Error> {
+        let desired = self.load()?;
+        let state = self.state_file.load_or_new()?;
+        let mut tenants = arcserve_license::tenants_in_play(&desired, &state);
+        tenants.extend(declared_tenants(&desired));
+        let live = plan::refresh::refresh(&tenants, &self.clients).await?;
+        Ok(drift::drift(&state, &live, &tenants))
+    }
+
+    /// Binds `address` to the existing object `remote_id`.
+    pub async fn import(&self, address: &Address, remote_id: &str) -> Result<String, Error> {
+        let desired = self.load()?;
+        let mut state = self.state_file.load_or_new()?;
+        if state.get(&address.to_string()).is_some() {
+            return Err(Error::usage(
+                format!("{address} is already in the state"),
+                format!(
+                    "`entitle state rm {address}` first if it should be bound to another object"
+                ),
+            ));
+        }
+        let Some(resource) = desired.get(address) else {
+            return Err(Error::usage(
+                format!("{address} is not declared in the manifests"),
+                "write its manifest first: import binds a declared resource to an existing object",
+            ));
+        };
+        if address.kind != Kind::ArcserveLicense {
+            return Err(Error::usage(
+                format!("{} resources cannot be imported", address.kind),
+                "only ArcserveLicense resources are imported; tenants are not remote objects",
+            ));
+        }
+        let id: Uuid = remote_id.parse().map_err(|_| {
+            Error::usage(
+                format!("`{remote_id}` is not a license id"),
+                "a license id is a UUID, as `entitle drift` or the portal shows it",
+            )
+        })?;
+        if let Some((other, _)) = state
+            .resources
+            .iter()
+            .find(|(_, r)| r.remote_id.as_deref() == Some(remote_id))
+        {
+            return Err(Error::usage(
+                format!("license {id} is already bound to {other}"),
+                format!("`entitle state mv {other} {address}` moves the binding"),
+            ));
+        }
+        let record = arcserve_license::import(&desired, resource, id, &self.clients).await?;
+        state.resources.insert(address.to_string(), record);
+        self.state_file.write(&mut state)?;
+        Ok(format!("{address} is now bound to license {id}"))
+    }
+}
+
+/// The tenants the manifests declare.
+fn declared_tenants(desired: &Desired) -> Vec<TenantRef> {
+    desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::EclTenant(spec) => Some(arcserve_license::tenant_ref(&r.metadata.name, spec)),
+            _ => None,
+        })
+        .collect()
+}
