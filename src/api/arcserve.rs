@@ -11,11 +11,12 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ecl::EclSession;
 use super::error::ApiError;
-use super::http::Request;
+use super::http::{Request, Response};
 
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -162,7 +163,15 @@ impl ArcserveClient {
     /// Every license of the tenant (optionally of one order), all pages.
     pub async fn list_licenses(&self, order_id: Option<Uuid>) -> Result<Vec<License>, ApiError> {
         let filter = order_id.map(|id| ("order_id", id.to_string()));
-        self.list_all(&["licenses"], filter).await
+        Ok(self.list_all(&["licenses"], filter).await?.0)
+    }
+
+    /// Every license, with the server's time of the first page (its `Date`
+    /// header), which the day-after rule is judged by.
+    pub async fn list_licenses_dated(
+        &self,
+    ) -> Result<(Vec<License>, Option<OffsetDateTime>), ApiError> {
+        self.list_all(&["licenses"], None).await
     }
 
     /// Creates a license. The answer is usually 202 with `Provisioning`.
@@ -201,22 +210,22 @@ impl ArcserveClient {
         self.license_call(request).await
     }
 
-    /// Upgrades the version of up to 100 licenses in one call. Setting a
-    /// version is idempotent, so the call may be retried.
+    /// Upgrades the version of up to 100 licenses in one call. Not retried
+    /// after an ambiguous failure: a repeat of a call that did succeed is
+    /// refused by the day-after rule, so the caller reads back instead.
     pub async fn bulk_upgrade(&self, upgrade: &BulkUpgrade) -> Result<Vec<License>, ApiError> {
-        let request = Request::new(Method::POST, self.url(&["bulk-license-upgrade"])?)
-            .json(json!(upgrade))
-            .idempotent();
+        let request =
+            Request::new(Method::POST, self.url(&["bulk-license-upgrade"])?).json(json!(upgrade));
         let envelope: LicensesEnvelope = self.session.send(request).await?.json()?;
         Ok(envelope.licenses)
     }
 
     pub async fn list_plans(&self) -> Result<Vec<Plan>, ApiError> {
-        self.list_all(&["plans"], None).await
+        Ok(self.list_all(&["plans"], None).await?.0)
     }
 
     pub async fn list_orders(&self) -> Result<Vec<Order>, ApiError> {
-        self.list_all(&["orders"], None).await
+        Ok(self.list_all(&["orders"], None).await?.0)
     }
 
     pub async fn get_order(&self, id: Uuid) -> Result<Order, ApiError> {
@@ -234,13 +243,19 @@ impl ArcserveClient {
         Ok(envelope.license)
     }
 
-    /// Fetches page 1 at the largest page size, then the rest concurrently.
+    /// Fetches page 1 at the largest page size, then the rest concurrently;
+    /// also returns the server's time of page 1.
     async fn list_all<T: DeserializeOwned>(
         &self,
         path: &[&str],
         filter: Option<(&'static str, String)>,
-    ) -> Result<Vec<T>, ApiError> {
-        let first: Page<T> = self.page(path, &filter, 1).await?;
+    ) -> Result<(Vec<T>, Option<OffsetDateTime>), ApiError> {
+        let response = self.page_response(path, &filter, 1).await?;
+        let server_time = response
+            .header("date")
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .map(OffsetDateTime::from);
+        let first: Page<T> = response.json()?;
         let pages = first.total_count.div_ceil(u64::from(MAX_PER_PAGE));
         let mut items = first.items;
         let rest: Vec<Vec<T>> = stream::iter(2..=pages)
@@ -255,7 +270,7 @@ impl ArcserveClient {
             .try_collect()
             .await?;
         items.extend(rest.into_iter().flatten());
-        Ok(items)
+        Ok((items, server_time))
     }
 
     async fn page<T: DeserializeOwned>(
@@ -264,12 +279,21 @@ impl ArcserveClient {
         filter: &Option<(&'static str, String)>,
         page: u64,
     ) -> Result<Page<T>, ApiError> {
+        self.page_response(path, filter, page).await?.json()
+    }
+
+    async fn page_response(
+        &self,
+        path: &[&str],
+        filter: &Option<(&'static str, String)>,
+        page: u64,
+    ) -> Result<Response, ApiError> {
         let mut request = Request::new(Method::GET, self.url(path)?)
             .query("page", page)
             .query("per_page", MAX_PER_PAGE);
         if let Some((name, value)) = filter {
             request = request.query(name, value);
         }
-        self.session.send(request).await?.json()
+        self.session.send(request).await
     }
 }

@@ -185,6 +185,63 @@ fn auth_hint(err: ApiError) -> ApiError {
     }
 }
 
+/// What it takes to reach any ECL tenant: the HTTP layer, one token cache
+/// for all tenants, and the endpoint override (`ENTITLE_ECL_ENDPOINT`).
+#[derive(Clone)]
+pub struct EclClients {
+    http: HttpClient,
+    keystone: Arc<Keystone>,
+    endpoint_override: Option<String>,
+}
+
+impl EclClients {
+    pub fn new(
+        http: HttpClient,
+        keystone: Arc<Keystone>,
+        endpoint_override: Option<String>,
+    ) -> Self {
+        EclClients {
+            http,
+            keystone,
+            endpoint_override,
+        }
+    }
+
+    /// A session for one tenant; the override wins over the manifest's
+    /// `endpoint`, which wins over the regional host.
+    pub fn session(
+        &self,
+        tenant_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Result<EclSession, ApiError> {
+        let endpoint = self.endpoint_override.as_deref().or(endpoint);
+        let target = EclTarget::resolve(
+            TenantId::parse(tenant_id)?,
+            region,
+            endpoint,
+            self.keystone.credentials().auth_url.as_ref(),
+        )?;
+        Ok(EclSession::new(
+            self.http.clone(),
+            self.keystone.clone(),
+            target,
+        ))
+    }
+
+    /// The Arcserve UDP client of one tenant.
+    pub fn arcserve_for(
+        &self,
+        tenant_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Result<super::arcserve::ArcserveClient, ApiError> {
+        Ok(super::arcserve::ArcserveClient::new(
+            self.session(tenant_id, region, endpoint)?,
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
