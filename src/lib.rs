@@ -8,7 +8,15 @@
 //! See `ARCHITECTURE.md` for the code map and the invariants.
 
 pub mod api;
+pub mod apply;
 pub mod cli;
+mod error;
 pub mod manifest;
+pub mod plan;
+pub mod report;
 pub mod resources;
 pub mod sim;
+pub mod state;
+pub mod workflow;
+
+pub use error::Error;

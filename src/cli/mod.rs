@@ -1,4 +1,222 @@
-//! placeholder
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line: clap definitions, one file per subcommand, and the only
+//! place that prints. Each subcommand resolves its options and calls one
+//! library function; what it prints is decided here.
+
+mod apply;
+mod demo;
+mod drift;
+mod import;
+mod plan;
+mod schema;
+mod settings;
+mod sim;
+mod state;
+mod validate;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::Error;
+
+/// Commercial entitlements as code: declare Arcserve UDP licenses, ECL
+/// proposals and Redstor subscriptions in YAML, validate them, and try them
+/// against a local simulator of the vendor APIs.
+#[derive(Debug, Parser)]
+#[command(name = "entitle", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The state file.
+    #[arg(
+        long,
+        global = true,
+        env = "ENTITLE_STATE",
+        default_value = "entitle.state.json"
+    )]
+    pub state: PathBuf,
+    /// How long to wait for another run's lock on the state (e.g. 30s, 5m).
+    #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: Duration,
+    /// No progress bars on stderr.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+/// How `plan` and `drift` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline: syntax, fields, values and references.
+    Validate(validate::Args),
+    /// Show what apply would change (exit 2 with --detailed-exitcode when it would).
+    Plan(plan::Args),
+    /// Make the live state match the manifests, or carry out a saved plan.
+    Apply(apply::Args),
+    /// Report what changed outside entitle (exit 2 when something did).
+    Drift(drift::Args),
+    /// Bind a declared resource to an object that already exists.
+    Import(import::Args),
+    /// Look at or edit the state: list, show, rm, mv, unlock.
+    State(state::Args),
+    /// Write the JSON Schema of every manifest kind (for editors and CI).
+    Schema(schema::Args),
+    /// Run the API simulator (Keystone, Arcserve UDP) on a local port.
+    Sim(sim::Args),
+    /// Start the simulator in-process and run examples/ against it, end to end.
+    Demo(demo::Args),
+}
+
+/// Process exit codes: 0 success (no changes), 1 error, 2 changes present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Success,
+    Error,
+    Changes,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        match exit {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Error => ExitCode::from(1),
+            Exit::Changes => ExitCode::from(2),
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr.
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_logging(&cli.global);
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            report(&err);
+            Exit::Error.into()
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<Exit, Error> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Plan(args) => plan::run(global, args),
+        Command::Apply(args) => apply::run(global, args),
+        Command::Drift(args) => drift::run(global, args),
+        Command::Import(args) => import::run(global, args),
+        Command::State(args) => state::run(global, args),
+        Command::Schema(args) => schema::run(args),
+        Command::Sim(args) => sim::run(args),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn report(err: &Error) {
+    eprintln!("{err}");
+}
+
+fn init_logging(global: &GlobalArgs) {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) => LevelFilter::WARN,
+        (false, 1) => LevelFilter::INFO,
+        (false, 2) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
+    };
+    let ansi = match global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stderr().is_terminal(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// A multi-threaded tokio runtime for the commands that do network I/O.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Error::Io {
+            what: "could not start the async runtime".into(),
+            source: err,
+        })
+}
+
+/// Writes a file only its owner can read (plans hold account details).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        what: format!("could not write {}", path.display()),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+    }
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)
 }

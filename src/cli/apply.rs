@@ -1,0 +1,209 @@
+//! `entitle apply [PLANFILE | PATH...]`: make the live state match.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::settings::{self, paths_or_cwd};
+use super::{Exit, GlobalArgs, runtime};
+use crate::Error;
+use crate::apply::{ApplyOptions, Observer, Outcome};
+use crate::manifest::Address;
+use crate::plan::model::{Action, Plan};
+use crate::plan::render::{self, Style};
+use crate::plan::saved::SavedPlan;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A plan file from `entitle plan --out`, or manifest files and directories.
+    pub paths: Vec<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Actions in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Apply only this resource and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<Address>,
+}
+
+/// A single argument that is a file but not YAML is a saved plan.
+fn plan_file(paths: &[PathBuf]) -> Option<&PathBuf> {
+    match paths {
+        [one] if one.is_file() => {
+            let ext = one.extension().and_then(|e| e.to_str()).unwrap_or("");
+            (!matches!(ext, "yaml" | "yml")).then_some(one)
+        }
+        _ => None,
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    let saved_path = plan_file(&args.paths).cloned();
+    let saved = saved_path.as_deref().map(SavedPlan::read).transpose()?;
+    let paths = match &saved {
+        Some(saved) => saved.manifest_paths.clone(),
+        None => paths_or_cwd(args.paths.clone()),
+    };
+    if saved.is_some() && !args.targets.is_empty() {
+        return Err(Error::usage(
+            "--target cannot narrow a saved plan",
+            "pass --target to `entitle plan --out` instead",
+        ));
+    }
+    let workspace = settings::workspace(global, paths)?;
+    let style = Style {
+        color: settings::color_stdout(global),
+    };
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let _lock = workspace.lock("apply").await?;
+        let (plan, state): (Plan, _) = match (&saved, &saved_path) {
+            (Some(saved), Some(path)) => {
+                let state = workspace.state_file.load_or_new()?;
+                let desired = workspace.load()?;
+                saved.check_fresh(path, &state, &desired)?;
+                (saved.plan.clone(), state)
+            }
+            _ => {
+                let planned = workspace.plan(&args.targets).await?;
+                print!("{}", render::text(&planned.plan, style));
+                (planned.plan, planned.state)
+            }
+        };
+        if plan.is_empty() {
+            if saved.is_some() {
+                println!("The plan has no changes.");
+            }
+            return Ok(Exit::Success);
+        }
+        if saved.is_none() && !args.auto_approve && !confirm()? {
+            println!("Apply cancelled.");
+            return Ok(Exit::Error);
+        }
+
+        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nInterrupted: finishing the actions in flight and saving the state (Ctrl-C again to abort at once)");
+                let _ = cancel_tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+        let observer = Arc::new(Progress::new(&plan, settings::show_progress(global)));
+        let options = ApplyOptions {
+            parallelism: usize::from(args.parallelism),
+            ..ApplyOptions::default()
+        };
+        let started = Instant::now();
+        let report = workspace
+            .apply(&plan, state, options, observer.clone(), cancel_rx)
+            .await;
+        observer.finish();
+
+        let done = report.count(|o| matches!(o, Outcome::Done(_)));
+        let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
+        let skipped = report.count(|o| matches!(o, Outcome::Skipped(_)));
+        let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
+        for (id, outcome) in &report.outcomes {
+            match outcome {
+                Outcome::Failed(why) => println!("failed:  {id}: {why}"),
+                Outcome::Skipped(why) => println!("skipped: {id}: {why}"),
+                _ => {}
+            }
+        }
+        let verdict = if report.interrupted {
+            "Apply interrupted"
+        } else if failed > 0 {
+            "Apply failed"
+        } else {
+            "Apply complete"
+        };
+        println!(
+            "\n{verdict}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({:.1}s).",
+            started.elapsed().as_secs_f64()
+        );
+        Ok(if report.succeeded() { Exit::Success } else { Exit::Error })
+    })
+}
+
+/// Asks on the terminal; without one, refuses.
+#[allow(clippy::print_stdout)]
+fn confirm() -> Result<bool, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "apply needs confirmation, and there is no terminal to ask on",
+            "pass --auto-approve, or apply a reviewed plan file: `entitle plan --out plan.json` then `entitle apply plan.json`",
+        ));
+    }
+    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Io {
+            what: "could not read the answer".into(),
+            source,
+        })?;
+    Ok(answer.trim() == "yes")
+}
+
+/// Progress: a bar on a terminal, one line per finished action otherwise.
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    fn new(plan: &Plan, visible: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(
+            Some(plan.actions.len() as u64),
+            if visible {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Progress { bar }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Progress {
+    fn started(&self, action: &Action) {
+        self.bar.set_message(action.id.clone());
+    }
+
+    fn finished(&self, action: &Action, outcome: &Outcome) {
+        let line = match outcome {
+            Outcome::Done(what) => format!("{}: {what}", action.id),
+            Outcome::Failed(_) => format!("{}: failed", action.id),
+            Outcome::Skipped(_) => format!("{}: skipped", action.id),
+            Outcome::NotStarted => return,
+        };
+        if self.bar.is_hidden() {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{line}");
+            }
+        } else {
+            self.bar.println(line);
+        }
+        self.bar.inc(1);
+    }
+}

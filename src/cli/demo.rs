@@ -1,0 +1,182 @@
+//! `entitle demo`: the simulator and `examples/`, end to end, with no account.
+//!
+//! It starts the simulator in-process on a free loopback port, makes one
+//! license there "by hand" (outside entitle), then runs validate, plan,
+//! apply and plan again on the examples with a state file in a temporary
+//! directory, changes one managed license behind entitle's back, and runs
+//! drift. Every step goes through the same library calls and HTTP clients
+//! as the real commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Exit, runtime};
+use crate::Error;
+use crate::api::arcserve::{LicenseChanges, NewLicense};
+use crate::api::ecl::EclClients;
+use crate::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
+use crate::api::keystone::{EclCredentials, Keystone};
+use crate::apply::{ApplyOptions, Outcome, Silent};
+use crate::manifest::{self, Spec};
+use crate::plan::render::{self, Style};
+use crate::report::drift;
+use crate::sim::{SimConfig, Simulator};
+use crate::state::StateFile;
+use crate::workflow::Workspace;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The manifests to run.
+    #[arg(default_value = "examples")]
+    pub manifests: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<Exit, Error> {
+    step(&format!("entitle validate {}", args.manifests.display()));
+    let desired = manifest::load(std::slice::from_ref(&args.manifests))?;
+    say(&format!("{} resources, all valid", desired.resources.len()));
+
+    runtime()?.block_on(async {
+        let config = SimConfig {
+            provisioning_delay: Duration::from_millis(300),
+            ..SimConfig::default()
+        };
+        let sim = Simulator::start(([127, 0, 0, 1], 0).into(), config).await?;
+        let outcome = against_simulator(&args.manifests, &desired, &sim.base_url()).await;
+        sim.shutdown().await;
+        outcome
+    })
+}
+
+async fn against_simulator(
+    manifests: &std::path::Path,
+    desired: &manifest::Desired,
+    base_url: &str,
+) -> Result<Exit, Error> {
+    step("entitle sim (in-process)");
+    say(&format!("listening on {base_url}; account `demo`"));
+
+    let dir = tempfile::tempdir().map_err(|source| Error::Io {
+        what: "could not make a temporary directory for the demo's state".into(),
+        source,
+    })?;
+    let http = HttpClient::new(HttpConfig::default())?;
+    let base = checked_base_url(base_url, "the simulator URL")?;
+    let keystone = Arc::new(Keystone::new(
+        http.clone(),
+        EclCredentials::demo(join_segments(&base, &["v3"])?),
+    ));
+    let clients = EclClients::new(http, keystone, Some(base_url.to_string()));
+    let workspace = Workspace {
+        paths: vec![manifests.to_path_buf()],
+        state_file: StateFile::new(dir.path().join("entitle.state.json")),
+        lock_timeout: Duration::ZERO,
+        clients: clients.clone(),
+    };
+
+    // A license someone made in the portal, in the first tenant.
+    let first_tenant = desired.resources.iter().find_map(|r| match &r.spec {
+        Spec::EclTenant(spec) => Some((r.metadata.name.clone(), spec.clone())),
+        _ => None,
+    });
+    let Some((tenant_name, tenant)) = first_tenant else {
+        return Err(Error::usage(
+            "the demo manifests declare no EclTenant",
+            "run the demo on examples/",
+        ));
+    };
+    let client = clients.arcserve_for(&tenant.tenant_id, tenant.region.as_str(), None)?;
+    let plans = client.list_plans().await?;
+    if let Some(plan) = plans.first() {
+        client
+            .create_license(&NewLicense {
+                name: "made-in-the-portal".into(),
+                plan_id: plan.id,
+                number_of_standalone_keys: 1,
+            })
+            .await?;
+        say(&format!(
+            "made license `made-in-the-portal` in {tenant_name} by hand, outside entitle"
+        ));
+    }
+
+    let style = Style::default();
+    step(&format!("entitle plan {}", manifests.display()));
+    let planned = workspace.plan(&[]).await?;
+    print_block(&render::text(&planned.plan, style));
+
+    step(&format!("entitle apply {} --auto-approve", manifests.display()));
+    let (_tx, cancel) = tokio::sync::watch::channel(false);
+    let options = ApplyOptions {
+        poll_interval: Duration::from_millis(100),
+        ..ApplyOptions::default()
+    };
+    let report = workspace
+        .apply(&planned.plan, planned.state, options, Arc::new(Silent), cancel)
+        .await;
+    for (id, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Done(what) => say(&format!("{id}: {what}")),
+            other => say(&format!("{id}: {other:?}")),
+        }
+    }
+    if !report.succeeded() {
+        return Ok(Exit::Error);
+    }
+
+    step(&format!("entitle plan {} (again)", manifests.display()));
+    let again = workspace.plan(&[]).await?;
+    print_block(&render::text(&again.plan, style));
+
+    // Someone raises a key count in the portal.
+    let state = workspace.state_file.load_or_new()?;
+    let changed = state
+        .resources
+        .iter()
+        .find(|(address, r)| {
+            address.starts_with("ArcserveLicense/")
+                && r.scope.tenant_id.as_deref() == Some(tenant.tenant_id.as_str())
+        })
+        .and_then(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
+    if let Some((address, id)) = changed {
+        let license = client.get_license(id).await?;
+        client
+            .update_license(
+                id,
+                &LicenseChanges {
+                    number_of_standalone_keys: Some(license.number_of_standalone_keys + 5),
+                    ..LicenseChanges::default()
+                },
+            )
+            .await?;
+        step(&format!("(someone adds 5 standalone keys to {address} in the portal)"));
+    }
+
+    step(&format!("entitle drift {}", manifests.display()));
+    let report = workspace.drift().await?;
+    print_block(&drift::text(&report));
+    say("The state file of this run was in a temporary directory and is gone now.");
+    Ok(if again.plan.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
+}
+
+#[allow(clippy::print_stdout)]
+fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+#[allow(clippy::print_stdout)]
+fn say(line: &str) {
+    println!("    {line}");
+}
+
+#[allow(clippy::print_stdout)]
+fn print_block(text: &str) {
+    for line in text.lines() {
+        println!("    {line}");
+    }
+}

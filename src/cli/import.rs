@@ -1,0 +1,31 @@
+//! `entitle import ADDR REMOTE_ID`: bind a declared resource to an object
+//! that already exists.
+
+use std::path::PathBuf;
+
+use super::settings::{self, paths_or_cwd};
+use super::{Exit, GlobalArgs, runtime};
+use crate::Error;
+use crate::manifest::Address;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The resource, e.g. ArcserveLicense/backup-prod-web.
+    pub address: Address,
+    /// The object's id on the server.
+    pub remote_id: String,
+    /// Manifest files or directories.
+    #[arg(long = "manifests", default_value = ".")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
+    let message = runtime()?.block_on(async {
+        let _lock = workspace.lock("import").await?;
+        workspace.import(&args.address, &args.remote_id).await
+    })?;
+    println!("{message}");
+    Ok(Exit::Success)
+}

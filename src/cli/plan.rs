@@ -1,0 +1,75 @@
+//! `entitle plan`: show what apply would do, optionally saved to a file.
+
+use std::path::PathBuf;
+
+use super::settings::{self, paths_or_cwd};
+use super::{Exit, GlobalArgs, OutputFormat, runtime, write_private};
+use crate::Error;
+use crate::manifest::Address;
+use crate::plan::render::{self, Style};
+use crate::plan::saved::SavedPlan;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Manifest files or directories.
+    pub paths: Vec<PathBuf>,
+    /// Save the plan, for `entitle apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan only this resource and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<Address>,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    let paths = paths_or_cwd(args.paths);
+    let workspace = settings::workspace(global, paths.clone())?;
+    let planned = runtime()?.block_on(async {
+        let _lock = workspace.lock("plan").await?;
+        workspace.plan(&args.targets).await
+    })?;
+    let text = match args.format {
+        OutputFormat::Text => render::text(
+            &planned.plan,
+            Style {
+                color: settings::color_stdout(global),
+            },
+        ),
+        OutputFormat::Json => format!("{:#}\n", render::json_value(&planned.plan)),
+        OutputFormat::Markdown => render::markdown(&planned.plan),
+    };
+    print!("{text}");
+    if let Some(out) = &args.out {
+        let saved = SavedPlan::new(
+            planned.plan.clone(),
+            &planned.state,
+            &planned.desired,
+            &paths,
+        );
+        let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
+            Error::usage(
+                format!("could not serialise the plan: {err}"),
+                "this is a bug in entitle; please report it",
+            )
+        })?;
+        write_private(out, &bytes)?;
+        if args.format == OutputFormat::Text {
+            println!(
+                "\nSaved the plan to {}; apply it with `entitle apply {}`.",
+                out.display(),
+                out.display()
+            );
+        }
+    }
+    Ok(if args.detailed_exitcode && !planned.plan.is_empty() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}

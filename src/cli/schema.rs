@@ -1,0 +1,41 @@
+//! `entitle schema [--out DIR]`: the JSON Schema of every manifest kind.
+
+use std::path::PathBuf;
+
+use super::Exit;
+use crate::Error;
+use crate::manifest;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Write `<Kind>.json` files into this directory instead of printing.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: Args) -> Result<Exit, Error> {
+    match args.out {
+        Some(dir) => {
+            let written = manifest::write_schemas(&dir).map_err(|source| Error::Io {
+                what: format!("could not write the schemas into {}", dir.display()),
+                source,
+            })?;
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+        }
+        None => {
+            let all: serde_json::Map<String, serde_json::Value> = manifest::schemas()
+                .into_iter()
+                .map(|(kind, schema)| (kind.to_string(), schema))
+                .collect();
+            let text = serde_json::to_string_pretty(&all).map_err(|err| Error::Usage {
+                message: format!("could not render the schemas: {err}"),
+                hint: "this is a bug in entitle; please report it".into(),
+            })?;
+            println!("{text}");
+        }
+    }
+    Ok(Exit::Success)
+}

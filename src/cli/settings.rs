@@ -1,0 +1,62 @@
+//! One settings value for the commands that touch state and APIs, resolved
+//! once: flags first, then the environment, then defaults.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::GlobalArgs;
+use crate::Error;
+use crate::api::ecl::EclClients;
+use crate::api::http::{HttpClient, HttpConfig};
+use crate::api::keystone::{EclCredentials, Keystone};
+use crate::state::StateFile;
+use crate::workflow::Workspace;
+
+/// `ENTITLE_ECL_ENDPOINT`: send every ECL request to this host.
+pub const ECL_ENDPOINT_VAR: &str = "ENTITLE_ECL_ENDPOINT";
+
+/// Builds the workspace for manifests at `paths`, with credentials from the
+/// `OS_*` environment.
+pub fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, Error> {
+    let http = HttpClient::new(HttpConfig::default())?;
+    let credentials = EclCredentials::from_env()?;
+    let endpoint = std::env::var(ECL_ENDPOINT_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if let Some(endpoint) = &endpoint {
+        crate::api::http::checked_base_url(endpoint, ECL_ENDPOINT_VAR)?;
+    }
+    let keystone = Arc::new(Keystone::new(http.clone(), credentials));
+    Ok(Workspace {
+        paths,
+        state_file: StateFile::new(global.state.clone()),
+        lock_timeout: global.lock_timeout,
+        clients: EclClients::new(http, keystone, endpoint),
+    })
+}
+
+/// Whether to colour stdout.
+pub fn color_stdout(global: &GlobalArgs) -> bool {
+    match global.color {
+        super::ColorChoice::Always => true,
+        super::ColorChoice::Never => false,
+        super::ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    }
+}
+
+/// Whether to draw progress on stderr.
+pub fn show_progress(global: &GlobalArgs) -> bool {
+    !global.no_progress && !global.quiet && std::io::stderr().is_terminal()
+}
+
+/// Manifest paths, defaulting to the current directory.
+pub fn paths_or_cwd(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    }
+}

@@ -1,0 +1,94 @@
+//! `entitle sim`: run the API simulator until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Exit, runtime};
+use crate::Error;
+use crate::sim::{Faults, SimConfig, Simulator};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Keep the simulator's data in this JSON file, across restarts.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// How long a license stays Provisioning / Deleting (e.g. 2s, 500ms).
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub provisioning_delay: Duration,
+    /// Lifetime of a Keystone token (e.g. 1h, 10m).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub token_ttl: Duration,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults to inject from the start (they can be changed at `PUT /_sim/faults`).
+#[derive(Debug, clap::Args)]
+pub struct FaultArgs {
+    /// Milliseconds added to every API request.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fraction of API requests answered 500 (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    pub error_rate: f64,
+    /// Fraction of API requests answered 429 with Retry-After (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    pub rate_429: f64,
+    /// The Retry-After of those 429s, in seconds.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Fraction of API requests carried out but answered by closing the connection (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = rate)]
+    pub drop_rate: f64,
+}
+
+fn rate(value: &str) -> Result<f64, String> {
+    let rate: f64 = value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!("`{value}` is not between 0 and 1"))
+    }
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: Args) -> Result<Exit, Error> {
+    let config = SimConfig {
+        data: args.data,
+        provisioning_delay: args.provisioning_delay,
+        token_ttl: args.token_ttl,
+        faults: Faults {
+            latency_ms: args.faults.latency_ms,
+            error_rate: args.faults.error_rate,
+            rate_429: args.faults.rate_429,
+            retry_after_secs: args.faults.retry_after_secs,
+            drop_rate: args.faults.drop_rate,
+        },
+    };
+    runtime()?.block_on(async {
+        let sim = Simulator::start(args.listen, config).await?;
+        let url = sim.base_url();
+        println!("entitle simulator listening on {url}");
+        println!();
+        println!("  Point entitle at it (the demo account works for any tenant id):");
+        println!("    export OS_AUTH_URL={url}/v3 OS_USERNAME=demo OS_PASSWORD=demo-secret");
+        println!("    export ENTITLE_ECL_ENDPOINT={url}");
+        println!("  Inspect it: {url}/_sim/metrics, {url}/_sim/dump");
+        println!();
+        println!("Press Ctrl-C to stop.");
+        let stopped = tokio::signal::ctrl_c().await;
+        sim.shutdown().await;
+        stopped.map_err(|source| Error::Io {
+            what: "could not wait for Ctrl-C".into(),
+            source,
+        })?;
+        println!("simulator stopped");
+        Ok(Exit::Success)
+    })
+}

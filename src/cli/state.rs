@@ -1,0 +1,157 @@
+//! `entitle state list | show | rm | mv | unlock`: look at and edit the
+//! state without touching the APIs.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
+
+use super::{Exit, GlobalArgs};
+use crate::Error;
+use crate::manifest::Address;
+use crate::state::lock::{self, LockStatus};
+use crate::state::{StateFile, StateLock};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StateCommand {
+    /// Every address in the state, with its remote id and status.
+    List,
+    /// One record, as JSON.
+    Show { address: Address },
+    /// Stop managing a resource; the object stays on the server.
+    Rm { address: Address },
+    /// Rename an address, keeping its object.
+    Mv { from: Address, to: Address },
+    /// Remove the lock a dead run left behind.
+    Unlock {
+        /// Do not ask.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    let file = StateFile::new(global.state.clone());
+    match args.command {
+        StateCommand::List => {
+            let state = file.load_or_new()?;
+            for (address, record) in &state.resources {
+                println!(
+                    "{address}\t{}\t{:?}",
+                    record.remote_id.as_deref().unwrap_or("-"),
+                    record.status
+                );
+            }
+        }
+        StateCommand::Show { address } => {
+            let state = file.load_or_new()?;
+            let record = state
+                .get(&address.to_string())
+                .ok_or_else(|| not_found(&address, &file))?;
+            println!("{:#}", serde_json::json!(record));
+        }
+        StateCommand::Rm { address } => {
+            let _lock = StateLock::acquire(file.path(), "state rm", global.lock_timeout)?;
+            let mut state = file.load_or_new()?;
+            if state.resources.remove(&address.to_string()).is_none() {
+                return Err(not_found(&address, &file));
+            }
+            file.write(&mut state)?;
+            println!("Removed {address} from the state; the object on the server is untouched.");
+        }
+        StateCommand::Mv { from, to } => {
+            if from.kind != to.kind {
+                return Err(Error::usage(
+                    format!("cannot move {from} to {to}: the kinds differ"),
+                    "an address can only be renamed within its kind",
+                ));
+            }
+            let _lock = StateLock::acquire(file.path(), "state mv", global.lock_timeout)?;
+            let mut state = file.load_or_new()?;
+            if state.get(&to.to_string()).is_some() {
+                return Err(Error::usage(
+                    format!("{to} is already in the state"),
+                    format!("`entitle state rm {to}` first"),
+                ));
+            }
+            let record = state
+                .resources
+                .remove(&from.to_string())
+                .ok_or_else(|| not_found(&from, &file))?;
+            state.resources.insert(to.to_string(), record);
+            file.write(&mut state)?;
+            println!("Moved {from} to {to}.");
+        }
+        StateCommand::Unlock { force } => return unlock(&file, force),
+    }
+    Ok(Exit::Success)
+}
+
+#[allow(clippy::print_stdout)]
+fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
+    match lock::inspect(file.path())? {
+        LockStatus::Free => {
+            println!("The state is not locked.");
+            Ok(Exit::Success)
+        }
+        LockStatus::Held(info) => Err(Error::usage(
+            format!(
+                "the lock is held by a live run: {}",
+                info.map(|i| i.to_string())
+                    .unwrap_or_else(|| "(no details)".into())
+            ),
+            "wait for it to finish or stop it; a live run's lock is never removed",
+        )),
+        LockStatus::Stale(info) => {
+            let who = info
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "(no details)".into());
+            if !force && !ask(&format!("Remove the lock left by {who}?"))? {
+                println!("Left the lock in place.");
+                return Ok(Exit::Error);
+            }
+            lock::remove_stale(file.path())?;
+            // Prove it is free now.
+            drop(StateLock::acquire(
+                file.path(),
+                "state unlock",
+                Duration::ZERO,
+            )?);
+            println!("Removed the lock left by {who}.");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+#[allow(clippy::print_stdout)]
+fn ask(question: &str) -> Result<bool, Error> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "confirmation needed, and there is no terminal to ask on",
+            "pass --force",
+        ));
+    }
+    print!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Io {
+            what: "could not read the answer".into(),
+            source,
+        })?;
+    Ok(answer.trim() == "yes")
+}
+
+fn not_found(address: &Address, file: &StateFile) -> Error {
+    Error::usage(
+        format!("{address} is not in the state {}", file.path().display()),
+        "`entitle state list` shows the addresses it holds",
+    )
+}

@@ -1,0 +1,108 @@
+//! The `entitle` binary: validate, schema, sim and demo, run for real.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::support::entitle;
+
+#[test]
+fn the_examples_validate() {
+    let output = entitle().args(["validate", "examples"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("7 resources are valid"), "{stdout}");
+    assert!(stdout.contains("2 EclTenant"), "{stdout}");
+    assert!(stdout.contains("5 ArcserveLicense"), "{stdout}");
+}
+
+#[test]
+fn a_bad_manifest_exits_1_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: t\nspec:\n  region: jp1\n  tenantID: 3f6c2a9e81d04b7f9a5e2c1d0b8f7a61\n",
+    )
+    .unwrap();
+    let output = entitle().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad.yaml:7:3"), "{stderr}");
+    assert!(stderr.contains("tenantId"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn the_committed_schemas_are_what_the_binary_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    entitle()
+        .args(["schema", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    for kind in ["EclTenant", "ArcserveLicense"] {
+        let written = std::fs::read_to_string(dir.path().join(format!("{kind}.json"))).unwrap();
+        let committed = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{kind}.json")),
+        )
+        .unwrap();
+        assert_eq!(
+            written, committed,
+            "schemas/{kind}.json is out of date: run `entitle schema --out schemas/`"
+        );
+    }
+}
+
+#[test]
+fn sim_prints_its_url_and_serves_until_stopped() {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("entitle"))
+        .args(["sim", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("entitle simulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime.block_on(async {
+        reqwest::get(format!("{url}/_sim/metrics"))
+            .await
+            .unwrap()
+            .status()
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(status.is_success(), "{status}");
+}
+
+#[test]
+fn the_demo_runs_end_to_end() {
+    let output = entitle().arg("demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    for expected in [
+        "7 resources, all valid",
+        "+ ArcserveLicense/backup-dr-replica",
+        "Plan: 5 to create",
+        "create ArcserveLicense/backup-prod-web: created",
+        "No changes.",
+        "Changed outside entitle:",
+        "standaloneKeys",
+        "`made-in-the-portal`",
+    ] {
+        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+    }
+}

@@ -1,0 +1,482 @@
+//! The whole loop through the real binary: plan, apply, update, replace,
+//! delete, orphan, preventDestroy, import, drift, saved plans, the lock.
+
+use std::time::Duration;
+
+use entitle::api::arcserve::{LicenseChanges, NewLicense};
+use serde_json::json;
+
+use crate::support::*;
+
+const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
+
+fn two_licenses(project: &Project<'_>) {
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", "")
+            + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
+    );
+}
+
+#[test]
+fn apply_from_empty_then_a_second_plan_is_empty() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("+ ArcserveLicense/web"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+
+    project.apply().expect(0);
+    let live = project.live();
+    assert_eq!(live.len(), 2);
+    for license in &live {
+        assert_eq!(license.status, "Active");
+        assert_eq!(license.keys.len(), 1, "{license:?}");
+    }
+    let state = project.state();
+    assert_eq!(state["resources"].as_object().unwrap().len(), 2);
+    assert_eq!(state["resources"]["ArcserveLicense/web"]["status"], "ready");
+
+    let again = project.plan().expect(0);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+}
+
+#[test]
+fn a_changed_key_count_is_updated_in_place() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let id_before = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
+
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("web", PLAN_ADVANCED_9, 5, "9.0", "")
+            + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
+    );
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("~ standaloneKeys = 2 -> 5"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("0 to create, 1 to update"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+    let web = project
+        .live()
+        .into_iter()
+        .find(|l| l.name == "web")
+        .unwrap();
+    assert_eq!(web.number_of_standalone_keys, 5);
+    assert_eq!(
+        project.state()["resources"]["ArcserveLicense/web"]["remote_id"],
+        id_before
+    );
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_changed_plan_replaces_the_license() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let old = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
+
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("web", PLAN_PREMIUM_9, 2, "9.0", "")
+            + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
+    );
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("-/+ ArcserveLicense/web"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("forces replacement"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+    let new = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
+    assert_ne!(old, new);
+    let live = project.live();
+    assert_eq!(live.len(), 2);
+    assert!(
+        live.iter()
+            .all(|l| l.id.to_string() != old.as_str().unwrap())
+    );
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_removed_manifest_deletes_and_orphan_forgets() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "web.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 1, "9.0", ""),
+    );
+    project.write(
+        "archive.yaml",
+        &license_yaml(
+            "archive",
+            PLAN_ADVANCED_9,
+            1,
+            "9.0",
+            "  lifecycle:\n    deletionPolicy: Orphan\n",
+        ),
+    );
+    project.apply().expect(0);
+
+    project.remove("web.yaml").remove("archive.yaml");
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("- ArcserveLicense/web"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("<= ArcserveLicense/archive"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+
+    let names: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
+    assert_eq!(names, ["archive"], "the orphan stays, the other is gone");
+    assert_eq!(project.state()["resources"], json!({}));
+    project.plan().expect(0);
+}
+
+#[test]
+fn prevent_destroy_refuses_the_delete() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "db.yaml",
+        &license_yaml(
+            "db",
+            PLAN_ADVANCED_9,
+            1,
+            "9.0",
+            "  lifecycle:\n    preventDestroy: true\n",
+        ),
+    );
+    project.apply().expect(0);
+    project.remove("db.yaml");
+    let plan = project.plan().expect(1);
+    assert!(plan.stderr.contains("preventDestroy"), "{}", plan.stderr);
+    assert!(plan.stderr.contains("hint:"), "{}", plan.stderr);
+    assert_eq!(project.live().len(), 1);
+}
+
+#[test]
+fn import_binds_an_existing_license() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    let client = sim.arcserve(TENANT_A);
+    let made = sim
+        .block_on(client.create_license(&NewLicense {
+            name: "legacy".into(),
+            plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+            number_of_standalone_keys: 3,
+        }))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(120));
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "legacy.yaml",
+        &license_yaml("legacy", PLAN_ADVANCED_9, 3, "9.0", ""),
+    );
+
+    let refused = project.plan().expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("entitle import ArcserveLicense/legacy"),
+        "{}",
+        refused.stderr
+    );
+
+    project
+        .run(&[
+            "import",
+            "ArcserveLicense/legacy",
+            &made.id.to_string(),
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    let plan = project.plan().expect(2);
+    // Only the key the manifest asks for is missing.
+    assert!(plan.stdout.contains("will get new keys"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("to create"), "{}", plan.stdout);
+    project.apply().expect(0);
+    assert_eq!(project.live().len(), 1);
+    project.plan().expect(0);
+}
+
+#[test]
+fn drift_reports_changes_deletions_and_unmanaged_licenses() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    project.run(&["drift", "manifests"]).expect(0);
+
+    let client = sim.arcserve(TENANT_A);
+    let live = project.live();
+    let web = live.iter().find(|l| l.name == "web").unwrap();
+    let db = live.iter().find(|l| l.name == "db").unwrap();
+    sim.block_on(client.update_license(
+        web.id,
+        &LicenseChanges {
+            number_of_standalone_keys: Some(9),
+            ..LicenseChanges::default()
+        },
+    ))
+    .unwrap();
+    sim.block_on(client.delete_license(db.id)).unwrap();
+    sim.block_on(client.create_license(&NewLicense {
+        name: "shadow-it".into(),
+        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+        number_of_standalone_keys: 1,
+    }))
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+
+    let drift = project.run(&["drift", "manifests"]).expect(2);
+    assert!(
+        drift
+            .stdout
+            .contains("ArcserveLicense/web: standaloneKeys = 9"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains("- ArcserveLicense/db"),
+        "{}",
+        drift.stdout
+    );
+    assert!(drift.stdout.contains("`shadow-it`"), "{}", drift.stdout);
+
+    let json = project
+        .run(&["drift", "manifests", "--format", "json"])
+        .expect(2);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["changed"][0]["field"], "standaloneKeys");
+    assert_eq!(report["unmanaged"][0]["name"], "shadow-it");
+}
+
+#[test]
+fn a_stale_saved_plan_is_refused() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project
+        .run(&["plan", "manifests", "--out", "first.plan"])
+        .expect(0);
+    project
+        .run(&["plan", "manifests", "--out", "second.plan"])
+        .expect(0);
+    project.run(&["apply", "first.plan"]).expect(0);
+    let stale = project.run(&["apply", "second.plan"]).expect(1);
+    assert!(stale.stderr.contains("is stale"), "{}", stale.stderr);
+    assert!(
+        stale.stderr.contains("entitle plan --out"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(project.live().len(), 2, "nothing applied twice");
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in ["first.plan", "entitle.state.json"] {
+            let mode = std::fs::metadata(project.dir.path().join(file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{file}");
+        }
+    }
+}
+
+#[test]
+fn a_changed_manifest_makes_a_saved_plan_stale() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project
+        .run(&["plan", "manifests", "--out", "p.plan"])
+        .expect(0);
+    project.write(
+        "extra.yaml",
+        &license_yaml("extra", PLAN_ADVANCED_9, 1, "9.0", ""),
+    );
+    let stale = project.run(&["apply", "p.plan"]).expect(1);
+    assert!(
+        stale.stderr.contains("manifests changed"),
+        "{}",
+        stale.stderr
+    );
+    assert!(project.live().is_empty());
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    let refused = project.run(&["apply", "manifests"]).expect(1);
+    assert!(
+        refused.stderr.contains("--auto-approve"),
+        "{}",
+        refused.stderr
+    );
+    assert!(project.live().is_empty());
+}
+
+#[test]
+fn two_concurrent_applies_never_lose_state() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let serial_before = project.state()["serial"].as_u64().unwrap();
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("web", PLAN_ADVANCED_9, 4, "9.0", "")
+            + &license_yaml("db", PLAN_ADVANCED_9, 3, "9.0", "")),
+    );
+    let spawn = || {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
+        command
+            .current_dir(project.dir.path())
+            .env("OS_AUTH_URL", format!("{}/v3", sim.url))
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demo-secret")
+            .env("ENTITLE_ECL_ENDPOINT", &sim.url)
+            .args(["--no-progress", "apply", "manifests", "--auto-approve"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let codes = [a.status.code(), b.status.code()];
+    assert!(codes.contains(&Some(0)), "{codes:?}");
+    for output in [&a, &b] {
+        if output.status.code() != Some(0) {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("the state is locked"), "{stderr}");
+        }
+    }
+    let state = project.state();
+    assert!(state["serial"].as_u64().unwrap() > serial_before);
+    assert_eq!(state["resources"].as_object().unwrap().len(), 2);
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_waiting_apply_takes_the_lock_when_it_is_released() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    let held =
+        entitle::state::StateLock::acquire(&project.state_path(), "test", Duration::ZERO).unwrap();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(held);
+    });
+    project
+        .run(&[
+            "--lock-timeout",
+            "20s",
+            "apply",
+            "manifests",
+            "--auto-approve",
+        ])
+        .expect(0);
+    releaser.join().unwrap();
+    assert_eq!(project.live().len(), 2);
+}
+
+#[test]
+fn plan_formats_json_and_markdown() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    let json = project
+        .run(&["plan", "manifests", "--format", "json"])
+        .expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["summary"]["create"], 2);
+    assert_eq!(plan["actions"][0]["kind"], "create");
+    assert!(plan["actions"][0]["reason"].is_string());
+    let markdown = project
+        .run(&["plan", "manifests", "--format", "markdown"])
+        .expect(0);
+    assert!(
+        markdown.stdout.contains("### entitle plan"),
+        "{}",
+        markdown.stdout
+    );
+    assert!(markdown.stdout.contains("<details>"), "{}", markdown.stdout);
+}
+
+#[test]
+fn state_commands_list_show_mv_and_rm() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let list = project.run(&["state", "list"]).expect(0);
+    assert!(
+        list.stdout.contains("ArcserveLicense/db"),
+        "{}",
+        list.stdout
+    );
+    let show = project
+        .run(&["state", "show", "ArcserveLicense/web"])
+        .expect(0);
+    let record: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(record["natural_key"], "web");
+    project
+        .run(&["state", "mv", "ArcserveLicense/web", "ArcserveLicense/web2"])
+        .expect(0);
+    project
+        .run(&["state", "rm", "ArcserveLicense/web2"])
+        .expect(0);
+    let missing = project
+        .run(&["state", "show", "ArcserveLicense/web"])
+        .expect(1);
+    assert!(
+        missing.stderr.contains("not in the state"),
+        "{}",
+        missing.stderr
+    );
+    assert_eq!(
+        project.live().len(),
+        2,
+        "state edits never touch the server"
+    );
+    project.run(&["state", "unlock"]).expect(0);
+}

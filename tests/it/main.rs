@@ -1,0 +1,11 @@
+//! The integration tests: one binary, one module per feature. Each test
+//! starts the simulator in-process on 127.0.0.1:0 and drives the real client
+//! or the real `entitle` binary against it over HTTP.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod cli;
+mod client;
+mod lifecycle;
+mod scale;
+mod support;

@@ -1,0 +1,300 @@
+//! Test support: a simulator on its own runtime, clients bound to it, and
+//! the `entitle` binary with a clean environment.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use entitle::api::arcserve::ArcserveClient;
+use entitle::api::ecl::{EclSession, EclTarget, TenantId};
+use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
+use entitle::api::keystone::{EclCredentials, Keystone};
+use entitle::sim::{SimConfig, Simulator};
+use serde_json::Value;
+
+pub const TENANT_A: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
+pub const TENANT_B: &str = "9b1e7d3c5a2f4e8db6c0a9f1e2d3c4b5";
+pub const PLAN_ADVANCED_9: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+pub const KEY_STANDALONE: &str = "a1b2c3d4-0001-4000-8000-000000000001";
+
+/// A simulator serving on a free loopback port, with the runtime it runs on.
+pub struct TestSim {
+    runtime: tokio::runtime::Runtime,
+    sim: Option<Simulator>,
+    pub url: String,
+}
+
+impl TestSim {
+    /// A simulator with a short provisioning delay.
+    pub fn start() -> Self {
+        Self::with_config(SimConfig {
+            provisioning_delay: Duration::from_millis(50),
+            ..SimConfig::default()
+        })
+    }
+
+    pub fn with_config(config: SimConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let sim = runtime
+            .block_on(Simulator::start(([127, 0, 0, 1], 0).into(), config))
+            .unwrap();
+        let url = sim.base_url();
+        TestSim {
+            runtime,
+            sim: Some(sim),
+            url,
+        }
+    }
+
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Calls a `/_sim/...` control endpoint and returns its JSON answer.
+    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/_sim/{path}", self.url);
+        self.block_on(async {
+            let mut request = reqwest::Client::new().request(method, &url);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
+            let text = response.text().await.unwrap();
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            }
+        })
+    }
+
+    pub fn set_faults(&self, faults: Value) {
+        self.control(reqwest::Method::PUT, "faults", Some(faults));
+    }
+
+    pub fn advance_clock(&self, seconds: u64) {
+        self.control(
+            reqwest::Method::PUT,
+            "clock",
+            Some(serde_json::json!({ "advance_secs": seconds })),
+        );
+    }
+
+    /// Request counts per route since the last [`TestSim::reset_metrics`].
+    pub fn metrics(&self) -> BTreeMap<String, u64> {
+        let value = self.control(reqwest::Method::GET, "metrics", None);
+        serde_json::from_value(value["requests"].clone()).unwrap()
+    }
+
+    pub fn calls(&self, route: &str) -> u64 {
+        self.metrics().get(route).copied().unwrap_or(0)
+    }
+
+    pub fn reset_metrics(&self) {
+        self.control(reqwest::Method::DELETE, "metrics", None);
+    }
+
+    /// The HTTP layer with short backoffs, so retry tests stay fast.
+    pub fn http(&self) -> HttpClient {
+        HttpClient::new(fast_retries()).unwrap()
+    }
+
+    pub fn keystone(&self, http: &HttpClient) -> Arc<Keystone> {
+        Arc::new(Keystone::new(http.clone(), self.credentials()))
+    }
+
+    pub fn credentials(&self) -> EclCredentials {
+        EclCredentials::demo(self.auth_url())
+    }
+
+    pub fn auth_url(&self) -> reqwest::Url {
+        join_segments(&checked_base_url(&self.url, "sim").unwrap(), &["v3"]).unwrap()
+    }
+
+    pub fn target(&self, tenant: &str) -> EclTarget {
+        EclTarget::resolve(
+            TenantId::parse(tenant).unwrap(),
+            "jp1",
+            Some(&self.url),
+            Some(&self.auth_url()),
+        )
+        .unwrap()
+    }
+
+    /// An Arcserve client for `tenant` with the demo account.
+    pub fn arcserve(&self, tenant: &str) -> ArcserveClient {
+        let http = self.http();
+        let keystone = self.keystone(&http);
+        ArcserveClient::new(EclSession::new(http, keystone, self.target(tenant)))
+    }
+}
+
+impl Drop for TestSim {
+    fn drop(&mut self) {
+        if let Some(sim) = self.sim.take() {
+            self.runtime.block_on(sim.shutdown());
+        }
+    }
+}
+
+pub fn fast_retries() -> HttpConfig {
+    HttpConfig {
+        min_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(50),
+        max_retries: 10,
+        timeout: Duration::from_secs(10),
+        ..HttpConfig::default()
+    }
+}
+
+/// The `entitle` binary with no ECL or Redstor variables from the outside.
+pub fn entitle() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("entitle").unwrap();
+    for (name, _) in std::env::vars() {
+        if name.starts_with("OS_") || name.starts_with("REDSTOR_") || name.starts_with("ENTITLE_") {
+            command.env_remove(name);
+        }
+    }
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// A directory of manifests and a state file, run with the `entitle` binary
+/// against a simulator.
+pub struct Project<'a> {
+    pub dir: tempfile::TempDir,
+    pub sim: &'a TestSim,
+}
+
+/// What a run of the binary printed and how it exited.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+pub const TENANT_YAML: &str = "apiVersion: entitle/v1
+kind: EclTenant
+metadata:
+  name: prod
+spec:
+  region: jp1
+  tenantId: 3f6c2a9e81d04b7f9a5e2c1d0b8f7a61
+  upgradeContact:
+    email: licensing@example.co.jp
+    companyName: Example K.K.
+";
+
+/// An ArcserveLicense manifest in tenant `prod`.
+pub fn license_yaml(
+    name: &str,
+    plan: &str,
+    keys: u32,
+    version: &str,
+    extra_metadata: &str,
+) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: ArcserveLicense
+metadata:
+  name: {name}
+{extra_metadata}spec:
+  tenant: prod
+  plan: {plan}
+  standaloneKeys: {keys}
+  version: \"{version}\"
+  keyTypes: [{KEY_STANDALONE}]
+"
+    )
+}
+
+impl<'a> Project<'a> {
+    pub fn new(sim: &'a TestSim) -> Self {
+        Project {
+            dir: tempfile::tempdir().unwrap(),
+            sim,
+        }
+    }
+
+    /// Writes `manifests/<file>`.
+    pub fn write(&self, file: &str, text: &str) -> &Self {
+        let path = self.dir.path().join("manifests").join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    pub fn remove(&self, file: &str) -> &Self {
+        std::fs::remove_file(self.dir.path().join("manifests").join(file)).unwrap();
+        self
+    }
+
+    pub fn state_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("entitle.state.json")
+    }
+
+    /// The binary, in the project directory, pointed at the simulator.
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut command = entitle();
+        command
+            .current_dir(self.dir.path())
+            .env("OS_AUTH_URL", format!("{}/v3", self.sim.url))
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demo-secret")
+            .env("ENTITLE_ECL_ENDPOINT", &self.sim.url)
+            .arg("--no-progress");
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command().args(args).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn plan(&self) -> Run {
+        self.run(&["plan", "manifests", "--detailed-exitcode"])
+    }
+
+    pub fn apply(&self) -> Run {
+        self.run(&["apply", "manifests", "--auto-approve"])
+    }
+
+    pub fn state(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.state_path()).unwrap()).unwrap()
+    }
+
+    /// The live licenses of TENANT_A, read through the client.
+    pub fn live(&self) -> Vec<entitle::api::arcserve::License> {
+        self.sim
+            .block_on(self.sim.arcserve(TENANT_A).list_licenses(None))
+            .unwrap()
+    }
+}
