@@ -7,5 +7,6 @@
 mod cli;
 mod client;
 mod lifecycle;
+mod manifests;
 mod scale;
 mod support;
