@@ -32,6 +32,8 @@ pub struct Workspace {
 pub struct Planned {
     pub desired: Desired,
     pub state: crate::state::State,
+    /// Whether a state file existed (a new state has a fresh lineage).
+    pub state_existed: bool,
     pub live: Live,
     pub plan: Plan,
 }
@@ -60,7 +62,9 @@ impl Workspace {
     /// Loads everything and plans. The caller holds the lock.
     pub async fn plan(&self, targets: &[Address]) -> Result<Planned, Error> {
         let desired = self.load()?;
-        let state = self.state_file.load_or_new()?;
+        let existing = self.state_file.load()?;
+        let state_existed = existing.is_some();
+        let state = existing.unwrap_or_default();
         let tenants = arcserve_license::tenants_in_play(&desired, &state);
         let live = plan::refresh::refresh(&tenants, &self.clients).await?;
         let plan = plan::plan(&PlanInput {
@@ -72,6 +76,7 @@ impl Workspace {
         Ok(Planned {
             desired,
             state,
+            state_existed,
             live,
             plan,
         })

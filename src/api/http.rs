@@ -196,8 +196,7 @@ struct AttemptError {
 
 impl HttpClient {
     pub fn new(config: HttpConfig) -> Result<Self, ApiError> {
-        // One crypto provider for the whole tree; a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let inner = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
@@ -320,6 +319,12 @@ impl HttpClient {
             retryable,
         })
     }
+}
+
+/// Installs `ring` as the process's TLS crypto provider (one provider for
+/// the whole tree); any reqwest client needs it, and a second call is a no-op.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Classifies a reqwest failure: a connection that was never made is safe to

@@ -65,10 +65,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let _lock = workspace.lock("apply").await?;
         let (plan, state): (Plan, _) = match (&saved, &saved_path) {
             (Some(saved), Some(path)) => {
-                let state = workspace.state_file.load_or_new()?;
+                let state = workspace.state_file.load()?;
                 let desired = workspace.load()?;
-                saved.check_fresh(path, &state, &desired)?;
-                (saved.plan.clone(), state)
+                saved.check_fresh(path, state.as_ref(), &desired)?;
+                (saved.plan.clone(), state.unwrap_or_default())
             }
             _ => {
                 let planned = workspace.plan(&args.targets).await?;

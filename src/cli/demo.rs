@@ -106,14 +106,23 @@ async fn against_simulator(
     let planned = workspace.plan(&[]).await?;
     print_block(&render::text(&planned.plan, style));
 
-    step(&format!("entitle apply {} --auto-approve", manifests.display()));
+    step(&format!(
+        "entitle apply {} --auto-approve",
+        manifests.display()
+    ));
     let (_tx, cancel) = tokio::sync::watch::channel(false);
     let options = ApplyOptions {
         poll_interval: Duration::from_millis(100),
         ..ApplyOptions::default()
     };
     let report = workspace
-        .apply(&planned.plan, planned.state, options, Arc::new(Silent), cancel)
+        .apply(
+            &planned.plan,
+            planned.state,
+            options,
+            Arc::new(Silent),
+            cancel,
+        )
         .await;
     for (id, outcome) in &report.outcomes {
         match outcome {
@@ -150,7 +159,9 @@ async fn against_simulator(
                 },
             )
             .await?;
-        step(&format!("(someone adds 5 standalone keys to {address} in the portal)"));
+        step(&format!(
+            "(someone adds 5 standalone keys to {address} in the portal)"
+        ));
     }
 
     step(&format!("entitle drift {}", manifests.display()));

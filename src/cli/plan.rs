@@ -46,12 +46,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     };
     print!("{text}");
     if let Some(out) = &args.out {
-        let saved = SavedPlan::new(
-            planned.plan.clone(),
-            &planned.state,
-            &planned.desired,
-            &paths,
-        );
+        let state = planned.state_existed.then_some(&planned.state);
+        let saved = SavedPlan::new(planned.plan.clone(), state, &planned.desired, &paths);
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
             Error::usage(
                 format!("could not serialise the plan: {err}"),

@@ -17,8 +17,9 @@ use crate::state::State;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
     pub format_version: u32,
-    /// The state the plan was made against.
-    pub state_lineage: Uuid,
+    /// The state the plan was made against; no lineage when there was no
+    /// state file yet.
+    pub state_lineage: Option<Uuid>,
     pub state_serial: u64,
     /// `sha256:` of the manifests' resources, as loaded.
     pub manifest_digest: String,
@@ -40,11 +41,12 @@ pub enum SavedPlanError {
 }
 
 impl SavedPlan {
-    pub fn new(plan: Plan, state: &State, desired: &Desired, paths: &[PathBuf]) -> Self {
+    /// `state` is `None` when there was no state file yet.
+    pub fn new(plan: Plan, state: Option<&State>, desired: &Desired, paths: &[PathBuf]) -> Self {
         SavedPlan {
             format_version: PLAN_FORMAT_VERSION,
-            state_lineage: state.lineage,
-            state_serial: state.serial,
+            state_lineage: state.map(|s| s.lineage),
+            state_serial: state.map_or(0, |s| s.serial),
             manifest_digest: digest(desired),
             manifest_paths: paths.to_vec(),
             plan,
@@ -73,26 +75,32 @@ impl SavedPlan {
     }
 
     /// Refuses the plan when the state or the manifests moved since.
+    /// `state` is `None` when there is no state file.
     pub fn check_fresh(
         &self,
         path: &Path,
-        state: &State,
+        state: Option<&State>,
         desired: &Desired,
     ) -> Result<(), SavedPlanError> {
         let stale = |why: String| SavedPlanError::Stale {
             path: path.to_path_buf(),
             why,
         };
-        if state.lineage != self.state_lineage {
+        let lineage = state.map(|s| s.lineage);
+        let serial = state.map_or(0, |s| s.serial);
+        if lineage != self.state_lineage {
+            let show =
+                |l: Option<Uuid>| l.map_or("none: no state file".to_string(), |l| l.to_string());
             return Err(stale(format!(
-                "it was made against another state (lineage {}, the state is {})",
-                self.state_lineage, state.lineage
+                "it was made against another state (lineage {} then, {} now)",
+                show(self.state_lineage),
+                show(lineage)
             )));
         }
-        if state.serial != self.state_serial {
+        if serial != self.state_serial {
             return Err(stale(format!(
                 "the state changed since it was made (serial {} then, {} now)",
-                self.state_serial, state.serial
+                self.state_serial, serial
             )));
         }
         if digest(desired) != self.manifest_digest {

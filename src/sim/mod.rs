@@ -1,1 +1,193 @@
-//! placeholder
+//! The API simulator: a real HTTP server that speaks the vendors' APIs as
+//! `API.md` describes them, so that anyone can try entitle, and every test
+//! can exercise it, without an account.
+//!
+//! One port serves Keystone (`/v3/auth/tokens`) and the Arcserve UDP API v2
+//! (`/v2/arcserve-udp/...`); `/_sim/...` controls the simulator itself
+//! (metrics, faults, clock, reset, dump). It validates like the vendor
+//! documents say, answers with their status codes and error bodies, keeps
+//! its data in memory or in a JSON file, and can inject latency, 500s, 429s
+//! and responses dropped after the change was made.
+//!
+//! It spells the vendors' JSON itself and shares no wire type with the
+//! clients in `crate::api`.
+
+mod arcserve;
+pub mod catalog;
+mod control;
+mod keystone;
+mod reply;
+mod server;
+mod store;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use store::Store;
+
+/// How a simulator starts.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Keep the whole store in this JSON file (loaded at start, rewritten
+    /// after every change).
+    pub data: Option<PathBuf>,
+    /// How long a license stays `Provisioning`, and `Deleting`.
+    pub provisioning_delay: Duration,
+    /// How long a Keystone token lives.
+    pub token_ttl: Duration,
+    /// Faults from the start.
+    pub faults: Faults,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            data: None,
+            provisioning_delay: Duration::from_secs(2),
+            token_ttl: Duration::from_secs(3600),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// Injected faults, for every API route (not `/_sim`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Milliseconds added to every request.
+    pub latency_ms: u64,
+    /// Fraction answered 500 before anything is done.
+    pub error_rate: f64,
+    /// Fraction answered 429 with `Retry-After` before anything is done.
+    pub rate_429: f64,
+    /// The `Retry-After` of those 429s, in seconds.
+    pub retry_after_secs: u64,
+    /// Fraction carried out, then answered by closing the connection.
+    pub drop_rate: f64,
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("the simulator could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}\n  hint: move the file away to start with an empty simulator")]
+    Data(String),
+}
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    faults: Mutex<Faults>,
+    metrics: Mutex<BTreeMap<String, u64>>,
+    provisioning_delay: Duration,
+    token_ttl: Duration,
+    data: Option<PathBuf>,
+}
+
+impl Shared {
+    fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        Self::lock(&self.store)
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        Self::lock(&self.faults).clone()
+    }
+
+    /// Writes the data file, when there is one. Called after every change.
+    pub(crate) fn persist(&self) {
+        let Some(path) = &self.data else { return };
+        let bytes = match serde_json::to_vec(&*self.store()) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                tracing::error!("could not serialise the simulator's data: {err}");
+                return;
+            }
+        };
+        if let Err(err) = Store::save(&bytes, path) {
+            tracing::error!("could not write {}: {err}", path.display());
+        }
+    }
+
+    fn count(&self, key: String) {
+        *Self::lock(&self.metrics).entry(key).or_default() += 1;
+    }
+}
+
+/// A running simulator.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Simulator {
+    /// Binds `listen` (e.g. `127.0.0.1:0`) and serves in the background on
+    /// the current tokio runtime.
+    pub async fn start(listen: SocketAddr, config: SimConfig) -> Result<Simulator, SimError> {
+        let store = match &config.data {
+            Some(path) => Store::load(path).map_err(SimError::Data)?,
+            None => Store::default(),
+        };
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store),
+            faults: Mutex::new(config.faults),
+            metrics: Mutex::new(BTreeMap::new()),
+            provisioning_delay: config.provisioning_delay,
+            token_ttl: config.token_ttl,
+            data: config.data,
+        });
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let (stop, stopped) = watch::channel(false);
+        let router = server::router(shared.clone());
+        let task = tokio::spawn(server::serve(listener, router, stopped));
+        tracing::info!("simulator listening on http://{addr}");
+        Ok(Simulator {
+            addr,
+            shared,
+            stop,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, writes the data file.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        self.shared.persist();
+    }
+}

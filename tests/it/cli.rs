@@ -77,6 +77,7 @@ fn sim_prints_its_url_and_serves_until_stopped() {
         .enable_all()
         .build()
         .unwrap();
+    entitle::api::http::install_crypto_provider();
     let status = runtime.block_on(async {
         reqwest::get(format!("{url}/_sim/metrics"))
             .await
@@ -92,7 +93,11 @@ fn sim_prints_its_url_and_serves_until_stopped() {
 fn the_demo_runs_end_to_end() {
     let output = entitle().arg("demo").output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     for expected in [
         "7 resources, all valid",
         "+ ArcserveLicense/backup-dr-replica",
@@ -103,6 +108,9 @@ fn the_demo_runs_end_to_end() {
         "standaloneKeys",
         "`made-in-the-portal`",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in\n{stdout}"
+        );
     }
 }

@@ -35,6 +35,7 @@ impl TestSim {
     }
 
     pub fn with_config(config: SimConfig) -> Self {
+        entitle::api::http::install_crypto_provider();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -1,0 +1,112 @@
+//! `/_sim/...`: the simulator's own controls. Request counts per route,
+//! faults, the simulated clock, reset and a dump of the whole store. No
+//! auth and no faults here: these are for the person or test driving it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::reply::Reject;
+use super::store::Store;
+use super::{Faults, Shared, reply};
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/_sim/metrics", get(metrics).delete(clear_metrics))
+        .route("/_sim/faults", get(get_faults).put(put_faults))
+        .route("/_sim/clock", get(get_clock).put(put_clock))
+        .route("/_sim/reset", post(reset))
+        .route("/_sim/dump", get(dump))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let requests = Shared::lock(&shared.metrics).clone();
+    let total: u64 = requests.values().sum();
+    reply::json(
+        StatusCode::OK,
+        json!({ "requests": requests, "total": total }),
+    )
+}
+
+async fn clear_metrics(State(shared): State<Arc<Shared>>) -> Response {
+    Shared::lock(&shared.metrics).clear();
+    reply::json(StatusCode::OK, json!({}))
+}
+
+async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    reply::json(StatusCode::OK, json!(shared.faults()))
+}
+
+async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Reject> {
+    let faults: Faults = match serde_json::from_slice(&body) {
+        Ok(faults) => faults,
+        Err(err) => return Err(reply::bad_request(format!("not a faults object: {err}"))),
+    };
+    let rates = [faults.error_rate, faults.rate_429, faults.drop_rate];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r)) {
+        return Err(reply::bad_request(
+            "error_rate, rate_429 and drop_rate must be between 0 and 1",
+        ));
+    }
+    *Shared::lock(&shared.faults) = faults.clone();
+    Ok(reply::json(StatusCode::OK, json!(faults)))
+}
+
+fn clock_json(now: OffsetDateTime) -> Value {
+    json!({ "now": now.format(&Rfc3339).unwrap_or_default() })
+}
+
+async fn get_clock(State(shared): State<Arc<Shared>>) -> Response {
+    let now = shared.store().now();
+    reply::json(StatusCode::OK, clock_json(now))
+}
+
+/// `{"now": RFC 3339}` sets the simulated now; `{"advance_secs": N}` moves
+/// it. Either way the clock keeps ticking from there.
+async fn put_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Reject> {
+    let body = reply::body_object(&body)?;
+    let now = {
+        let mut store = shared.store();
+        if let Some(text) = body.get("now").and_then(Value::as_str) {
+            let Ok(target) = OffsetDateTime::parse(text, &Rfc3339) else {
+                return Err(reply::bad_request(format!(
+                    "`now` must be an RFC 3339 time, got `{text}`"
+                )));
+            };
+            let offset = target - OffsetDateTime::now_utc();
+            store.clock_offset_ms = i64::try_from(offset.whole_milliseconds()).unwrap_or(0);
+        } else if let Some(seconds) = body.get("advance_secs").and_then(Value::as_i64) {
+            store.clock_offset_ms = store
+                .clock_offset_ms
+                .saturating_add(seconds.saturating_mul(1000));
+        } else {
+            return Err(reply::bad_request(
+                "send {\"now\": \"<RFC 3339>\"} or {\"advance_secs\": N}",
+            ));
+        }
+        store.now()
+    };
+    shared.persist();
+    Ok(reply::json(StatusCode::OK, clock_json(now)))
+}
+
+async fn reset(State(shared): State<Arc<Shared>>) -> Response {
+    *shared.store() = Store::default();
+    Shared::lock(&shared.metrics).clear();
+    *Shared::lock(&shared.faults) = Faults::default();
+    shared.persist();
+    reply::json(StatusCode::OK, json!({}))
+}
+
+async fn dump(State(shared): State<Arc<Shared>>) -> Response {
+    let store = shared.store().clone();
+    reply::json(StatusCode::OK, json!(store))
+}
