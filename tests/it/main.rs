@@ -9,4 +9,5 @@ mod client;
 mod lifecycle;
 mod manifests;
 mod scale;
+mod sim;
 mod support;

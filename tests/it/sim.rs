@@ -1,0 +1,218 @@
+//! The simulator's own surface: its controls, its error bodies, its Keystone
+//! answers, and its data file across a restart.
+
+use std::time::Duration;
+
+use entitle::api::arcserve::NewLicense;
+use entitle::sim::SimConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// A raw request to the simulator, for what the typed client never sends.
+fn raw(sim: &TestSim, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let url = format!("{}{path}", sim.url);
+    sim.block_on(async {
+        let mut request = reqwest::Client::new().request(method, &url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    })
+}
+
+fn token_body(user: &str, password: &str, tenant: &str) -> Value {
+    json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "domain": {"id": "default"}, "name": user, "password": password}}},
+        "scope": {"project": {"id": tenant}}}})
+}
+
+#[test]
+fn keystone_answers_like_the_api_guide() {
+    let sim = TestSim::start();
+    let url = format!("{}/v3/auth/tokens", sim.url);
+    let (status, header, body) = sim.block_on(async {
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&token_body("demo", "demo-secret", TENANT_A))
+            .send()
+            .await
+            .unwrap();
+        let header = response
+            .headers()
+            .get("x-subject-token")
+            .map(|v| v.to_str().unwrap().to_string());
+        (
+            response.status(),
+            header,
+            response.json::<Value>().await.unwrap(),
+        )
+    });
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(header.is_some_and(|t| t.len() >= 32));
+    assert_eq!(body["token"]["project"]["id"], TENANT_A);
+    assert!(body["token"]["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let (status, body) = raw(
+        &sim,
+        Method::POST,
+        "/v3/auth/tokens",
+        Some(token_body("demo", "wrong", TENANT_A)),
+    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], 401);
+    let (status, _) = raw(
+        &sim,
+        Method::POST,
+        "/v3/auth/tokens",
+        Some(json!({"auth": {}})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn requests_without_a_token_are_401_with_a_json_body() {
+    let sim = TestSim::start();
+    let (status, body) = raw(
+        &sim,
+        Method::GET,
+        &format!("/v2/arcserve-udp/{TENANT_A}/licenses"),
+        None,
+    );
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], 401);
+    assert!(body["error"]["message"].is_string());
+    let (status, _) = raw(&sim, Method::GET, "/v2/nowhere", None);
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(sim.calls("GET <unmatched>"), 1);
+}
+
+#[test]
+fn metrics_count_per_route_template_and_reset_clears_everything() {
+    let sim = TestSim::start();
+    let client = sim.arcserve(TENANT_A);
+    sim.block_on(client.list_licenses(None)).unwrap();
+    sim.block_on(client.list_plans()).unwrap();
+    let metrics = sim.metrics();
+    assert_eq!(metrics.get("POST /v3/auth/tokens"), Some(&1));
+    assert_eq!(
+        metrics.get("GET /v2/arcserve-udp/{tenant_id}/licenses"),
+        Some(&1)
+    );
+    assert_eq!(
+        metrics.get("GET /v2/arcserve-udp/{tenant_id}/plans"),
+        Some(&1)
+    );
+
+    sim.block_on(client.create_license(&NewLicense {
+        name: "x".into(),
+        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+        number_of_standalone_keys: 0,
+    }))
+    .unwrap();
+    sim.set_faults(json!({"latency_ms": 1}));
+    sim.control(Method::POST, "reset", None);
+    assert!(sim.metrics().is_empty());
+    let dump = sim.control(Method::GET, "dump", None);
+    assert_eq!(dump["arcserve"], json!({}));
+    assert_eq!(sim.control(Method::GET, "faults", None)["latency_ms"], 0);
+}
+
+#[test]
+fn fault_settings_are_validated() {
+    let sim = TestSim::start();
+    let (status, body) = raw(
+        &sim,
+        Method::PUT,
+        "/_sim/faults",
+        Some(json!({"error_rate": 1.5})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = raw(&sim, Method::PUT, "/_sim/faults", Some(json!({"bogus": 1})));
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn a_429_carries_retry_after() {
+    let sim = TestSim::start();
+    sim.set_faults(json!({"rate_429": 1.0, "retry_after_secs": 7}));
+    let url = format!("{}/v2/arcserve-udp/{TENANT_A}/plans", sim.url);
+    let (status, retry_after) = sim.block_on(async {
+        let response = reqwest::get(&url).await.unwrap();
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (response.status(), retry)
+    });
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry_after.as_deref(), Some("7"));
+}
+
+#[test]
+fn the_clock_can_be_set_and_drives_the_date_header() {
+    let sim = TestSim::start();
+    let set = sim.control(
+        Method::PUT,
+        "clock",
+        Some(json!({"now": "2030-01-02T03:04:05Z"})),
+    );
+    assert!(
+        set["now"].as_str().unwrap().starts_with("2030-01-02T03:04"),
+        "{set}"
+    );
+    let url = format!("{}/v2/arcserve-udp/{TENANT_A}/plans", sim.url);
+    let date = sim.block_on(async {
+        let response = reqwest::get(&url).await.unwrap();
+        response.headers()["date"].to_str().unwrap().to_string()
+    });
+    assert!(date.contains("02 Jan 2030"), "{date}");
+    let (status, _) = raw(
+        &sim,
+        Method::PUT,
+        "/_sim/clock",
+        Some(json!({"now": "soon"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn the_data_file_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sim.json");
+    let config = || SimConfig {
+        data: Some(data.clone()),
+        provisioning_delay: Duration::from_millis(10),
+        ..SimConfig::default()
+    };
+    {
+        let sim = TestSim::with_config(config());
+        sim.block_on(sim.arcserve(TENANT_A).create_license(&NewLicense {
+            name: "kept".into(),
+            plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+            number_of_standalone_keys: 2,
+        }))
+        .unwrap();
+    }
+    let sim = TestSim::with_config(config());
+    let live = sim
+        .block_on(sim.arcserve(TENANT_A).list_licenses(None))
+        .unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].name, "kept");
+
+    std::fs::write(&data, b"{ not json").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime
+        .block_on(entitle::sim::Simulator::start(
+            ([127, 0, 0, 1], 0).into(),
+            config(),
+        ))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("sim.json"), "{err}");
+}
