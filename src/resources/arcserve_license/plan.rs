@@ -267,6 +267,9 @@ fn plan_desired(
                     .flatten()
             }),
     };
+    // A license on its way out is as good as gone: make a new one (the
+    // create waits for the name to be free).
+    let observed = observed.filter(|o| o.status != "Deleting");
 
     if moved && let Some(r) = record {
         let old_tenant = tenant_ref_from_state(r);
@@ -316,7 +319,10 @@ fn plan_desired(
                 "a previous run began creating it, and the server has no license of that name"
                     .to_string()
             }
-            Some(_) => "it was deleted outside entitle".to_string(),
+            Some(r) if r.status == Status::Deleting => {
+                "a previous run was deleting it for a replacement".to_string()
+            }
+            Some(_) => "it was deleted outside entitle, or is being deleted".to_string(),
         };
         out.drafts.push(draft(
             ActionKind::Create,
@@ -329,12 +335,16 @@ fn plan_desired(
         return;
     };
 
-    if record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.id.to_string().as_str())) {
+    let unrecorded = record.is_some_and(|r| {
+        r.remote_id.as_deref() != Some(observed.id.to_string().as_str())
+            || r.status != Status::Ready
+    });
+    if unrecorded {
         out.drafts.push(draft(
             ActionKind::Adopt,
             &address,
             format!(
-                "a previous run created it (id {}) but was stopped before recording it",
+                "a previous run created it (id {}) but was stopped before it was recorded as ready",
                 observed.id
             ),
             Vec::new(),
@@ -1166,6 +1176,34 @@ mod tests {
         );
         // Nothing on the server: create it.
         let plan = run(&text, &state, &live(vec![], false)).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Create, "ArcserveLicense/db".into())]
+        );
+    }
+
+    #[test]
+    fn a_created_but_unready_record_is_adopted_to_ready() {
+        let made = observed("db", 1, "9.0", OLD);
+        let mut state = state_of(std::slice::from_ref(&made), RecordedLifecycle::default());
+        if let Some(record) = state.resources.get_mut("ArcserveLicense/db") {
+            record.status = Status::Creating;
+        }
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "9.0", "");
+        let plan = run(&text, &state, &live(vec![made], false)).unwrap();
+        assert_eq!(
+            kinds(&plan),
+            [(ActionKind::Adopt, "ArcserveLicense/db".into())]
+        );
+    }
+
+    #[test]
+    fn a_license_being_deleted_is_made_again() {
+        let mut leaving = observed("db", 1, "9.0", OLD);
+        leaving.status = "Deleting".into();
+        let state = state_of(std::slice::from_ref(&leaving), RecordedLifecycle::default());
+        let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "9.0", "");
+        let plan = run(&text, &state, &live(vec![leaving], false)).unwrap();
         assert_eq!(
             kinds(&plan),
             [(ActionKind::Create, "ArcserveLicense/db".into())]
