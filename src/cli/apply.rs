@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
+use super::progress::{self, Progress};
 use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, runtime};
 use crate::Error;
-use crate::apply::{ApplyOptions, Observer, Outcome};
+use crate::apply::{ApplyOptions, Outcome};
 use crate::manifest::Address;
-use crate::plan::model::{Action, Plan};
+use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
 
@@ -71,7 +70,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 (saved.plan.clone(), state.unwrap_or_default())
             }
             _ => {
-                let planned = workspace.plan(&args.targets).await?;
+                let planned = progress::refreshing(
+                    settings::show_progress(global),
+                    workspace.plan(&args.targets),
+                )
+                .await?;
                 print!("{}", render::text(&planned.plan, style));
                 (planned.plan, planned.state)
             }
@@ -154,56 +157,4 @@ fn confirm() -> Result<bool, Error> {
             source,
         })?;
     Ok(answer.trim() == "yes")
-}
-
-/// Progress: a bar on a terminal, one line per finished action otherwise.
-struct Progress {
-    bar: ProgressBar,
-}
-
-impl Progress {
-    fn new(plan: &Plan, visible: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(
-            Some(plan.actions.len() as u64),
-            if visible {
-                ProgressDrawTarget::stderr()
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
-        if let Ok(style) =
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        Progress { bar }
-    }
-
-    fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
-}
-
-impl Observer for Progress {
-    fn started(&self, action: &Action) {
-        self.bar.set_message(action.id.clone());
-    }
-
-    fn finished(&self, action: &Action, outcome: &Outcome) {
-        let line = match outcome {
-            Outcome::Done(what) => format!("{}: {what}", action.id),
-            Outcome::Failed(_) => format!("{}: failed", action.id),
-            Outcome::Skipped(_) => format!("{}: skipped", action.id),
-            Outcome::NotStarted => return,
-        };
-        if self.bar.is_hidden() {
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{line}");
-            }
-        } else {
-            self.bar.println(line);
-        }
-        self.bar.inc(1);
-    }
 }

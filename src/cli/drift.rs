@@ -19,7 +19,10 @@ pub struct Args {
 #[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
-    let report = runtime()?.block_on(workspace.drift())?;
+    let report = runtime()?.block_on(super::progress::refreshing(
+        settings::show_progress(global),
+        workspace.drift(),
+    ))?;
     match args.format {
         super::OutputFormat::Text => print!("{}", drift::text(&report)),
         super::OutputFormat::Json => println!("{:#}", serde_json::json!(report)),

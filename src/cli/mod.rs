@@ -7,6 +7,7 @@ mod demo;
 mod drift;
 mod import;
 mod plan;
+mod progress;
 mod schema;
 mod settings;
 mod sim;

@@ -32,7 +32,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let workspace = settings::workspace(global, paths.clone())?;
     let planned = runtime()?.block_on(async {
         let _lock = workspace.lock("plan").await?;
-        workspace.plan(&args.targets).await
+        super::progress::refreshing(
+            settings::show_progress(global),
+            workspace.plan(&args.targets),
+        )
+        .await
     })?;
     let text = match args.format {
         OutputFormat::Text => render::text(

@@ -95,6 +95,20 @@ impl ActionKind {
         }
     }
 
+    /// The kind as one word, as in action ids and the JSON format.
+    pub fn word(self) -> &'static str {
+        match self {
+            ActionKind::Create => "create",
+            ActionKind::Update => "update",
+            ActionKind::Replace => "replace",
+            ActionKind::Delete => "delete",
+            ActionKind::Forget => "forget",
+            ActionKind::IssueKey => "issue-key",
+            ActionKind::BulkUpgrade => "bulk-upgrade",
+            ActionKind::Adopt => "adopt",
+        }
+    }
+
     pub fn is_destructive(self) -> bool {
         matches!(self, ActionKind::Replace | ActionKind::Delete)
     }

@@ -233,9 +233,9 @@ pub fn markdown(plan: &Plan) -> String {
             };
             let _ = writeln!(
                 out,
-                "| `{}` | {resources} | {:?}{destructive} | {} |",
+                "| `{}` | {resources} | {}{destructive} | {} |",
                 action.kind.symbol(),
-                action.kind,
+                action.kind.word(),
                 action.reason.replace('|', "\\|")
             );
         }

@@ -147,3 +147,70 @@ fn a_killed_apply_converges_without_duplicates() {
         );
     }
 }
+
+/// Ctrl-C: nothing new starts, what is in flight finishes and is recorded,
+/// the lock is released, and the next apply picks up the rest.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("licenses.yaml", &licenses(30, "9.0"));
+    sim.set_faults(json!({ "latency_ms": 150 }));
+    let child = Command::new(assert_cmd::cargo::cargo_bin("entitle"))
+        .current_dir(project.dir.path())
+        .env("OS_AUTH_URL", format!("{}/v3", sim.url))
+        .env("OS_USERNAME", "demo")
+        .env("OS_PASSWORD", "demo-secret")
+        .env("ENTITLE_ECL_ENDPOINT", &sim.url)
+        .args([
+            "--no-progress",
+            "apply",
+            "manifests",
+            "--auto-approve",
+            "--parallelism",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Apply interrupted"), "{stdout}");
+    assert!(
+        stderr.contains("finishing the actions in flight"),
+        "{stderr}"
+    );
+    assert!(
+        !project.dir.path().join("entitle.state.json.lock").exists(),
+        "the lock is released"
+    );
+    let state = project.state();
+    let records = state["resources"].as_object().unwrap();
+    assert!(
+        !records.is_empty() && records.len() < 30,
+        "{} recorded",
+        records.len()
+    );
+    for (address, record) in records {
+        assert_eq!(
+            record["status"], "ready",
+            "{address} was in flight and must have finished"
+        );
+    }
+
+    sim.set_faults(json!({}));
+    project.apply().expect(0);
+    project.plan().expect(0);
+    assert_eq!(project.live().len(), 30);
+}

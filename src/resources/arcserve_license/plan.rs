@@ -34,6 +34,10 @@ pub const BULK_CHUNK: usize = 100;
 /// The fields of the spec, as `ignoreChanges` names them.
 pub const FIELDS: [&str; 4] = ["plan", "standaloneKeys", "version", "keyTypes"];
 
+/// Version changes to coalesce: per (tenant name, version), the licenses
+/// and the version each has now.
+type Upgrades = BTreeMap<(String, String), Vec<(UpgradeMember, Option<String>)>>;
+
 /// The tenant a desired license lives in.
 struct Tenant<'a> {
     resource: &'a Resource,
@@ -62,7 +66,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         })
         .collect();
 
-    let mut upgrades: BTreeMap<(String, String), Vec<UpgradeMember>> = BTreeMap::new();
+    let mut upgrades: Upgrades = BTreeMap::new();
     let mut desired_addresses = BTreeSet::new();
     for resource in &input.desired.resources {
         let Spec::ArcserveLicense(spec) = &resource.spec else {
@@ -120,7 +124,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
 #[allow(clippy::too_many_arguments)]
 fn plan_desired(
     out: &mut KindPlan,
-    upgrades: &mut BTreeMap<(String, String), Vec<UpgradeMember>>,
+    upgrades: &mut Upgrades,
     resource: &Resource,
     spec: &ArcserveLicenseSpec,
     tenant: &Tenant<'_>,
@@ -483,10 +487,13 @@ fn plan_desired(
             _ => upgrades
                 .entry((tenant.reference.name.clone(), spec.version.clone()))
                 .or_default()
-                .push(UpgradeMember {
-                    address: address.clone(),
-                    license_id: observed.id,
-                }),
+                .push((
+                    UpgradeMember {
+                        address: address.clone(),
+                        license_id: observed.id,
+                    },
+                    observed.version.clone(),
+                )),
         }
     }
     let _ = desired;
@@ -504,7 +511,7 @@ fn plan_removed(
         out.drafts.push(removal(
             ActionKind::Forget,
             address,
-            "it is gone from the manifests and its deletionPolicy is Orphan: the license stays, entitle forgets it".into(),
+            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
             Operation::Forget,
         ));
         return;
@@ -556,7 +563,7 @@ fn plan_removed(
 /// Coalesces version changes: one call per tenant and version, 100 a call.
 fn plan_upgrades(
     out: &mut KindPlan,
-    upgrades: BTreeMap<(String, String), Vec<UpgradeMember>>,
+    upgrades: Upgrades,
     tenants: &BTreeMap<&str, Tenant<'_>>,
     live: &crate::plan::live::Live,
 ) {
@@ -589,25 +596,26 @@ fn plan_upgrades(
             );
             continue;
         }
-        members.sort_by(|a, b| a.address.cmp(&b.address));
-        let chunks: Vec<&[UpgradeMember]> = members.chunks(BULK_CHUNK).collect();
+        members.sort_by(|a, b| a.0.address.cmp(&b.0.address));
+        let chunks: Vec<&[(UpgradeMember, Option<String>)]> = members.chunks(BULK_CHUNK).collect();
         let total = chunks.len();
         for (i, chunk) in chunks.into_iter().enumerate() {
             let id = format!("bulk-upgrade {tenant_name} {version} ({}/{total})", i + 1);
             let changes = chunk
                 .iter()
-                .map(|m| Change {
+                .map(|(m, before)| Change {
                     field: format!("{}.version", m.address),
-                    before: None,
+                    before: Some(json!(before)),
                     after: Some(json!(version)),
                     forces_replacement: false,
                 })
                 .collect();
+            let members: Vec<UpgradeMember> = chunk.iter().map(|(m, _)| m.clone()).collect();
             out.drafts.push(Draft {
                 action: Action {
                     id,
                     kind: ActionKind::BulkUpgrade,
-                    addresses: chunk.iter().map(|m| m.address.clone()).collect(),
+                    addresses: members.iter().map(|m| m.address.clone()).collect(),
                     reason: format!(
                         "{} license(s) in {tenant_name} move to version {version}",
                         chunk.len()
@@ -617,11 +625,11 @@ fn plan_upgrades(
                     operation: Operation::BulkUpgrade {
                         tenant: tenant.reference.clone(),
                         version: version.clone(),
-                        licenses: chunk.to_vec(),
+                        licenses: members.clone(),
                         contact: if has_order { None } else { contact.clone() },
                     },
                 },
-                resources: chunk.iter().map(|m| m.address.clone()).collect(),
+                resources: members.iter().map(|m| m.address.clone()).collect(),
                 removal: false,
             });
         }
@@ -637,7 +645,7 @@ fn draft(
 ) -> Draft {
     Draft {
         action: Action {
-            id: format!("{} {address}", kind_word(kind)),
+            id: format!("{} {address}", kind.word()),
             kind,
             addresses: vec![address.to_string()],
             reason,
@@ -654,19 +662,6 @@ fn removal(kind: ActionKind, address: &str, reason: String, operation: Operation
     Draft {
         removal: true,
         ..draft(kind, address, reason, Vec::new(), operation)
-    }
-}
-
-fn kind_word(kind: ActionKind) -> &'static str {
-    match kind {
-        ActionKind::Create => "create",
-        ActionKind::Update => "update",
-        ActionKind::Replace => "replace",
-        ActionKind::Delete => "delete",
-        ActionKind::Forget => "forget",
-        ActionKind::IssueKey => "issue-key",
-        ActionKind::BulkUpgrade => "bulk-upgrade",
-        ActionKind::Adopt => "adopt",
     }
 }
 
