@@ -1,13 +1,12 @@
 //! `entitle apply [PLANFILE | PATH...]`: make the live state match.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::progress::{self, Progress};
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, runtime};
+use super::{Exit, GlobalArgs, confirm, runtime};
 use crate::Error;
 use crate::apply::{ApplyOptions, Outcome};
 use crate::manifest::Address;
@@ -85,7 +84,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
-        if saved.is_none() && !args.auto_approve && !confirm()? {
+        if saved.is_none()
+            && !args.auto_approve
+            && !confirm(
+                "\nDo you want to perform these actions?",
+                "apply needs confirmation: pass --auto-approve, or apply a reviewed plan file: `entitle plan --out plan.json` then `entitle apply plan.json`",
+            )?
+        {
             println!("Apply cancelled.");
             return Ok(Exit::Error);
         }
@@ -135,26 +140,4 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         );
         Ok(if report.succeeded() { Exit::Success } else { Exit::Error })
     })
-}
-
-/// Asks on the terminal; without one, refuses.
-#[allow(clippy::print_stdout)]
-fn confirm() -> Result<bool, Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "apply needs confirmation, and there is no terminal to ask on",
-            "pass --auto-approve, or apply a reviewed plan file: `entitle plan --out plan.json` then `entitle apply plan.json`",
-        ));
-    }
-    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Io {
-            what: "could not read the answer".into(),
-            source,
-        })?;
-    Ok(answer.trim() == "yes")
 }

@@ -197,6 +197,30 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
+/// Asks `question` on the terminal and accepts only `yes`. Without a
+/// terminal it refuses, saying what to pass instead (`hint`).
+#[allow(clippy::print_stdout)]
+fn confirm(question: &str, hint: &str) -> Result<bool, Error> {
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::usage(
+            "confirmation needed, and there is no terminal to ask on",
+            hint,
+        ));
+    }
+    print!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Io {
+            what: "could not read the answer".into(),
+            source,
+        })?;
+    Ok(answer.trim() == "yes")
+}
+
 /// Writes a file only its owner can read (plans hold account details).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;

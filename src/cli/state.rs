@@ -1,10 +1,9 @@
 //! `entitle state list | show | rm | mv | unlock`: look at and edit the
 //! state without touching the APIs.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-use super::{Exit, GlobalArgs};
+use super::{Exit, GlobalArgs, confirm};
 use crate::Error;
 use crate::manifest::Address;
 use crate::state::lock::{self, LockStatus};
@@ -111,7 +110,7 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
             let who = info
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "(no details)".into());
-            if !force && !ask(&format!("Remove the lock left by {who}?"))? {
+            if !force && !confirm(&format!("Remove the lock left by {who}?"), "pass --force")? {
                 println!("Left the lock in place.");
                 return Ok(Exit::Error);
             }
@@ -126,27 +125,6 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
     }
-}
-
-#[allow(clippy::print_stdout)]
-fn ask(question: &str) -> Result<bool, Error> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::usage(
-            "confirmation needed, and there is no terminal to ask on",
-            "pass --force",
-        ));
-    }
-    print!("{question} Only 'yes' will be accepted: ");
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Io {
-            what: "could not read the answer".into(),
-            source,
-        })?;
-    Ok(answer.trim() == "yes")
 }
 
 fn not_found(address: &Address, file: &StateFile) -> Error {

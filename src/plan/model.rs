@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::state::model::RecordedLifecycle;
+
 /// The plan format this build writes and reads.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -185,14 +187,7 @@ pub struct LicenseAttributes {
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Operation {
     /// Create, wait until active, issue the keys.
-    CreateLicense {
-        tenant: TenantRef,
-        name: String,
-        attributes: LicenseAttributes,
-        dependencies: Vec<String>,
-        prevent_destroy: bool,
-        orphan_on_delete: bool,
-    },
+    CreateLicense(NewLicense),
     /// Adopt the license of this name that a previous run created.
     AdoptLicense {
         tenant: TenantRef,
@@ -211,12 +206,7 @@ pub enum Operation {
     ReplaceLicense {
         old_tenant: TenantRef,
         old_id: Uuid,
-        tenant: TenantRef,
-        name: String,
-        attributes: LicenseAttributes,
-        dependencies: Vec<String>,
-        prevent_destroy: bool,
-        orphan_on_delete: bool,
+        new: NewLicense,
     },
     /// Delete and wait until it is gone.
     DeleteLicense { tenant: TenantRef, license_id: Uuid },
@@ -236,6 +226,16 @@ pub enum Operation {
     },
     /// Remove the address from the state; the object stays.
     Forget,
+}
+
+/// A license to create, and what the state records with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewLicense {
+    pub tenant: TenantRef,
+    pub name: String,
+    pub attributes: LicenseAttributes,
+    pub dependencies: Vec<String>,
+    pub lifecycle: RecordedLifecycle,
 }
 
 /// A license in a bulk upgrade.

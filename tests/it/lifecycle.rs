@@ -365,20 +365,7 @@ fn two_concurrent_applies_never_lose_state() {
         &(license_yaml("web", PLAN_ADVANCED_9, 4, "9.0", "")
             + &license_yaml("db", PLAN_ADVANCED_9, 3, "9.0", "")),
     );
-    let spawn = || {
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
-        command
-            .current_dir(project.dir.path())
-            .env("OS_AUTH_URL", format!("{}/v3", sim.url))
-            .env("OS_USERNAME", "demo")
-            .env("OS_PASSWORD", "demo-secret")
-            .env("ENTITLE_ECL_ENDPOINT", &sim.url)
-            .args(["--no-progress", "apply", "manifests", "--auto-approve"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        command.spawn().unwrap()
-    };
-    let (a, b) = (spawn(), spawn());
+    let (a, b) = (project.spawn_apply(&[]), project.spawn_apply(&[]));
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     let codes = [a.status.code(), b.status.code()];
     assert!(codes.contains(&Some(0)), "{codes:?}");

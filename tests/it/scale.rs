@@ -2,7 +2,7 @@
 //! API calls and crash safety, measured against the simulator.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -93,17 +93,7 @@ fn a_killed_apply_converges_without_duplicates() {
             .map(|name| license_yaml(name, PLAN_ADVANCED_9, 1 + rng.u32(..3), "9.0", ""))
             .collect();
         project.write("licenses.yaml", &text);
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("entitle"))
-            .current_dir(project.dir.path())
-            .env("OS_AUTH_URL", format!("{}/v3", sim.url))
-            .env("OS_USERNAME", "demo")
-            .env("OS_PASSWORD", "demo-secret")
-            .env("ENTITLE_ECL_ENDPOINT", &sim.url)
-            .args(["--no-progress", "apply", "manifests", "--auto-approve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = project.spawn_apply(&[]);
         std::thread::sleep(Duration::from_millis(rng.u64(20..600)));
         let _ = child.kill();
         let _ = child.wait();
@@ -158,24 +148,7 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
     project.write("tenant.yaml", TENANT_YAML);
     project.write("licenses.yaml", &licenses(30, "9.0"));
     sim.set_faults(json!({ "latency_ms": 150 }));
-    let child = Command::new(assert_cmd::cargo::cargo_bin("entitle"))
-        .current_dir(project.dir.path())
-        .env("OS_AUTH_URL", format!("{}/v3", sim.url))
-        .env("OS_USERNAME", "demo")
-        .env("OS_PASSWORD", "demo-secret")
-        .env("ENTITLE_ECL_ENDPOINT", &sim.url)
-        .args([
-            "--no-progress",
-            "apply",
-            "manifests",
-            "--auto-approve",
-            "--parallelism",
-            "2",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = project.spawn_apply(&["--parallelism", "2"]);
     std::thread::sleep(Duration::from_millis(2500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

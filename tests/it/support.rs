@@ -260,7 +260,20 @@ impl<'a> Project<'a> {
 
     /// The binary, in the project directory, pointed at the simulator.
     pub fn command(&self) -> assert_cmd::Command {
-        let mut command = entitle();
+        assert_cmd::Command::from_std(self.std_command())
+    }
+
+    /// The same, as a process to start and stop at will.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("OS_")
+                || name.starts_with("REDSTOR_")
+                || name.starts_with("ENTITLE_")
+            {
+                command.env_remove(name);
+            }
+        }
         command
             .current_dir(self.dir.path())
             .env("OS_AUTH_URL", format!("{}/v3", self.sim.url))
@@ -269,6 +282,18 @@ impl<'a> Project<'a> {
             .env("ENTITLE_ECL_ENDPOINT", &self.sim.url)
             .arg("--no-progress");
         command
+    }
+
+    /// Starts `entitle apply manifests --auto-approve` with `extra` flags,
+    /// output captured.
+    pub fn spawn_apply(&self, extra: &[&str]) -> std::process::Child {
+        self.std_command()
+            .args(["apply", "manifests", "--auto-approve"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

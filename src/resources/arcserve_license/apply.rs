@@ -13,10 +13,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::ApiError;
-use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges, NewLicense};
+use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges};
 use crate::apply::executor::Context;
 use crate::plan::live::version_order;
-use crate::plan::model::{Action, LicenseAttributes, Operation, TenantRef, UpgradeMember};
+use crate::plan::model::{
+    Action, LicenseAttributes, NewLicense, Operation, TenantRef, UpgradeMember,
+};
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Scope, Status};
 
@@ -27,60 +29,20 @@ const AMBIGUOUS_ROUNDS: usize = 3;
 pub async fn apply(action: &Action, context: &Context) -> Result<String, String> {
     let address = action.addresses.first().cloned().unwrap_or_default();
     match &action.operation {
-        Operation::CreateLicense {
-            tenant,
-            name,
-            attributes,
-            dependencies,
-            prevent_destroy,
-            orphan_on_delete,
-        } => {
-            let client = client(context, tenant)?;
-            let lifecycle = RecordedLifecycle {
-                prevent_destroy: *prevent_destroy,
-                orphan_on_delete: *orphan_on_delete,
-            };
-            let license = create(
-                context,
-                &client,
-                &address,
-                tenant,
-                name,
-                attributes,
-                dependencies,
-                lifecycle,
-            )
-            .await?;
+        Operation::CreateLicense(new) => {
+            let client = client(context, &new.tenant)?;
+            let license = create(context, &client, &address, new).await?;
             Ok(format!("created (id {})", license.id))
         }
         Operation::ReplaceLicense {
             old_tenant,
             old_id,
-            tenant,
-            name,
-            attributes,
-            dependencies,
-            prevent_destroy,
-            orphan_on_delete,
+            new,
         } => {
             let old_client = client(context, old_tenant)?;
             delete_and_wait(context, &old_client, *old_id, &address, false).await?;
-            let client = client(context, tenant)?;
-            let lifecycle = RecordedLifecycle {
-                prevent_destroy: *prevent_destroy,
-                orphan_on_delete: *orphan_on_delete,
-            };
-            let license = create(
-                context,
-                &client,
-                &address,
-                tenant,
-                name,
-                attributes,
-                dependencies,
-                lifecycle,
-            )
-            .await?;
+            let client = client(context, &new.tenant)?;
+            let license = create(context, &client, &address, new).await?;
             Ok(format!("replaced {old_id} by {}", license.id))
         }
         Operation::AdoptLicense {
@@ -238,25 +200,27 @@ pub fn attributes_of(license: &License, intended: &LicenseAttributes) -> License
 }
 
 /// Create, wait until active, issue the keys; recorded at every step.
-#[allow(clippy::too_many_arguments)]
 async fn create(
     context: &Context,
     client: &ArcserveClient,
     address: &str,
-    tenant: &TenantRef,
-    name: &str,
-    attributes: &LicenseAttributes,
-    dependencies: &[String],
-    lifecycle: RecordedLifecycle,
+    new: &NewLicense,
 ) -> Result<License, String> {
+    let (name, attributes) = (new.name.as_str(), &new.attributes);
     // The record goes first: a run killed from here on is resolved by name.
-    let fresh = new_record(tenant, name, attributes, dependencies, lifecycle);
+    let fresh = new_record(
+        &new.tenant,
+        name,
+        attributes,
+        &new.dependencies,
+        new.lifecycle.clone(),
+    );
     context
         .recorder
         .set(address, Some(fresh))
         .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
 
-    let body = NewLicense {
+    let body = crate::api::arcserve::NewLicense {
         name: name.to_string(),
         plan_id: attributes.plan,
         number_of_standalone_keys: attributes.standalone_keys,

@@ -21,11 +21,12 @@ use crate::manifest::Desired;
 use crate::manifest::{Address, DeletionPolicy, Kind, Resource, Spec};
 use crate::plan::live::{ObservedLicense, TenantLive};
 use crate::plan::model::{
-    Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, Operation, TenantRef,
-    UpgradeMember,
+    Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, NewLicense, Operation,
+    TenantRef, UpgradeMember,
 };
 use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
 use crate::resources::{ArcserveLicenseSpec, EclTenantSpec};
+use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, State, Status};
 
 /// The most licenses one bulk-upgrade call takes.
@@ -211,14 +212,17 @@ fn plan_desired(
         version: catalog_plan.version.clone(),
         ..desired_attributes.clone()
     };
-    let create = || Operation::CreateLicense {
+    let new_license = NewLicense {
         tenant: tenant.reference.clone(),
         name: name.to_string(),
-        attributes: created_attributes.clone(),
-        dependencies: dependencies.clone(),
-        prevent_destroy: lifecycle.prevent_destroy,
-        orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+        attributes: created_attributes,
+        dependencies,
+        lifecycle: RecordedLifecycle {
+            prevent_destroy: lifecycle.prevent_destroy,
+            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+        },
     };
+    let create = || Operation::CreateLicense(new_license.clone());
     let defer_created_version = |out: &mut KindPlan| {
         if catalog_plan.version != spec.version {
             out.deferred.push(Deferred {
@@ -296,12 +300,7 @@ fn plan_desired(
             Some(old_id) => Operation::ReplaceLicense {
                 old_tenant,
                 old_id,
-                tenant: tenant.reference.clone(),
-                name: name.to_string(),
-                attributes: created_attributes.clone(),
-                dependencies: dependencies.clone(),
-                prevent_destroy: lifecycle.prevent_destroy,
-                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+                new: new_license.clone(),
             },
             None => create(),
         };
@@ -332,7 +331,7 @@ fn plan_desired(
             ActionKind::Create,
             &address,
             reason.clone(),
-            attribute_changes(None, &created_attributes),
+            attribute_changes(None, &new_license.attributes),
             create(),
         ));
         defer_created_version(out);
@@ -388,12 +387,7 @@ fn plan_desired(
             Operation::ReplaceLicense {
                 old_tenant: tenant.reference.clone(),
                 old_id: observed.id,
-                tenant: tenant.reference.clone(),
-                name: name.to_string(),
-                attributes: created_attributes.clone(),
-                dependencies: dependencies.clone(),
-                prevent_destroy: lifecycle.prevent_destroy,
-                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+                new: new_license.clone(),
             },
         ));
         defer_created_version(out);
