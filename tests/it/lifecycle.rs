@@ -467,3 +467,68 @@ fn state_commands_list_show_mv_and_rm() {
     );
     project.run(&["state", "unlock"]).expect(0);
 }
+
+#[test]
+fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    let manifests = |keys: u32| {
+        [
+            license_yaml("base", PLAN_ADVANCED_9, keys, "9.0", ""),
+            license_yaml(
+                "child",
+                PLAN_ADVANCED_9,
+                keys,
+                "9.0",
+                "  dependsOn: [ArcserveLicense/base]\n",
+            ),
+            license_yaml("other", PLAN_ADVANCED_9, keys, "9.0", ""),
+        ]
+        .concat()
+    };
+    project.write("licenses.yaml", &manifests(1));
+    project.apply().expect(0);
+    project.write("licenses.yaml", &manifests(2));
+    project
+        .run(&["plan", "manifests", "--out", "p.plan"])
+        .expect(0);
+
+    // `base` disappears behind entitle's back after the plan was made.
+    let client = sim.arcserve(TENANT_A);
+    let base = project
+        .live()
+        .into_iter()
+        .find(|l| l.name == "base")
+        .unwrap();
+    sim.block_on(client.delete_license(base.id)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+
+    let run = project.run(&["apply", "p.plan"]).expect(1);
+    assert!(
+        run.stdout.contains("failed:  update ArcserveLicense/base"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "skipped: update ArcserveLicense/child: update ArcserveLicense/base did not succeed"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 done, 1 failed, 1 skipped"),
+        "{}",
+        run.stdout
+    );
+    let other = project
+        .live()
+        .into_iter()
+        .find(|l| l.name == "other")
+        .unwrap();
+    assert_eq!(
+        other.number_of_standalone_keys, 2,
+        "the independent branch went on"
+    );
+}
