@@ -31,7 +31,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(super::keystone::routes())
         .merge(super::arcserve::routes())
         .route_layer(middleware::from_fn_with_state(shared.clone(), faults))
-        .fallback(unmatched);
+        .fallback(unmatched)
+        .method_not_allowed_fallback(wrong_method);
     Router::new()
         .merge(super::control::routes())
         .merge(apis)
@@ -92,6 +93,18 @@ async fn unmatched(State(shared): State<Arc<Shared>>, request: Request) -> Respo
         request.method(),
         request.uri().path()
     ))
+    .into_response()
+}
+
+async fn wrong_method(request: Request) -> Response {
+    reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
     .into_response()
 }
 

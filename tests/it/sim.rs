@@ -216,3 +216,16 @@ fn the_data_file_survives_a_restart() {
         .unwrap();
     assert!(err.to_string().contains("sim.json"), "{err}");
 }
+
+#[test]
+fn a_wrong_method_is_405_with_a_json_body() {
+    let sim = TestSim::start();
+    let (status, body) = raw(
+        &sim,
+        Method::PUT,
+        &format!("/v2/arcserve-udp/{TENANT_A}/licenses"),
+        None,
+    );
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["error"]["code"], 405);
+}
