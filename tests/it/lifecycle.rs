@@ -532,3 +532,50 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
         "the independent branch went on"
     );
 }
+
+/// Credentials and tokens never reach stdout, stderr, the state or a plan
+/// file, even at the most verbose log level.
+#[test]
+fn no_secret_reaches_output_state_or_plans() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["-vvv", "plan", "manifests", "--out", "p.plan"],
+        vec!["-vvv", "apply", "p.plan"],
+        vec!["-vvv", "drift", "manifests"],
+        vec!["-vvv", "plan", "manifests", "--format", "json"],
+    ] {
+        let run = project.run(&args);
+        outputs.push(run.stdout);
+        outputs.push(run.stderr);
+    }
+    for file in ["p.plan", "entitle.state.json", "entitle.state.json.backup"] {
+        outputs.push(std::fs::read_to_string(project.dir.path().join(file)).unwrap());
+    }
+    // The tokens the simulator issued during the runs.
+    let dump = sim.control(reqwest::Method::GET, "dump", None);
+    let tokens: Vec<String> = dump["tokens"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(!tokens.is_empty());
+    assert!(
+        outputs
+            .iter()
+            .any(|o| o.contains("DEBUG") || o.contains("TRACE")),
+        "the runs were verbose"
+    );
+    for text in &outputs {
+        assert!(
+            !text.contains("demo-secret"),
+            "the password leaked:\n{text}"
+        );
+        for token in &tokens {
+            assert!(!text.contains(token.as_str()), "a token leaked:\n{text}");
+        }
+    }
+}
