@@ -3,8 +3,10 @@
 //! library function; what it prints is decided here.
 
 mod apply;
+mod completions;
 mod demo;
 mod drift;
+mod graph;
 mod import;
 mod plan;
 mod progress;
@@ -90,6 +92,10 @@ pub enum Command {
     Drift(drift::Args),
     /// Bind a declared resource to an object that already exists.
     Import(import::Args),
+    /// Draw the manifests' dependency graph (DOT or Mermaid).
+    Graph(graph::Args),
+    /// Print shell completions.
+    Completions(completions::Args),
     /// Look at or edit the state: list, show, rm, mv, unlock.
     State(state::Args),
     /// Write the JSON Schema of every manifest kind (for editors and CI).
@@ -151,6 +157,8 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Apply(args) => apply::run(global, args),
         Command::Drift(args) => drift::run(global, args),
         Command::Import(args) => import::run(global, args),
+        Command::Graph(args) => graph::run(args),
+        Command::Completions(args) => completions::run(args),
         Command::State(args) => state::run(global, args),
         Command::Schema(args) => schema::run(args),
         Command::Sim(args) => sim::run(args),

@@ -1,4 +1,5 @@
-//! Read-only reports over live state: [`drift`] compares the APIs with the
-//! state file.
+//! Read-only reports: [`drift`] compares the APIs with the state file;
+//! [`graph`] draws the manifests' dependency graph.
 
 pub mod drift;
+pub mod graph;

@@ -114,3 +114,35 @@ fn the_demo_runs_end_to_end() {
         );
     }
 }
+
+#[test]
+fn graph_draws_the_dependencies_of_the_examples() {
+    let dot = entitle().args(["graph", "examples"]).output().unwrap();
+    let dot = String::from_utf8_lossy(&dot.stdout);
+    assert!(
+        dot.contains(
+            "\"ArcserveLicense/backup-dr-replica\" -> \"ArcserveLicense/backup-prod-db\";"
+        ),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"ArcserveLicense/backup-prod-web\" -> \"EclTenant/prod-jp1\";"),
+        "{dot}"
+    );
+    let mermaid = entitle()
+        .args(["graph", "examples", "--format", "mermaid"])
+        .output()
+        .unwrap();
+    let mermaid = String::from_utf8_lossy(&mermaid.stdout);
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(mermaid.contains("[\"EclTenant/dr-jp2\"]"), "{mermaid}");
+}
+
+#[test]
+fn completions_are_generated_for_bash() {
+    let output = entitle().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    let script = String::from_utf8_lossy(&output.stdout);
+    assert!(script.contains("_entitle()"), "{script}");
+    assert!(script.contains("--detailed-exitcode"), "{script}");
+}

@@ -1,0 +1,19 @@
+//! `entitle completions SHELL`: shell completions, generated from the same
+//! clap definitions as the help text.
+
+use clap::CommandFactory;
+
+use super::{Cli, Exit};
+use crate::Error;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+pub fn run(args: Args) -> Result<Exit, Error> {
+    let mut command = Cli::command();
+    clap_complete::generate(args.shell, &mut command, "entitle", &mut std::io::stdout());
+    Ok(Exit::Success)
+}

@@ -1,0 +1,34 @@
+//! `entitle graph [PATH...]`: the manifests' dependency graph, offline.
+
+use std::path::PathBuf;
+
+use super::Exit;
+use super::settings::paths_or_cwd;
+use crate::Error;
+use crate::manifest;
+use crate::report::graph;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Manifest files or directories.
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[allow(clippy::print_stdout)]
+pub fn run(args: Args) -> Result<Exit, Error> {
+    let desired = manifest::load(&paths_or_cwd(args.paths))?;
+    let text = match args.format {
+        GraphFormat::Dot => graph::dot(&desired),
+        GraphFormat::Mermaid => graph::mermaid(&desired),
+    };
+    print!("{text}");
+    Ok(Exit::Success)
+}
