@@ -110,6 +110,25 @@ impl Workspace {
         Ok(drift::drift(&state, &live, &tenants))
     }
 
+    /// `apply --refresh-only`: records the drift in the state (the caller
+    /// holds the lock). Returns the report and how many records changed.
+    pub async fn accept_drift(
+        &self,
+        confirm: impl FnOnce(&DriftReport) -> Result<bool, Error>,
+    ) -> Result<(DriftReport, usize), Error> {
+        let report = self.drift().await?;
+        if report.changed.is_empty() && report.deleted.is_empty() {
+            return Ok((report, 0));
+        }
+        if !confirm(&report)? {
+            return Ok((report, 0));
+        }
+        let mut state = self.state_file.load_or_new()?;
+        let touched = report.accept_into(&mut state);
+        self.state_file.write(&mut state)?;
+        Ok((report, touched))
+    }
+
     /// Binds `address` to the existing object `remote_id`.
     pub async fn import(&self, address: &Address, remote_id: &str) -> Result<String, Error> {
         let desired = self.load()?;

@@ -27,6 +27,10 @@ pub struct Args {
     /// Apply only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Change nothing on the server: record in the state what changed
+    /// outside entitle (see `plan --refresh-only`).
+    #[arg(long, conflicts_with = "targets")]
+    pub refresh_only: bool,
 }
 
 /// A single argument that is a file but not YAML is a saved plan.
@@ -42,6 +46,10 @@ fn plan_file(paths: &[PathBuf]) -> Option<&PathBuf> {
 
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    if args.refresh_only {
+        let workspace = settings::workspace(global, paths_or_cwd(args.paths.clone()))?;
+        return super::drift::refresh_only_apply(&workspace, args.auto_approve);
+    }
     let saved_path = plan_file(&args.paths).cloned();
     let saved = saved_path.as_deref().map(SavedPlan::read).transpose()?;
     let paths = match &saved {

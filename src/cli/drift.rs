@@ -16,21 +16,78 @@ pub struct Args {
 }
 
 /// Exit 0 without drift, 2 with drift.
-#[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
     let report = runtime()?.block_on(super::progress::refreshing(
         settings::show_progress(global),
         workspace.drift(),
     ))?;
-    match args.format {
-        super::OutputFormat::Text => print!("{}", drift::text(&report)),
-        super::OutputFormat::Json => println!("{:#}", serde_json::json!(report)),
-        super::OutputFormat::Markdown => print!("{}", drift::markdown(&report)),
-    }
+    print_report(&report, args.format);
     Ok(if report.is_empty() {
         Exit::Success
     } else {
         Exit::Changes
     })
+}
+
+#[allow(clippy::print_stdout)]
+fn print_report(report: &drift::DriftReport, format: OutputFormat) {
+    match format {
+        OutputFormat::Text => print!("{}", drift::text(report)),
+        OutputFormat::Json => println!("{:#}", serde_json::json!(report)),
+        OutputFormat::Markdown => print!("{}", drift::markdown(report)),
+    }
+}
+
+/// `plan --refresh-only`: the drift that `apply --refresh-only` would record.
+#[allow(clippy::print_stdout)]
+pub fn refresh_only_plan(
+    global: &GlobalArgs,
+    workspace: &crate::workflow::Workspace,
+    format: OutputFormat,
+    detailed_exitcode: bool,
+) -> Result<Exit, Error> {
+    let report = runtime()?.block_on(async {
+        let _lock = workspace.lock("plan").await?;
+        super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
+    })?;
+    print_report(&report, format);
+    let recordable = !report.changed.is_empty() || !report.deleted.is_empty();
+    if recordable && format == OutputFormat::Text {
+        println!(
+            "`entitle apply --refresh-only` records these changes in the state; nothing on the server changes."
+        );
+    }
+    Ok(if detailed_exitcode && recordable {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
+}
+
+/// `apply --refresh-only`: record the drift in the state.
+#[allow(clippy::print_stdout)]
+pub fn refresh_only_apply(
+    workspace: &crate::workflow::Workspace,
+    auto_approve: bool,
+) -> Result<Exit, Error> {
+    let (report, touched) = runtime()?.block_on(async {
+        let _lock = workspace.lock("apply").await?;
+        workspace
+            .accept_drift(|report| {
+                print!("{}", drift::text(report));
+                Ok(auto_approve
+                    || super::confirm(
+                        "\nRecord these changes in the state?",
+                        "pass --auto-approve to record them without asking",
+                    )?)
+            })
+            .await
+    })?;
+    if report.changed.is_empty() && report.deleted.is_empty() {
+        println!("No drift to record.");
+    } else {
+        println!("Recorded the drift of {touched} resource(s) in the state.");
+    }
+    Ok(Exit::Success)
 }

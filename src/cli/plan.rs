@@ -24,12 +24,24 @@ pub struct Args {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Show only what changed outside entitle, which `apply --refresh-only`
+    /// records in the state.
+    #[arg(long, conflicts_with_all = ["out", "targets"])]
+    pub refresh_only: bool,
 }
 
 #[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let paths = paths_or_cwd(args.paths);
     let workspace = settings::workspace(global, paths.clone())?;
+    if args.refresh_only {
+        return super::drift::refresh_only_plan(
+            global,
+            &workspace,
+            args.format,
+            args.detailed_exitcode,
+        );
+    }
     let planned = runtime()?.block_on(async {
         let _lock = workspace.lock("plan").await?;
         super::progress::refreshing(

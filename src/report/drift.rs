@@ -50,6 +50,27 @@ impl DriftReport {
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.deleted.is_empty() && self.unmanaged.is_empty()
     }
+
+    /// Records what drift found in `state` (`apply --refresh-only`): changed
+    /// attributes take their live values, deleted objects leave the state.
+    /// Unmanaged objects stay unmanaged. Returns how many records changed.
+    pub fn accept_into(&self, state: &mut State) -> usize {
+        let mut touched = BTreeSet::new();
+        for change in &self.changed {
+            if let Some(record) = state.resources.get_mut(&change.address)
+                && let Some(attributes) = record.attributes.as_object_mut()
+            {
+                attributes.insert(change.field.clone(), change.live.clone());
+                touched.insert(change.address.clone());
+            }
+        }
+        for gone in &self.deleted {
+            if state.resources.remove(&gone.address).is_some() {
+                touched.insert(gone.address.clone());
+            }
+        }
+        touched.len()
+    }
 }
 
 /// Compares the state with `live` for the license kind; `tenants` are the

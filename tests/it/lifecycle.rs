@@ -579,3 +579,64 @@ fn no_secret_reaches_output_state_or_plans() {
         }
     }
 }
+
+#[test]
+fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let client = sim.arcserve(TENANT_A);
+    let live = project.live();
+    let web = live.iter().find(|l| l.name == "web").unwrap();
+    sim.block_on(client.update_license(
+        web.id,
+        &LicenseChanges {
+            number_of_standalone_keys: Some(7),
+            ..LicenseChanges::default()
+        },
+    ))
+    .unwrap();
+    let db = live.iter().find(|l| l.name == "db").unwrap();
+    sim.block_on(client.delete_license(db.id)).unwrap();
+    std::thread::sleep(Duration::from_millis(150));
+
+    let plan = project
+        .run(&["plan", "manifests", "--refresh-only", "--detailed-exitcode"])
+        .expect(2);
+    assert!(
+        plan.stdout.contains("apply --refresh-only"),
+        "{}",
+        plan.stdout
+    );
+    sim.reset_metrics();
+    project
+        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
+        .expect(0);
+    let writes: u64 = sim
+        .metrics()
+        .iter()
+        .filter(|(route, _)| !route.starts_with("GET") && !route.contains("auth/tokens"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(writes, 0, "refresh-only changes nothing on the server");
+    let state = project.state();
+    assert_eq!(
+        state["resources"]["ArcserveLicense/web"]["attributes"]["standaloneKeys"],
+        7
+    );
+    assert!(state["resources"].get("ArcserveLicense/db").is_none());
+    project.run(&["drift", "manifests"]).expect(0);
+    // The manifests still say 2 keys and want db: a normal plan puts them back.
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("+ ArcserveLicense/db"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("standaloneKeys = 7 -> 2"),
+        "{}",
+        plan.stdout
+    );
+}
