@@ -66,7 +66,10 @@ impl Workspace {
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
         let tenants = arcserve_license::tenants_in_play(&desired, &state);
-        let live = plan::refresh::refresh(&tenants, &self.clients).await?;
+        let wants_orders = |tenant: &str, live: &plan::live::TenantLive| {
+            arcserve_license::version_change_in_sight(&desired, &state, tenant, live)
+        };
+        let live = plan::refresh::refresh(&tenants, &self.clients, &wants_orders).await?;
         let plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
@@ -106,7 +109,7 @@ impl Workspace {
         let state = self.state_file.load_or_new()?;
         let mut tenants = arcserve_license::tenants_in_play(&desired, &state);
         tenants.extend(declared_tenants(&desired));
-        let live = plan::refresh::refresh(&tenants, &self.clients).await?;
+        let live = plan::refresh::refresh(&tenants, &self.clients, &|_, _| false).await?;
         Ok(drift::drift(&state, &live, &tenants))
     }
 

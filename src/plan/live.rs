@@ -31,22 +31,28 @@ pub struct TenantLive {
     pub licenses: Vec<ObservedLicense>,
     pub plans: Vec<CatalogPlan>,
     /// Whether the tenant already has an `upgrade_version` order, which
-    /// makes the upgrade contact optional.
-    pub has_upgrade_order: bool,
+    /// makes the upgrade contact optional; `None` when the orders were not
+    /// read (they are read only when a version change is in sight).
+    pub has_upgrade_order: Option<bool>,
 }
 
 impl TenantLive {
-    /// Derives the planner's view from the API's answers.
+    /// Derives the planner's view from the API's answers; `orders` is
+    /// `None` when they were not read.
     pub fn from_api(
         server_time: OffsetDateTime,
         licenses: Vec<License>,
         plans: Vec<CatalogPlan>,
-        orders: &[Order],
+        orders: Option<&[Order]>,
     ) -> Self {
         let mut last_upgrade: HashMap<Uuid, Date> = HashMap::new();
-        let mut has_upgrade_order = false;
-        for order in orders.iter().filter(|o| o.order_type == "upgrade_version") {
-            has_upgrade_order = true;
+        let has_upgrade_order =
+            orders.map(|orders| orders.iter().any(|o| o.order_type == "upgrade_version"));
+        for order in orders
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| o.order_type == "upgrade_version")
+        {
             let Some(day) = tokyo_date(&order.created_at) else {
                 continue;
             };

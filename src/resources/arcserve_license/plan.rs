@@ -568,7 +568,14 @@ fn plan_upgrades(
         let has_order = live
             .tenants
             .get(&tenant.reference.tenant_id)
-            .is_some_and(|t| t.has_upgrade_order);
+            .and_then(|t| t.has_upgrade_order);
+        let Some(has_order) = has_order else {
+            out.errors.push(PlanError::new(
+                Some(tenant.resource.address.to_string()),
+                "this is a bug in entitle: the tenant's orders were not read, and a version upgrade needs them",
+            ));
+            continue;
+        };
         let contact = tenant.spec.upgrade_contact.as_ref().map(|c| Contact {
             email: c.email.clone(),
             company_name: c.company_name.clone(),
@@ -724,6 +731,40 @@ pub fn tenant_ref_from_state(record: &ResourceState) -> TenantRef {
         region: record.scope.region.clone().unwrap_or_default(),
         endpoint: record.scope.endpoint.clone(),
     }
+}
+
+/// Whether any declared license of `tenant_id` has another version live:
+/// only then does refresh read the tenant's orders (for the upgrade rules).
+pub fn version_change_in_sight(
+    desired: &Desired,
+    state: &State,
+    tenant_id: &str,
+    live: &TenantLive,
+) -> bool {
+    let tenants: BTreeMap<&str, &str> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), spec.tenant_id.as_str())),
+            _ => None,
+        })
+        .collect();
+    desired.resources.iter().any(|resource| {
+        let Spec::ArcserveLicense(spec) = &resource.spec else {
+            return false;
+        };
+        if tenants.get(spec.tenant.as_str()) != Some(&tenant_id) {
+            return false;
+        }
+        let by_state = state
+            .get(&resource.address.to_string())
+            .and_then(|r| r.remote_id.as_deref())
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| live.by_id(id));
+        by_state
+            .or_else(|| live.by_name(&resource.metadata.name))
+            .is_some_and(|o| o.version.as_deref() != Some(spec.version.as_str()))
+    })
 }
 
 /// The tenants a plan must refresh: those of the declared licenses and
@@ -950,7 +991,7 @@ mod tests {
                     today: date!(2026 - 11 - 26),
                     licenses,
                     plans: catalog(),
-                    has_upgrade_order,
+                    has_upgrade_order: Some(has_upgrade_order),
                 },
             )]),
         }
