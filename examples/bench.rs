@@ -122,11 +122,11 @@ async fn main() {
     let manifests = dir.path().join("manifests");
     std::fs::create_dir_all(&manifests).unwrap();
     let mut state = State::new();
-    let mut yaml = String::new();
     let per_tenant = options.licenses.div_ceil(options.tenants);
     let seed_started = Instant::now();
     for t in 0..options.tenants {
         let tenant = tenant_id(t);
+        let mut yaml = String::new();
         let _ = write!(
             yaml,
             "---\napiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: t{t}\nspec:\n  region: jp1\n  tenantId: {tenant}\n"
@@ -174,8 +174,8 @@ async fn main() {
                 },
             );
         }
+        std::fs::write(manifests.join(format!("t{t}.yaml")), &yaml).unwrap();
     }
-    std::fs::write(manifests.join("all.yaml"), &yaml).unwrap();
     let state_file = StateFile::new(dir.path().join("entitle.state.json"));
     state_file.write(&mut state).unwrap();
     println!(

@@ -78,10 +78,11 @@ pub struct ParseFailure {
 }
 
 /// Limits that keep a hostile or accidental input from eating time or memory.
-/// Real manifests stay far below them.
-const MAX_NODES: usize = 200_000;
+/// Real manifests stay far below them: a file holds at most 4 MiB, which is
+/// about 20,000 licenses; these bound what such a file can expand to.
+const MAX_NODES: usize = 1_000_000;
 const MAX_DEPTH: usize = 32;
-const MAX_DOCUMENTS: usize = 2_000;
+const MAX_DOCUMENTS: usize = 50_000;
 const MAX_ALIASES: usize = 1_000;
 const MAX_ALIAS_EXPANSION: usize = 20_000;
 const LIMITS_HINT: &str = "manifests are small; these limits protect against inputs that \
