@@ -202,13 +202,16 @@ async fn list_licenses(
             Some(text) => Some(reply::uuid_param("order_id", text)?),
             None => None,
         };
-        let items = tenant
+        let matching: Vec<&License> = tenant
             .licenses
             .iter()
             .filter(|l| order.is_none_or(|o| l.order_id == o))
-            .map(|l| license_json(l, now))
             .collect();
-        Ok((reply::page("licenses", items, page, per_page), false))
+        let render = |l: &&License| license_json(l, now);
+        Ok((
+            reply::page("licenses", matching.iter(), render, page, per_page),
+            false,
+        ))
     })
 }
 
@@ -568,8 +571,10 @@ async fn list_plans(
 ) -> Response {
     with_tenant(&shared, &headers, &tenant_id, |_, _, _| {
         let (page, per_page) = reply::paging(&query)?;
-        let items = catalog::PLANS.iter().map(plan_json).collect();
-        Ok((reply::page("plans", items, page, per_page), false))
+        Ok((
+            reply::page("plans", catalog::PLANS.iter(), plan_json, page, per_page),
+            false,
+        ))
     })
 }
 
@@ -581,8 +586,10 @@ async fn list_orders(
 ) -> Response {
     with_tenant(&shared, &headers, &tenant_id, |tenant, _, _| {
         let (page, per_page) = reply::paging(&query)?;
-        let items = tenant.orders.iter().map(order_json).collect();
-        Ok((reply::page("orders", items, page, per_page), false))
+        Ok((
+            reply::page("orders", tenant.orders.iter(), order_json, page, per_page),
+            false,
+        ))
     })
 }
 

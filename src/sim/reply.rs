@@ -76,13 +76,20 @@ pub fn paging(query: &HashMap<String, String>) -> Result<(usize, usize), Reject>
     ))
 }
 
-/// One page of `items` with the ECL paging envelope under `key`.
-pub fn page(key: &str, items: Vec<Value>, page: usize, per_page: usize) -> Response {
+/// One page of `items` with the ECL paging envelope under `key`; only the
+/// page's items are rendered (`render`).
+pub fn page<'a, T: 'a>(
+    key: &str,
+    items: impl ExactSizeIterator<Item = &'a T>,
+    render: impl Fn(&T) -> Value,
+    page: usize,
+    per_page: usize,
+) -> Response {
     let total = items.len();
     let slice: Vec<Value> = items
-        .into_iter()
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
+        .map(render)
         .collect();
     json(
         StatusCode::OK,
