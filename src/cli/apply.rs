@@ -27,6 +27,9 @@ pub struct Args {
     /// Apply only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// How long to wait for a license to finish provisioning or deleting.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: std::time::Duration,
     /// Change nothing on the server: record in the state what changed
     /// outside entitle (see `plan --refresh-only`).
     #[arg(long, conflicts_with = "targets")]
@@ -116,6 +119,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let observer = Arc::new(Progress::new(&plan, settings::show_progress(global)));
         let options = ApplyOptions {
             parallelism: usize::from(args.parallelism),
+            wait_timeout: args.wait_timeout,
             ..ApplyOptions::default()
         };
         let started = Instant::now();

@@ -640,3 +640,42 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
         plan.stdout
     );
 }
+
+#[test]
+fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
+    let sim = TestSim::with_config(entitle::sim::SimConfig {
+        provisioning_delay: Duration::from_secs(3600),
+        ..entitle::sim::SimConfig::default()
+    });
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "web.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 1, "9.0", ""),
+    );
+    let run = project
+        .run(&[
+            "apply",
+            "manifests",
+            "--auto-approve",
+            "--wait-timeout",
+            "1s",
+        ])
+        .expect(1);
+    assert!(
+        run.stdout.contains("still Provisioning after 1s"),
+        "{}",
+        run.stdout
+    );
+    let record = &project.state()["resources"]["ArcserveLicense/web"];
+    assert_eq!(record["status"], "creating");
+    assert!(
+        record["remote_id"].is_string(),
+        "the id is recorded: {record}"
+    );
+
+    sim.advance_clock(7200);
+    project.apply().expect(0);
+    project.plan().expect(0);
+    assert_eq!(project.live().len(), 1, "adopted, not created again");
+}
