@@ -17,7 +17,7 @@ use crate::manifest::{self, Address, Desired, Kind, Spec};
 use crate::plan::model::TenantRef;
 use crate::plan::{self, Live, Plan, PlanInput};
 use crate::report::drift::{self, DriftReport};
-use crate::resources::arcserve_license;
+use crate::resources::{arcserve_license, proposal};
 use crate::state::{StateFile, StateLock};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
@@ -65,11 +65,7 @@ impl Workspace {
         let existing = self.state_file.load()?;
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
-        let tenants = arcserve_license::tenants_in_play(&desired, &state);
-        let wants_orders = |tenant: &str, live: &plan::live::TenantLive| {
-            arcserve_license::version_change_in_sight(&desired, &state, tenant, live)
-        };
-        let live = plan::refresh::refresh(&tenants, &self.clients, &wants_orders).await?;
+        let live = plan::refresh::refresh(&desired, &state, &self.clients).await?;
         let plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
@@ -109,7 +105,9 @@ impl Workspace {
         let state = self.state_file.load_or_new()?;
         let mut tenants = arcserve_license::tenants_in_play(&desired, &state);
         tenants.extend(declared_tenants(&desired));
-        let live = plan::refresh::refresh(&tenants, &self.clients, &|_, _| false).await?;
+        let scopes = proposal::tenants_and_services(&desired, &state);
+        let live =
+            plan::refresh::refresh_scopes(&tenants, &scopes, &self.clients, &|_, _| false).await?;
         Ok(drift::drift(&state, &live, &tenants))
     }
 

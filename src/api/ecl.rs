@@ -240,6 +240,18 @@ impl EclClients {
             self.session(tenant_id, region, endpoint)?,
         ))
     }
+
+    /// The Proposal API client of one tenant (the same regional host).
+    pub fn proposal_for(
+        &self,
+        tenant_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Result<super::proposal::ProposalClient, ApiError> {
+        Ok(super::proposal::ProposalClient::new(
+            self.session(tenant_id, region, endpoint)?,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
             }
             Ok("removed from the state; the object stays".into())
         }
+        Operation::SubmitProposal(_) => crate::resources::proposal::apply(action, context).await,
         _ => crate::resources::arcserve_license::apply(action, context).await,
     }
 }

@@ -20,7 +20,36 @@ pub const TOKYO: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
 /// Everything refreshed, keyed by tenant id.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Live {
+    /// Arcserve UDP licenses, catalog and orders.
     pub tenants: BTreeMap<String, TenantLive>,
+    /// Proposals per tenant id and service id.
+    #[serde(default)]
+    pub proposals: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>>,
+}
+
+impl Live {
+    /// The proposals of a service in a tenant, when they were refreshed.
+    pub fn proposals_of(&self, tenant_id: &str, service_id: u32) -> Option<&[ObservedProposal]> {
+        self.proposals
+            .get(tenant_id)
+            .and_then(|services| services.get(&service_id))
+            .map(Vec::as_slice)
+    }
+}
+
+/// A proposal as the planner sees it: its rows spelt in English, whatever
+/// language it was made in, so that rows compare across languages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservedProposal {
+    pub order_id: String,
+    pub service_id: u32,
+    pub status_id: u32,
+    /// `ja` / `en`, from the document's `Language`.
+    pub language: Option<String>,
+    pub customer_email: Option<String>,
+    pub models: Vec<crate::resources::proposal::Model>,
+    /// Why the document could not be read, when it could not.
+    pub problem: Option<String>,
 }
 
 /// One tenant's licenses, catalog and upgrade history.

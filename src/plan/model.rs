@@ -130,6 +130,10 @@ pub struct Action {
     pub changes: Vec<Change>,
     /// Ids of the actions that must finish first.
     pub after: Vec<String>,
+    /// A longer account, e.g. the diff of a proposal's XML; shown in JSON,
+    /// in Markdown's details and in text with `-v`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub operation: Operation,
 }
 
@@ -224,8 +228,28 @@ pub enum Operation {
         licenses: Vec<UpgradeMember>,
         contact: Option<Contact>,
     },
+    /// Create (no order id) or replace a proposal.
+    SubmitProposal(ProposalSubmission),
     /// Remove the address from the state; the object stays.
     Forget,
+}
+
+/// A proposal to send, and what the state records with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProposalSubmission {
+    pub tenant: TenantRef,
+    pub name: String,
+    /// Absent for a create.
+    pub order_id: Option<String>,
+    pub service_id: u32,
+    pub language: crate::resources::proposal_catalog::Language,
+    pub customer_email: String,
+    /// The rows as sent, in the proposal's language.
+    pub models: Vec<crate::resources::proposal::Model>,
+    /// What the state records (the rows in English).
+    pub attributes: Value,
+    pub dependencies: Vec<String>,
+    pub lifecycle: RecordedLifecycle,
 }
 
 /// A license to create, and what the state records with it.

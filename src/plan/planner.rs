@@ -149,7 +149,10 @@ pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
 
 /// The planner of every kind that has remote objects; a new kind adds its
 /// function here.
-const KIND_PLANNERS: &[fn(&Context<'_>) -> KindPlan] = &[crate::resources::arcserve_license::plan];
+const KIND_PLANNERS: &[fn(&Context<'_>) -> KindPlan] = &[
+    crate::resources::arcserve_license::plan,
+    crate::resources::proposal::plan,
+];
 
 /// Makes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {

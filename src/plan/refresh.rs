@@ -1,29 +1,87 @@
-//! Refresh: read the live state of every tenant in play, one paged listing
-//! of licenses per tenant (never one request per license) and its plan
-//! catalog, all tenants concurrently. A tenant's orders (which grow with
-//! every license) are read only when a version change is in sight, because
-//! only the upgrade rules need them.
+//! Refresh: read the live state of what is in play, concurrently: per
+//! tenant with licenses, one paged listing of licenses (never one request
+//! per license) and its plan catalog; per tenant and service with
+//! proposals, one proposal list. A tenant's orders (which grow with every
+//! license) are read only when a version change is in sight, because only
+//! the upgrade rules need them.
 
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
 use time::OffsetDateTime;
 
-use super::live::{Live, TenantLive};
+use super::live::{Live, ObservedProposal, TenantLive};
 use super::model::TenantRef;
 use crate::api::ApiError;
 use crate::api::ecl::EclClients;
+use crate::manifest::Desired;
+use crate::resources::{arcserve_license, proposal};
+use crate::state::State;
 
 /// Whether a tenant's orders must be read, given what was listed.
 pub type WantsOrders<'a> = &'a (dyn Fn(&str, &TenantLive) -> bool + Sync);
 
-/// Reads every tenant in `tenants` (deduplicated by tenant id), with its
-/// orders where `wants_orders` says so.
+/// Reads everything the manifests and the state put in play.
 pub async fn refresh(
-    tenants: &[TenantRef],
+    desired: &Desired,
+    state: &State,
+    clients: &EclClients,
+) -> Result<Live, ApiError> {
+    let license_tenants = arcserve_license::tenants_in_play(desired, state);
+    let proposal_scopes = proposal::tenants_and_services(desired, state);
+    let wants_orders = |tenant: &str, live: &TenantLive| {
+        arcserve_license::version_change_in_sight(desired, state, tenant, live)
+    };
+    refresh_scopes(&license_tenants, &proposal_scopes, clients, &wants_orders).await
+}
+
+/// Reads the licenses of `license_tenants` (with orders where
+/// `wants_orders` says so) and the proposals of each (tenant, service) in
+/// `proposal_scopes`.
+pub async fn refresh_scopes(
+    license_tenants: &[TenantRef],
+    proposal_scopes: &[(TenantRef, u32)],
     clients: &EclClients,
     wants_orders: WantsOrders<'_>,
 ) -> Result<Live, ApiError> {
+    let (tenants, proposals) = tokio::try_join!(
+        refresh_licenses(license_tenants, clients, wants_orders),
+        refresh_proposals(proposal_scopes, clients)
+    )?;
+    Ok(Live { tenants, proposals })
+}
+
+/// Every proposal of each (tenant, service), with rows read from its XML.
+async fn refresh_proposals(
+    scopes: &[(TenantRef, u32)],
+    clients: &EclClients,
+) -> Result<BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>>, ApiError> {
+    let reads = scopes.iter().map(|(tenant, service_id)| async move {
+        let client = clients.proposal_for(
+            &tenant.tenant_id,
+            &tenant.region,
+            tenant.endpoint.as_deref(),
+        )?;
+        let records = client.list(*service_id, proposal::READ_LANGUAGE).await?;
+        let observed: Vec<ObservedProposal> = records
+            .iter()
+            .map(|record| proposal::observe(record))
+            .collect();
+        Ok::<_, ApiError>((tenant.tenant_id.clone(), *service_id, observed))
+    });
+    let mut out: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>> = BTreeMap::new();
+    for (tenant, service, observed) in try_join_all(reads).await? {
+        out.entry(tenant).or_default().insert(service, observed);
+    }
+    Ok(out)
+}
+
+/// Reads the licenses of every tenant in `tenants` (deduplicated by id).
+async fn refresh_licenses(
+    tenants: &[TenantRef],
+    clients: &EclClients,
+    wants_orders: WantsOrders<'_>,
+) -> Result<BTreeMap<String, TenantLive>, ApiError> {
     let mut unique: BTreeMap<&str, &TenantRef> = BTreeMap::new();
     for tenant in tenants {
         unique.entry(tenant.tenant_id.as_str()).or_insert(tenant);
@@ -52,6 +110,5 @@ pub async fn refresh(
         );
         Ok::<_, ApiError>((tenant.tenant_id.clone(), live))
     });
-    let tenants = try_join_all(reads).await?.into_iter().collect();
-    Ok(Live { tenants })
+    Ok(try_join_all(reads).await?.into_iter().collect())
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::plan::live::Live;
 use crate::plan::model::{LicenseAttributes, TenantRef};
 use crate::resources::arcserve_license::observed_attributes;
+use crate::resources::proposal::ProposalAttributes;
 use crate::state::{State, Status};
 
 /// Everything drift found.
@@ -122,6 +123,7 @@ pub fn drift(state: &State, live: &Live, tenants: &[TenantRef]) -> DriftReport {
             }
         }
     }
+    proposal_drift(state, live, &mut report);
     let mut seen = BTreeSet::new();
     for tenant in tenants {
         if !seen.insert(tenant.tenant_id.clone()) {
@@ -142,6 +144,76 @@ pub fn drift(state: &State, live: &Live, tenants: &[TenantRef]) -> DriftReport {
         }
     }
     report
+}
+
+/// Proposals: rows, e-mail or language changed, status moved, gone from
+/// the list; and proposals of the listed services that no state knows.
+fn proposal_drift(state: &State, live: &Live, report: &mut DriftReport) {
+    let mut known: BTreeSet<&str> = BTreeSet::new();
+    for (address, record) in &state.resources {
+        if !address.starts_with("Proposal/") {
+            continue;
+        }
+        let (Some(order), Ok(recorded)) = (
+            record.remote_id.as_deref(),
+            serde_json::from_value::<ProposalAttributes>(record.attributes.clone()),
+        ) else {
+            continue;
+        };
+        known.insert(order);
+        let tenant = record.scope.tenant_id.as_deref().unwrap_or_default();
+        let Some(listed) = live.proposals_of(tenant, recorded.service.id()) else {
+            continue;
+        };
+        let Some(observed) = listed.iter().find(|o| o.order_id == order) else {
+            report.deleted.push(Deleted {
+                address: address.clone(),
+                remote_id: order.to_string(),
+            });
+            continue;
+        };
+        let mut changed = |field: &str, recorded: Value, live: Value| {
+            if recorded != live {
+                report.changed.push(Changed {
+                    address: address.clone(),
+                    field: field.into(),
+                    recorded,
+                    live,
+                });
+            }
+        };
+        changed("models", json!(recorded.models), json!(observed.models));
+        changed(
+            "customerEmail",
+            json!(recorded.customer_email),
+            json!(observed.customer_email),
+        );
+        changed(
+            "language",
+            json!(recorded.language.code()),
+            json!(observed.language),
+        );
+        if let Some(status) = recorded.status_id {
+            changed("status", json!(status), json!(observed.status_id));
+        }
+    }
+    for (tenant, services) in &live.proposals {
+        for (service, listed) in services {
+            for observed in listed {
+                if !known.contains(observed.order_id.as_str()) {
+                    report.unmanaged.push(Unmanaged {
+                        tenant: tenant.clone(),
+                        kind: format!(
+                            "Proposal ({})",
+                            crate::resources::proposal_catalog::service_name(*service).unwrap_or("?")
+                        ),
+                        remote_id: observed.order_id.clone(),
+                        name: observed.order_id.clone(),
+                    });
+                }
+            }
+        }
+    }
 }
 
 fn fields(attributes: &LicenseAttributes) -> BTreeMap<String, Value> {

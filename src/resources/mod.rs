@@ -10,12 +10,15 @@ pub mod text_rules;
 
 pub mod arcserve_license;
 pub mod ecl_tenant;
+pub mod proposal;
 
 pub use arcserve_license::ArcserveLicenseSpec;
+pub use proposal::ProposalSpec;
 pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
 pub use registry::{KindSpec, Reference, SpecProblem, SpecVisitor, UnknownKind};
 
 registry::kinds! {
     EclTenant => EclTenantSpec,
     ArcserveLicense => ArcserveLicenseSpec,
+    Proposal => ProposalSpec,
 }

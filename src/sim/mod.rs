@@ -2,8 +2,9 @@
 //! `API.md` describes them, so that anyone can try entitle, and every test
 //! can exercise it, without an account.
 //!
-//! One port serves Keystone (`/v3/auth/tokens`) and the Arcserve UDP API v2
-//! (`/v2/arcserve-udp/...`); `/_sim/...` controls the simulator itself
+//! One port serves Keystone (`/v3/auth/tokens`), the Arcserve UDP API v2
+//! (`/v2/arcserve-udp/...`) and the ECL Proposal API v1 (`/v1/proposal/...`);
+//! `/_sim/...` controls the simulator itself
 //! (metrics, faults, clock, reset, dump). It validates like the vendor
 //! documents say, answers with their status codes and error bodies, keeps
 //! its data in memory or in a JSON file, and can inject latency, 500s, 429s
@@ -16,6 +17,7 @@ mod arcserve;
 pub mod catalog;
 mod control;
 mod keystone;
+mod proposal;
 mod reply;
 mod server;
 mod store;

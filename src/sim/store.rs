@@ -20,6 +20,25 @@ pub struct Store {
     /// Arcserve UDP data per tenant id (32 hex digits).
     #[serde(default)]
     pub arcserve: BTreeMap<String, ArcserveTenant>,
+    /// Proposals per tenant id (32 hex digits), in submission order.
+    #[serde(default)]
+    pub proposals: BTreeMap<String, Vec<StoredProposal>>,
+}
+
+/// A proposal as the simulator keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredProposal {
+    pub order_id: String,
+    pub service_id: u32,
+    pub status_id: u32,
+    /// `ja` / `en`, as submitted.
+    pub language: String,
+    pub customer_email: String,
+    pub rows: Vec<super::proposal_xml::SimRow>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub proposal_date: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub update_date: OffsetDateTime,
 }
 
 impl Store {

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod lifecycle;
 mod manifests;
+mod proposals;
 mod rendering;
 mod scale;
 mod sim;

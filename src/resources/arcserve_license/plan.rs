@@ -623,6 +623,7 @@ fn plan_upgrades(
                     ),
                     changes,
                     after: Vec::new(),
+                    detail: None,
                     operation: Operation::BulkUpgrade {
                         tenant: tenant.reference.clone(),
                         version: version.clone(),
@@ -652,6 +653,7 @@ fn draft(
             reason,
             changes,
             after: Vec::new(),
+            detail: None,
             operation,
         },
         resources: vec![address.to_string()],

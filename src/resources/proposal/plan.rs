@@ -1,0 +1,519 @@
+//! How a `Proposal` turns into actions.
+//!
+//! A proposal is bound to its `OrderId`. It is created (no `OrderId`) or
+//! replaced whole (with it) when its rows, e-mail or language differ; rows
+//! are compared by UUID, in English, so a language switch changes the
+//! language and nothing else. The API has no delete: a proposal gone from
+//! the manifests is an error unless it was applied with
+//! `deletionPolicy: Orphan`, which makes it a forget.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Item, Model, ProposalSpec};
+use crate::api::proposal::ProposalRecord;
+use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftModels};
+use crate::manifest::{Address, DeletionPolicy, Desired, Kind, Resource, Spec};
+use crate::plan::live::ObservedProposal;
+use crate::plan::model::{Action, ActionKind, Change, Operation, ProposalSubmission, TenantRef};
+use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
+use crate::resources::arcserve_license::{tenant_ref, tenant_ref_from_state};
+use crate::resources::proposal_catalog::{HulftChoice, Language, Service, find_hulft};
+use crate::state::model::RecordedLifecycle;
+use crate::state::{ResourceState, State, Status};
+
+/// Proposals are read in English, so rows compare whatever their language.
+pub const READ_LANGUAGE: u32 = 2;
+
+/// What the state records of a proposal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProposalAttributes {
+    pub tenant: String,
+    pub service: Service,
+    pub language: Language,
+    pub customer_email: String,
+    /// The rows, in English.
+    pub models: Vec<Model>,
+    /// The vendor's status when last read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<u32>,
+}
+
+/// The (tenant, service) pairs to list: those of declared proposals and of
+/// proposals in the state.
+pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef, u32)> {
+    let tenants: BTreeMap<&str, TenantRef> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec))),
+            _ => None,
+        })
+        .collect();
+    let mut scopes: BTreeMap<(String, u32), TenantRef> = BTreeMap::new();
+    for resource in &desired.resources {
+        if let Spec::Proposal(spec) = &resource.spec
+            && let Some(tenant) = tenants.get(spec.tenant.as_str())
+        {
+            scopes
+                .entry((tenant.tenant_id.clone(), spec.service.id()))
+                .or_insert_with(|| tenant.clone());
+        }
+    }
+    for (address, record) in &state.resources {
+        if !address.starts_with("Proposal/") {
+            continue;
+        }
+        let Ok(attributes) = serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
+        else {
+            continue;
+        };
+        let tenant = tenant_ref_from_state(record);
+        scopes
+            .entry((tenant.tenant_id.clone(), attributes.service.id()))
+            .or_insert(tenant);
+    }
+    scopes
+        .into_iter()
+        .map(|((_, service), tenant)| (tenant, service))
+        .collect()
+}
+
+/// Reads a listed proposal's XML into rows spelt in English. A document
+/// that cannot be read is kept, with the problem, so the plan can say so.
+pub fn observe(record: &ProposalRecord) -> ObservedProposal {
+    let mut observed = ObservedProposal {
+        order_id: record.order_id.clone(),
+        service_id: record.service_id,
+        status_id: record.status_id,
+        language: None,
+        customer_email: None,
+        models: Vec::new(),
+        problem: None,
+    };
+    let parsed = if record.service_id == Service::Hulft.id() {
+        HulftModels::from_xml(&record.proposal_xml).map(|doc| {
+            let models = doc.models.iter().map(hulft_model).collect();
+            (doc.language, doc.customer_email, models)
+        })
+    } else {
+        GenericModels::from_xml(&record.proposal_xml).map(|doc| {
+            let models = doc
+                .models
+                .iter()
+                .map(|m| Model {
+                    uuid: m.uuid.to_ascii_lowercase(),
+                    row_number: m.row_number,
+                    number: m.number,
+                    item: Item::Plan { id: m.id },
+                })
+                .collect();
+            (doc.language, doc.customer_email, models)
+        })
+    };
+    match parsed {
+        Ok((language, email, models)) => {
+            observed.language = Some(language);
+            observed.customer_email = Some(email);
+            observed.models = models;
+        }
+        Err(err) => {
+            observed.problem = Some(format!(
+                "the ProposalXml of order {} could not be read: {err}",
+                record.order_id
+            ));
+        }
+    }
+    observed
+}
+
+/// A HULFT row read back, spelt in English when it is a known combination.
+fn hulft_model(model: &HulftModel) -> Model {
+    let choice = HulftChoice {
+        product: model.product.clone(),
+        license_pack: model.license_pack.clone(),
+        cluster: model.cluster.clone(),
+        aes: model.aes.clone(),
+        script: model.script.clone(),
+        name: Some(model.name.clone()),
+    };
+    let item = match find_hulft(&choice) {
+        Ok(found) => super::hulft_item(
+            found,
+            Language::En,
+            model.dc.clone(),
+            model.parent_serial.clone(),
+        ),
+        Err(_) => Item::Hulft {
+            dc: model.dc.clone(),
+            product: model.product.clone(),
+            cluster: model.cluster.clone(),
+            aes: model.aes.clone(),
+            script: model.script.clone(),
+            license_pack: model.license_pack.clone(),
+            name: model.name.clone(),
+            parent_serial: model.parent_serial.clone(),
+        },
+    };
+    Model {
+        uuid: model.uuid.to_ascii_lowercase(),
+        row_number: model.row_number,
+        number: model.number,
+        item,
+    }
+}
+
+/// The XML a proposal is sent as.
+pub fn to_xml(
+    service: Service,
+    language: Language,
+    email: &str,
+    order_id: Option<&str>,
+    models: &[Model],
+) -> String {
+    if service.is_hulft() {
+        let models = models
+            .iter()
+            .filter_map(|m| match &m.item {
+                Item::Hulft {
+                    dc,
+                    product,
+                    cluster,
+                    aes,
+                    script,
+                    license_pack,
+                    name,
+                    parent_serial,
+                } => Some(HulftModel {
+                    uuid: m.uuid.clone(),
+                    dc: dc.clone(),
+                    product: product.clone(),
+                    cluster: cluster.clone(),
+                    aes: aes.clone(),
+                    script: script.clone(),
+                    license_pack: license_pack.clone(),
+                    name: name.clone(),
+                    row_number: m.row_number,
+                    parent_serial: parent_serial.clone(),
+                    number: m.number,
+                    status: 1,
+                }),
+                Item::Plan { .. } => None,
+            })
+            .collect();
+        HulftModels {
+            customer_email: email.to_string(),
+            language: language.code().to_string(),
+            models,
+        }
+        .to_xml()
+    } else {
+        let models = models
+            .iter()
+            .filter_map(|m| match &m.item {
+                Item::Plan { id } => Some(GenericModel {
+                    uuid: m.uuid.clone(),
+                    id: *id,
+                    row_number: m.row_number,
+                    number: m.number,
+                    status: 1,
+                }),
+                Item::Hulft { .. } => None,
+            })
+            .collect();
+        GenericModels {
+            order_id: order_id.map(str::to_string),
+            customer_email: email.to_string(),
+            language: language.code().to_string(),
+            models,
+        }
+        .to_xml()
+    }
+}
+
+/// Plans every proposal in scope.
+pub fn plan(context: &Context<'_>) -> KindPlan {
+    let input = context.input;
+    let mut out = KindPlan::default();
+    let tenants: BTreeMap<&str, TenantRef> = input
+        .desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec))),
+            _ => None,
+        })
+        .collect();
+    let mut declared = BTreeSet::new();
+    for resource in &input.desired.resources {
+        let Spec::Proposal(spec) = &resource.spec else {
+            continue;
+        };
+        let address = resource.address.to_string();
+        declared.insert(address.clone());
+        if !context.in_scope(&address) {
+            continue;
+        }
+        let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
+            continue;
+        };
+        let Some(live) = input.live.proposals_of(&tenant.tenant_id, spec.service.id()) else {
+            out.errors.push(PlanError::new(
+                Some(address),
+                "the tenant's proposals were not refreshed",
+            ));
+            continue;
+        };
+        plan_one(&mut out, resource, spec, tenant, live, input.prior.get(&address));
+    }
+    for (address, record) in &input.prior.resources {
+        if !address.starts_with("Proposal/")
+            || declared.contains(address)
+            || !context.in_scope(address)
+        {
+            continue;
+        }
+        if record.lifecycle.orphan_on_delete {
+            out.drafts.push(Draft {
+                action: Action {
+                    id: format!("forget {address}"),
+                    kind: ActionKind::Forget,
+                    addresses: vec![address.clone()],
+                    reason: "it is gone from the manifests and its deletionPolicy is Orphan".into(),
+                    changes: Vec::new(),
+                    after: Vec::new(),
+                    detail: None,
+                    operation: Operation::Forget,
+                },
+                resources: vec![address.clone()],
+                removal: true,
+            });
+        } else {
+            out.errors.push(
+                PlanError::new(
+                    Some(address.clone()),
+                    "it is gone from the manifests, but the Proposal API cannot delete a proposal",
+                )
+                .hint(format!(
+                    "to stop managing it and leave it with the vendor, run `entitle state rm {address}`; \
+                     or put the manifest back with `lifecycle: {{deletionPolicy: Orphan}}`, apply, and then remove it"
+                )),
+            );
+        }
+    }
+    out
+}
+
+fn plan_one(
+    out: &mut KindPlan,
+    resource: &Resource,
+    spec: &ProposalSpec,
+    tenant: &TenantRef,
+    live: &[ObservedProposal],
+    record: Option<&ResourceState>,
+) {
+    let address = resource.address.to_string();
+    let name = resource.metadata.name.as_str();
+    let wanted = spec.models(name, Language::En);
+    let attributes = ProposalAttributes {
+        tenant: spec.tenant.clone(),
+        service: spec.service,
+        language: spec.language,
+        customer_email: spec.customer_email.clone(),
+        models: wanted.clone(),
+        status_id: None,
+    };
+    let mut dependencies: BTreeSet<String> = resource
+        .metadata
+        .depends_on
+        .iter()
+        .map(Address::to_string)
+        .collect();
+    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
+    let lifecycle = &resource.metadata.lifecycle;
+    let submission = |order_id: Option<String>| ProposalSubmission {
+        tenant: tenant.clone(),
+        name: name.to_string(),
+        order_id,
+        service_id: spec.service.id(),
+        language: spec.language,
+        customer_email: spec.customer_email.clone(),
+        models: spec.models(name, spec.language),
+        attributes: json!(attributes),
+        dependencies: dependencies.iter().cloned().collect(),
+        lifecycle: RecordedLifecycle {
+            prevent_destroy: lifecycle.prevent_destroy,
+            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+        },
+    };
+
+    let uuids = |models: &[Model]| -> BTreeSet<String> {
+        models.iter().map(|m| m.uuid.clone()).collect()
+    };
+    let observed = match record {
+        None => None,
+        Some(r) => match &r.remote_id {
+            Some(order) => live.iter().find(|o| o.order_id == *order),
+            // A create a killed run left unanswered: find it by its rows.
+            None => {
+                let recorded: Vec<Model> =
+                    serde_json::from_value::<ProposalAttributes>(r.attributes.clone())
+                        .map(|a| a.models)
+                        .unwrap_or_default();
+                let recorded = uuids(&recorded);
+                live.iter()
+                    .find(|o| !recorded.is_empty() && uuids(&o.models) == recorded)
+            }
+        },
+    };
+
+    let Some(observed) = observed else {
+        let reason = match record {
+            None => "it is new",
+            Some(r) if r.remote_id.is_none() => {
+                "a previous run began creating it, and the tenant lists no proposal with its rows"
+            }
+            Some(_) => "the tenant no longer lists it",
+        };
+        let changes = row_changes(&[], &wanted);
+        out.drafts.push(draft(
+            ActionKind::Create,
+            &address,
+            reason.into(),
+            changes,
+            None,
+            Operation::SubmitProposal(submission(None)),
+        ));
+        return;
+    };
+    if let Some(problem) = &observed.problem {
+        out.errors.push(
+            PlanError::new(Some(address), problem.clone())
+                .hint("the vendor's answer is malformed; check the proposal in the portal"),
+        );
+        return;
+    }
+
+    let mut changes = Vec::new();
+    if observed.customer_email.as_deref() != Some(spec.customer_email.as_str()) {
+        changes.push(Change {
+            field: "customerEmail".into(),
+            before: Some(json!(observed.customer_email)),
+            after: Some(json!(spec.customer_email)),
+            forces_replacement: false,
+        });
+    }
+    if observed.language.as_deref() != Some(spec.language.code()) {
+        changes.push(Change {
+            field: "language".into(),
+            before: Some(json!(observed.language)),
+            after: Some(json!(spec.language.code())),
+            forces_replacement: false,
+        });
+    }
+    changes.extend(row_changes(&observed.models, &wanted));
+    let adopting = record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
+    if changes.is_empty() && !adopting && record.is_some_and(|r| r.status == Status::Ready) {
+        return;
+    }
+    let before_xml = to_xml(
+        spec.service,
+        Language::En,
+        observed.customer_email.as_deref().unwrap_or_default(),
+        Some(&observed.order_id),
+        &observed.models,
+    );
+    let after_xml = to_xml(
+        spec.service,
+        Language::En,
+        &spec.customer_email,
+        Some(&observed.order_id),
+        &wanted,
+    );
+    let detail = (before_xml != after_xml).then(|| {
+        similar::TextDiff::from_lines(&before_xml.replace("\r\n", "\n"), &after_xml.replace("\r\n", "\n"))
+            .unified_diff()
+            .context_radius(3)
+            .header("ProposalXml (live, in English)", "ProposalXml (planned, in English)")
+            .to_string()
+    });
+    let reason = if changes.is_empty() {
+        "a previous run sent it but was stopped before recording it".to_string()
+    } else {
+        format!("{} difference(s); the API replaces a proposal whole", changes.len())
+    };
+    out.drafts.push(draft(
+        ActionKind::Update,
+        &address,
+        reason,
+        changes,
+        detail,
+        Operation::SubmitProposal(submission(Some(observed.order_id.clone()))),
+    ));
+}
+
+/// Row-by-row differences, rows matched by UUID: added, removed, and
+/// changed (count or position).
+fn row_changes(live: &[Model], wanted: &[Model]) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let live_by_uuid: BTreeMap<&str, &Model> = live.iter().map(|m| (m.uuid.as_str(), m)).collect();
+    let wanted_uuids: BTreeSet<&str> = wanted.iter().map(|m| m.uuid.as_str()).collect();
+    for model in wanted {
+        let label = format!("row {} ({})", model.row_number, model.item.describe());
+        match live_by_uuid.get(model.uuid.as_str()) {
+            None => changes.push(Change {
+                field: label,
+                before: None,
+                after: Some(json!({ "number": model.number })),
+                forces_replacement: false,
+            }),
+            Some(now) if now.number != model.number || now.row_number != model.row_number => {
+                changes.push(Change {
+                    field: label,
+                    before: Some(json!({ "row": now.row_number, "number": now.number })),
+                    after: Some(json!({ "row": model.row_number, "number": model.number })),
+                    forces_replacement: false,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for model in live {
+        if !wanted_uuids.contains(model.uuid.as_str()) {
+            changes.push(Change {
+                field: format!("row {} ({})", model.row_number, model.item.describe()),
+                before: Some(json!({ "number": model.number })),
+                after: None,
+                forces_replacement: false,
+            });
+        }
+    }
+    changes
+}
+
+fn draft(
+    kind: ActionKind,
+    address: &str,
+    reason: String,
+    changes: Vec<Change>,
+    detail: Option<String>,
+    operation: Operation,
+) -> Draft {
+    Draft {
+        action: Action {
+            id: format!("{} {address}", kind.word()),
+            kind,
+            addresses: vec![address.to_string()],
+            reason,
+            changes,
+            after: Vec::new(),
+            detail,
+            operation,
+        },
+        resources: vec![address.to_string()],
+        removal: false,
+    }
+}

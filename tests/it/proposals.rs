@@ -1,0 +1,228 @@
+//! Proposals end to end: create, change a row, add and remove rows, switch
+//! language, refuse what cannot be done, and read Arcserve orders back.
+
+use entitle::api::proposal_xml::{ArcserveModels, HulftModels};
+use serde_json::json;
+
+use crate::support::*;
+
+const HULFT_ROW: &str = "    - product: HULFT8 for Windows-Server
+      cluster: Yes (Active-CL)
+      aes: Yes
+      script: None
+      dc: jp1
+      number: {number}
+";
+
+const HULFT_STANDBY_ROW: &str = "    - product: HULFT8 for Windows-Server
+      cluster: Yes (Stand-By(New) CL Add)
+      aes: Yes
+      script: None
+      dc: jp1
+      number: 1
+      parentSerial: \"1\"
+";
+
+fn hulft(language: &str, rows: &[String], metadata: &str) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: Proposal
+metadata:
+  name: hulft
+{metadata}spec:
+  tenant: prod
+  service: HULFT
+  language: {language}
+  customerEmail: ops@example.co.jp
+  models:
+{}",
+        rows.concat()
+    )
+}
+
+fn row(number: u32) -> String {
+    HULFT_ROW.replace("{number}", &number.to_string())
+}
+
+/// The tenant's HULFT proposals, read through the client in `language`.
+fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
+    let sim = project.sim;
+    let http = sim.http();
+    let keystone = sim.keystone(&http);
+    let client = entitle::api::proposal::ProposalClient::new(
+        entitle::api::ecl::EclSession::new(http, keystone, sim.target(TENANT_A)),
+    );
+    sim.block_on(client.list(1, language))
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.order_id, HulftModels::from_xml(&p.proposal_xml).unwrap()))
+        .collect()
+}
+
+#[test]
+fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
+
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("+ Proposal/hulft"), "{}", plan.stdout);
+    project.apply().expect(0);
+    let first = listed(&project, 2);
+    assert_eq!(first.len(), 1);
+    let (order, doc) = &first[0];
+    assert_eq!(doc.models.len(), 1);
+    assert_eq!(doc.models[0].row_number, 1);
+    assert_eq!(doc.models[0].status, 1);
+    assert_eq!(doc.models[0].aes.as_deref(), Some("Yes"));
+    let uuid = doc.models[0].uuid.clone();
+    project.plan().expect(0);
+
+    // A changed count keeps the row's UUID and the order.
+    project.write("hulft.yaml", &hulft("en", &[row(3)], ""));
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("row 1 ("), "{}", plan.stdout);
+    project.apply().expect(0);
+    let after = listed(&project, 2);
+    assert_eq!(after.len(), 1, "replaced, not added");
+    assert_eq!(&after[0].0, order);
+    assert_eq!(after[0].1.models[0].uuid, uuid);
+    assert_eq!(after[0].1.models[0].number, 3);
+
+    // Add a stand-by row, then remove the first.
+    project.write(
+        "hulft.yaml",
+        &hulft("en", &[row(3), HULFT_STANDBY_ROW.to_string()], ""),
+    );
+    project.apply().expect(0);
+    assert_eq!(listed(&project, 2)[0].1.models.len(), 2);
+    project.write("hulft.yaml", &hulft("en", &[HULFT_STANDBY_ROW.to_string()], ""));
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("- row 1"), "{}", plan.stdout);
+    project.apply().expect(0);
+    let last = listed(&project, 2);
+    assert_eq!(last[0].1.models.len(), 1);
+    assert_eq!(last[0].1.models[0].row_number, 1);
+    assert!(last[0].1.models[0].cluster.as_deref().unwrap().contains("Stand-By"));
+    project.plan().expect(0);
+}
+
+#[test]
+fn switching_language_changes_only_the_language() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
+    project.apply().expect(0);
+    project.write("hulft.yaml", &hulft("ja", &[row(1)], ""));
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("~ language = \"en\" -> \"ja\""), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("row 1"), "{}", plan.stdout);
+    project.apply().expect(0);
+    let in_japanese = listed(&project, 1);
+    assert_eq!(in_japanese[0].1.language, "ja");
+    assert_eq!(in_japanese[0].1.models[0].aes.as_deref(), Some("あり"));
+    project.plan().expect(0);
+}
+
+#[test]
+fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    let bad = "    - product: HULFT8 for Linux-Enterprise
+      cluster: None
+      aes: None
+      script: Yes
+      dc: jp1
+      number: 1
+";
+    project.write("hulft.yaml", &hulft("en", &[bad.to_string()], ""));
+    let run = project.run(&["validate", "manifests"]).expect(1);
+    assert!(run.stderr.contains("models[0]"), "{}", run.stderr);
+    assert!(run.stderr.contains("closest allowed combination"), "{}", run.stderr);
+    assert!(run.stderr.contains("HULFT8 for Linux-Enterprise"), "{}", run.stderr);
+}
+
+#[test]
+fn removing_a_proposal_needs_orphan_or_state_rm() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
+    project.apply().expect(0);
+    project.remove("hulft.yaml");
+    let refused = project.plan().expect(1);
+    assert!(refused.stderr.contains("cannot delete a proposal"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("entitle state rm Proposal/hulft"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("deletionPolicy: Orphan"), "{}", refused.stderr);
+
+    project.write(
+        "hulft.yaml",
+        &hulft("en", &[row(1)], "  lifecycle:\n    deletionPolicy: Orphan\n"),
+    );
+    project.apply().expect(0);
+    project.remove("hulft.yaml");
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("<= Proposal/hulft"), "{}", plan.stdout);
+    project.apply().expect(0);
+    assert!(project.state()["resources"].get("Proposal/hulft").is_none());
+    assert_eq!(listed(&project, 2).len(), 1, "the vendor keeps it");
+}
+
+#[test]
+fn a_lost_create_answer_is_found_in_the_list_not_sent_twice() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
+    sim.set_faults(json!({ "drop_rate": 0.5 }));
+    for _ in 0..5 {
+        if project.apply().code == 0 {
+            break;
+        }
+    }
+    sim.set_faults(json!({}));
+    project.apply().expect(0);
+    project.plan().expect(0);
+    assert_eq!(listed(&project, 2).len(), 1, "exactly one proposal");
+}
+
+#[test]
+fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 3, "9.0", ""),
+    );
+    project.apply().expect(0);
+    let license = project.live().remove(0);
+
+    let http = sim.http();
+    let keystone = sim.keystone(&http);
+    let client = entitle::api::proposal::ProposalClient::new(
+        entitle::api::ecl::EclSession::new(http, keystone, sim.target(TENANT_A)),
+    );
+    let listed = sim.block_on(client.list(6, 2)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].order_id, license.order_id.to_string());
+    let detail = sim
+        .block_on(client.detail(6, &license.order_id.to_string(), 2))
+        .unwrap();
+    let doc = ArcserveModels::from_xml(&detail.proposal_xml).unwrap();
+    assert_eq!(doc.models.len(), 1);
+    let model = &doc.models[0];
+    assert_eq!(model.license_id.as_deref(), Some(license.id.to_string().as_str()));
+    let keys: Vec<&str> = model
+        .license_keys
+        .iter()
+        .filter_map(|k| k.key.as_deref())
+        .collect();
+    let expected: Vec<&str> = license.keys.iter().map(|k| k.value.as_str()).collect();
+    assert_eq!(keys, expected);
+}
