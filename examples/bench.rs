@@ -22,7 +22,6 @@ use entitle::api::arcserve::{ArcserveClient, NewLicense};
 use entitle::api::ecl::{EclClients, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use entitle::api::keystone::{EclCredentials, Keystone};
-use entitle::resources::arcserve_license;
 use entitle::sim::{SimConfig, Simulator};
 use entitle::state::{ResourceState, Scope, State, StateFile, Status};
 use entitle::workflow::Workspace;
@@ -225,11 +224,7 @@ async fn main() {
         let state = workspace.state_file.load_or_new().unwrap();
         loads.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let tenants = arcserve_license::tenants_in_play(&desired, &state);
-        let wants_orders = |tenant: &str, live: &entitle::plan::live::TenantLive| {
-            arcserve_license::version_change_in_sight(&desired, &state, tenant, live)
-        };
-        let live = entitle::plan::refresh::refresh(&tenants, &run_clients, &wants_orders)
+        let live = entitle::plan::refresh::refresh(&desired, &state, &run_clients)
             .await
             .unwrap();
         refreshes.push(started.elapsed().as_secs_f64());
