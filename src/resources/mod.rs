@@ -10,6 +10,7 @@ pub mod text_rules;
 
 pub mod arcserve_license;
 pub mod ecl_tenant;
+pub mod proposal_catalog;
 
 pub use arcserve_license::ArcserveLicenseSpec;
 pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
