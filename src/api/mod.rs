@@ -14,6 +14,7 @@ pub mod ecl;
 pub mod error;
 pub mod http;
 pub mod keystone;
+pub mod proposal_xml;
 pub mod secret;
 
 pub use error::ApiError;
