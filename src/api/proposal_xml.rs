@@ -379,10 +379,10 @@ impl Out {
     }
 }
 
-/// Text content escaped: `&`, `<` and `>` as entities, and `\r` as a
-/// character reference so that a reader's line-end normalisation keeps it.
+/// Text content escaped: `&`, `<` and `>` as entities, and `\r` as `&#13;`
+/// so that a reader's line-end normalisation keeps it.
 fn escape(value: &str) -> String {
-    quick_xml::escape::partial_escape(value).replace('\r', "&#xD;")
+    quick_xml::escape::partial_escape(value).into_owned()
 }
 
 // ---------------------------------------------------------------------------
@@ -794,7 +794,7 @@ pub(crate) mod tests {
 </ArcserveModels>"#;
 
     /// The HULFT sample of the Add Proposal document, verbatim.
-    const HULFT_SAMPLE: &str = r#"<?xml version="1.0"?>
+    pub(crate) const HULFT_SAMPLE: &str = r#"<?xml version="1.0"?>
 <HulftModels xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <CustomerEMailAddress>{e-mail address}</CustomerEMailAddress>
   <Language>{language(ja/en)}</Language>
@@ -817,7 +817,7 @@ pub(crate) mod tests {
 </HulftModels>"#;
 
     /// The generic sample of the Add Proposal document, verbatim.
-    const GENERIC_SAMPLE: &str = r#"<?xml version="1.0"?>
+    pub(crate) const GENERIC_SAMPLE: &str = r#"<?xml version="1.0"?>
 <GenericModels xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <OrderId>{OrderId}</OrderId>
   <CustomerEMailAddress>{CustomerEMailAddress}</CustomerEMailAddress>
@@ -1147,6 +1147,17 @@ pub(crate) mod tests {
         assert_eq!(parsed.models.len(), 1);
         assert_eq!(parsed.models[0].id, 801);
         assert_eq!(parsed.models[0].status, 1);
+    }
+
+    #[test]
+    fn a_utf16_declaration_in_a_string_is_read() {
+        // .NET's XmlSerializer declares utf-16 when it writes to a string.
+        let models = generic_sample(Some("O-1"), 1);
+        let text = models.to_xml().replace(
+            "<?xml version=\"1.0\"?>",
+            "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+        );
+        assert_eq!(GenericModels::from_xml(&text).unwrap(), models);
     }
 
     #[test]
