@@ -16,6 +16,7 @@ mod arcserve;
 pub mod catalog;
 mod control;
 mod keystone;
+pub(crate) mod proposal_xml;
 mod reply;
 mod server;
 mod store;
