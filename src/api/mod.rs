@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod keystone;
 pub mod proposal;
+pub mod proposal_xml;
 pub mod secret;
 
 pub use error::ApiError;

@@ -89,8 +89,8 @@ impl ProposalClient {
     /// Creates (no `order_id`) or replaces a proposal; returns its `OrderId`.
     /// A create is not repeated after an ambiguous failure; a replace is.
     pub async fn submit(&self, submission: &Submission) -> Result<String, ApiError> {
-        let mut request = Request::new(Method::POST, self.url(&["update"])?)
-            .json(serde_json::json!(submission));
+        let mut request =
+            Request::new(Method::POST, self.url(&["update"])?).json(serde_json::json!(submission));
         if submission.order_id.is_some() {
             request = request.idempotent();
         }
@@ -119,7 +119,11 @@ impl ProposalClient {
     }
 
     /// Every proposal of a service in the tenant.
-    pub async fn list(&self, service_id: u32, language: u32) -> Result<Vec<ProposalRecord>, ApiError> {
+    pub async fn list(
+        &self,
+        service_id: u32,
+        language: u32,
+    ) -> Result<Vec<ProposalRecord>, ApiError> {
         let url = self.url(&["list", &service_id.to_string()])?;
         let request = Request::new(Method::GET, url).header(LANGUAGE, HeaderValue::from(language));
         let envelope: ListEnvelope = self.session.send(request).await?.json()?;

@@ -416,7 +416,9 @@ mod tests {
             read_text(&LICENSE.replace("kind: ArcserveLicense", "kind: ArcserveLicence"));
         assert_eq!(
             found[0].hint.as_deref(),
-            Some("did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`)")
+            Some(
+                "did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`, `Proposal`)"
+            )
         );
     }
 

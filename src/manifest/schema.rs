@@ -189,6 +189,9 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_owned())
             .collect();
-        assert_eq!(names, ["ArcserveLicense.json", "EclTenant.json"]);
+        assert_eq!(
+            names,
+            ["ArcserveLicense.json", "EclTenant.json", "Proposal.json"]
+        );
     }
 }

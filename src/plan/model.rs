@@ -41,6 +41,7 @@ impl Plan {
                 ActionKind::Forget => summary.forget += 1,
                 ActionKind::IssueKey => summary.issue_key += 1,
                 ActionKind::Adopt => summary.adopt += 1,
+                ActionKind::Record => summary.record += 1,
                 ActionKind::BulkUpgrade => {
                     summary.upgrade += action.addresses.len();
                     summary.upgrade_calls += 1;
@@ -62,6 +63,9 @@ pub struct Summary {
     pub forget: usize,
     pub issue_key: usize,
     pub adopt: usize,
+    /// State-only changes (a resource's lifecycle rules).
+    #[serde(default)]
+    pub record: usize,
     /// Resources upgraded, and the bulk calls that do it.
     pub upgrade: usize,
     pub upgrade_calls: usize,
@@ -82,6 +86,8 @@ pub enum ActionKind {
     /// Bind an object this tool created (a `creating` record) without
     /// creating it again.
     Adopt,
+    /// Change only the state (the lifecycle rules recorded with a resource).
+    Record,
 }
 
 impl ActionKind {
@@ -89,7 +95,9 @@ impl ActionKind {
     pub fn symbol(self) -> &'static str {
         match self {
             ActionKind::Create => "+",
-            ActionKind::Update | ActionKind::IssueKey | ActionKind::Adopt => "~",
+            ActionKind::Update | ActionKind::IssueKey | ActionKind::Adopt | ActionKind::Record => {
+                "~"
+            }
             ActionKind::Replace => "-/+",
             ActionKind::Delete => "-",
             ActionKind::Forget => "<=",
@@ -108,6 +116,7 @@ impl ActionKind {
             ActionKind::IssueKey => "issue-key",
             ActionKind::BulkUpgrade => "bulk-upgrade",
             ActionKind::Adopt => "adopt",
+            ActionKind::Record => "record",
         }
     }
 
@@ -232,6 +241,8 @@ pub enum Operation {
     SubmitProposal(ProposalSubmission),
     /// Remove the address from the state; the object stays.
     Forget,
+    /// Record the resource's lifecycle rules in the state.
+    RecordLifecycle { lifecycle: RecordedLifecycle },
 }
 
 /// A proposal to send, and what the state records with it.

@@ -13,9 +13,12 @@ use std::fmt;
 
 use super::graph::OrderGraph;
 use super::live::Live;
-use super::model::{Action, Deferred, PLAN_FORMAT_VERSION, Plan};
-use crate::manifest::{Address, Desired, SourceLocation};
+use serde_json::json;
+
+use super::model::{Action, ActionKind, Change, Deferred, Operation, PLAN_FORMAT_VERSION, Plan};
+use crate::manifest::{Address, DeletionPolicy, Desired, SourceLocation};
 use crate::state::State;
+use crate::state::model::RecordedLifecycle;
 
 /// What the planner works from.
 pub struct PlanInput<'a> {
@@ -172,6 +175,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
     if !outcome.errors.is_empty() {
         return Err(PlanErrors(outcome.errors));
     }
+    outcome.drafts.extend(lifecycle_changes(&context));
     let actions = order(outcome.drafts, &deps, input.prior)?;
     outcome.deferred.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan {
@@ -180,6 +184,67 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
         deferred: outcome.deferred,
         notes: outcome.notes,
     })
+}
+
+/// Resources whose lifecycle rules differ from those recorded: the state
+/// must learn them (a later removal honours `deletionPolicy` and
+/// `preventDestroy` as they were applied). Nothing changes on the server.
+fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
+    let input = context.input;
+    input
+        .desired
+        .resources
+        .iter()
+        .filter_map(|resource| {
+            let address = resource.address.to_string();
+            let record = input.prior.get(&address)?;
+            let lifecycle = &resource.metadata.lifecycle;
+            let wanted = RecordedLifecycle {
+                prevent_destroy: lifecycle.prevent_destroy,
+                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+            };
+            if record.lifecycle == wanted || !context.in_scope(&address) {
+                return None;
+            }
+            let change = |field: &str, before: bool, after: bool| {
+                (before != after).then(|| Change {
+                    field: field.into(),
+                    before: Some(json!(before)),
+                    after: Some(json!(after)),
+                    forces_replacement: false,
+                })
+            };
+            let changes = [
+                change(
+                    "lifecycle.preventDestroy",
+                    record.lifecycle.prevent_destroy,
+                    wanted.prevent_destroy,
+                ),
+                change(
+                    "lifecycle.orphan",
+                    record.lifecycle.orphan_on_delete,
+                    wanted.orphan_on_delete,
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            Some(Draft {
+                action: Action {
+                    id: format!("record {address}"),
+                    kind: ActionKind::Record,
+                    addresses: vec![address.clone()],
+                    reason: "its lifecycle rules changed; the state records them".into(),
+                    changes,
+                    after: Vec::new(),
+                    detail: None,
+                    operation: Operation::RecordLifecycle { lifecycle: wanted },
+                },
+                resources: vec![address],
+                removal: false,
+            })
+        })
+        .collect()
 }
 
 fn check_cycles(

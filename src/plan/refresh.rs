@@ -63,10 +63,7 @@ async fn refresh_proposals(
             tenant.endpoint.as_deref(),
         )?;
         let records = client.list(*service_id, proposal::READ_LANGUAGE).await?;
-        let observed: Vec<ObservedProposal> = records
-            .iter()
-            .map(|record| proposal::observe(record))
-            .collect();
+        let observed: Vec<ObservedProposal> = records.iter().map(proposal::observe).collect();
         Ok::<_, ApiError>((tenant.tenant_id.clone(), *service_id, observed))
     });
     let mut out: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>> = BTreeMap::new();

@@ -54,6 +54,9 @@ pub fn summary_line(summary: &Summary) -> String {
     if summary.adopt > 0 {
         parts.push(format!("{} to adopt", summary.adopt));
     }
+    if summary.record > 0 {
+        parts.push(format!("{} to record in the state", summary.record));
+    }
     if summary.deferred > 0 {
         parts.push(format!("{} deferred", summary.deferred));
     }
@@ -88,6 +91,7 @@ fn action_text(out: &mut String, action: &Action, style: Style) {
         ActionKind::Delete => "will be deleted",
         ActionKind::Forget => "will be forgotten; the object stays",
         ActionKind::Adopt => "will be adopted",
+        ActionKind::Record => "changes only in the state",
         ActionKind::BulkUpgrade => "",
     };
     let title = match action.kind {

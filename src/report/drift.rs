@@ -205,7 +205,8 @@ fn proposal_drift(state: &State, live: &Live, report: &mut DriftReport) {
                         tenant: tenant.clone(),
                         kind: format!(
                             "Proposal ({})",
-                            crate::resources::proposal_catalog::service_name(*service).unwrap_or("?")
+                            crate::resources::proposal_catalog::service_name(*service)
+                                .unwrap_or("?")
                         ),
                         remote_id: observed.order_id.clone(),
                         name: observed.order_id.clone(),

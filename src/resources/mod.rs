@@ -11,10 +11,11 @@ pub mod text_rules;
 pub mod arcserve_license;
 pub mod ecl_tenant;
 pub mod proposal;
+pub mod proposal_catalog;
 
 pub use arcserve_license::ArcserveLicenseSpec;
-pub use proposal::ProposalSpec;
 pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
+pub use proposal::ProposalSpec;
 pub use registry::{KindSpec, Reference, SpecProblem, SpecVisitor, UnknownKind};
 
 registry::kinds! {

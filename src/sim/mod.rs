@@ -18,6 +18,7 @@ pub mod catalog;
 mod control;
 mod keystone;
 mod proposal;
+pub(crate) mod proposal_xml;
 mod reply;
 mod server;
 mod store;

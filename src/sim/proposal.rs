@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::proposal_xml::{self, SimDocument, SimItem};
+use super::proposal_xml::{self, ArcserveEntry, ArcserveKeyEntry, ArcserveProposal};
 use super::reply::{self, Reject};
-use super::store::{ArcserveTenant, Phase, StoredProposal};
-use super::Shared;
+use super::store::{ArcserveTenant, License, Order, Phase, StoredDocument, StoredProposal};
+use super::{Shared, catalog};
 use crate::resources::proposal_catalog::{self, HulftChoice, Language, Service};
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -63,13 +63,15 @@ fn language_header(headers: &HeaderMap) -> Result<Language, Reject> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u32>().ok())
         .and_then(Language::from_id)
-        .ok_or_else(|| reply::bad_request("the Language header must be 1 (Japanese) or 2 (English)"))
+        .ok_or_else(|| {
+            reply::bad_request("the Language header must be 1 (Japanese) or 2 (English)")
+        })
 }
 
 fn service_param(text: &str) -> Result<u32, Reject> {
-    let id: u32 = text
-        .parse()
-        .map_err(|_| reply::bad_request(format!("`service_id` must be an integer, got `{text}`")))?;
+    let id: u32 = text.parse().map_err(|_| {
+        reply::bad_request(format!("`service_id` must be an integer, got `{text}`"))
+    })?;
     if proposal_catalog::service_name(id).is_none() {
         return Err(reply::not_found(format!("service {id} has no proposals")));
     }
@@ -84,19 +86,21 @@ async fn submit(
 ) -> Result<Response, Reject> {
     let tenant_id = tenant(&shared, &headers, &tenant_id)?;
     let body = reply::body_object(&body)?;
-    let number = |name: &str| body.get(name).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+    let number = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
     let language = number("Language")
         .and_then(Language::from_id)
         .ok_or_else(|| reply::bad_request("`Language` must be 1 (Japanese) or 2 (English)"))?;
     let service = number("ServiceId")
         .and_then(Service::from_id)
         .ok_or_else(|| reply::bad_request("`ServiceId` must be one of 1, 5, 8, 13, 16"))?;
-    let email = body
-        .get("CustomerEMailAddress")
+    body.get("CustomerEMailAddress")
         .and_then(Value::as_str)
         .filter(|e| valid_email(e))
-        .ok_or_else(|| reply::bad_request("`CustomerEMailAddress` must be an e-mail address"))?
-        .to_string();
+        .ok_or_else(|| reply::bad_request("`CustomerEMailAddress` must be an e-mail address"))?;
     let xml = body
         .get("ProposalXml")
         .and_then(Value::as_str)
@@ -106,10 +110,7 @@ async fn submit(
         Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
         Some(_) => return Err(reply::bad_request("`OrderId` must be a non-empty string")),
     };
-    let document = proposal_xml::parse(service, xml)
-        .map_err(|err| reply::bad_request(format!("`ProposalXml` is not valid: {err}")))?;
-    check_document(service, language, &document)?;
-
+    let document = read_document(service, language, xml)?;
     let order_id = {
         let mut store = shared.store();
         let now = store.now();
@@ -119,10 +120,13 @@ async fn submit(
                 let existing = proposals
                     .iter_mut()
                     .find(|p| p.order_id == id && p.service_id == service.id())
-                    .ok_or_else(|| reply::not_found(format!("order {id} not found for service {}", service.id())))?;
-                existing.language = language.code().to_string();
-                existing.customer_email = email;
-                existing.rows = document.rows;
+                    .ok_or_else(|| {
+                        reply::not_found(format!(
+                            "order {id} not found for service {}",
+                            service.id()
+                        ))
+                    })?;
+                existing.document = document;
                 existing.update_date = now;
                 id
             }
@@ -132,9 +136,7 @@ async fn submit(
                     order_id: id.clone(),
                     service_id: service.id(),
                     status_id: 1,
-                    language: language.code().to_string(),
-                    customer_email: email,
-                    rows: document.rows,
+                    document,
                     proposal_date: now,
                     update_date: now,
                 });
@@ -143,84 +145,70 @@ async fn submit(
         }
     };
     shared.persist();
-    Ok(reply::json(StatusCode::OK, json!({ "OrderId": order_id, "Result": true })))
+    Ok(reply::json(
+        StatusCode::OK,
+        json!({ "OrderId": order_id, "Result": true }),
+    ))
 }
 
-/// The vendor's rules for the document inside the body.
-fn check_document(service: Service, language: Language, document: &SimDocument) -> Result<(), Reject> {
-    if document.language != language.code() {
+/// Reads and checks the document inside the body, by the vendor's rules;
+/// its `Language` must be the body's.
+fn read_document(
+    service: Service,
+    language: Language,
+    xml: &str,
+) -> Result<StoredDocument, Reject> {
+    let invalid = |err: String| reply::bad_request(format!("`ProposalXml` is not valid: {err}"));
+    let (document, document_language) = if service.is_hulft() {
+        let proposal = proposal_xml::parse_hulft(xml).map_err(invalid)?;
+        proposal_xml::check_hulft(&proposal).map_err(invalid)?;
+        let code = proposal.language.clone();
+        (StoredDocument::Hulft(proposal), code)
+    } else {
+        let proposal = proposal_xml::parse_generic(xml).map_err(invalid)?;
+        proposal_xml::check_generic(service.id(), &proposal).map_err(invalid)?;
+        let code = proposal.language.clone();
+        (StoredDocument::Generic(proposal), code)
+    };
+    if document_language != language.code() {
         return Err(reply::bad_request(format!(
-            "the document's Language `{}` does not match Language {}",
-            document.language,
+            "the document's Language `{document_language}` does not match Language {}",
             language.id()
         )));
     }
-    if !service.takes_rows() && !document.rows.is_empty() {
-        return Err(reply::bad_request("Power Systems proposals must have empty Models"));
-    }
-    for (index, row) in document.rows.iter().enumerate() {
-        let at = format!("row {}", index + 1);
-        if row.row_number as usize != index + 1 {
-            return Err(reply::bad_request(format!(
-                "{at}: RowNumber must count from 1, found {}",
-                row.row_number
-            )));
-        }
-        if row.status != 1 {
-            return Err(reply::bad_request(format!("{at}: Status must be 1")));
-        }
-        if uuid::Uuid::parse_str(&row.uuid).is_err() {
-            return Err(reply::bad_request(format!("{at}: Uuid `{}` is not a UUID", row.uuid)));
-        }
-        if row.number == 0 {
-            return Err(reply::bad_request(format!("{at}: Number must be at least 1")));
-        }
-        match &row.item {
-            SimItem::Hulft { dc, product, cluster, aes, script, license_pack, name, .. } => {
-                if !service.is_hulft() {
-                    return Err(reply::bad_request(format!("{at}: a HULFT row in a {} proposal", service.name())));
-                }
-                if !matches!(dc.as_str(), "jp1" | "jp2" | "jp3" | "jp4" | "jp5" | "jp6" | "jp7") {
-                    return Err(reply::bad_request(format!("{at}: Dc must be jp1 to jp7, got `{dc}`")));
-                }
+    Ok(document)
+}
+
+/// The document as Get Proposal answers it: HULFT rows spelt in
+/// `language`, the document's own `Language` kept.
+fn render(document: &StoredDocument, language: Language) -> String {
+    match document {
+        StoredDocument::Hulft(proposal) => {
+            let mut shown = proposal.clone();
+            for row in &mut shown.rows {
                 let choice = HulftChoice {
-                    product: product.clone(),
-                    license_pack: license_pack.clone(),
-                    cluster: cluster.clone(),
-                    aes: aes.clone(),
-                    script: script.clone(),
-                    name: Some(name.clone()),
+                    product: row.product.clone(),
+                    license_pack: row.license_pack.clone(),
+                    cluster: row.cluster.clone(),
+                    aes: row.aes.clone(),
+                    script: row.script.clone(),
+                    name: Some(row.name.clone()),
                 };
-                let found = proposal_catalog::find_hulft(&choice)
-                    .map_err(|miss| reply::bad_request(format!("{at}: {}", miss.message)))?;
-                // The cells must be spelt in the proposal's language.
-                let spelt = |cell: Option<proposal_catalog::Text>, value: &Option<String>| {
-                    cell.map(|t| t.get(language).to_string()) == value.clone().filter(|v| !v.is_empty())
-                };
-                if found.product.get(language) != product
-                    || found.name.get(language) != name
-                    || !spelt(found.cluster, cluster)
-                    || !spelt(found.aes, aes)
-                    || !spelt(found.script, script)
-                    || !spelt(found.license_pack, license_pack)
-                {
-                    return Err(reply::bad_request(format!(
-                        "{at}: the combination must be spelt in {}",
-                        if language == Language::Ja { "Japanese" } else { "English" }
-                    )));
+                if let Ok(found) = proposal_catalog::find_hulft(&choice) {
+                    let text =
+                        |t: Option<proposal_catalog::Text>| t.map(|t| t.get(language).to_string());
+                    row.product = found.product.get(language).to_string();
+                    row.cluster = text(found.cluster);
+                    row.aes = text(found.aes);
+                    row.script = text(found.script);
+                    row.license_pack = text(found.license_pack);
+                    row.name = found.name.get(language).to_string();
                 }
             }
-            SimItem::Plan { id } => {
-                if service.is_hulft() {
-                    return Err(reply::bad_request(format!("{at}: HULFT rows name a product")));
-                }
-                let plan = proposal_catalog::find_generic_plan(service, &id.to_string())
-                    .map_err(|message| reply::bad_request(format!("{at}: {message}")))?;
-                let _ = plan;
-            }
+            proposal_xml::render_hulft(&shown)
         }
+        StoredDocument::Generic(proposal) => proposal_xml::render_generic(proposal),
     }
-    Ok(())
 }
 
 fn valid_email(email: &str) -> bool {
@@ -244,12 +232,17 @@ fn record_json(tenant: &str, proposal: &StoredProposal, language: Language) -> V
         "DeleteDate": null,
         "ProposalDate": stamp(proposal.proposal_date),
         "UpdateDate": stamp(proposal.update_date),
-        "ProposalXml": proposal_xml::render(proposal, language),
+        "ProposalXml": render(&proposal.document, language),
     })
 }
 
 /// The Arcserve orders of a tenant as proposals (service 6).
-fn arcserve_records(tenant: &str, data: &ArcserveTenant, now: OffsetDateTime, language: Language) -> Vec<(String, Value)> {
+fn arcserve_records(
+    tenant: &str,
+    data: &ArcserveTenant,
+    now: OffsetDateTime,
+    language: Language,
+) -> Vec<(String, Value)> {
     data.orders
         .iter()
         .filter(|o| o.order_type == "new")
@@ -259,7 +252,7 @@ fn arcserve_records(tenant: &str, data: &ArcserveTenant, now: OffsetDateTime, la
                 .iter()
                 .filter(|l| l.order_id == order.id && l.phase(now) != Phase::Gone)
                 .collect();
-            let xml = proposal_xml::render_arcserve(order, &licenses, now, language);
+            let xml = arcserve_document(order, &licenses, now, language);
             let record = json!({
                 "OrderId": order.id.to_string(),
                 "ServiceId": 6,
@@ -279,8 +272,87 @@ fn arcserve_records(tenant: &str, data: &ArcserveTenant, now: OffsetDateTime, la
         .collect()
 }
 
+/// An Arcserve order and its licenses as an `ArcserveModels` document.
+fn arcserve_document(
+    order: &Order,
+    licenses: &[&License],
+    now: OffsetDateTime,
+    language: Language,
+) -> String {
+    let plan = licenses.first().and_then(|l| catalog::plan(&l.plan_id));
+    let pick = |ja: &str, en: &str| {
+        if language == Language::Ja {
+            ja.to_string()
+        } else {
+            en.to_string()
+        }
+    };
+    let entries = licenses
+        .iter()
+        .map(|license| {
+            let plan = catalog::plan(&license.plan_id);
+            let phase = license.phase(now);
+            ArcserveEntry {
+                uuid: license.id.to_string(),
+                status_id: Some(if phase == Phase::Active { "2" } else { "1" }.into()),
+                status_name: Some(pick(
+                    if phase == Phase::Active {
+                        "提供中"
+                    } else {
+                        "手配中"
+                    },
+                    phase.as_str(),
+                )),
+                status_name_en: Some(phase.as_str().into()),
+                license_id: Some(license.id.to_string()),
+                license_name1: plan.map(|p| p.name_ja.to_string()),
+                license_name1_en: plan.map(|p| p.name_en.to_string()),
+                license_name2: Some("Hypervisor".into()),
+                license_name2_en: Some("Hypervisor".into()),
+                license_name3: None,
+                license_name3_en: None,
+                quantity_win: Some(license.number_of_standalone_keys.to_string()),
+                quantity_lin: Some("0".into()),
+                charge_start_date: Some(stamp(license.created_at)),
+                charge_end_date: None,
+                proposal_date: Some(stamp(license.created_at)),
+                delete_date: license.deleted_at.map(stamp),
+                keys: license
+                    .keys
+                    .iter()
+                    .map(|key| ArcserveKeyEntry {
+                        key: key.value.clone(),
+                        name1: plan.map(|p| p.name_ja.to_string()),
+                        name1_en: plan.map(|p| p.name_en.to_string()),
+                        name2: Some(key.name.clone()),
+                        name2_en: Some(key.name.clone()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    proposal_xml::render_arcserve(&ArcserveProposal {
+        language: language.code().to_string(),
+        email: order.email_address.clone(),
+        company_name: order.company_name.clone(),
+        product_id: plan.map(|p| p.id.to_string()),
+        product_name: plan.map(|p| p.name_ja.to_string()),
+        product_name_en: plan.map(|p| p.name_en.to_string()),
+        support_desk_id: Some("1".into()),
+        support_desk_name: Some("NTT Com サポートデスク".into()),
+        support_desk_name_en: Some("NTT Com Support Desk".into()),
+        arcserve_order_id: Some(order.id.to_string()),
+        licenses: entries,
+    })
+}
+
 /// Every proposal of a service in a tenant, in the vendor's shape.
-fn records(shared: &Shared, tenant: &str, service: u32, language: Language) -> Vec<(String, Value)> {
+fn records(
+    shared: &Shared,
+    tenant: &str,
+    service: u32,
+    language: Language,
+) -> Vec<(String, Value)> {
     let store = shared.store();
     if service == 6 {
         let now = store.now();

@@ -1,0 +1,181 @@
+//! The server: the route table, the layer that counts requests and injects
+//! faults, and the connection loop.
+//!
+//! The connection loop is hyper's, not `axum::serve`, because a dropped
+//! response needs the connection closed before a status line is written:
+//! the fault layer marks the response, and the connection's service then
+//! fails instead of answering, which makes hyper close the connection.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use super::{Shared, reply};
+
+/// Marks a response that must not be delivered.
+#[derive(Clone, Copy)]
+struct Dropped;
+
+/// Every route: the APIs behind the fault layer, `/_sim` without it.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let apis = Router::new()
+        .merge(super::keystone::routes())
+        .merge(super::arcserve::routes())
+        .merge(super::proposal::routes())
+        .route_layer(middleware::from_fn_with_state(shared.clone(), faults))
+        .fallback(unmatched)
+        .method_not_allowed_fallback(wrong_method);
+    Router::new()
+        .merge(super::control::routes())
+        .merge(apis)
+        .layer(middleware::from_fn_with_state(shared.clone(), server_date))
+        .with_state(shared)
+}
+
+/// Counts the request under its route template, then applies the faults:
+/// latency, 429, 500 (nothing done), or drop (done, then no answer).
+async fn faults(
+    State(shared): State<Arc<Shared>>,
+    path: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    shared.count(format!("{} {}", request.method(), path.as_str()));
+    let faults = shared.faults();
+    if faults.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
+    }
+    if faults.rate_429 > 0.0 && fastrand::f64() < faults.rate_429 {
+        let mut response =
+            reply::error(StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
+        if let Ok(value) = HeaderValue::from_str(&faults.retry_after_secs.to_string()) {
+            response.headers_mut().insert("retry-after", value);
+        }
+        return response;
+    }
+    if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
+        return reply::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal server error (injected)",
+        )
+        .into_response();
+    }
+    let mut response = next.run(request).await;
+    if faults.drop_rate > 0.0 && fastrand::f64() < faults.drop_rate {
+        response.extensions_mut().insert(Dropped);
+    }
+    response
+}
+
+/// The `Date` header from the simulated clock, so that clients judge date
+/// rules by the simulator's day, as they would by the vendor's.
+async fn server_date(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let now: SystemTime = shared.store().now().into();
+    if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+        response.headers_mut().insert("date", value);
+    }
+    response
+}
+
+async fn unmatched(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    shared.count(format!("{} <unmatched>", request.method()));
+    reply::not_found(format!(
+        "no route for {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+    .into_response()
+}
+
+async fn wrong_method(request: Request) -> Response {
+    reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+    .into_response()
+}
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("response dropped by fault injection")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Accepts connections until `stop` turns true, then lets every connection
+/// finish its request and close.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                connections.spawn(connection(stream, router.clone(), stop.clone()));
+            }
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(Duration::from_secs(5), drain)
+        .await
+        .is_err()
+    {
+        connections.abort_all();
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let service =
+        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let router = router.clone();
+            async move {
+                let response = router
+                    .oneshot(request.map(axum::body::Body::new))
+                    .await
+                    .unwrap_or_else(|never: Infallible| match never {});
+                if response.extensions().get::<Dropped>().is_some() {
+                    return Err(DropConnection);
+                }
+                Ok(response)
+            }
+        });
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = stop.wait_for(|stopped| *stopped) => {}
+    }
+    // Finish the request in flight, if any, and close.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}

@@ -22,19 +22,24 @@ pub struct Store {
     pub arcserve: BTreeMap<String, ArcserveTenant>,
     /// Proposals per tenant id (32 hex digits), in submission order.
     #[serde(default)]
-    pub proposals: BTreeMap<String, Vec<StoredProposal>>,
+    pub(crate) proposals: BTreeMap<String, Vec<StoredProposal>>,
+}
+
+/// A proposal's document, as submitted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum StoredDocument {
+    Hulft(super::proposal_xml::HulftProposal),
+    Generic(super::proposal_xml::GenericProposal),
 }
 
 /// A proposal as the simulator keeps it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StoredProposal {
+pub(crate) struct StoredProposal {
     pub order_id: String,
     pub service_id: u32,
     pub status_id: u32,
-    /// `ja` / `en`, as submitted.
-    pub language: String,
-    pub customer_email: String,
-    pub rows: Vec<super::proposal_xml::SimRow>,
+    pub document: StoredDocument,
     #[serde(with = "time::serde::rfc3339")]
     pub proposal_date: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

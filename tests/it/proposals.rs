@@ -50,9 +50,11 @@ fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
     let sim = project.sim;
     let http = sim.http();
     let keystone = sim.keystone(&http);
-    let client = entitle::api::proposal::ProposalClient::new(
-        entitle::api::ecl::EclSession::new(http, keystone, sim.target(TENANT_A)),
-    );
+    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
+        http,
+        keystone,
+        sim.target(TENANT_A),
+    ));
     sim.block_on(client.list(1, language))
         .unwrap()
         .into_iter()
@@ -99,14 +101,23 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     );
     project.apply().expect(0);
     assert_eq!(listed(&project, 2)[0].1.models.len(), 2);
-    project.write("hulft.yaml", &hulft("en", &[HULFT_STANDBY_ROW.to_string()], ""));
+    project.write(
+        "hulft.yaml",
+        &hulft("en", &[HULFT_STANDBY_ROW.to_string()], ""),
+    );
     let plan = project.plan().expect(2);
     assert!(plan.stdout.contains("- row 1"), "{}", plan.stdout);
     project.apply().expect(0);
     let last = listed(&project, 2);
     assert_eq!(last[0].1.models.len(), 1);
     assert_eq!(last[0].1.models[0].row_number, 1);
-    assert!(last[0].1.models[0].cluster.as_deref().unwrap().contains("Stand-By"));
+    assert!(
+        last[0].1.models[0]
+            .cluster
+            .as_deref()
+            .unwrap()
+            .contains("Stand-By")
+    );
     project.plan().expect(0);
 }
 
@@ -119,7 +130,11 @@ fn switching_language_changes_only_the_language() {
     project.apply().expect(0);
     project.write("hulft.yaml", &hulft("ja", &[row(1)], ""));
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("~ language = \"en\" -> \"ja\""), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("~ language = \"en\" -> \"ja\""),
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains("row 1"), "{}", plan.stdout);
     project.apply().expect(0);
     let in_japanese = listed(&project, 1);
@@ -143,8 +158,16 @@ fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
     project.write("hulft.yaml", &hulft("en", &[bad.to_string()], ""));
     let run = project.run(&["validate", "manifests"]).expect(1);
     assert!(run.stderr.contains("models[0]"), "{}", run.stderr);
-    assert!(run.stderr.contains("closest allowed combination"), "{}", run.stderr);
-    assert!(run.stderr.contains("HULFT8 for Linux-Enterprise"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("closest allowed combination"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("HULFT8 for Linux-Enterprise"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -156,13 +179,29 @@ fn removing_a_proposal_needs_orphan_or_state_rm() {
     project.apply().expect(0);
     project.remove("hulft.yaml");
     let refused = project.plan().expect(1);
-    assert!(refused.stderr.contains("cannot delete a proposal"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("entitle state rm Proposal/hulft"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("deletionPolicy: Orphan"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("cannot delete a proposal"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("entitle state rm Proposal/hulft"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("deletionPolicy: Orphan"),
+        "{}",
+        refused.stderr
+    );
 
     project.write(
         "hulft.yaml",
-        &hulft("en", &[row(1)], "  lifecycle:\n    deletionPolicy: Orphan\n"),
+        &hulft(
+            "en",
+            &[row(1)],
+            "  lifecycle:\n    deletionPolicy: Orphan\n",
+        ),
     );
     project.apply().expect(0);
     project.remove("hulft.yaml");
@@ -205,9 +244,11 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
 
     let http = sim.http();
     let keystone = sim.keystone(&http);
-    let client = entitle::api::proposal::ProposalClient::new(
-        entitle::api::ecl::EclSession::new(http, keystone, sim.target(TENANT_A)),
-    );
+    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
+        http,
+        keystone,
+        sim.target(TENANT_A),
+    ));
     let listed = sim.block_on(client.list(6, 2)).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].order_id, license.order_id.to_string());
@@ -217,12 +258,11 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
     let doc = ArcserveModels::from_xml(&detail.proposal_xml).unwrap();
     assert_eq!(doc.models.len(), 1);
     let model = &doc.models[0];
-    assert_eq!(model.license_id.as_deref(), Some(license.id.to_string().as_str()));
-    let keys: Vec<&str> = model
-        .license_keys
-        .iter()
-        .filter_map(|k| k.key.as_deref())
-        .collect();
+    assert_eq!(
+        model.license_id.as_deref(),
+        Some(license.id.to_string().as_str())
+    );
+    let keys: Vec<&str> = model.license_keys.iter().map(|k| k.key.as_str()).collect();
     let expected: Vec<&str> = license.keys.iter().map(|k| k.value.as_str()).collect();
     assert_eq!(keys, expected);
 }

@@ -996,6 +996,7 @@ mod tests {
                     has_upgrade_order: Some(has_upgrade_order),
                 },
             )]),
+            ..Live::default()
         }
     }
 

@@ -25,7 +25,11 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
     let tenant = &submission.tenant;
     let client = context
         .clients
-        .proposal_for(&tenant.tenant_id, &tenant.region, tenant.endpoint.as_deref())
+        .proposal_for(
+            &tenant.tenant_id,
+            &tenant.region,
+            tenant.endpoint.as_deref(),
+        )
         .map_err(|e| e.to_string())?;
     let service = Service::from_id(submission.service_id)
         .ok_or_else(|| format!("service {} takes no proposals", submission.service_id))?;
@@ -70,7 +74,9 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
     context
         .recorder
         .set(&address, Some(record))
-        .map_err(|err| format!("{err}\n  the proposal {order_id} was sent; the state could not record it"))?;
+        .map_err(|err| {
+            format!("{err}\n  the proposal {order_id} was sent; the state could not record it")
+        })?;
     Ok(match &submission.order_id {
         Some(_) => format!("replaced order {order_id}"),
         None => format!("created order {order_id}"),
@@ -119,7 +125,10 @@ async fn create(
                     .map_err(|e| e.to_string())?;
                 let found = listed.iter().map(observe).find(|o| {
                     !ours.is_empty()
-                        && o.models.iter().map(|m| m.uuid.as_str()).collect::<std::collections::BTreeSet<_>>()
+                        && o.models
+                            .iter()
+                            .map(|m| m.uuid.as_str())
+                            .collect::<std::collections::BTreeSet<_>>()
                             == ours
                 });
                 if let Some(found) = found {

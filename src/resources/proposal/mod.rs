@@ -11,9 +11,7 @@ mod apply;
 mod plan;
 
 pub use apply::apply;
-pub use plan::{
-    ProposalAttributes, READ_LANGUAGE, observe, plan, tenants_and_services, to_xml,
-};
+pub use plan::{ProposalAttributes, READ_LANGUAGE, observe, plan, tenants_and_services, to_xml};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -287,8 +285,10 @@ impl KindSpec for ProposalSpec {
                     );
                 }
                 match row.dc.as_deref() {
-                    None => problems.push(SpecProblem::new(at("dc"), "HULFT rows need a `dc`")
-                        .hint("the data centre, jp1 to jp7")),
+                    None => problems.push(
+                        SpecProblem::new(at("dc"), "HULFT rows need a `dc`")
+                            .hint("the data centre, jp1 to jp7"),
+                    ),
                     Some(dc) if !is_dc(dc) => problems.push(SpecProblem::new(
                         at("dc"),
                         format!("`{dc}` is not a HULFT data centre; write jp1 to jp7"),
@@ -296,7 +296,10 @@ impl KindSpec for ProposalSpec {
                     Some(_) => {}
                 }
                 if row.product.is_none() {
-                    problems.push(SpecProblem::new(at("product"), "HULFT rows need a `product`"));
+                    problems.push(SpecProblem::new(
+                        at("product"),
+                        "HULFT rows need a `product`",
+                    ));
                     continue;
                 }
             } else {
@@ -305,7 +308,10 @@ impl KindSpec for ProposalSpec {
                         problems.push(
                             SpecProblem::new(
                                 at(field),
-                                format!("`{field}` belongs to HULFT rows; {} rows name a `plan`", self.service.name()),
+                                format!(
+                                    "`{field}` belongs to HULFT rows; {} rows name a `plan`",
+                                    self.service.name()
+                                ),
                             )
                             .hint("remove it"),
                         );

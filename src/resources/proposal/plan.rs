@@ -49,7 +49,9 @@ pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef,
         .resources
         .iter()
         .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec))),
+            Spec::EclTenant(spec) => {
+                Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec)))
+            }
             _ => None,
         })
         .collect();
@@ -67,7 +69,8 @@ pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef,
         if !address.starts_with("Proposal/") {
             continue;
         }
-        let Ok(attributes) = serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
+        let Ok(attributes) =
+            serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
         else {
             continue;
         };
@@ -243,7 +246,9 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         .resources
         .iter()
         .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec))),
+            Spec::EclTenant(spec) => {
+                Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec)))
+            }
             _ => None,
         })
         .collect();
@@ -260,14 +265,24 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
             continue;
         };
-        let Some(live) = input.live.proposals_of(&tenant.tenant_id, spec.service.id()) else {
+        let Some(live) = input
+            .live
+            .proposals_of(&tenant.tenant_id, spec.service.id())
+        else {
             out.errors.push(PlanError::new(
                 Some(address),
                 "the tenant's proposals were not refreshed",
             ));
             continue;
         };
-        plan_one(&mut out, resource, spec, tenant, live, input.prior.get(&address));
+        plan_one(
+            &mut out,
+            resource,
+            spec,
+            tenant,
+            live,
+            input.prior.get(&address),
+        );
     }
     for (address, record) in &input.prior.resources {
         if !address.starts_with("Proposal/")
@@ -350,9 +365,8 @@ fn plan_one(
         },
     };
 
-    let uuids = |models: &[Model]| -> BTreeSet<String> {
-        models.iter().map(|m| m.uuid.clone()).collect()
-    };
+    let uuids =
+        |models: &[Model]| -> BTreeSet<String> { models.iter().map(|m| m.uuid.clone()).collect() };
     let observed = match record {
         None => None,
         Some(r) => match &r.remote_id {
@@ -415,7 +429,8 @@ fn plan_one(
         });
     }
     changes.extend(row_changes(&observed.models, &wanted));
-    let adopting = record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
+    let adopting =
+        record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
     if changes.is_empty() && !adopting && record.is_some_and(|r| r.status == Status::Ready) {
         return;
     }
@@ -434,16 +449,25 @@ fn plan_one(
         &wanted,
     );
     let detail = (before_xml != after_xml).then(|| {
-        similar::TextDiff::from_lines(&before_xml.replace("\r\n", "\n"), &after_xml.replace("\r\n", "\n"))
-            .unified_diff()
-            .context_radius(3)
-            .header("ProposalXml (live, in English)", "ProposalXml (planned, in English)")
-            .to_string()
+        similar::TextDiff::from_lines(
+            before_xml.replace("\r\n", "\n"),
+            after_xml.replace("\r\n", "\n"),
+        )
+        .unified_diff()
+        .context_radius(3)
+        .header(
+            "ProposalXml (live, in English)",
+            "ProposalXml (planned, in English)",
+        )
+        .to_string()
     });
     let reason = if changes.is_empty() {
         "a previous run sent it but was stopped before recording it".to_string()
     } else {
-        format!("{} difference(s); the API replaces a proposal whole", changes.len())
+        format!(
+            "{} difference(s); the API replaces a proposal whole",
+            changes.len()
+        )
     };
     out.drafts.push(draft(
         ActionKind::Update,
