@@ -13,6 +13,7 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
                 context
                     .recorder
                     .set(address, None)
+                    .await
                     .map_err(|err| err.to_string())?;
             }
             Ok("removed from the state; the object stays".into())

@@ -58,7 +58,8 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                 record.remote_id = Some(license_id.to_string());
                 record.status = Status::Ready;
                 record.attributes = json!(attributes);
-            })?;
+            })
+            .await?;
             Ok(format!("adopted {license_id}"))
         }
         Operation::UpdateLicense {
@@ -81,7 +82,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                     .await
                     .map_err(|e| e.to_string())?
             };
-            record_observed(context, &address, &license, attributes)?;
+            record_observed(context, &address, &license, attributes).await?;
             Ok("updated in place".into())
         }
         Operation::DeleteLicense { tenant, license_id } => {
@@ -98,7 +99,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let client = client(context, tenant)?;
             let license = wait_until_active(context, &client, *license_id).await?;
             let license = issue_missing_keys(&client, license, key_types).await?;
-            record_observed(context, &address, &license, attributes)?;
+            record_observed(context, &address, &license, attributes).await?;
             Ok(format!("issued {} key(s)", key_types.len()))
         }
         Operation::BulkUpgrade {
@@ -151,20 +152,28 @@ fn new_record(
 }
 
 /// Changes the record of `address` (absent: `None`) and writes the state.
-fn record(
+async fn record(
     context: &Context,
     address: &str,
     change: impl FnOnce(&mut Option<ResourceState>),
 ) -> Result<(), String> {
-    let mut current = context.recorder.get(address);
-    change(&mut current);
-    context.recorder.set(address, current).map_err(|err| {
-        format!("{err}\n  the object on the server is fine; the state could not record it")
-    })
+    context
+        .recorder
+        .update(|state| {
+            let mut current = state.resources.remove(address);
+            change(&mut current);
+            if let Some(record) = current {
+                state.resources.insert(address.to_string(), record);
+            }
+        })
+        .await
+        .map_err(|err| {
+            format!("{err}\n  the object on the server is fine; the state could not record it")
+        })
 }
 
 /// Records a license as it is now on the server.
-fn record_observed(
+async fn record_observed(
     context: &Context,
     address: &str,
     license: &License,
@@ -178,6 +187,7 @@ fn record_observed(
             record.attributes = json!(attributes);
         }
     })
+    .await
 }
 
 /// The attributes of a license as the server shows them; the version of a
@@ -220,6 +230,7 @@ async fn create(
     context
         .recorder
         .set(address, Some(fresh))
+        .await
         .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
 
     let body = crate::api::arcserve::NewLicense {
@@ -251,7 +262,7 @@ async fn create(
             }
             Err(err) => {
                 // Certainly not created: the record must not claim otherwise.
-                let _ = context.recorder.set(address, None);
+                let _ = context.recorder.set(address, None).await;
                 return Err(err.to_string());
             }
         }
@@ -265,10 +276,11 @@ async fn create(
         if let Some(record) = record {
             record.remote_id = Some(license.id.to_string());
         }
-    })?;
+    })
+    .await?;
     let license = wait_until_active(context, client, license.id).await?;
     let license = issue_missing_keys(client, license, &attributes.key_types).await?;
-    record_observed(context, address, &license, attributes)?;
+    record_observed(context, address, &license, attributes).await?;
     Ok(license)
 }
 
@@ -388,7 +400,8 @@ async fn delete_and_wait(
         if let Some(record) = record {
             record.status = Status::Deleting;
         }
-    })?;
+    })
+    .await?;
     let started = Instant::now();
     let mut pause = context.options.poll_interval;
     loop {
@@ -407,7 +420,7 @@ async fn delete_and_wait(
         pause = (pause * 3 / 2).min(Duration::from_secs(2));
     }
     if forget {
-        record(context, address, |record| *record = None)?;
+        record(context, address, |record| *record = None).await?;
     }
     Ok(())
 }
@@ -434,7 +447,7 @@ async fn bulk_upgrade(
         };
         match client.bulk_upgrade(&request).await {
             Ok(licenses) => {
-                record_versions(context, &pending, &licenses, version)?;
+                record_versions(context, &pending, &licenses, version).await?;
                 pending.clear();
             }
             Err(err) if err.is_ambiguous() => {
@@ -451,7 +464,7 @@ async fn bulk_upgrade(
                             && l.keys.iter().all(|k| k.version == version)
                     })
                     .collect();
-                record_versions(context, &pending, &upgraded, version)?;
+                record_versions(context, &pending, &upgraded, version).await?;
                 pending.retain(|m| !upgraded.iter().any(|l| l.id == m.license_id));
             }
             Err(err) => return Err(err.to_string()),
@@ -467,7 +480,7 @@ async fn bulk_upgrade(
     }
 }
 
-fn record_versions(
+async fn record_versions(
     context: &Context,
     members: &[&UpgradeMember],
     licenses: &[License],
@@ -493,5 +506,6 @@ fn record_versions(
                 record.attributes = json!(attributes);
             }
         })
+        .await
         .map_err(|err| err.to_string())
 }
