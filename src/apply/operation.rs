@@ -27,6 +27,7 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
                             record.lifecycle = lifecycle.clone();
                         }
                     })
+                    .await
                     .map_err(|err| err.to_string())?;
             }
             Ok("lifecycle recorded in the state".into())

@@ -14,7 +14,8 @@ fn the_examples_validate() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("7 resources are valid"), "{stdout}");
+    assert!(stdout.contains("10 resources are valid"), "{stdout}");
+    assert!(stdout.contains("3 Proposal"), "{stdout}");
     assert!(stdout.contains("2 EclTenant"), "{stdout}");
     assert!(stdout.contains("5 ArcserveLicense"), "{stdout}");
 }
@@ -99,9 +100,11 @@ fn the_demo_runs_end_to_end() {
         String::from_utf8_lossy(&output.stderr)
     );
     for expected in [
-        "7 resources, all valid",
+        "10 resources, all valid",
         "+ ArcserveLicense/backup-dr-replica",
-        "Plan: 5 to create",
+        "Plan: 8 to create",
+        "+ Proposal/hulft-file-transfer",
+        "create Proposal/gcp-interconnect: created order",
         "create ArcserveLicense/backup-prod-web: created",
         "No changes.",
         "Changed outside entitle:",

@@ -74,6 +74,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
     context
         .recorder
         .set(&address, Some(record))
+        .await
         .map_err(|err| {
             format!("{err}\n  the proposal {order_id} was sent; the state could not record it")
         })?;
@@ -111,6 +112,7 @@ async fn create(
     context
         .recorder
         .set(address, Some(new_record(submission)))
+        .await
         .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
     let ours: std::collections::BTreeSet<&str> =
         submission.models.iter().map(|m| m.uuid.as_str()).collect();
@@ -136,7 +138,7 @@ async fn create(
                 }
             }
             Err(err) => {
-                let _ = context.recorder.set(address, None);
+                let _ = context.recorder.set(address, None).await;
                 return Err(err.to_string());
             }
         }

@@ -392,7 +392,27 @@ fn plan_one(
             }
             Some(_) => "the tenant no longer lists it",
         };
-        let changes = row_changes(&[], &wanted);
+        let mut changes = vec![
+            Change {
+                field: "service".into(),
+                before: None,
+                after: Some(json!(spec.service.name())),
+                forces_replacement: false,
+            },
+            Change {
+                field: "language".into(),
+                before: None,
+                after: Some(json!(spec.language.code())),
+                forces_replacement: false,
+            },
+            Change {
+                field: "customerEmail".into(),
+                before: None,
+                after: Some(json!(spec.customer_email)),
+                forces_replacement: false,
+            },
+        ];
+        changes.extend(row_changes(&[], &wanted));
         out.drafts.push(draft(
             ActionKind::Create,
             &address,
