@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::Error;
 use crate::api::ecl::EclClients;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
-use crate::manifest::{self, Address, Desired, Kind, Spec};
+use crate::manifest::{self, Address, Desired, Kind};
 use crate::plan::model::TenantRef;
 use crate::plan::{self, Live, Plan, PlanInput};
 use crate::report::drift::{self, DriftReport};
@@ -179,12 +179,8 @@ impl Workspace {
 
 /// The tenants the manifests declare.
 fn declared_tenants(desired: &Desired) -> Vec<TenantRef> {
-    desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => Some(arcserve_license::tenant_ref(&r.metadata.name, spec)),
-            _ => None,
-        })
+    crate::resources::ecl_tenant::declared(desired)
+        .into_values()
+        .map(|t| t.reference)
         .collect()
 }

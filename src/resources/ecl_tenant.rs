@@ -1,8 +1,13 @@
 //! `EclTenant`: an NTT Enterprise Cloud tenant (project) in one region, the
 //! scope in which Arcserve UDP licenses live.
 
+use std::collections::BTreeMap;
+
 use super::text_rules;
 use super::{Kind, KindSpec, Reference, SpecProblem};
+use crate::manifest::{Desired, Resource, Spec};
+use crate::plan::model::TenantRef;
+use crate::state::ResourceState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +82,58 @@ pub struct UpgradeContact {
     /// Company name, 1 to 100 characters.
     #[schemars(length(min = 1, max = 100))]
     pub company_name: String,
+}
+
+/// A declared tenant: its resource, its spec, and where its requests go.
+pub struct DeclaredTenant<'a> {
+    pub resource: &'a Resource,
+    pub spec: &'a EclTenantSpec,
+    pub reference: TenantRef,
+}
+
+/// The tenants the manifests declare, by name.
+pub fn declared(desired: &Desired) -> BTreeMap<&str, DeclaredTenant<'_>> {
+    desired
+        .resources
+        .iter()
+        .filter_map(|resource| match &resource.spec {
+            Spec::EclTenant(spec) => Some((
+                resource.metadata.name.as_str(),
+                DeclaredTenant {
+                    resource,
+                    spec,
+                    reference: tenant_ref(&resource.metadata.name, spec),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Where a declared tenant's requests go.
+pub fn tenant_ref(name: &str, spec: &EclTenantSpec) -> TenantRef {
+    TenantRef {
+        name: name.to_string(),
+        tenant_id: spec.tenant_id.clone(),
+        region: spec.region.to_string(),
+        endpoint: spec.endpoint.clone(),
+    }
+}
+
+/// The tenant a state record was applied in (its scope, and the tenant's
+/// name from its attributes).
+pub fn tenant_ref_from_state(record: &ResourceState) -> TenantRef {
+    TenantRef {
+        name: record
+            .attributes
+            .get("tenant")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        tenant_id: record.scope.tenant_id.clone().unwrap_or_default(),
+        region: record.scope.region.clone().unwrap_or_default(),
+        endpoint: record.scope.endpoint.clone(),
+    }
 }
 
 impl KindSpec for EclTenantSpec {

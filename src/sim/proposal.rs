@@ -19,7 +19,7 @@ use super::proposal_xml::{self, ArcserveEntry, ArcserveKeyEntry, ArcserveProposa
 use super::reply::{self, Reject};
 use super::store::{ArcserveTenant, License, Order, Phase, StoredDocument, StoredProposal};
 use super::{Shared, catalog};
-use crate::resources::proposal_catalog::{self, HulftChoice, Language, Service};
+use crate::resources::proposal_catalog::{self, Language, Service};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -186,15 +186,7 @@ fn render(document: &StoredDocument, language: Language) -> String {
         StoredDocument::Hulft(proposal) => {
             let mut shown = proposal.clone();
             for row in &mut shown.rows {
-                let choice = HulftChoice {
-                    product: row.product.clone(),
-                    license_pack: row.license_pack.clone(),
-                    cluster: row.cluster.clone(),
-                    aes: row.aes.clone(),
-                    script: row.script.clone(),
-                    name: Some(row.name.clone()),
-                };
-                if let Ok(found) = proposal_catalog::find_hulft(&choice) {
+                if let Ok(found) = proposal_catalog::find_hulft(&row.choice()) {
                     let text =
                         |t: Option<proposal_catalog::Text>| t.map(|t| t.get(language).to_string());
                     row.product = found.product.get(language).to_string();

@@ -47,6 +47,20 @@ pub(crate) struct HulftRow {
     pub status: u32,
 }
 
+impl HulftRow {
+    /// The row's cells, to look up in the combination table.
+    pub fn choice(&self) -> HulftChoice {
+        HulftChoice {
+            product: self.product.clone(),
+            license_pack: self.license_pack.clone(),
+            cluster: self.cluster.clone(),
+            aes: self.aes.clone(),
+            script: self.script.clone(),
+            name: Some(self.name.clone()),
+        }
+    }
+}
+
 /// A Power Systems, FastDNS or Hybrid Cloud proposal as the simulator keeps
 /// it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -373,15 +387,8 @@ pub(crate) fn check_hulft(proposal: &HulftProposal) -> Result<(), String> {
                 row.dc
             ));
         }
-        let choice = HulftChoice {
-            product: row.product.clone(),
-            license_pack: row.license_pack.clone(),
-            cluster: row.cluster.clone(),
-            aes: row.aes.clone(),
-            script: row.script.clone(),
-            name: Some(row.name.clone()),
-        };
-        let line = find_hulft(&choice).map_err(|miss| format!("model {at}: {}", miss.message))?;
+        let line =
+            find_hulft(&row.choice()).map_err(|miss| format!("model {at}: {}", miss.message))?;
         let cells = [
             ("Product", Some(line.product), Some(&row.product)),
             ("LicensePack", line.license_pack, row.license_pack.as_ref()),

@@ -6,8 +6,7 @@ mod plan;
 
 pub use apply::{apply, attributes_of};
 pub use plan::{
-    BULK_CHUNK, FIELDS, import, observed_attributes, plan, tenant_ref, tenant_ref_from_state,
-    tenants_in_play, version_change_in_sight,
+    BULK_CHUNK, FIELDS, import, observed_attributes, plan, tenants_in_play, version_change_in_sight,
 };
 
 use super::schema_types::UuidSchema;

@@ -25,7 +25,8 @@ use crate::plan::model::{
     TenantRef, UpgradeMember,
 };
 use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
-use crate::resources::{ArcserveLicenseSpec, EclTenantSpec};
+use crate::resources::ArcserveLicenseSpec;
+use crate::resources::ecl_tenant::{self, DeclaredTenant, tenant_ref_from_state};
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, State, Status};
 
@@ -39,33 +40,11 @@ pub const FIELDS: [&str; 4] = ["plan", "standaloneKeys", "version", "keyTypes"];
 /// and the version each has now.
 type Upgrades = BTreeMap<(String, String), Vec<(UpgradeMember, Option<String>)>>;
 
-/// The tenant a desired license lives in.
-struct Tenant<'a> {
-    resource: &'a Resource,
-    spec: &'a EclTenantSpec,
-    reference: TenantRef,
-}
-
 /// Plans every license in scope.
 pub fn plan(context: &Context<'_>) -> KindPlan {
     let input = context.input;
     let mut out = KindPlan::default();
-    let tenants: BTreeMap<&str, Tenant<'_>> = input
-        .desired
-        .resources
-        .iter()
-        .filter_map(|resource| match &resource.spec {
-            Spec::EclTenant(spec) => Some((
-                resource.metadata.name.as_str(),
-                Tenant {
-                    resource,
-                    spec,
-                    reference: tenant_ref(&resource.metadata.name, spec),
-                },
-            )),
-            _ => None,
-        })
-        .collect();
+    let tenants = ecl_tenant::declared(input.desired);
 
     let mut upgrades: Upgrades = BTreeMap::new();
     let mut desired_addresses = BTreeSet::new();
@@ -128,7 +107,7 @@ fn plan_desired(
     upgrades: &mut Upgrades,
     resource: &Resource,
     spec: &ArcserveLicenseSpec,
-    tenant: &Tenant<'_>,
+    tenant: &DeclaredTenant<'_>,
     live: &TenantLive,
     record: Option<&ResourceState>,
     desired: &crate::manifest::Desired,
@@ -558,7 +537,7 @@ fn plan_removed(
 fn plan_upgrades(
     out: &mut KindPlan,
     upgrades: Upgrades,
-    tenants: &BTreeMap<&str, Tenant<'_>>,
+    tenants: &BTreeMap<&str, DeclaredTenant<'_>>,
     live: &crate::plan::live::Live,
 ) {
     for ((tenant_name, version), mut members) in upgrades {
@@ -710,31 +689,6 @@ pub fn observed_attributes(observed: &ObservedLicense, tenant: &str) -> LicenseA
     }
 }
 
-/// Where a declared tenant's requests go.
-pub fn tenant_ref(name: &str, spec: &EclTenantSpec) -> TenantRef {
-    TenantRef {
-        name: name.to_string(),
-        tenant_id: spec.tenant_id.clone(),
-        region: spec.region.to_string(),
-        endpoint: spec.endpoint.clone(),
-    }
-}
-
-/// The tenant a state record was applied in.
-pub fn tenant_ref_from_state(record: &ResourceState) -> TenantRef {
-    TenantRef {
-        name: record
-            .attributes
-            .get("tenant")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        tenant_id: record.scope.tenant_id.clone().unwrap_or_default(),
-        region: record.scope.region.clone().unwrap_or_default(),
-        endpoint: record.scope.endpoint.clone(),
-    }
-}
-
 /// Whether any declared license of `tenant_id` has another version live:
 /// only then does refresh read the tenant's orders (for the upgrade rules).
 pub fn version_change_in_sight(
@@ -743,19 +697,15 @@ pub fn version_change_in_sight(
     tenant_id: &str,
     live: &TenantLive,
 ) -> bool {
-    let tenants: BTreeMap<&str, &str> = desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), spec.tenant_id.as_str())),
-            _ => None,
-        })
-        .collect();
+    let tenants = ecl_tenant::declared(desired);
     desired.resources.iter().any(|resource| {
         let Spec::ArcserveLicense(spec) = &resource.spec else {
             return false;
         };
-        if tenants.get(spec.tenant.as_str()) != Some(&tenant_id) {
+        if tenants
+            .get(spec.tenant.as_str())
+            .is_none_or(|t| t.reference.tenant_id != tenant_id)
+        {
             return false;
         }
         let by_state = state
@@ -772,20 +722,13 @@ pub fn version_change_in_sight(
 /// The tenants a plan must refresh: those of the declared licenses and
 /// those of the licenses in the state.
 pub fn tenants_in_play(desired: &Desired, state: &State) -> Vec<TenantRef> {
-    let declared: BTreeMap<&str, &EclTenantSpec> = desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => Some((r.metadata.name.as_str(), spec)),
-            _ => None,
-        })
-        .collect();
+    let declared = ecl_tenant::declared(desired);
     let mut tenants: BTreeMap<String, TenantRef> = BTreeMap::new();
     for resource in &desired.resources {
         if let Spec::ArcserveLicense(spec) = &resource.spec
             && let Some(tenant) = declared.get(spec.tenant.as_str())
         {
-            let reference = tenant_ref(&spec.tenant, tenant);
+            let reference = tenant.reference.clone();
             tenants
                 .entry(reference.tenant_id.clone())
                 .or_insert(reference);
@@ -816,15 +759,9 @@ pub async fn import(
             "import binds ArcserveLicense resources",
         ));
     };
-    let tenant = desired
-        .resources
-        .iter()
-        .find_map(|r| match &r.spec {
-            Spec::EclTenant(t) if r.metadata.name == spec.tenant => {
-                Some(tenant_ref(&r.metadata.name, t))
-            }
-            _ => None,
-        })
+    let tenant = ecl_tenant::declared(desired)
+        .remove(spec.tenant.as_str())
+        .map(|t| t.reference)
         .ok_or_else(|| {
             crate::Error::usage(
                 format!("the EclTenant `{}` is not declared", spec.tenant),

@@ -19,7 +19,7 @@ use crate::manifest::{Address, DeletionPolicy, Desired, Kind, Resource, Spec};
 use crate::plan::live::ObservedProposal;
 use crate::plan::model::{Action, ActionKind, Change, Operation, ProposalSubmission, TenantRef};
 use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
-use crate::resources::arcserve_license::{tenant_ref, tenant_ref_from_state};
+use crate::resources::ecl_tenant::{self, tenant_ref_from_state};
 use crate::resources::proposal_catalog::{HulftChoice, Language, Service, find_hulft};
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, State, Status};
@@ -45,24 +45,15 @@ pub struct ProposalAttributes {
 /// The (tenant, service) pairs to list: those of declared proposals and of
 /// proposals in the state.
 pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef, u32)> {
-    let tenants: BTreeMap<&str, TenantRef> = desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => {
-                Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec)))
-            }
-            _ => None,
-        })
-        .collect();
+    let tenants = ecl_tenant::declared(desired);
     let mut scopes: BTreeMap<(String, u32), TenantRef> = BTreeMap::new();
     for resource in &desired.resources {
         if let Spec::Proposal(spec) = &resource.spec
             && let Some(tenant) = tenants.get(spec.tenant.as_str())
         {
             scopes
-                .entry((tenant.tenant_id.clone(), spec.service.id()))
-                .or_insert_with(|| tenant.clone());
+                .entry((tenant.reference.tenant_id.clone(), spec.service.id()))
+                .or_insert_with(|| tenant.reference.clone());
         }
     }
     for (address, record) in &state.resources {
@@ -241,17 +232,7 @@ pub fn to_xml(
 pub fn plan(context: &Context<'_>) -> KindPlan {
     let input = context.input;
     let mut out = KindPlan::default();
-    let tenants: BTreeMap<&str, TenantRef> = input
-        .desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::EclTenant(spec) => {
-                Some((r.metadata.name.as_str(), tenant_ref(&r.metadata.name, spec)))
-            }
-            _ => None,
-        })
-        .collect();
+    let tenants = ecl_tenant::declared(input.desired);
     let mut declared = BTreeSet::new();
     for resource in &input.desired.resources {
         let Spec::Proposal(spec) = &resource.spec else {
@@ -262,7 +243,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         if !context.in_scope(&address) {
             continue;
         }
-        let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
+        let Some(tenant) = tenants.get(spec.tenant.as_str()).map(|t| &t.reference) else {
             continue;
         };
         let Some(live) = input
