@@ -68,6 +68,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let workspace = settings::workspace(global, paths)?;
     let style = Style {
         color: settings::color_stdout(global),
+        verbose: global.verbose > 0,
     };
     let runtime = runtime()?;
     runtime.block_on(async {

@@ -55,6 +55,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             &planned.plan,
             Style {
                 color: settings::color_stdout(global),
+                verbose: global.verbose > 0,
             },
         ),
         OutputFormat::Json => format!("{:#}\n", render::json_value(&planned.plan)),

@@ -12,6 +12,8 @@ use super::model::{Action, ActionKind, Change, Plan, Summary};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Style {
     pub color: bool,
+    /// Show each action's `detail` (e.g. a proposal's XML diff).
+    pub verbose: bool,
 }
 
 impl Style {
@@ -112,6 +114,13 @@ fn action_text(out: &mut String, action: &Action, style: Style) {
         .unwrap_or(0);
     for change in &action.changes {
         change_text(out, change, width, style);
+    }
+    if style.verbose
+        && let Some(detail) = &action.detail
+    {
+        for line in detail.lines() {
+            let _ = writeln!(out, "          {line}");
+        }
     }
 }
 
@@ -253,7 +262,13 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "\n<details><summary>Full plan</summary>\n\n```diff\n{}```\n\n</details>",
-            text(plan, Style::default())
+            text(
+                plan,
+                Style {
+                    color: false,
+                    verbose: true
+                }
+            )
         );
     }
     out

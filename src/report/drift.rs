@@ -194,7 +194,7 @@ fn proposal_drift(state: &State, live: &Live, report: &mut DriftReport) {
             json!(observed.language),
         );
         if let Some(status) = recorded.status_id {
-            changed("status", json!(status), json!(observed.status_id));
+            changed("statusId", json!(status), json!(observed.status_id));
         }
     }
     for (tenant, services) in &live.proposals {

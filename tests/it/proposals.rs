@@ -266,3 +266,67 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
     let expected: Vec<&str> = license.keys.iter().map(|k| k.value.as_str()).collect();
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn drift_sees_changed_rows_and_proposals_no_manifest_declares() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
+    project.apply().expect(0);
+    project.run(&["drift", "manifests"]).expect(0);
+
+    // Someone changes the count in the portal, and adds a proposal of their own.
+    let (order, mut doc) = listed(&project, 2).remove(0);
+    doc.models[0].number = 5;
+    let http = sim.http();
+    let keystone = sim.keystone(&http);
+    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
+        http,
+        keystone,
+        sim.target(TENANT_A),
+    ));
+    let submit = |order_id: Option<String>, xml: String| entitle::api::proposal::Submission {
+        language: 2,
+        service_id: 1,
+        order_id,
+        customer_email: "ops@example.co.jp".into(),
+        proposal_xml: xml,
+    };
+    sim.block_on(client.submit(&submit(Some(order.clone()), doc.to_xml())))
+        .unwrap();
+    let mut theirs = doc.clone();
+    theirs.models[0].uuid = "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into();
+    sim.block_on(client.submit(&submit(None, theirs.to_xml())))
+        .unwrap();
+
+    let drift = project.run(&["drift", "manifests"]).expect(2);
+    assert!(
+        drift.stdout.contains("~ Proposal/hulft: models"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains("Proposal (HULFT)"),
+        "{}",
+        drift.stdout
+    );
+
+    // The plan puts the count back, and -v shows the XML diff.
+    let plan = project.run(&["-v", "plan", "manifests"]).expect(0);
+    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("-      <Number>5</Number>"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+      <Number>1</Number>"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+    let after = listed(&project, 2);
+    let ours = after.iter().find(|(id, _)| *id == order).unwrap();
+    assert_eq!(ours.1.models[0].number, 1);
+}
