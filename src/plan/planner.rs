@@ -109,6 +109,47 @@ pub struct Draft {
     pub removal: bool,
 }
 
+impl Draft {
+    /// An action on one resource; its id is `<kind> <address>`.
+    pub fn single(
+        kind: ActionKind,
+        address: &str,
+        reason: String,
+        changes: Vec<Change>,
+        operation: Operation,
+    ) -> Draft {
+        Draft {
+            action: Action {
+                id: format!("{} {address}", kind.word()),
+                kind,
+                addresses: vec![address.to_string()],
+                reason,
+                changes,
+                after: Vec::new(),
+                detail: None,
+                operation,
+            },
+            resources: vec![address.to_string()],
+            removal: false,
+        }
+    }
+
+    /// A delete or forget of one resource, ordered by the dependencies
+    /// recorded in the state.
+    pub fn removal(kind: ActionKind, address: &str, reason: String, operation: Operation) -> Draft {
+        Draft {
+            removal: true,
+            ..Draft::single(kind, address, reason, Vec::new(), operation)
+        }
+    }
+
+    #[must_use]
+    pub fn with_detail(mut self, detail: Option<String>) -> Draft {
+        self.action.detail = detail;
+        self
+    }
+}
+
 /// What a kind contributes to a plan.
 #[derive(Debug, Default)]
 pub struct KindPlan {
@@ -229,20 +270,13 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
             .into_iter()
             .flatten()
             .collect();
-            Some(Draft {
-                action: Action {
-                    id: format!("record {address}"),
-                    kind: ActionKind::Record,
-                    addresses: vec![address.clone()],
-                    reason: "its lifecycle rules changed; the state records them".into(),
-                    changes,
-                    after: Vec::new(),
-                    detail: None,
-                    operation: Operation::RecordLifecycle { lifecycle: wanted },
-                },
-                resources: vec![address],
-                removal: false,
-            })
+            Some(Draft::single(
+                ActionKind::Record,
+                &address,
+                "its lifecycle rules changed; the state records them".into(),
+                changes,
+                Operation::RecordLifecycle { lifecycle: wanted },
+            ))
         })
         .collect()
 }

@@ -283,7 +283,7 @@ fn plan_desired(
             },
             None => create(),
         };
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Replace,
             &address,
             "it moves to another tenant".into(),
@@ -306,7 +306,7 @@ fn plan_desired(
             }
             Some(_) => "it was deleted outside entitle, or is being deleted".to_string(),
         };
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Create,
             &address,
             reason.clone(),
@@ -322,7 +322,7 @@ fn plan_desired(
             || r.status != Status::Ready
     });
     if unrecorded {
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Adopt,
             &address,
             format!(
@@ -358,7 +358,7 @@ fn plan_desired(
             after: Some(json!(format!("{} ({})", spec.plan, catalog_plan.name_en))),
             forces_replacement: true,
         };
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Replace,
             &address,
             "the plan of a license cannot change: a new license replaces it".into(),
@@ -376,7 +376,7 @@ fn plan_desired(
     let mut current = observed_attributes(observed, &spec.tenant);
     if observed.standalone_keys != spec.standalone_keys && !ignore.contains("standaloneKeys") {
         current.standalone_keys = spec.standalone_keys;
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Update,
             &address,
             "standaloneKeys differs".into(),
@@ -406,7 +406,7 @@ fn plan_desired(
             let mut after = current.key_types.clone();
             after.extend(missing.iter().copied());
             after.sort();
-            out.drafts.push(draft(
+            out.drafts.push(Draft::single(
                 ActionKind::IssueKey,
                 &address,
                 format!("{} key type(s) have no key yet", missing.len()),
@@ -481,7 +481,7 @@ fn plan_removed(
 ) {
     let tenant = tenant_ref_from_state(record);
     if record.lifecycle.orphan_on_delete {
-        out.drafts.push(removal(
+        out.drafts.push(Draft::removal(
             ActionKind::Forget,
             address,
             "it is gone from the manifests and its deletionPolicy is Orphan".into(),
@@ -502,7 +502,7 @@ fn plan_removed(
             })
     });
     let Some(observed) = observed else {
-        out.drafts.push(removal(
+        out.drafts.push(Draft::removal(
             ActionKind::Forget,
             address,
             "it is gone from the manifests and from the server".into(),
@@ -522,7 +522,7 @@ fn plan_removed(
         );
         return;
     }
-    out.drafts.push(removal(
+    out.drafts.push(Draft::removal(
         ActionKind::Delete,
         address,
         "it is gone from the manifests".into(),
@@ -614,36 +614,6 @@ fn plan_upgrades(
                 removal: false,
             });
         }
-    }
-}
-
-fn draft(
-    kind: ActionKind,
-    address: &str,
-    reason: String,
-    changes: Vec<Change>,
-    operation: Operation,
-) -> Draft {
-    Draft {
-        action: Action {
-            id: format!("{} {address}", kind.word()),
-            kind,
-            addresses: vec![address.to_string()],
-            reason,
-            changes,
-            after: Vec::new(),
-            detail: None,
-            operation,
-        },
-        resources: vec![address.to_string()],
-        removal: false,
-    }
-}
-
-fn removal(kind: ActionKind, address: &str, reason: String, operation: Operation) -> Draft {
-    Draft {
-        removal: true,
-        ..draft(kind, address, reason, Vec::new(), operation)
     }
 }
 

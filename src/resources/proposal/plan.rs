@@ -17,7 +17,7 @@ use crate::api::proposal::ProposalRecord;
 use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftModels};
 use crate::manifest::{Address, DeletionPolicy, Desired, Kind, Resource, Spec};
 use crate::plan::live::ObservedProposal;
-use crate::plan::model::{Action, ActionKind, Change, Operation, ProposalSubmission, TenantRef};
+use crate::plan::model::{ActionKind, Change, Operation, ProposalSubmission, TenantRef};
 use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
 use crate::resources::ecl_tenant::{self, tenant_ref_from_state};
 use crate::resources::proposal_catalog::{HulftChoice, Language, Service, find_hulft};
@@ -273,20 +273,12 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
             continue;
         }
         if record.lifecycle.orphan_on_delete {
-            out.drafts.push(Draft {
-                action: Action {
-                    id: format!("forget {address}"),
-                    kind: ActionKind::Forget,
-                    addresses: vec![address.clone()],
-                    reason: "it is gone from the manifests and its deletionPolicy is Orphan".into(),
-                    changes: Vec::new(),
-                    after: Vec::new(),
-                    detail: None,
-                    operation: Operation::Forget,
-                },
-                resources: vec![address.clone()],
-                removal: true,
-            });
+            out.drafts.push(Draft::removal(
+                ActionKind::Forget,
+                address,
+                "it is gone from the manifests and its deletionPolicy is Orphan".into(),
+                Operation::Forget,
+            ));
         } else {
             out.errors.push(
                 PlanError::new(
@@ -394,12 +386,11 @@ fn plan_one(
             },
         ];
         changes.extend(row_changes(&[], &wanted));
-        out.drafts.push(draft(
+        out.drafts.push(Draft::single(
             ActionKind::Create,
             &address,
             reason.into(),
             changes,
-            None,
             Operation::SubmitProposal(submission(None)),
         ));
         return;
@@ -470,14 +461,16 @@ fn plan_one(
             changes.len()
         )
     };
-    out.drafts.push(draft(
-        ActionKind::Update,
-        &address,
-        reason,
-        changes,
-        detail,
-        Operation::SubmitProposal(submission(Some(observed.order_id.clone()))),
-    ));
+    out.drafts.push(
+        Draft::single(
+            ActionKind::Update,
+            &address,
+            reason,
+            changes,
+            Operation::SubmitProposal(submission(Some(observed.order_id.clone()))),
+        )
+        .with_detail(detail),
+    );
 }
 
 /// Row-by-row differences, rows matched by UUID: added, removed, and
@@ -517,28 +510,4 @@ fn row_changes(live: &[Model], wanted: &[Model]) -> Vec<Change> {
         }
     }
     changes
-}
-
-fn draft(
-    kind: ActionKind,
-    address: &str,
-    reason: String,
-    changes: Vec<Change>,
-    detail: Option<String>,
-    operation: Operation,
-) -> Draft {
-    Draft {
-        action: Action {
-            id: format!("{} {address}", kind.word()),
-            kind,
-            addresses: vec![address.to_string()],
-            reason,
-            changes,
-            after: Vec::new(),
-            detail,
-            operation,
-        },
-        resources: vec![address.to_string()],
-        removal: false,
-    }
 }
