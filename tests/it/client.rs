@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant};
 
 use entitle::api::ApiError;
-use entitle::api::arcserve::{BulkUpgrade, LicenseChanges, NewLicense};
+use entitle::api::arcserve::{ArcserveClient, BulkUpgrade, LicenseChanges, NewLicense};
 use entitle::api::ecl::{EclSession, TenantId};
 use entitle::api::http::{Request, join_segments};
-use entitle::api::keystone::{EclCredentials, Keystone, Login};
+use entitle::api::keystone::Login;
 use entitle::api::secret::Secret;
 use entitle::sim::SimConfig;
 use futures_util::future::try_join_all;
@@ -105,21 +105,12 @@ fn licenses_of_another_tenant_are_not_found() {
 #[test]
 fn wrong_credentials_are_refused_without_echoing_the_secret() {
     let sim = TestSim::start();
-    let http = sim.http();
-    let credentials = EclCredentials {
-        login: Login::Password {
-            username: "demo".into(),
-            password: Secret::new("not-the-secret-42"),
-            user_domain_id: "default".into(),
-        },
-        ..sim.credentials()
+    let login = Login::Password {
+        username: "demo".into(),
+        password: Secret::new("not-the-secret-42"),
+        user_domain_id: "default".into(),
     };
-    let keystone = std::sync::Arc::new(Keystone::new(http.clone(), credentials));
-    let client = entitle::api::arcserve::ArcserveClient::new(EclSession::new(
-        http,
-        keystone,
-        sim.target(TENANT_A),
-    ));
+    let client = ArcserveClient::new(sim.session_as(TENANT_A, login));
     let err = sim.block_on(client.list_licenses(None)).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ApiError::Auth { .. }), "{text}");
@@ -318,9 +309,7 @@ fn the_vendor_validation_rules_are_enforced() {
     assert_eq!(err.status(), Some(404), "{err}");
 
     // What the typed client never sends, sent raw.
-    let http = sim.http();
-    let keystone = sim.keystone(&http);
-    let session = EclSession::new(http, keystone, sim.target(TENANT_A));
+    let session = sim.session(TENANT_A);
     let licenses = sim
         .target(TENANT_A)
         .url(&["v2", "arcserve-udp", TENANT_A, "licenses"])
@@ -467,17 +456,8 @@ fn a_token_close_to_expiry_is_renewed_before_use() {
 #[test]
 fn a_refused_ready_token_says_how_to_fix_it() {
     let sim = TestSim::start();
-    let http = sim.http();
-    let credentials = EclCredentials {
-        login: Login::Token(Secret::new("stale-token-value")),
-        ..sim.credentials()
-    };
-    let keystone = std::sync::Arc::new(Keystone::new(http.clone(), credentials));
-    let client = entitle::api::arcserve::ArcserveClient::new(EclSession::new(
-        http,
-        keystone,
-        sim.target(TENANT_A),
-    ));
+    let login = Login::Token(Secret::new("stale-token-value"));
+    let client = ArcserveClient::new(sim.session_as(TENANT_A, login));
     let err = sim.block_on(client.list_licenses(None)).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("OS_TOKEN"), "{text}");

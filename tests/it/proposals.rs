@@ -48,13 +48,7 @@ fn row(number: u32) -> String {
 /// The tenant's HULFT proposals, read through the client in `language`.
 fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
     let sim = project.sim;
-    let http = sim.http();
-    let keystone = sim.keystone(&http);
-    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
-        http,
-        keystone,
-        sim.target(TENANT_A),
-    ));
+    let client = sim.proposals(TENANT_A);
     sim.block_on(client.list(1, language))
         .unwrap()
         .into_iter()
@@ -242,13 +236,7 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
     project.apply().expect(0);
     let license = project.live().remove(0);
 
-    let http = sim.http();
-    let keystone = sim.keystone(&http);
-    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
-        http,
-        keystone,
-        sim.target(TENANT_A),
-    ));
+    let client = sim.proposals(TENANT_A);
     let listed = sim.block_on(client.list(6, 2)).unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].order_id, license.order_id.to_string());
@@ -279,13 +267,7 @@ fn drift_sees_changed_rows_and_proposals_no_manifest_declares() {
     // Someone changes the count in the portal, and adds a proposal of their own.
     let (order, mut doc) = listed(&project, 2).remove(0);
     doc.models[0].number = 5;
-    let http = sim.http();
-    let keystone = sim.keystone(&http);
-    let client = entitle::api::proposal::ProposalClient::new(entitle::api::ecl::EclSession::new(
-        http,
-        keystone,
-        sim.target(TENANT_A),
-    ));
+    let client = sim.proposals(TENANT_A);
     let submit = |order_id: Option<String>, xml: String| entitle::api::proposal::Submission {
         language: 2,
         service_id: 1,

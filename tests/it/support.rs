@@ -9,7 +9,8 @@ use std::time::Duration;
 use entitle::api::arcserve::ArcserveClient;
 use entitle::api::ecl::{EclSession, EclTarget, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
-use entitle::api::keystone::{EclCredentials, Keystone};
+use entitle::api::keystone::{EclCredentials, Keystone, Login};
+use entitle::api::proposal::ProposalClient;
 use entitle::sim::{SimConfig, Simulator};
 use serde_json::Value;
 
@@ -132,11 +133,30 @@ impl TestSim {
         .unwrap()
     }
 
+    /// A session for `tenant` with the demo account.
+    pub fn session(&self, tenant: &str) -> EclSession {
+        self.session_as(tenant, self.credentials().login)
+    }
+
+    /// A session for `tenant` that signs in with `login`.
+    pub fn session_as(&self, tenant: &str, login: Login) -> EclSession {
+        let http = self.http();
+        let credentials = EclCredentials {
+            login,
+            ..self.credentials()
+        };
+        let keystone = Arc::new(Keystone::new(http.clone(), credentials));
+        EclSession::new(http, keystone, self.target(tenant))
+    }
+
     /// An Arcserve client for `tenant` with the demo account.
     pub fn arcserve(&self, tenant: &str) -> ArcserveClient {
-        let http = self.http();
-        let keystone = self.keystone(&http);
-        ArcserveClient::new(EclSession::new(http, keystone, self.target(tenant)))
+        ArcserveClient::new(self.session(tenant))
+    }
+
+    /// A Proposal API client for `tenant` with the demo account.
+    pub fn proposals(&self, tenant: &str) -> ProposalClient {
+        ProposalClient::new(self.session(tenant))
     }
 }
 
