@@ -135,7 +135,6 @@ async fn submit(
                 proposals.push(StoredProposal {
                     order_id: id.clone(),
                     service_id: service.id(),
-                    status_id: 1,
                     document,
                     proposal_date: now,
                     update_date: now,
@@ -210,12 +209,24 @@ fn valid_email(email: &str) -> bool {
         && !email.chars().any(char::is_whitespace)
 }
 
-/// One proposal in the vendor's response shape.
-fn record_json(tenant: &str, proposal: &StoredProposal, language: Language) -> Value {
+/// One proposal in the vendor's response shape. Its status is 1 (under
+/// review) after a submission, and 2 (accepted) once the simulator's
+/// provisioning delay has passed since the last one.
+fn record_json(
+    tenant: &str,
+    proposal: &StoredProposal,
+    language: Language,
+    accepted_since: OffsetDateTime,
+) -> Value {
+    let status = if proposal.update_date <= accepted_since {
+        2
+    } else {
+        1
+    };
     json!({
         "OrderId": proposal.order_id,
         "ServiceId": proposal.service_id,
-        "StatusId": proposal.status_id,
+        "StatusId": status,
         "TenantId": hyphenated(tenant),
         "ChargeStartDate": null,
         "ChargeEndDate": null,
@@ -354,13 +365,20 @@ fn records(
             .map(|data| arcserve_records(tenant, data, now, language))
             .unwrap_or_default();
     }
+    let delay = time::Duration::try_from(shared.provisioning_delay).unwrap_or(time::Duration::ZERO);
+    let accepted_since = store.now() - delay;
     store
         .proposals
         .get(tenant)
         .into_iter()
         .flatten()
         .filter(|p| p.service_id == service)
-        .map(|p| (p.order_id.clone(), record_json(tenant, p, language)))
+        .map(|p| {
+            (
+                p.order_id.clone(),
+                record_json(tenant, p, language, accepted_since),
+            )
+        })
         .collect()
 }
 

@@ -38,7 +38,6 @@ pub(crate) enum StoredDocument {
 pub(crate) struct StoredProposal {
     pub order_id: String,
     pub service_id: u32,
-    pub status_id: u32,
     pub document: StoredDocument,
     #[serde(with = "time::serde::rfc3339")]
     pub proposal_date: OffsetDateTime,

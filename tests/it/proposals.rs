@@ -256,12 +256,30 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
 }
 
 #[test]
-fn drift_sees_changed_rows_and_proposals_no_manifest_declares() {
-    let sim = TestSim::start();
+fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
+    let sim = TestSim::with_config(entitle::sim::SimConfig {
+        provisioning_delay: std::time::Duration::from_secs(3600),
+        ..entitle::sim::SimConfig::default()
+    });
     let project = Project::new(&sim);
     project.write("tenant.yaml", TENANT_YAML);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
+    project.run(&["drift", "manifests"]).expect(0);
+
+    // The vendor accepts the proposal: its status moves.
+    sim.advance_clock(2 * 3600);
+    let moved = project.run(&["drift", "manifests"]).expect(2);
+    assert!(
+        moved
+            .stdout
+            .contains("~ Proposal/hulft: statusId = 2 (applied: 1)"),
+        "{}",
+        moved.stdout
+    );
+    project
+        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
+        .expect(0);
     project.run(&["drift", "manifests"]).expect(0);
 
     // Someone changes the count in the portal, and adds a proposal of their own.

@@ -511,3 +511,58 @@ fn row_changes(live: &[Model], wanted: &[Model]) -> Vec<Change> {
     }
     changes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(service_id: u32, xml: &str) -> ProposalRecord {
+        ProposalRecord {
+            order_id: "ORDER-7".into(),
+            service_id,
+            status_id: 1,
+            tenant_id: "3f6c2a9e-81d0-4b7f-9a5e-2c1d0b8f7a61".into(),
+            proposal_date: None,
+            update_date: None,
+            delete_date: None,
+            proposal_xml: xml.into(),
+        }
+    }
+
+    #[test]
+    fn a_malformed_document_is_a_problem_that_names_the_order() {
+        for xml in ["", "<HulftModels><Models>", "\u{0}\u{1}garbage", "<Other/>"] {
+            let observed = observe(&record(1, xml));
+            let problem = observed.problem.expect("a problem");
+            assert!(problem.contains("order ORDER-7"), "{problem}");
+        }
+    }
+
+    #[test]
+    fn rows_read_back_in_japanese_compare_in_english() {
+        let models = vec![Model {
+            uuid: "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into(),
+            row_number: 1,
+            number: 2,
+            item: Item::Hulft {
+                dc: "jp1".into(),
+                product: "HULFT8 for Windows-Server".into(),
+                cluster: Some("あり(アクティブ機-CL)".into()),
+                aes: Some("あり".into()),
+                script: Some("なし".into()),
+                license_pack: None,
+                name: "HULFT8 for Windows-Server CL AES暗号オプション付".into(),
+                parent_serial: None,
+            },
+        }];
+        let xml = to_xml(Service::Hulft, Language::Ja, "a@example.com", None, &models);
+        let observed = observe(&record(1, &xml));
+        assert_eq!(observed.problem, None);
+        assert_eq!(observed.language.as_deref(), Some("ja"));
+        let Item::Hulft { aes, cluster, .. } = &observed.models[0].item else {
+            panic!("not a HULFT row");
+        };
+        assert_eq!(aes.as_deref(), Some("Yes"));
+        assert_eq!(cluster.as_deref(), Some("Yes (Active-CL)"));
+    }
+}
