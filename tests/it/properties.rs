@@ -1,0 +1,213 @@
+//! Properties over generated inputs: planning is deterministic, the action
+//! order respects every dependency, apply-then-plan is empty, and the
+//! manifest loader never panics, whatever the bytes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use entitle::api::ecl::EclClients;
+use entitle::manifest::Desired;
+use entitle::plan::{Live, Plan, PlanInput};
+use entitle::state::{State, StateFile};
+use entitle::workflow::Workspace;
+use proptest::prelude::*;
+
+use crate::support::*;
+
+const PLANS: [&str; 3] = [
+    "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b",
+    "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c",
+    "9f7c5e3a-4d6f-4a0b-9c8d-2e3f4a5b6c7d",
+];
+
+/// One generated license: plan index, key count, version, whether it
+/// depends on an earlier license (by index), whether it has a key type.
+#[derive(Clone, Debug)]
+struct Gen {
+    plan: usize,
+    keys: u32,
+    version: &'static str,
+    depends_on: Option<usize>,
+    keyed: bool,
+}
+
+fn gen_license() -> impl Strategy<Value = Gen> {
+    (
+        0..PLANS.len(),
+        0u32..5,
+        prop::sample::select(vec!["9.0", "10.0"]),
+        prop::option::of(0usize..8),
+        any::<bool>(),
+    )
+        .prop_map(|(plan, keys, version, depends_on, keyed)| Gen {
+            plan,
+            keys,
+            version,
+            depends_on,
+            keyed,
+        })
+}
+
+/// Manifests for the generated licenses; a dependency points only to an
+/// earlier license, so the graph has no cycle.
+fn manifests(licenses: &[Gen]) -> String {
+    let mut text = TENANT_YAML.to_string();
+    for (i, license) in licenses.iter().enumerate() {
+        let depends = match license.depends_on {
+            Some(d) if d < i => format!("  dependsOn: [ArcserveLicense/l{d}]\n"),
+            _ => String::new(),
+        };
+        let keys = if license.keyed {
+            format!("[{KEY_STANDALONE}]")
+        } else {
+            "[]".into()
+        };
+        text.push_str(&format!(
+            "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: l{i}\n{depends}spec:\n  tenant: prod\n  plan: {}\n  standaloneKeys: {}\n  version: \"{}\"\n  keyTypes: {keys}\n",
+            PLANS[license.plan], license.keys, license.version
+        ));
+    }
+    text
+}
+
+fn load(text: &str) -> Desired {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.yaml");
+    std::fs::write(&path, text).unwrap();
+    entitle::manifest::load(&[path]).unwrap()
+}
+
+/// An empty tenant, as refresh would see it, with the simulator's catalog.
+fn empty_live() -> Live {
+    let plans = entitle::sim::catalog::PLANS
+        .iter()
+        .map(|p| entitle::api::arcserve::Plan {
+            id: p.id.parse().unwrap(),
+            name_ja: p.name_ja.into(),
+            name_en: p.name_en.into(),
+            version: p.version.into(),
+            edition: p.edition.into(),
+            key_types: p
+                .key_types
+                .iter()
+                .map(|k| entitle::api::arcserve::KeyType {
+                    id: k.id.parse().unwrap(),
+                    name: k.name.into(),
+                })
+                .collect(),
+        })
+        .collect();
+    let tenant = entitle::plan::live::TenantLive::from_api(
+        time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+        Vec::new(),
+        plans,
+        Some(&[]),
+    );
+    Live {
+        tenants: BTreeMap::from([(TENANT_A.to_string(), tenant)]),
+        ..Live::default()
+    }
+}
+
+fn plan_of(desired: &Desired, state: &State, live: &Live) -> Plan {
+    entitle::plan::plan(&PlanInput {
+        desired,
+        prior: state,
+        live,
+        targets: &[],
+    })
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn planning_is_deterministic(licenses in prop::collection::vec(gen_license(), 0..8)) {
+        let desired = load(&manifests(&licenses));
+        let live = empty_live();
+        let state = State::new();
+        let first = serde_json::to_string(&plan_of(&desired, &state, &live)).unwrap();
+        let second = serde_json::to_string(&plan_of(&desired, &state, &live)).unwrap();
+        prop_assert_eq!(first, second);
+    }
+
+    #[test]
+    fn the_order_respects_every_dependency(licenses in prop::collection::vec(gen_license(), 1..8)) {
+        let desired = load(&manifests(&licenses));
+        let plan = plan_of(&desired, &State::new(), &empty_live());
+        let position: BTreeMap<&str, usize> = plan
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
+        for (i, action) in plan.actions.iter().enumerate() {
+            for before in &action.after {
+                prop_assert!(position[before.as_str()] < i, "{} runs before {}", action.id, before);
+            }
+        }
+        for (i, license) in licenses.iter().enumerate() {
+            if let Some(d) = license.depends_on.filter(|d| *d < i) {
+                let me = position[format!("create ArcserveLicense/l{i}").as_str()];
+                let dep = position[format!("create ArcserveLicense/l{d}").as_str()];
+                prop_assert!(dep < me, "l{} is created before l{}, which it depends on", i, d);
+            }
+        }
+    }
+
+    #[test]
+    fn the_loader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.yaml");
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = entitle::manifest::load(&[path]);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Through the real executor and HTTP: from an empty state, with some
+    /// licenses made outside entitle, apply, then plan: nothing is left.
+    #[test]
+    fn apply_then_plan_is_empty(
+        licenses in prop::collection::vec(gen_license(), 0..6),
+        outside in 0usize..4,
+    ) {
+        let sim = TestSim::start();
+        let client = sim.arcserve(TENANT_A);
+        for i in 0..outside {
+            sim.block_on(client.create_license(&entitle::api::arcserve::NewLicense {
+                name: format!("outside-{i}"),
+                plan_id: PLANS[i % PLANS.len()].parse().unwrap(),
+                number_of_standalone_keys: 1,
+            }))
+            .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.yaml"), manifests(&licenses)).unwrap();
+        let http = sim.http();
+        let workspace = Workspace {
+            paths: vec![dir.path().join("m.yaml")],
+            state_file: StateFile::new(dir.path().join("state.json")),
+            lock_timeout: Duration::ZERO,
+            clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
+        };
+        let report = sim.block_on(async {
+            let planned = workspace.plan(&[]).await.unwrap();
+            let (_tx, cancel) = tokio::sync::watch::channel(false);
+            let options = entitle::apply::ApplyOptions {
+                poll_interval: Duration::from_millis(20),
+                ..entitle::apply::ApplyOptions::default()
+            };
+            workspace
+                .apply(&planned.plan, planned.state, options, Arc::new(entitle::apply::Silent), cancel)
+                .await
+        });
+        prop_assert!(report.succeeded(), "{:?}", report.outcomes);
+        let again = sim.block_on(workspace.plan(&[])).unwrap();
+        prop_assert!(again.plan.is_empty(), "{:?}", again.plan.actions);
+    }
+}
