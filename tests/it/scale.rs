@@ -65,8 +65,8 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
 
 /// Kills `entitle apply` at a random moment while the simulator drops some
 /// answers after making the change, many times; then one clean apply must
-/// leave exactly the desired licenses, each once, and a state that lists
-/// exactly them.
+/// leave exactly the desired licenses and proposals, each once, and a state
+/// that lists exactly them.
 #[test]
 fn a_killed_apply_converges_without_duplicates() {
     let sim = TestSim::start();
@@ -93,6 +93,10 @@ fn a_killed_apply_converges_without_duplicates() {
             .map(|name| license_yaml(name, PLAN_ADVANCED_9, 1 + rng.u32(..3), "9.0", ""))
             .collect();
         project.write("licenses.yaml", &text);
+        project.write(
+            "proposals.yaml",
+            &proposals(1 + rng.u32(..4), 1 + rng.u32(..4)),
+        );
         let mut child = project.spawn_apply(&[]);
         std::thread::sleep(Duration::from_millis(rng.u64(20..600)));
         let _ = child.kill();
@@ -122,20 +126,72 @@ fn a_killed_apply_converges_without_duplicates() {
         .as_object()
         .unwrap()
         .keys()
-        .map(|a| a.trim_start_matches("ArcserveLicense/").to_string())
+        .filter_map(|a| a.strip_prefix("ArcserveLicense/"))
+        .map(str::to_string)
         .collect();
     assert_eq!(
         recorded, desired,
         "seed {seed}: the state lists other licenses"
     );
-    for (address, record) in state["resources"].as_object().unwrap() {
-        assert_eq!(record["status"], "ready", "{address}");
-        let id = record["remote_id"].as_str().unwrap();
-        assert!(
-            live.iter().any(|l| l.id.to_string() == id),
-            "{address} -> {id}"
+    // Each proposal exists once, bound in the state.
+    for (service, address) in [(1, "Proposal/p-hulft"), (8, "Proposal/p-dns")] {
+        let listed = sim
+            .block_on(sim.proposals(TENANT_A).list(service, 2))
+            .unwrap();
+        assert_eq!(
+            listed.len(),
+            1,
+            "seed {seed}: service {service}: {listed:?}"
+        );
+        assert_eq!(
+            state["resources"][address]["remote_id"].as_str(),
+            Some(listed[0].order_id.as_str()),
+            "seed {seed}: {address}"
         );
     }
+    for (address, record) in state["resources"].as_object().unwrap() {
+        assert_eq!(record["status"], "ready", "{address}");
+        if address.starts_with("ArcserveLicense/") {
+            let id = record["remote_id"].as_str().unwrap();
+            assert!(
+                live.iter().any(|l| l.id.to_string() == id),
+                "{address} -> {id}"
+            );
+        }
+    }
+}
+
+/// A HULFT and a FastDNS proposal with the given counts.
+fn proposals(hulft: u32, dns: u32) -> String {
+    format!(
+        "apiVersion: entitle/v1
+kind: Proposal
+metadata:
+  name: p-hulft
+spec:
+  tenant: prod
+  service: HULFT
+  language: en
+  customerEmail: ops@example.co.jp
+  models:
+    - product: HULFT8 Manager
+      dc: jp1
+      number: {hulft}
+---
+apiVersion: entitle/v1
+kind: Proposal
+metadata:
+  name: p-dns
+spec:
+  tenant: prod
+  service: FastDNS
+  language: en
+  customerEmail: ops@example.co.jp
+  models:
+    - plan: 1zone Plan
+      number: {dns}
+"
+    )
 }
 
 /// Ctrl-C: nothing new starts, what is in flight finishes and is recorded,
