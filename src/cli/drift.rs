@@ -11,6 +11,8 @@ use crate::report::drift;
 pub struct Args {
     /// Manifest files or directories (for the tenants to look in).
     pub paths: Vec<PathBuf>,
+    /// text for a terminal, json for tools (README: the plan JSON format),
+    /// markdown for a pull-request comment.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
 }

@@ -40,7 +40,8 @@ pub struct Cli {
 /// Flags every subcommand takes.
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
-    /// More log output on stderr (-v info, -vv debug, -vvv trace).
+    /// More output: -v shows plan details (a proposal's XML diff) and info
+    /// logs, -vv debug, -vvv trace; logs go to stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr.
@@ -100,7 +101,7 @@ pub enum Command {
     State(state::Args),
     /// Write the JSON Schema of every manifest kind (for editors and CI).
     Schema(schema::Args),
-    /// Run the API simulator (Keystone, Arcserve UDP) on a local port.
+    /// Run the API simulator (Keystone, Arcserve UDP, ECL proposals) on a local port.
     Sim(sim::Args),
     /// Start the simulator in-process and run examples/ against it, end to end.
     Demo(demo::Args),

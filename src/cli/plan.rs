@@ -16,6 +16,8 @@ pub struct Args {
     /// Save the plan, for `entitle apply FILE`.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// text for a terminal, json for tools (README: the plan JSON format),
+    /// markdown for a pull-request comment.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
     /// Exit 2 when there are changes, 0 when there are none.
