@@ -148,13 +148,23 @@ impl std::fmt::Debug for Request {
     }
 }
 
-/// A successful answer, fully read.
-#[derive(Debug)]
+/// A successful answer, fully read. Its `Debug` shows no headers or body
+/// (a token answer carries the token in a header).
 pub struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     label: String,
+}
+
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("request", &self.label)
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -297,8 +307,7 @@ impl HttpClient {
         let retry_after = headers
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(retry_after);
         if status.is_server_error() && !idempotent {
             return Err(AttemptError {
                 error: ApiError::Ambiguous {
@@ -319,6 +328,19 @@ impl HttpClient {
             retryable,
         })
     }
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Installs `ring` as the process's TLS crypto provider (one provider for
@@ -484,6 +506,19 @@ mod tests {
         for bad in ["..", ".", "", "a\nb", "\u{7f}"] {
             assert!(join_segments(&base, &["x", bad]).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        let waited = retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(waited > Duration::from_secs(100), "{waited:?}");
+        assert_eq!(retry_after("soon"), None);
     }
 
     #[test]

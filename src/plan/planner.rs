@@ -386,12 +386,15 @@ fn order(
             graph.before(pair[0], pair[1]);
         }
     }
-    // Build what a resource depends on before the resource.
+    // Build what a resource depends on before the resource. Bulk upgrades,
+    // which cover many resources at once, only follow each member's own
+    // actions: ordering them by dependencies could only make cycles.
+    let bulk = |i: usize| drafts[i].action.kind == ActionKind::BulkUpgrade;
     for (resource, list) in &building {
         for dep in deps.get(*resource).into_iter().flatten() {
             for &first in building.get(dep.as_str()).into_iter().flatten() {
                 for &then in list {
-                    if first != then {
+                    if first != then && !bulk(first) && !bulk(then) {
                         graph.before(first, then);
                     }
                 }

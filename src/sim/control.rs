@@ -75,6 +75,7 @@ async fn put_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Res
     let body = reply::body_object(&body)?;
     let now = {
         let mut store = shared.store();
+        let before = store.clock_offset_ms;
         if let Some(text) = body.get("now").and_then(Value::as_str) {
             let Ok(target) = OffsetDateTime::parse(text, &Rfc3339) else {
                 return Err(reply::bad_request(format!(
@@ -92,7 +93,16 @@ async fn put_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Res
                 "send {\"now\": \"<RFC 3339>\"} or {\"advance_secs\": N}",
             ));
         }
-        store.now()
+        let shown = OffsetDateTime::now_utc()
+            .checked_add(time::Duration::milliseconds(store.clock_offset_ms))
+            .filter(|t| (1970..=9999).contains(&t.year()));
+        let Some(now) = shown else {
+            store.clock_offset_ms = before;
+            return Err(reply::bad_request(
+                "the simulated clock must stay between the years 1970 and 9999",
+            ));
+        };
+        now
     };
     shared.persist();
     Ok(reply::json(StatusCode::OK, clock_json(now)))

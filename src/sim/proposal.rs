@@ -404,7 +404,7 @@ async fn list(
 ) -> Result<Response, Reject> {
     let tenant_id = tenant(&shared, &headers, &tenant_id)?;
     let service = service_param(&service_id)?;
-    let language = language_header(&headers).unwrap_or(Language::Ja);
+    let language = language_header(&headers)?;
     let all: Vec<Value> = records(&shared, &tenant_id, service, language)
         .into_iter()
         .map(|(_, record)| record)

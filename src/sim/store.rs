@@ -46,9 +46,11 @@ pub(crate) struct StoredProposal {
 }
 
 impl Store {
-    /// The simulated now.
+    /// The simulated now (the real one if the offset would overflow).
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::milliseconds(self.clock_offset_ms)
+        let real = OffsetDateTime::now_utc();
+        real.checked_add(time::Duration::milliseconds(self.clock_offset_ms))
+            .unwrap_or(real)
     }
 
     /// Reads a data file; a missing file is an empty store.

@@ -168,24 +168,50 @@ pub fn inspect(state_path: &Path) -> Result<LockStatus, LockError> {
     }
 }
 
-/// Removes a stale lock file; a live holder's lock is never removed.
+/// Removes a stale lock file; a live holder's lock is never removed. The
+/// file is removed while this process holds its OS lock, so a run that
+/// takes the lock meanwhile cannot lose it.
 pub fn remove_stale(state_path: &Path) -> Result<LockStatus, LockError> {
-    let status = inspect(state_path)?;
-    if let LockStatus::Stale(_) = status {
-        let path = lock_path(state_path);
-        match fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(LockError::Io {
+    let path = lock_path(state_path);
+    let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(LockStatus::Free),
+        Err(source) => {
+            return Err(LockError::Io {
+                op: "could not open",
+                path,
+                source,
+            });
+        }
+    };
+    let info = read_info(&mut file);
+    match file.try_lock() {
+        Ok(()) => {
+            let removed = if same_file(&file, &path) {
+                fs::remove_file(&path)
+            } else {
+                Ok(())
+            };
+            let _ = file.unlock();
+            match removed {
+                Ok(()) => Ok(LockStatus::Stale(info)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(LockStatus::Stale(info))
+                }
+                Err(source) => Err(LockError::Io {
                     op: "could not remove",
                     path,
                     source,
-                });
+                }),
             }
         }
+        Err(TryLockError::WouldBlock) => Ok(LockStatus::Held(info)),
+        Err(TryLockError::Error(source)) => Err(LockError::Io {
+            op: "could not inspect the lock",
+            path,
+            source,
+        }),
     }
-    Ok(status)
 }
 
 fn open(path: &Path) -> Result<File, LockError> {

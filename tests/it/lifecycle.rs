@@ -679,3 +679,37 @@ fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
     project.plan().expect(0);
     assert_eq!(project.live().len(), 1, "adopted, not created again");
 }
+
+#[test]
+fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    let keyless = |version: &str| {
+        license_yaml("bare", PLAN_ADVANCED_9, 1, version, "")
+            .replace(&format!("keyTypes: [{KEY_STANDALONE}]"), "keyTypes: []")
+    };
+    project.write("bare.yaml", &keyless("9.0"));
+    project.apply().expect(0);
+    sim.advance_clock(86_400);
+    project.write("bare.yaml", &keyless("10.0"));
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("1 to upgrade in 1 call(s)"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+    // Its version cannot be seen on the server; the state remembers it.
+    project.plan().expect(0);
+    sim.advance_clock(86_400);
+    project.plan().expect(0);
+
+    project.write("bare.yaml", &keyless("9.0"));
+    let refused = project.plan().expect(1);
+    assert!(
+        refused.stderr.contains("lower than the license's 10.0"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -229,3 +229,18 @@ fn a_wrong_method_is_405_with_a_json_body() {
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["error"]["code"], 405);
 }
+
+#[test]
+fn the_clock_cannot_leave_the_years_it_can_show() {
+    let sim = TestSim::start();
+    for body in [
+        json!({"now": "1969-12-31T23:59:59Z"}),
+        json!({"advance_secs": i64::MAX}),
+        json!({"advance_secs": -4_000_000_000_i64}),
+    ] {
+        let (status, _) = raw(&sim, Method::PUT, "/_sim/clock", Some(body.clone()));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    // Still answering, with a date.
+    sim.block_on(sim.arcserve(TENANT_A).list_plans()).unwrap();
+}

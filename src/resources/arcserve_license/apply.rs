@@ -239,21 +239,13 @@ async fn create(
         number_of_standalone_keys: attributes.standalone_keys,
     };
     let mut created = None;
+    // Whether an earlier attempt may have made the license.
+    let mut uncertain = false;
     for _ in 0..AMBIGUOUS_ROUNDS {
         match client.create_license(&body).await {
             Ok(license) => {
                 created = Some(license);
                 break;
-            }
-            Err(err) if err.is_ambiguous() => {
-                tracing::warn!("{address}: {err}; reading back by name");
-                if let Some(found) = find_by_name(client, name)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    created = Some(found);
-                    break;
-                }
             }
             Err(err)
                 if err.status() == Some(400) && wait_name_free(context, client, name).await? =>
@@ -261,9 +253,27 @@ async fn create(
                 // The name belonged to a license being deleted; it is free now.
             }
             Err(err) => {
-                // Certainly not created: the record must not claim otherwise.
-                let _ = context.recorder.set(address, None).await;
-                return Err(err.to_string());
+                let definite = err.status().is_some_and(|s| (400..500).contains(&s));
+                uncertain |= !definite;
+                tracing::warn!("{address}: {err}; reading back by name");
+                // Whatever the failure, a license of this name may be ours.
+                if let Some(found) = find_by_name(client, name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    created = Some(found);
+                    break;
+                }
+                if definite && !uncertain {
+                    // Certainly not created: the record must not claim otherwise.
+                    let _ = context.recorder.set(address, None).await;
+                    return Err(err.to_string());
+                }
+                if definite {
+                    return Err(format!(
+                        "{err}\n  an earlier attempt may have made it; the state keeps a `creating` record, and the next apply resolves it by name"
+                    ));
+                }
             }
         }
     }
@@ -372,6 +382,12 @@ async fn issue_missing_keys(
                 }
                 Err(err) => return Err(err.to_string()),
             }
+        }
+        if !license.keys.iter().any(|k| k.key_type_id == *key_type) {
+            return Err(format!(
+                "license {}: a key of type {key_type} could not be confirmed after {AMBIGUOUS_ROUNDS} attempts; the next apply checks again",
+                license.id
+            ));
         }
     }
     Ok(license)

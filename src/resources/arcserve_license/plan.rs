@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::api::ecl::EclClients;
 use crate::manifest::Desired;
 use crate::manifest::{Address, DeletionPolicy, Kind, Resource, Spec};
-use crate::plan::live::{ObservedLicense, TenantLive};
+use crate::plan::live::{ObservedLicense, TenantLive, version_order};
 use crate::plan::model::{
     Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, NewLicense, Operation,
     TenantRef, UpgradeMember,
@@ -180,6 +180,23 @@ fn plan_desired(
         return;
     }
 
+    if version_order(&spec.version) < version_order(&catalog_plan.version) {
+        out.errors.push(
+            PlanError::new(
+                Some(address),
+                format!(
+                    "version {} is lower than {}, the version plan `{}` starts at; the API only upgrades",
+                    spec.version, catalog_plan.version, catalog_plan.name_en
+                ),
+            )
+            .hint(format!(
+                "write `version: \"{}\"` or higher, or choose an older plan",
+                catalog_plan.version
+            ))
+            .at(Some(&resource.source)),
+        );
+        return;
+    }
     let desired_attributes = LicenseAttributes {
         tenant: spec.tenant.clone(),
         plan: spec.plan,
@@ -373,7 +390,18 @@ fn plan_desired(
         return;
     }
 
+    // A license without keys shows no version: trust the one last applied.
+    let current_version = if observed.key_types.is_empty() {
+        record
+            .and_then(|r| r.attributes.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| observed.version.clone())
+    } else {
+        observed.version.clone()
+    };
     let mut current = observed_attributes(observed, &spec.tenant);
+    current.version = current_version.clone().unwrap_or_default();
     if observed.standalone_keys != spec.standalone_keys && !ignore.contains("standaloneKeys") {
         current.standalone_keys = spec.standalone_keys;
         out.drafts.push(Draft::single(
@@ -441,9 +469,29 @@ fn plan_desired(
         }
     }
 
-    let version_differs = observed.version.as_deref() != Some(spec.version.as_str());
+    let version_differs = current_version.as_deref() != Some(spec.version.as_str());
+    if version_differs
+        && !ignore.contains("version")
+        && let Some(now) = current_version.as_deref()
+        && version_order(&spec.version) < version_order(now)
+    {
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "version {} is lower than the license's {now}; the API only upgrades",
+                    spec.version
+                ),
+            )
+            .hint(format!(
+                "keep `version: \"{now}\"`, or replace the license with one of an older plan"
+            ))
+            .at(Some(&resource.source)),
+        );
+        return;
+    }
     if version_differs && !ignore.contains("version") {
-        let before = json!(observed.version);
+        let before = json!(current_version);
         match observed.last_changed {
             Some(day) if day >= live.today || observed.status != "Active" => {
                 out.deferred.push(Deferred {
@@ -465,7 +513,7 @@ fn plan_desired(
                         address: address.clone(),
                         license_id: observed.id,
                     },
-                    observed.version.clone(),
+                    current_version.clone(),
                 )),
         }
     }
@@ -683,9 +731,19 @@ pub fn version_change_in_sight(
             .and_then(|r| r.remote_id.as_deref())
             .and_then(|id| id.parse().ok())
             .and_then(|id| live.by_id(id));
+        let recorded = state
+            .get(&resource.address.to_string())
+            .and_then(|r| r.attributes.get("version"))
+            .and_then(Value::as_str);
         by_state
             .or_else(|| live.by_name(&resource.metadata.name))
-            .is_some_and(|o| o.version.as_deref() != Some(spec.version.as_str()))
+            .is_some_and(|o| {
+                let now = match (o.key_types.is_empty(), recorded) {
+                    (true, Some(recorded)) => Some(recorded),
+                    _ => o.version.as_deref(),
+                };
+                now != Some(spec.version.as_str())
+            })
     })
 }
 
@@ -1185,6 +1243,30 @@ mod tests {
                 .to_string()
                 .contains("ArcserveLicense/a -> ArcserveLicense/b -> ArcserveLicense/a"),
             "{errors}"
+        );
+    }
+
+    #[test]
+    fn upgrades_of_dependent_licenses_with_other_changes_make_no_cycle() {
+        let a = observed("a", 1, "9.0", OLD);
+        let c = observed("c", 1, "9.0", OLD);
+        let state = state_of(&[a.clone(), c.clone()], RecordedLifecycle::default());
+        let text = tenant_yaml(true)
+            + &license_yaml("a", PLAN_9, 3, "10.0", "  dependsOn: [ArcserveLicense/c]\n")
+            + &license_yaml("c", PLAN_9, 2, "10.0", "");
+        let plan = run(&text, &state, &live(vec![a, c], false)).unwrap();
+        let mut found = kinds(&plan);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (ActionKind::Update, "ArcserveLicense/a".into()),
+                (ActionKind::Update, "ArcserveLicense/c".into()),
+                (
+                    ActionKind::BulkUpgrade,
+                    "ArcserveLicense/a,ArcserveLicense/c".into()
+                ),
+            ]
         );
     }
 

@@ -116,30 +116,45 @@ async fn create(
         .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
     let ours: std::collections::BTreeSet<&str> =
         submission.models.iter().map(|m| m.uuid.as_str()).collect();
+    let mut uncertain = false;
     for _ in 0..AMBIGUOUS_ROUNDS {
         match client.submit(body).await {
             Ok(order_id) => return Ok(order_id),
-            Err(err) if err.is_ambiguous() => {
+            Err(err) => {
+                let definite = err.status().is_some_and(|s| (400..500).contains(&s));
+                if definite && !uncertain {
+                    // Certainly not created: the record must not claim otherwise.
+                    let _ = context.recorder.set(address, None).await;
+                    return Err(err.to_string());
+                }
+                uncertain = true;
+                if ours.is_empty() {
+                    // A proposal without rows cannot be told apart in the
+                    // list: never send it again blindly.
+                    return Err(format!(
+                        "{err}\n  a proposal without rows cannot be found again by its rows; the state keeps a `creating` record, and the next plan says what to check"
+                    ));
+                }
                 tracing::warn!("{address}: {err}; looking for it in the tenant's list");
                 let listed = client
                     .list(submission.service_id, READ_LANGUAGE)
                     .await
                     .map_err(|e| e.to_string())?;
                 let found = listed.iter().map(observe).find(|o| {
-                    !ours.is_empty()
-                        && o.models
-                            .iter()
-                            .map(|m| m.uuid.as_str())
-                            .collect::<std::collections::BTreeSet<_>>()
-                            == ours
+                    o.models
+                        .iter()
+                        .map(|m| m.uuid.as_str())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        == ours
                 });
                 if let Some(found) = found {
                     return Ok(found.order_id);
                 }
-            }
-            Err(err) => {
-                let _ = context.recorder.set(address, None).await;
-                return Err(err.to_string());
+                if definite {
+                    return Err(format!(
+                        "{err}\n  an earlier attempt may have made it; the state keeps a `creating` record, and the next apply looks for it again"
+                    ));
+                }
             }
         }
     }

@@ -357,6 +357,24 @@ fn plan_one(
         },
     };
 
+    if let Some(r) = record
+        && r.remote_id.is_none()
+        && observed.is_none()
+        && wanted.is_empty()
+    {
+        out.errors.push(
+            PlanError::new(
+                Some(address),
+                "a previous run sent this proposal without rows and did not learn whether it arrived; it cannot be found again by its rows",
+            )
+            .hint(format!(
+                "look at the tenant's {} proposals (`entitle drift` lists the ones entitle does not manage); if it is not there, run `entitle state rm {}` and apply again",
+                spec.service.name(),
+                resource.address
+            )),
+        );
+        return;
+    }
     let Some(observed) = observed else {
         let reason = match record {
             None => "it is new",
