@@ -18,7 +18,7 @@ use crate::plan::model::TenantRef;
 use crate::plan::{self, Live, Plan, PlanInput};
 use crate::report::drift::{self, DriftReport};
 use crate::resources::{arcserve_license, proposal};
-use crate::state::{StateFile, StateLock};
+use crate::state::{StateFile, StateLock, Status};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
 pub struct Workspace {
@@ -134,7 +134,12 @@ impl Workspace {
     pub async fn import(&self, address: &Address, remote_id: &str) -> Result<String, Error> {
         let desired = self.load()?;
         let mut state = self.state_file.load_or_new()?;
-        if state.get(&address.to_string()).is_some() {
+        // A `creating` record without an id (a create whose answer was lost)
+        // may be bound by hand; anything else must be removed first.
+        if state
+            .get(&address.to_string())
+            .is_some_and(|r| r.remote_id.is_some() || r.status != Status::Creating)
+        {
             return Err(Error::usage(
                 format!("{address} is already in the state"),
                 format!(
@@ -148,32 +153,39 @@ impl Workspace {
                 "write its manifest first: import binds a declared resource to an existing object",
             ));
         };
-        if address.kind != Kind::ArcserveLicense {
-            return Err(Error::usage(
-                format!("{} resources cannot be imported", address.kind),
-                "only ArcserveLicense resources are imported; tenants are not remote objects",
-            ));
-        }
-        let id: Uuid = remote_id.parse().map_err(|_| {
-            Error::usage(
-                format!("`{remote_id}` is not a license id"),
-                "a license id is a UUID, as `entitle drift` or the portal shows it",
-            )
-        })?;
         if let Some((other, _)) = state
             .resources
             .iter()
             .find(|(_, r)| r.remote_id.as_deref() == Some(remote_id))
         {
             return Err(Error::usage(
-                format!("license {id} is already bound to {other}"),
+                format!("{remote_id} is already bound to {other}"),
                 format!("`entitle state mv {other} {address}` moves the binding"),
             ));
         }
-        let record = arcserve_license::import(&desired, resource, id, &self.clients).await?;
+        let record = match address.kind {
+            Kind::ArcserveLicense => {
+                let id: Uuid = remote_id.parse().map_err(|_| {
+                    Error::usage(
+                        format!("`{remote_id}` is not a license id"),
+                        "a license id is a UUID, as `entitle drift` or the portal shows it",
+                    )
+                })?;
+                arcserve_license::import(&desired, resource, id, &self.clients).await?
+            }
+            Kind::Proposal => {
+                proposal::import(&desired, resource, remote_id, &self.clients).await?
+            }
+            other => {
+                return Err(Error::usage(
+                    format!("{other} resources cannot be imported"),
+                    "licenses and proposals are imported; tenants are not remote objects",
+                ));
+            }
+        };
         state.resources.insert(address.to_string(), record);
         self.state_file.write(&mut state)?;
-        Ok(format!("{address} is now bound to license {id}"))
+        Ok(format!("{address} is now bound to {remote_id}"))
     }
 }
 

@@ -69,6 +69,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             rate_429: args.faults.rate_429,
             retry_after_secs: args.faults.retry_after_secs,
             drop_rate: args.faults.drop_rate,
+            only: None,
         },
     };
     runtime()?.block_on(async {

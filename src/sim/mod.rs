@@ -73,6 +73,10 @@ pub struct Faults {
     pub retry_after_secs: u64,
     /// Fraction carried out, then answered by closing the connection.
     pub drop_rate: f64,
+    /// Only this route (`"POST /v1/proposal/update/{tenant_id}"`, as
+    /// `/_sim/metrics` names it) gets the faults; every route when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
 }
 
 /// Why the simulator could not start.

@@ -49,8 +49,12 @@ async fn faults(
     request: Request,
     next: Next,
 ) -> Response {
-    shared.count(format!("{} {}", request.method(), path.as_str()));
+    let route = format!("{} {}", request.method(), path.as_str());
+    shared.count(route.clone());
     let faults = shared.faults();
+    if faults.only.as_ref().is_some_and(|only| *only != route) {
+        return next.run(request).await;
+    }
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }

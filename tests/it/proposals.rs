@@ -330,3 +330,109 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     let ours = after.iter().find(|(id, _)| *id == order).unwrap();
     assert_eq!(ours.1.models[0].number, 1);
 }
+
+#[test]
+fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
+    let client = sim.proposals(TENANT_A);
+    let xml = entitle::api::proposal_xml::HulftModels {
+        customer_email: "ops@example.co.jp".into(),
+        language: "en".into(),
+        models: vec![entitle::api::proposal_xml::HulftModel {
+            uuid: "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into(),
+            dc: "jp1".into(),
+            product: "HULFT8 for Windows-Server".into(),
+            cluster: Some("Yes (Active-CL)".into()),
+            aes: Some("Yes".into()),
+            script: Some("None".into()),
+            license_pack: None,
+            name: "HULFT8 for Windows-Server CL with AES Cipher Option".into(),
+            row_number: 1,
+            parent_serial: None,
+            number: 2,
+            status: 1,
+        }],
+    }
+    .to_xml();
+    let order = sim
+        .block_on(client.submit(&entitle::api::proposal::Submission {
+            language: 2,
+            service_id: 1,
+            order_id: None,
+            customer_email: "ops@example.co.jp".into(),
+            proposal_xml: xml,
+        }))
+        .unwrap();
+    project
+        .run(&[
+            "import",
+            "Proposal/hulft",
+            &order,
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    // The rows carry the vendor's UUIDs; entitle replaces them with its own.
+    project.plan().expect(2);
+    project.apply().expect(0);
+    project.plan().expect(0);
+    let listed = listed(&project, 2);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0, order);
+}
+
+#[test]
+fn a_rowless_proposal_whose_answer_was_lost_is_never_sent_twice() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "power.yaml",
+        "apiVersion: entitle/v1
+kind: Proposal
+metadata:
+  name: power
+spec:
+  tenant: prod
+  service: PowerSystems
+  language: en
+  customerEmail: ops@example.co.jp
+",
+    );
+    sim.set_faults(json!({ "drop_rate": 1.0, "only": "POST /v1/proposal/update/{tenant_id}" }));
+    let lost = project.apply().expect(1);
+    assert!(
+        lost.stdout.contains("cannot be found again"),
+        "{}",
+        lost.stdout
+    );
+    sim.set_faults(json!({}));
+    let listed = sim.block_on(sim.proposals(TENANT_A).list(5, 2)).unwrap();
+    assert_eq!(listed.len(), 1, "the dropped create was made once");
+
+    let refused = project.plan().expect(1);
+    assert!(
+        refused.stderr.contains("entitle import Proposal/power"),
+        "{}",
+        refused.stderr
+    );
+    project
+        .run(&[
+            "import",
+            "Proposal/power",
+            &listed[0].order_id,
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    project.plan().expect(0);
+    assert_eq!(
+        sim.block_on(sim.proposals(TENANT_A).list(5, 2))
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -11,7 +11,9 @@ mod apply;
 mod plan;
 
 pub use apply::apply;
-pub use plan::{ProposalAttributes, READ_LANGUAGE, observe, plan, tenants_and_services, to_xml};
+pub use plan::{
+    ProposalAttributes, READ_LANGUAGE, import, observe, plan, tenants_and_services, to_xml,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -368,8 +368,9 @@ fn plan_one(
                 "a previous run sent this proposal without rows and did not learn whether it arrived; it cannot be found again by its rows",
             )
             .hint(format!(
-                "look at the tenant's {} proposals (`entitle drift` lists the ones entitle does not manage); if it is not there, run `entitle state rm {}` and apply again",
+                "look at the tenant's {} proposals (`entitle drift` lists the ones entitle does not manage): if it is there, `entitle import {} ORDER_ID`; if not, `entitle state rm {}` and apply again",
                 spec.service.name(),
+                resource.address,
                 resource.address
             )),
         );
@@ -528,6 +529,94 @@ fn row_changes(live: &[Model], wanted: &[Model]) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// Reads proposal `order_id` of `resource`'s service in its tenant and
+/// makes the state record that binds them.
+pub async fn import(
+    desired: &Desired,
+    resource: &Resource,
+    order_id: &str,
+    clients: &crate::api::ecl::EclClients,
+) -> Result<ResourceState, crate::Error> {
+    let Spec::Proposal(spec) = &resource.spec else {
+        return Err(crate::Error::usage(
+            format!("{} is not a Proposal", resource.address),
+            "import binds Proposal resources here",
+        ));
+    };
+    let tenant = ecl_tenant::declared(desired)
+        .remove(spec.tenant.as_str())
+        .map(|t| t.reference)
+        .ok_or_else(|| {
+            crate::Error::usage(
+                format!("the EclTenant `{}` is not declared", spec.tenant),
+                "declare the tenant the proposal lives in",
+            )
+        })?;
+    let client = clients.proposal_for(
+        &tenant.tenant_id,
+        &tenant.region,
+        tenant.endpoint.as_deref(),
+    )?;
+    let record = client
+        .detail(spec.service.id(), order_id, READ_LANGUAGE)
+        .await
+        .map_err(|err| match err.status() {
+            Some(404) => crate::Error::usage(
+                format!(
+                    "tenant {} has no {} proposal {order_id}",
+                    tenant.name,
+                    spec.service.name()
+                ),
+                "check the order id (`entitle drift` lists the proposals entitle does not manage)",
+            ),
+            _ => err.into(),
+        })?;
+    let observed = observe(&record);
+    if let Some(problem) = observed.problem {
+        return Err(crate::Error::usage(
+            problem,
+            "check the proposal in the portal",
+        ));
+    }
+    let attributes = ProposalAttributes {
+        tenant: spec.tenant.clone(),
+        service: spec.service,
+        language: observed
+            .language
+            .as_deref()
+            .and_then(Language::from_code)
+            .unwrap_or(spec.language),
+        customer_email: observed.customer_email.unwrap_or_default(),
+        models: observed.models,
+        status_id: Some(record.status_id),
+    };
+    let lifecycle = &resource.metadata.lifecycle;
+    let mut dependencies: BTreeSet<String> = resource
+        .metadata
+        .depends_on
+        .iter()
+        .map(Address::to_string)
+        .collect();
+    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
+    Ok(ResourceState {
+        remote_id: Some(record.order_id),
+        scope: crate::state::Scope {
+            tenant_id: Some(tenant.tenant_id.clone()),
+            region: Some(tenant.region.clone()),
+            endpoint: tenant.endpoint.clone(),
+            company_id: None,
+        },
+        natural_key: resource.metadata.name.clone(),
+        attributes: json!(attributes),
+        dependencies: dependencies.into_iter().collect(),
+        status: Status::Ready,
+        lifecycle: RecordedLifecycle {
+            prevent_destroy: lifecycle.prevent_destroy,
+            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
+        },
+    })
 }
 
 #[cfg(test)]
