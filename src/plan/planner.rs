@@ -16,7 +16,7 @@ use super::live::Live;
 use serde_json::json;
 
 use super::model::{Action, ActionKind, Change, Deferred, Operation, PLAN_FORMAT_VERSION, Plan};
-use crate::manifest::{Address, DeletionPolicy, Desired, SourceLocation};
+use crate::manifest::{Address, Desired, SourceLocation};
 use crate::state::State;
 use crate::state::model::RecordedLifecycle;
 
@@ -239,11 +239,7 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
         .filter_map(|resource| {
             let address = resource.address.to_string();
             let record = input.prior.get(&address)?;
-            let lifecycle = &resource.metadata.lifecycle;
-            let wanted = RecordedLifecycle {
-                prevent_destroy: lifecycle.prevent_destroy,
-                orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
-            };
+            let wanted = RecordedLifecycle::from(&resource.metadata.lifecycle);
             if record.lifecycle == wanted || !context.in_scope(&address) {
                 return None;
             }

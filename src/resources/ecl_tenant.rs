@@ -120,6 +120,30 @@ pub fn tenant_ref(name: &str, spec: &EclTenantSpec) -> TenantRef {
     }
 }
 
+/// Where a tenant's objects live, as the state records it.
+pub fn scope(tenant: &TenantRef) -> crate::state::Scope {
+    crate::state::Scope {
+        tenant_id: Some(tenant.tenant_id.clone()),
+        region: Some(tenant.region.clone()),
+        endpoint: tenant.endpoint.clone(),
+        company_id: None,
+    }
+}
+
+/// What a resource in tenant `tenant` depends on, as the state records it
+/// (for ordering its delete after the manifest is gone): its tenant and its
+/// `dependsOn`, sorted.
+pub fn recorded_dependencies(resource: &Resource, tenant: &str) -> Vec<String> {
+    let mut deps: std::collections::BTreeSet<String> = resource
+        .metadata
+        .depends_on
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    deps.insert(crate::manifest::Address::new(super::Kind::EclTenant, tenant).to_string());
+    deps.into_iter().collect()
+}
+
 /// The tenant a state record was applied in (its scope, and the tenant's
 /// name from its attributes).
 pub fn tenant_ref_from_state(record: &ResourceState) -> TenantRef {

@@ -142,16 +142,8 @@ pub enum LockStatus {
 /// Looks at the lock of the state at `state_path` without taking it.
 pub fn inspect(state_path: &Path) -> Result<LockStatus, LockError> {
     let path = lock_path(state_path);
-    let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(LockStatus::Free),
-        Err(source) => {
-            return Err(LockError::Io {
-                op: "could not open",
-                path,
-                source,
-            });
-        }
+    let Some(mut file) = open_existing(&path)? else {
+        return Ok(LockStatus::Free);
     };
     let info = read_info(&mut file);
     match file.try_lock() {
@@ -173,16 +165,8 @@ pub fn inspect(state_path: &Path) -> Result<LockStatus, LockError> {
 /// takes the lock meanwhile cannot lose it.
 pub fn remove_stale(state_path: &Path) -> Result<LockStatus, LockError> {
     let path = lock_path(state_path);
-    let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(LockStatus::Free),
-        Err(source) => {
-            return Err(LockError::Io {
-                op: "could not open",
-                path,
-                source,
-            });
-        }
+    let Some(mut file) = open_existing(&path)? else {
+        return Ok(LockStatus::Free);
     };
     let info = read_info(&mut file);
     match file.try_lock() {
@@ -209,6 +193,19 @@ pub fn remove_stale(state_path: &Path) -> Result<LockStatus, LockError> {
         Err(TryLockError::Error(source)) => Err(LockError::Io {
             op: "could not inspect the lock",
             path,
+            source,
+        }),
+    }
+}
+
+/// The lock file, when there is one.
+fn open_existing(path: &Path) -> Result<Option<File>, LockError> {
+    match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LockError::Io {
+            op: "could not open",
+            path: path.to_path_buf(),
             source,
         }),
     }

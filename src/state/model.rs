@@ -114,3 +114,12 @@ pub struct RecordedLifecycle {
     #[serde(default)]
     pub orphan_on_delete: bool,
 }
+
+impl From<&crate::manifest::Lifecycle> for RecordedLifecycle {
+    fn from(lifecycle: &crate::manifest::Lifecycle) -> Self {
+        RecordedLifecycle {
+            prevent_destroy: lifecycle.prevent_destroy,
+            orphan_on_delete: lifecycle.deletion_policy == crate::manifest::DeletionPolicy::Orphan,
+        }
+    }
+}

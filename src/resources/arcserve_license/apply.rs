@@ -20,7 +20,7 @@ use crate::plan::model::{
     Action, LicenseAttributes, NewLicense, Operation, TenantRef, UpgradeMember,
 };
 use crate::state::model::RecordedLifecycle;
-use crate::state::{ResourceState, Scope, Status};
+use crate::state::{ResourceState, Status};
 
 /// How many times an ambiguous create or key is resolved and retried.
 const AMBIGUOUS_ROUNDS: usize = 3;
@@ -137,12 +137,7 @@ fn new_record(
 ) -> ResourceState {
     ResourceState {
         remote_id: None,
-        scope: Scope {
-            tenant_id: Some(tenant.tenant_id.clone()),
-            region: Some(tenant.region.clone()),
-            endpoint: tenant.endpoint.clone(),
-            company_id: None,
-        },
+        scope: crate::resources::ecl_tenant::scope(tenant),
         natural_key: name.to_string(),
         attributes: json!(attributes),
         dependencies: dependencies.to_vec(),

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::api::ecl::EclClients;
 use crate::manifest::Desired;
-use crate::manifest::{Address, DeletionPolicy, Kind, Resource, Spec};
+use crate::manifest::{Resource, Spec};
 use crate::plan::live::{ObservedLicense, TenantLive, version_order};
 use crate::plan::model::{
     Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, NewLicense, Operation,
@@ -122,16 +122,7 @@ fn plan_desired(
         .map(String::as_str)
         .collect();
     let lifecycle = &resource.metadata.lifecycle;
-    let dependencies: Vec<String> = {
-        let mut deps: BTreeSet<String> = resource
-            .metadata
-            .depends_on
-            .iter()
-            .map(Address::to_string)
-            .collect();
-        deps.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
-        deps.into_iter().collect()
-    };
+    let dependencies = ecl_tenant::recorded_dependencies(resource, &spec.tenant);
 
     // The plan and key types must exist in the tenant's catalog.
     let Some(catalog_plan) = live.plan(spec.plan) else {
@@ -213,10 +204,7 @@ fn plan_desired(
         name: name.to_string(),
         attributes: created_attributes,
         dependencies,
-        lifecycle: RecordedLifecycle {
-            prevent_destroy: lifecycle.prevent_destroy,
-            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
-        },
+        lifecycle: RecordedLifecycle::from(lifecycle),
     };
     let create = || Operation::CreateLicense(new_license.clone());
     let defer_created_version = |out: &mut KindPlan| {
@@ -842,30 +830,14 @@ pub async fn import(
         key_types: Vec::new(),
     };
     let attributes = super::apply::attributes_of(&license, &intended);
-    let lifecycle = &resource.metadata.lifecycle;
-    let mut dependencies: BTreeSet<String> = resource
-        .metadata
-        .depends_on
-        .iter()
-        .map(Address::to_string)
-        .collect();
-    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
     Ok(ResourceState {
         remote_id: Some(id.to_string()),
-        scope: crate::state::Scope {
-            tenant_id: Some(tenant.tenant_id.clone()),
-            region: Some(tenant.region.clone()),
-            endpoint: tenant.endpoint.clone(),
-            company_id: None,
-        },
+        scope: ecl_tenant::scope(&tenant),
         natural_key: license.name.clone(),
         attributes: json!(attributes),
-        dependencies: dependencies.into_iter().collect(),
+        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
         status: Status::Ready,
-        lifecycle: crate::state::model::RecordedLifecycle {
-            prevent_destroy: lifecycle.prevent_destroy,
-            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
-        },
+        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
     })
 }
 

@@ -11,7 +11,7 @@ use crate::api::proposal::{ProposalClient, Submission};
 use crate::apply::executor::Context;
 use crate::plan::model::{Action, Operation, ProposalSubmission};
 use crate::resources::proposal_catalog::Service;
-use crate::state::{ResourceState, Scope, Status};
+use crate::state::{ResourceState, Status};
 
 /// How many times an ambiguous create is resolved and retried.
 const AMBIGUOUS_ROUNDS: usize = 3;
@@ -87,12 +87,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
 fn new_record(submission: &ProposalSubmission) -> ResourceState {
     ResourceState {
         remote_id: None,
-        scope: Scope {
-            tenant_id: Some(submission.tenant.tenant_id.clone()),
-            region: Some(submission.tenant.region.clone()),
-            endpoint: submission.tenant.endpoint.clone(),
-            company_id: None,
-        },
+        scope: crate::resources::ecl_tenant::scope(&submission.tenant),
         natural_key: submission.name.clone(),
         attributes: submission.attributes.clone(),
         dependencies: submission.dependencies.clone(),

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{Item, Model, ProposalSpec};
 use crate::api::proposal::ProposalRecord;
 use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftModels};
-use crate::manifest::{Address, DeletionPolicy, Desired, Kind, Resource, Spec};
+use crate::manifest::{Desired, Resource, Spec};
 use crate::plan::live::ObservedProposal;
 use crate::plan::model::{ActionKind, Change, Operation, ProposalSubmission, TenantRef};
 use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
@@ -314,14 +314,6 @@ fn plan_one(
         models: wanted.clone(),
         status_id: None,
     };
-    let mut dependencies: BTreeSet<String> = resource
-        .metadata
-        .depends_on
-        .iter()
-        .map(Address::to_string)
-        .collect();
-    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
-    let lifecycle = &resource.metadata.lifecycle;
     let submission = |order_id: Option<String>| ProposalSubmission {
         tenant: tenant.clone(),
         name: name.to_string(),
@@ -331,11 +323,8 @@ fn plan_one(
         customer_email: spec.customer_email.clone(),
         models: spec.models(name, spec.language),
         attributes: json!(attributes),
-        dependencies: dependencies.iter().cloned().collect(),
-        lifecycle: RecordedLifecycle {
-            prevent_destroy: lifecycle.prevent_destroy,
-            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
-        },
+        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
+        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
     };
 
     let uuids =
@@ -592,30 +581,14 @@ pub async fn import(
         models: observed.models,
         status_id: Some(record.status_id),
     };
-    let lifecycle = &resource.metadata.lifecycle;
-    let mut dependencies: BTreeSet<String> = resource
-        .metadata
-        .depends_on
-        .iter()
-        .map(Address::to_string)
-        .collect();
-    dependencies.insert(Address::new(Kind::EclTenant, spec.tenant.clone()).to_string());
     Ok(ResourceState {
         remote_id: Some(record.order_id),
-        scope: crate::state::Scope {
-            tenant_id: Some(tenant.tenant_id.clone()),
-            region: Some(tenant.region.clone()),
-            endpoint: tenant.endpoint.clone(),
-            company_id: None,
-        },
+        scope: ecl_tenant::scope(&tenant),
         natural_key: resource.metadata.name.clone(),
         attributes: json!(attributes),
-        dependencies: dependencies.into_iter().collect(),
+        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
         status: Status::Ready,
-        lifecycle: RecordedLifecycle {
-            prevent_destroy: lifecycle.prevent_destroy,
-            orphan_on_delete: lifecycle.deletion_policy == DeletionPolicy::Orphan,
-        },
+        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
     })
 }
 
