@@ -29,6 +29,9 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Retries after the first attempt.
     pub max_retries: usize,
+    /// Retries after a 429, which is always safe to repeat: the server
+    /// asked for it, and the request was not carried out.
+    pub max_rate_limited_retries: usize,
     pub min_backoff: Duration,
     pub max_backoff: Duration,
     /// Upper bound for a server's `Retry-After`.
@@ -41,6 +44,7 @@ impl Default for HttpConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_retries: 6,
+            max_rate_limited_retries: 20,
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
@@ -231,11 +235,28 @@ impl HttpClient {
             .with_jitter()
             .with_min_delay(self.config.min_backoff)
             .with_max_delay(self.config.max_backoff)
-            .with_max_times(self.config.max_retries);
+            .with_max_times(
+                self.config
+                    .max_retries
+                    .max(self.config.max_rate_limited_retries),
+            );
+        let retries = std::sync::atomic::AtomicUsize::new(0);
+        let (max_retries, max_429) = (
+            self.config.max_retries,
+            self.config.max_rate_limited_retries,
+        );
         let max_retry_after = self.config.max_retry_after;
         (|| self.attempt(request))
             .retry(backoff)
-            .when(|failure| failure.retryable)
+            .when(|failure| {
+                let done = retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let limit = if failure.error.status() == Some(429) {
+                    max_429
+                } else {
+                    max_retries
+                };
+                failure.retryable && done < limit
+            })
             .adjust(|failure, delay| {
                 let retry_after = match &failure.error {
                     ApiError::Status { retry_after, .. } => *retry_after,

@@ -475,3 +475,59 @@ fn tenant_ids_in_either_spelling_reach_the_same_tenant() {
         .unwrap();
     assert_eq!(listed.len(), 2);
 }
+
+#[test]
+fn rate_limited_reads_are_retried_longer_than_failed_ones() {
+    let sim = TestSim::start();
+    let config = entitle::api::http::HttpConfig {
+        max_retries: 1,
+        max_rate_limited_retries: 40,
+        ..fast_retries()
+    };
+    let http = entitle::api::http::HttpClient::new(config).unwrap();
+    let client = ArcserveClient::new(EclSession::new(
+        http.clone(),
+        sim.keystone(&http),
+        sim.target(TENANT_A),
+    ));
+    sim.block_on(client.list_licenses(None)).unwrap();
+    let url = sim.url.clone();
+    let lift_after = |faults: serde_json::Value| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .put(format!("{url}/_sim/faults"))
+                .json(&faults)
+                .send()
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            reqwest::Client::new()
+                .put(format!("{url}/_sim/faults"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // 429s for 300 ms: retried until they stop.
+    let listed = sim.block_on(async {
+        let lift = tokio::spawn(lift_after(
+            json!({ "rate_429": 1.0, "retry_after_secs": 0 }),
+        ));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let listed = client.list_licenses(None).await;
+        lift.await.unwrap();
+        listed
+    });
+    assert!(listed.is_ok(), "{listed:?}");
+    // 500s for 300 ms: one retry, then the error.
+    let failed = sim.block_on(async {
+        let lift = tokio::spawn(lift_after(json!({ "error_rate": 1.0 })));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let failed = client.list_licenses(None).await;
+        lift.await.unwrap();
+        failed
+    });
+    assert_eq!(failed.unwrap_err().status(), Some(500));
+}
