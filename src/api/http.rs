@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::limiter::{Limiters, Signal};
 use super::secret::Secret;
 
 /// Timeouts and retry budget of the HTTP layer.
@@ -36,6 +37,8 @@ pub struct HttpConfig {
     pub max_backoff: Duration,
     /// Upper bound for a server's `Retry-After`.
     pub max_retry_after: Duration,
+    /// Requests in flight to one host at most; 429s lower it for a while.
+    pub max_in_flight_per_host: usize,
 }
 
 impl Default for HttpConfig {
@@ -48,6 +51,7 @@ impl Default for HttpConfig {
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            max_in_flight_per_host: 32,
         }
     }
 }
@@ -200,6 +204,7 @@ impl Response {
 pub struct HttpClient {
     inner: reqwest::Client,
     config: Arc<HttpConfig>,
+    limiters: Arc<Limiters>,
 }
 
 /// One attempt's failure, with what the retry loop needs to know about it.
@@ -224,6 +229,7 @@ impl HttpClient {
             })?;
         Ok(HttpClient {
             inner,
+            limiters: Arc::new(Limiters::new(config.max_in_flight_per_host)),
             config: Arc::new(config),
         })
     }
@@ -293,6 +299,12 @@ impl HttpClient {
             builder = builder.json(body);
         }
         let idempotent = request.idempotency == Idempotency::Idempotent;
+        let host = format!(
+            "{}:{}",
+            request.url.host_str().unwrap_or_default(),
+            request.url.port_or_known_default().unwrap_or_default()
+        );
+        let permit = self.limiters.host(&host).permit().await;
         let outcome = match builder.send().await {
             Ok(response) => {
                 let status = response.status();
@@ -304,6 +316,11 @@ impl HttpClient {
             }
             Err(err) => Err(err),
         };
+        permit.finish(match &outcome {
+            Ok((status, _, _)) if *status == StatusCode::TOO_MANY_REQUESTS => Signal::RateLimited,
+            Ok((status, _, _)) if status.is_success() => Signal::Fine,
+            _ => Signal::Neutral,
+        });
         let (status, headers, body) = match outcome {
             Ok(parts) => parts,
             Err(err) => {

@@ -1,8 +1,8 @@
 //! The vendor API clients.
 //!
 //! [`http`] is the one HTTP layer (timeouts, retries with backoff and jitter,
-//! `Retry-After`, the rule about what may be sent twice, logging without
-//! secrets). [`keystone`] and [`ecl`] authenticate ECL requests; [`arcserve`]
+//! `Retry-After`, a per-host concurrency limit that [`limiter`] lowers on
+//! 429s, the rule about what may be sent twice, logging without secrets). [`keystone`] and [`ecl`] authenticate ECL requests; [`arcserve`]
 //! is the typed Arcserve UDP client. Only this module and the executor's
 //! callers do network I/O; loading and planning never do.
 //!
@@ -14,6 +14,7 @@ pub mod ecl;
 pub mod error;
 pub mod http;
 pub mod keystone;
+pub mod limiter;
 pub mod proposal;
 pub mod proposal_xml;
 pub mod secret;
