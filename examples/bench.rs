@@ -9,7 +9,11 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- --licenses 10000 --tenants 4 --latency-ms 20 --runs 5
+//! cargo run --release --example bench -- --licenses 100 --apply 1000 --rate-429-percent 20
 //! ```
+//!
+//! With `--apply N` it also creates N licenses twice, without and with a
+//! share of 429 answers, and prints how much longer the second took.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -35,6 +39,10 @@ struct Options {
     tenants: usize,
     latency_ms: u64,
     runs: usize,
+    /// Licenses to create in the apply measurement (0: skip it).
+    apply: usize,
+    /// Percent of requests answered 429 in the second apply.
+    rate_429_percent: u64,
 }
 
 fn options() -> Options {
@@ -43,6 +51,8 @@ fn options() -> Options {
         tenants: 4,
         latency_ms: 20,
         runs: 3,
+        apply: 0,
+        rate_429_percent: 20,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -52,6 +62,8 @@ fn options() -> Options {
             "--tenants" => options.tenants = (value as usize).max(1),
             "--latency-ms" => options.latency_ms = value,
             "--runs" => options.runs = (value as usize).max(1),
+            "--apply" => options.apply = value as usize,
+            "--rate-429-percent" => options.rate_429_percent = value.min(100),
             other => panic!("unknown option {other}; use --licenses --tenants --latency-ms --runs"),
         }
     }
@@ -316,5 +328,96 @@ async fn main() {
         baseline_calls as f64 / entitle_calls.max(1) as f64,
         baseline_wall / refresh.max(f64::EPSILON)
     );
+    if options.apply > 0 {
+        apply_under_rate_limits(&options, &base, &url, &raw).await;
+    }
     sim.shutdown().await;
+}
+
+/// Creates `options.apply` licenses in a fresh tenant twice, once as is and
+/// once with a share of requests answered 429 (`Retry-After: 1`), through
+/// the real planner and executor; prints wall times and failed actions.
+async fn apply_under_rate_limits(
+    options: &Options,
+    base: &str,
+    url: &reqwest::Url,
+    raw: &reqwest::Client,
+) {
+    println!();
+    println!(
+        "apply: {} licenses (create, wait, issue a key), {} ms latency, parallelism 8",
+        options.apply, options.latency_ms
+    );
+    println!();
+    println!("| 429 share | wall (s) | actions failed | API calls |");
+    println!("|---:|---:|---:|---:|");
+    let mut walls = Vec::new();
+    for (round, percent) in [0, options.rate_429_percent].into_iter().enumerate() {
+        let tenant = tenant_id(1000 + round);
+        let dir = tempfile::tempdir().unwrap();
+        let mut yaml = format!(
+            "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: bench\nspec:\n  region: jp1\n  tenantId: {tenant}\n"
+        );
+        for i in 0..options.apply {
+            let _ = write!(
+                yaml,
+                "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: a{round}-{i:05}\nspec:\n  tenant: bench\n  plan: {PLAN}\n  standaloneKeys: 1\n  version: \"9.0\"\n  keyTypes: [a1b2c3d4-0001-4000-8000-000000000001]\n"
+            );
+        }
+        std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
+        let http = HttpClient::new(HttpConfig::default()).unwrap();
+        let keystone = Arc::new(Keystone::new(
+            http.clone(),
+            EclCredentials::demo(join_segments(url, &["v3"]).unwrap()),
+        ));
+        let workspace = Workspace {
+            paths: vec![dir.path().join("m.yaml")],
+            state_file: StateFile::new(dir.path().join("state.json")),
+            lock_timeout: Duration::ZERO,
+            clients: EclClients::new(http, keystone, Some(base.to_string())),
+        };
+        control(
+            raw,
+            base,
+            reqwest::Method::PUT,
+            "faults",
+            json!({ "latency_ms": options.latency_ms, "rate_429": percent as f64 / 100.0, "retry_after_secs": 1 }),
+        )
+        .await;
+        raw.delete(format!("{base}/_sim/metrics"))
+            .send()
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let planned = workspace.plan(&[]).await.unwrap();
+        let (_tx, cancel) = tokio::sync::watch::channel(false);
+        let report = workspace
+            .apply(
+                &planned.plan,
+                planned.state,
+                entitle::apply::ApplyOptions {
+                    poll_interval: Duration::from_millis(50),
+                    ..entitle::apply::ApplyOptions::default()
+                },
+                Arc::new(entitle::apply::Silent),
+                cancel,
+            )
+            .await;
+        let wall = started.elapsed().as_secs_f64();
+        walls.push(wall);
+        let failed = report
+            .outcomes
+            .iter()
+            .filter(|(_, o)| !matches!(o, entitle::apply::Outcome::Done(_)))
+            .count();
+        let calls: u64 = metrics(raw, base).await.values().sum();
+        println!("| {percent}% | {wall:.2} | {failed} | {calls} |");
+    }
+    control(raw, base, reqwest::Method::PUT, "faults", json!({})).await;
+    println!();
+    println!(
+        "with {}% 429s the apply took {:.2} times as long",
+        options.rate_429_percent,
+        walls[1] / walls[0].max(f64::EPSILON)
+    );
 }
