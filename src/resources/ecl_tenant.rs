@@ -110,6 +110,20 @@ pub fn declared(desired: &Desired) -> BTreeMap<&str, DeclaredTenant<'_>> {
         .collect()
 }
 
+/// Where the declared tenant `name` sends its requests; an error naming
+/// what lives in it (`what`) when no such tenant is declared.
+pub fn declared_ref(desired: &Desired, name: &str, what: &str) -> Result<TenantRef, crate::Error> {
+    declared(desired)
+        .remove(name)
+        .map(|t| t.reference)
+        .ok_or_else(|| {
+            crate::Error::usage(
+                format!("the EclTenant `{name}` is not declared"),
+                format!("declare the tenant the {what} lives in"),
+            )
+        })
+}
+
 /// Where a declared tenant's requests go.
 pub fn tenant_ref(name: &str, spec: &EclTenantSpec) -> TenantRef {
     TenantRef {

@@ -141,29 +141,36 @@ pub enum LockStatus {
 
 /// Looks at the lock of the state at `state_path` without taking it.
 pub fn inspect(state_path: &Path) -> Result<LockStatus, LockError> {
-    let path = lock_path(state_path);
-    let Some(mut file) = open_existing(&path)? else {
-        return Ok(LockStatus::Free);
-    };
-    let info = read_info(&mut file);
-    match file.try_lock() {
-        Ok(()) => {
-            let _ = file.unlock();
-            Ok(LockStatus::Stale(info))
-        }
-        Err(TryLockError::WouldBlock) => Ok(LockStatus::Held(info)),
-        Err(TryLockError::Error(source)) => Err(LockError::Io {
-            op: "could not inspect the lock",
-            path,
-            source,
-        }),
-    }
+    examine(state_path, |_| Ok(()))
 }
 
 /// Removes a stale lock file; a live holder's lock is never removed. The
 /// file is removed while this process holds its OS lock, so a run that
 /// takes the lock meanwhile cannot lose it.
 pub fn remove_stale(state_path: &Path) -> Result<LockStatus, LockError> {
+    examine(state_path, |file| {
+        let path = lock_path(state_path);
+        if !same_file(file, &path) {
+            return Ok(());
+        }
+        match fs::remove_file(&path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+        .map_err(|source| LockError::Io {
+            op: "could not remove",
+            path,
+            source,
+        })
+    })
+}
+
+/// Reads the lock file's holder and tries its OS lock: held by a live run,
+/// or stale, in which case `on_stale` runs while this process holds it.
+fn examine(
+    state_path: &Path,
+    on_stale: impl FnOnce(&File) -> Result<(), LockError>,
+) -> Result<LockStatus, LockError> {
     let path = lock_path(state_path);
     let Some(mut file) = open_existing(&path)? else {
         return Ok(LockStatus::Free);
@@ -171,23 +178,9 @@ pub fn remove_stale(state_path: &Path) -> Result<LockStatus, LockError> {
     let info = read_info(&mut file);
     match file.try_lock() {
         Ok(()) => {
-            let removed = if same_file(&file, &path) {
-                fs::remove_file(&path)
-            } else {
-                Ok(())
-            };
+            let done = on_stale(&file);
             let _ = file.unlock();
-            match removed {
-                Ok(()) => Ok(LockStatus::Stale(info)),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    Ok(LockStatus::Stale(info))
-                }
-                Err(source) => Err(LockError::Io {
-                    op: "could not remove",
-                    path,
-                    source,
-                }),
-            }
+            done.map(|()| LockStatus::Stale(info))
         }
         Err(TryLockError::WouldBlock) => Ok(LockStatus::Held(info)),
         Err(TryLockError::Error(source)) => Err(LockError::Io {

@@ -775,15 +775,7 @@ pub async fn import(
             "import binds ArcserveLicense resources",
         ));
     };
-    let tenant = ecl_tenant::declared(desired)
-        .remove(spec.tenant.as_str())
-        .map(|t| t.reference)
-        .ok_or_else(|| {
-            crate::Error::usage(
-                format!("the EclTenant `{}` is not declared", spec.tenant),
-                "declare the tenant the license lives in",
-            )
-        })?;
+    let tenant = ecl_tenant::declared_ref(desired, &spec.tenant, "license")?;
     let client = clients.arcserve_for(
         &tenant.tenant_id,
         &tenant.region,

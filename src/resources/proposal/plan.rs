@@ -534,15 +534,7 @@ pub async fn import(
             "import binds Proposal resources here",
         ));
     };
-    let tenant = ecl_tenant::declared(desired)
-        .remove(spec.tenant.as_str())
-        .map(|t| t.reference)
-        .ok_or_else(|| {
-            crate::Error::usage(
-                format!("the EclTenant `{}` is not declared", spec.tenant),
-                "declare the tenant the proposal lives in",
-            )
-        })?;
+    let tenant = ecl_tenant::declared_ref(desired, &spec.tenant, "proposal")?;
     let client = clients.proposal_for(
         &tenant.tenant_id,
         &tenant.region,
