@@ -491,43 +491,28 @@ fn rate_limited_reads_are_retried_longer_than_failed_ones() {
         sim.target(TENANT_A),
     ));
     sim.block_on(client.list_licenses(None)).unwrap();
-    let url = sim.url.clone();
-    let lift_after = |faults: serde_json::Value| {
-        let url = url.clone();
-        async move {
-            reqwest::Client::new()
-                .put(format!("{url}/_sim/faults"))
-                .json(&faults)
-                .send()
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            reqwest::Client::new()
-                .put(format!("{url}/_sim/faults"))
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-        }
+    // Faults are on before the read starts, and lifted 500 ms later: far
+    // within the 429 budget (40 retries), far beyond the 500 one (1 retry).
+    let with_faults = |faults: serde_json::Value| {
+        sim.set_faults(faults);
+        let url = sim.url.clone();
+        sim.block_on(async {
+            let lift = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                reqwest::Client::new()
+                    .put(format!("{url}/_sim/faults"))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+            });
+            let listed = client.list_licenses(None).await;
+            lift.await.unwrap();
+            listed
+        })
     };
-    // 429s for 300 ms: retried until they stop.
-    let listed = sim.block_on(async {
-        let lift = tokio::spawn(lift_after(
-            json!({ "rate_429": 1.0, "retry_after_secs": 0 }),
-        ));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let listed = client.list_licenses(None).await;
-        lift.await.unwrap();
-        listed
-    });
+    let listed = with_faults(json!({ "rate_429": 1.0, "retry_after_secs": 0 }));
     assert!(listed.is_ok(), "{listed:?}");
-    // 500s for 300 ms: one retry, then the error.
-    let failed = sim.block_on(async {
-        let lift = tokio::spawn(lift_after(json!({ "error_rate": 1.0 })));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        let failed = client.list_licenses(None).await;
-        lift.await.unwrap();
-        failed
-    });
+    let failed = with_faults(json!({ "error_rate": 1.0 }));
     assert_eq!(failed.unwrap_err().status(), Some(500));
 }
