@@ -73,8 +73,16 @@ pub struct Request {
     url: Url,
     query: Vec<(&'static str, String)>,
     headers: HeaderMap,
-    body: Option<serde_json::Value>,
+    body: Option<Body>,
     idempotency: Idempotency,
+}
+
+/// A request body.
+#[derive(Clone)]
+enum Body {
+    Json(serde_json::Value),
+    /// `application/x-www-form-urlencoded`, already encoded.
+    Form(String),
 }
 
 impl Request {
@@ -102,7 +110,16 @@ impl Request {
     }
 
     pub fn json(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
+        self.body = Some(Body::Json(body));
+        self
+    }
+
+    /// A form body (OAuth token requests).
+    pub fn form(mut self, fields: &[(&str, &str)]) -> Self {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.body = Some(Body::Form(encoded));
         self
     }
 
@@ -237,6 +254,18 @@ impl HttpClient {
     /// Sends a request, retrying what the policy allows, and returns the
     /// successful answer or the last error.
     pub async fn send(&self, request: &Request) -> Result<Response, ApiError> {
+        self.send_each(request.label(), || Ok(request.clone()))
+            .await
+    }
+
+    /// Like [`HttpClient::send`], but builds the request anew for every
+    /// attempt, for a body that must not be sent twice (a signed assertion
+    /// with a one-time `jti`). `label` names the request in logs.
+    pub async fn send_each(
+        &self,
+        label: String,
+        make: impl Fn() -> Result<Request, ApiError>,
+    ) -> Result<Response, ApiError> {
         let backoff = ExponentialBuilder::default()
             .with_jitter()
             .with_min_delay(self.config.min_backoff)
@@ -252,7 +281,14 @@ impl HttpClient {
             self.config.max_rate_limited_retries,
         );
         let max_retry_after = self.config.max_retry_after;
-        (|| self.attempt(request))
+        let attempt = || async {
+            let request = make().map_err(|error| AttemptError {
+                error,
+                retryable: false,
+            })?;
+            self.attempt(&request).await
+        };
+        attempt
             .retry(backoff)
             .when(|failure| {
                 let done = retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -275,8 +311,7 @@ impl HttpClient {
             })
             .notify(|failure, delay| {
                 tracing::debug!(
-                    "{}: {}; retrying in {} ms",
-                    request.label(),
+                    "{label}: {}; retrying in {} ms",
                     failure.error,
                     delay.as_millis()
                 );
@@ -295,8 +330,17 @@ impl HttpClient {
         if !request.query.is_empty() {
             builder = builder.query(&request.query);
         }
-        if let Some(body) = &request.body {
-            builder = builder.json(body);
+        match &request.body {
+            Some(Body::Json(body)) => builder = builder.json(body),
+            Some(Body::Form(body)) => {
+                builder = builder
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body.clone());
+            }
+            None => {}
         }
         let idempotent = request.idempotency == Idempotency::Idempotent;
         let host = format!(
@@ -439,7 +483,7 @@ fn describe(err: &reqwest::Error) -> String {
 
 /// The human message of an error body in any of the vendors' shapes:
 /// `{"error": {"message"}}` (ECL), ProblemDetails `{title, detail}` (Redstor),
-/// or the text itself, shortened.
+/// an OAuth error's `error_description`, or the text itself, shortened.
 fn error_message(body: &[u8]) -> String {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) {
         let pick = |v: &serde_json::Value| v.as_str().map(str::to_string);
@@ -448,6 +492,9 @@ fn error_message(body: &[u8]) -> String {
         }
         if let Some(detail) = value.get("detail").and_then(pick) {
             return detail;
+        }
+        if let Some(description) = value.get("error_description").and_then(pick) {
+            return description;
         }
         if let Some(title) = value.get("title").and_then(pick) {
             return title;

@@ -17,6 +17,8 @@ pub mod keystone;
 pub mod limiter;
 pub mod proposal;
 pub mod proposal_xml;
+pub mod redstor;
+pub mod redstor_auth;
 pub mod secret;
 
 pub use error::ApiError;

@@ -1,0 +1,469 @@
+//! The typed client of the Redstor RedAPI v1 (API.md section 4): companies,
+//! users, products and subscriptions, with the vendor's camelCase JSON spelt
+//! here and nowhere else on the client side. Consumption and backup / restore
+//! statuses are read by `crate::report`.
+//!
+//! Lists follow `nextPageToken` with `maxResults=100` (the pages of one
+//! listing cannot be fetched concurrently: each token comes with the page
+//! before). An empty result may be `204 No Content`, read as an empty list.
+//! Ids are [`Uuid`]s, so the vendor's mixed spellings (upper case, hyphens)
+//! compare equal.
+
+use std::sync::Arc;
+
+use reqwest::header::AUTHORIZATION;
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::http::{HttpClient, Request, Response, join_segments};
+use super::redstor_auth::{RedstorAuth, RedstorCredentials};
+use super::secret::Secret;
+
+/// The largest page the API serves.
+pub const MAX_RESULTS: u32 = 100;
+
+/// A company: the account's root, a partner or a customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    pub company_id: Uuid,
+    pub company_name: String,
+    pub is_enabled: bool,
+    #[serde(rename = "type")]
+    pub company_type: CompanyType,
+    #[serde(default)]
+    pub parent_company_id: Option<Uuid>,
+}
+
+/// Whether a company can have customers of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum CompanyType {
+    Partner,
+    Customer,
+}
+
+impl CompanyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompanyType::Partner => "Partner",
+            CompanyType::Customer => "Customer",
+        }
+    }
+}
+
+/// A user of a company.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub user_id: Uuid,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// A product of the catalog, with its editions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub id: u32,
+    pub name: String,
+    #[serde(default)]
+    pub short_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub editions: Vec<Edition>,
+}
+
+/// An edition of a product.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Edition {
+    pub id: u32,
+    pub name: String,
+    #[serde(default)]
+    pub has_trial: bool,
+}
+
+/// A company's subscription to one product edition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_id: Uuid,
+    pub product_id: u32,
+    pub edition_id: u32,
+    pub is_active: bool,
+    pub trial_status: TrialStatus,
+}
+
+/// Where a subscription is in its trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrialStatus {
+    /// Never a trial: a paid subscription from the start.
+    NotUsed,
+    Active,
+    Converted,
+    Expired,
+}
+
+/// What a removal request achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// 200: the subscription is gone.
+    Done,
+    /// 202: the removal is queued; the subscription is listed, inactive,
+    /// until it is carried out.
+    Queued,
+    /// 404: it was not there (gone already).
+    Absent,
+}
+
+/// One page of a paged list.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    #[serde(default)]
+    next_page_token: Option<String>,
+    #[serde(default = "Vec::new")]
+    results: Vec<T>,
+}
+
+/// The RedAPI client of one service account. Cheap to clone.
+#[derive(Clone)]
+pub struct RedstorClient {
+    http: HttpClient,
+    auth: Arc<RedstorAuth>,
+}
+
+impl RedstorClient {
+    pub fn new(http: HttpClient, auth: Arc<RedstorAuth>) -> Self {
+        RedstorClient { http, auth }
+    }
+
+    /// A client with the credentials of the `REDSTOR_*` environment.
+    pub fn from_env(http: HttpClient) -> Result<Self, ApiError> {
+        let credentials = RedstorCredentials::from_env()?;
+        Ok(Self::new(
+            http.clone(),
+            Arc::new(RedstorAuth::new(http, credentials)),
+        ))
+    }
+
+    /// `{api_url}/{segments...}`, every segment percent-encoded.
+    pub fn url(&self, segments: &[&str]) -> Result<Url, ApiError> {
+        join_segments(&self.auth.credentials().api_url, segments)
+    }
+
+    /// Sends `request` with the bearer token; after a 401 the token is
+    /// renewed and the request sent once more.
+    pub async fn send(&self, request: Request) -> Result<Response, ApiError> {
+        let bearer = |token: &Secret| Secret::new(format!("Bearer {}", token.expose()));
+        let token = self.auth.token().await?;
+        let first = request
+            .clone()
+            .secret_header(AUTHORIZATION, &bearer(&token))?;
+        match self.http.send(&first).await {
+            Err(ApiError::Status { status: 401, .. }) if self.auth.invalidate(&token).await => {
+                tracing::debug!("{}: token refused; issuing a new one", first.label());
+                let token = self.auth.token().await?;
+                let second = request.secret_header(AUTHORIZATION, &bearer(&token))?;
+                self.http.send(&second).await.map_err(auth_hint)
+            }
+            other => other.map_err(auth_hint),
+        }
+    }
+
+    /// GET and decode one object; `None` on 404 (outside the account's
+    /// tree, or gone).
+    async fn get_optional<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<Option<T>, ApiError> {
+        match self
+            .send(Request::new(Method::GET, self.url(segments)?))
+            .await
+        {
+            Ok(response) => Ok(Some(response.json()?)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// GET a JSON array; 204 is an empty one.
+    pub(crate) async fn get_array<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Vec<T>, ApiError> {
+        let response = self.send(request).await?;
+        if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
+            return Ok(Vec::new());
+        }
+        response.json()
+    }
+
+    /// Every item of a paged list, following `nextPageToken`. `extra` adds
+    /// query parameters to every page.
+    pub(crate) async fn list_all<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        extra: &[(&'static str, String)],
+    ) -> Result<Vec<T>, ApiError> {
+        let url = self.url(segments)?;
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut request =
+                Request::new(Method::GET, url.clone()).query("maxResults", MAX_RESULTS);
+            for (name, value) in extra {
+                request = request.query(name, value);
+            }
+            request = match &token {
+                None => request.query("shouldReturnCount", true),
+                Some(token) => request.query("pageToken", token),
+            };
+            let response = self.send(request).await?;
+            if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
+                break;
+            }
+            let page: Page<T> = response.json()?;
+            items.extend(page.results);
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                Some(_) => {
+                    return Err(ApiError::Decode {
+                        request: format!("GET {}", url.path()),
+                        detail: "at `nextPageToken`: the same token came back twice".into(),
+                    });
+                }
+                None => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// The account's root company (`GET /companies`).
+    pub async fn root_company(&self) -> Result<Company, ApiError> {
+        let response = self
+            .send(Request::new(Method::GET, self.url(&["companies"])?))
+            .await?;
+        if response.status == StatusCode::NO_CONTENT {
+            return Err(ApiError::Decode {
+                request: "GET /companies".into(),
+                detail: "the account has no root company".into(),
+            });
+        }
+        response.json()
+    }
+
+    pub async fn company(&self, id: Uuid) -> Result<Option<Company>, ApiError> {
+        self.get_optional(&["companies", &id.to_string()]).await
+    }
+
+    /// Every company below `id`, at any depth.
+    pub async fn customers_transitive(&self, id: Uuid) -> Result<Vec<Company>, ApiError> {
+        self.list_all(
+            &["companies", &id.to_string(), "customers", "transitive"],
+            &[],
+        )
+        .await
+    }
+
+    /// The companies directly below `id`.
+    pub async fn customers(&self, id: Uuid) -> Result<Vec<Company>, ApiError> {
+        self.list_all(&["companies", &id.to_string(), "customers"], &[])
+            .await
+    }
+
+    /// Companies of the account whose name contains `text`.
+    pub async fn search(&self, text: &str) -> Result<Vec<Company>, ApiError> {
+        self.list_all(&["companies", "search"], &[("search", text.to_string())])
+            .await
+    }
+
+    /// Adds a customer or partner below `parent`. Not idempotent: an
+    /// ambiguous failure must be resolved by looking for the name.
+    pub async fn create_customer(
+        &self,
+        parent: Uuid,
+        name: &str,
+        company_type: CompanyType,
+    ) -> Result<Company, ApiError> {
+        let url = self.url(&["companies", &parent.to_string(), "customers"])?;
+        let body = json!({ "companyName": name, "type": company_type.as_str() });
+        self.send(Request::new(Method::POST, url).json(body))
+            .await?
+            .json()
+    }
+
+    /// Enables or disables a company.
+    pub async fn set_enabled(&self, id: Uuid, enabled: bool) -> Result<(), ApiError> {
+        let action = if enabled { "enable" } else { "disable" };
+        let url = self.url(&["companies", &id.to_string(), action])?;
+        self.send(Request::new(Method::PATCH, url)).await?;
+        Ok(())
+    }
+
+    /// Moves `customer` below `new_parent`.
+    pub async fn reassign(&self, new_parent: Uuid, customer: Uuid) -> Result<(), ApiError> {
+        let url = self.url(&[
+            "companies",
+            &new_parent.to_string(),
+            "customers",
+            &customer.to_string(),
+            "reassign",
+        ])?;
+        self.send(Request::new(Method::PATCH, url)).await?;
+        Ok(())
+    }
+
+    /// Deletes a company (which must have no customers and no
+    /// subscriptions). False when it was not there.
+    pub async fn delete_company(&self, id: Uuid) -> Result<bool, ApiError> {
+        let url = self.url(&["companies", &id.to_string()])?;
+        match self.send(Request::new(Method::DELETE, url)).await {
+            Ok(_) => Ok(true),
+            Err(ApiError::Status { status: 404, .. }) => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    pub async fn users(&self, company: Uuid) -> Result<Vec<User>, ApiError> {
+        self.list_all(&["users", "list"], &[("companyId", company.to_string())])
+            .await
+    }
+
+    /// The product catalog.
+    pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
+        self.get_array(Request::new(Method::GET, self.url(&["products"])?))
+            .await
+    }
+
+    pub async fn product(&self, id: u32) -> Result<Option<Product>, ApiError> {
+        self.get_optional(&["products", &id.to_string()]).await
+    }
+
+    /// A company's subscriptions, including those being removed.
+    pub async fn subscriptions(&self, company: Uuid) -> Result<Vec<Subscription>, ApiError> {
+        let url = self.url(&["companies", &company.to_string(), "subscriptions"])?;
+        self.get_array(Request::new(Method::GET, url)).await
+    }
+
+    /// Subscribes a company to a product edition, as a trial or paid. Not
+    /// idempotent: an ambiguous failure is resolved by listing.
+    pub async fn subscribe(
+        &self,
+        company: Uuid,
+        product_id: u32,
+        edition_id: u32,
+        trial: bool,
+    ) -> Result<Subscription, ApiError> {
+        let company = company.to_string();
+        let mut segments = vec!["companies", company.as_str(), "subscriptions"];
+        if trial {
+            segments.push("trial");
+        }
+        let body = json!({ "productId": product_id, "editionId": edition_id });
+        self.send(Request::new(Method::POST, self.url(&segments)?).json(body))
+            .await?
+            .json()
+    }
+
+    /// Turns an active trial into a paid subscription.
+    pub async fn convert_trial(&self, company: Uuid, subscription: Uuid) -> Result<(), ApiError> {
+        let url = self.url(&[
+            "companies",
+            &company.to_string(),
+            "subscriptions",
+            &subscription.to_string(),
+            "trial",
+            "convert",
+        ])?;
+        self.send(Request::new(Method::PATCH, url)).await?;
+        Ok(())
+    }
+
+    /// Removes a subscription: done at once, or queued.
+    pub async fn unsubscribe(
+        &self,
+        company: Uuid,
+        subscription: Uuid,
+    ) -> Result<Removal, ApiError> {
+        let url = self.url(&[
+            "companies",
+            &company.to_string(),
+            "subscriptions",
+            &subscription.to_string(),
+        ])?;
+        match self.send(Request::new(Method::DELETE, url)).await {
+            Ok(response) if response.status == StatusCode::ACCEPTED => Ok(Removal::Queued),
+            Ok(_) => Ok(Removal::Done),
+            Err(ApiError::Status { status: 404, .. }) => Ok(Removal::Absent),
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// Turns a 401 that survived a renewal, or a 403, into an error that says
+/// what to check.
+fn auth_hint(err: ApiError) -> ApiError {
+    match err {
+        ApiError::Status {
+            status: 401,
+            request,
+            message,
+            ..
+        } => ApiError::Auth {
+            message: format!("{request}: RedAPI refused the token: {message}"),
+            hint: "if REDSTOR_TOKEN is set it may have expired: unset it or supply a fresh one; \
+                   otherwise check REDSTOR_CLIENT_ID and REDSTOR_PRIVATE_KEY_FILE"
+                .into(),
+        },
+        ApiError::Status {
+            status: 403,
+            request,
+            message,
+            ..
+        } => ApiError::Auth {
+            message: format!("{request}: the token may not do this: {message}"),
+            hint: "the service account needs the scopes api.read and api.write".into(),
+        },
+        other => other,
+    }
+}
+
+/// The RedAPI client, or why there is none. Credentials are read up front
+/// but a missing one is reported only when a Redstor resource needs them,
+/// so that ECL-only manifests need no `REDSTOR_*` variable.
+#[derive(Clone)]
+pub struct RedstorAccess(Result<RedstorClient, (String, String)>);
+
+impl RedstorAccess {
+    pub fn new(client: RedstorClient) -> Self {
+        RedstorAccess(Ok(client))
+    }
+
+    /// The client of the `REDSTOR_*` environment, or the reason there is none.
+    pub fn from_env(http: HttpClient) -> Self {
+        RedstorAccess(RedstorClient::from_env(http).map_err(|err| match err {
+            ApiError::Config { message, hint } | ApiError::Auth { message, hint } => {
+                (message, hint)
+            }
+            other => (other.to_string(), String::new()),
+        }))
+    }
+
+    /// The client; the configuration error when there is none.
+    pub fn client(&self) -> Result<&RedstorClient, ApiError> {
+        self.0.as_ref().map_err(|(message, hint)| ApiError::Config {
+            message: message.clone(),
+            hint: hint.clone(),
+        })
+    }
+}
