@@ -26,6 +26,7 @@ use entitle::api::arcserve::{ArcserveClient, NewLicense};
 use entitle::api::ecl::{EclClients, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use entitle::api::keystone::{EclCredentials, Keystone};
+use entitle::api::redstor::RedstorAccess;
 use entitle::sim::{SimConfig, Simulator};
 use entitle::state::{ResourceState, Scope, State, StateFile, Status};
 use entitle::workflow::Workspace;
@@ -201,6 +202,7 @@ async fn main() {
         state_file,
         lock_timeout: Duration::ZERO,
         clients: clients.clone(),
+        redstor: RedstorAccess::unavailable("the benchmark has no Redstor account", ""),
     };
     control(
         &raw,
@@ -375,6 +377,7 @@ async fn apply_under_rate_limits(
             state_file: StateFile::new(dir.path().join("state.json")),
             lock_timeout: Duration::ZERO,
             clients: EclClients::new(http, keystone, Some(base.to_string())),
+            redstor: RedstorAccess::unavailable("the benchmark has no Redstor account", ""),
         };
         control(
             raw,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::api::ecl::EclClients;
+use crate::api::redstor::RedstorAccess;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
 use crate::manifest::{self, Address, Desired, Kind};
 use crate::plan::model::TenantRef;
@@ -26,6 +27,8 @@ pub struct Workspace {
     pub state_file: StateFile,
     pub lock_timeout: Duration,
     pub clients: EclClients,
+    /// The RedAPI client, or why there is none.
+    pub redstor: RedstorAccess,
 }
 
 /// What `plan` produced, with what it was made from.

@@ -449,6 +449,11 @@ impl RedstorAccess {
         RedstorAccess(Ok(client))
     }
 
+    /// No client: any Redstor resource is refused with this reason.
+    pub fn unavailable(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        RedstorAccess(Err((message.into(), hint.into())))
+    }
+
     /// The client of the `REDSTOR_*` environment, or the reason there is none.
     pub fn from_env(http: HttpClient) -> Self {
         RedstorAccess(RedstorClient::from_env(http).map_err(|err| match err {

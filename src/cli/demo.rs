@@ -73,6 +73,10 @@ async fn against_simulator(
         state_file: StateFile::new(dir.path().join("entitle.state.json")),
         lock_timeout: Duration::ZERO,
         clients: clients.clone(),
+        redstor: crate::api::redstor::RedstorAccess::unavailable(
+            "the demo has no Redstor account yet",
+            "remove the Redstor manifests from the demo directory",
+        ),
     };
 
     // A license someone made in the portal, in the first tenant.

@@ -10,6 +10,7 @@ use crate::Error;
 use crate::api::ecl::EclClients;
 use crate::api::http::{HttpClient, HttpConfig};
 use crate::api::keystone::{EclCredentials, Keystone};
+use crate::api::redstor::RedstorAccess;
 use crate::state::StateFile;
 use crate::workflow::Workspace;
 
@@ -32,7 +33,8 @@ pub fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, 
         paths,
         state_file: StateFile::new(global.state.clone()),
         lock_timeout: global.lock_timeout,
-        clients: EclClients::new(http, keystone, endpoint),
+        clients: EclClients::new(http.clone(), keystone, endpoint),
+        redstor: RedstorAccess::from_env(http),
     })
 }
 

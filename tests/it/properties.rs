@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use entitle::api::ecl::EclClients;
+use entitle::api::redstor::RedstorAccess;
 use entitle::manifest::Desired;
 use entitle::plan::{Live, Plan, PlanInput};
 use entitle::state::{State, StateFile};
@@ -195,6 +196,7 @@ proptest! {
             state_file: StateFile::new(dir.path().join("state.json")),
             lock_timeout: Duration::ZERO,
             clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
+            redstor: RedstorAccess::unavailable("no Redstor account in this test", ""),
         };
         let report = sim.block_on(async {
             let planned = workspace.plan(&[]).await.unwrap();
