@@ -238,9 +238,10 @@ async fn main() {
         let state = workspace.state_file.load_or_new().unwrap();
         loads.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
-        let live = entitle::plan::refresh::refresh(&desired, &state, &run_clients)
-            .await
-            .unwrap();
+        let live =
+            entitle::plan::refresh::refresh(&desired, &state, &run_clients, &workspace.redstor)
+                .await
+                .unwrap();
         refreshes.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
         let plan = entitle::plan::plan(&entitle::plan::PlanInput {

@@ -68,7 +68,7 @@ impl Workspace {
         let existing = self.state_file.load()?;
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
-        let live = plan::refresh::refresh(&desired, &state, &self.clients).await?;
+        let live = plan::refresh::refresh(&desired, &state, &self.clients, &self.redstor).await?;
         let plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
@@ -95,6 +95,7 @@ impl Workspace {
     ) -> ApplyReport {
         let context = Arc::new(apply::Context {
             clients: self.clients.clone(),
+            redstor: self.redstor.clone(),
             recorder: Recorder::new(state, self.state_file.clone()),
             options,
         });

@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::recorder::Recorder;
 use crate::api::ecl::EclClients;
+use crate::api::redstor::RedstorAccess;
 use crate::plan::model::{Action, Plan};
 
 /// How the executor runs.
@@ -27,6 +28,9 @@ pub struct ApplyOptions {
     pub wait_timeout: Duration,
     /// First pause between polls; it grows to two seconds.
     pub poll_interval: Duration,
+    /// Carry out replacements that destroy data (a Redstor company or
+    /// subscription made anew).
+    pub allow_replace: bool,
 }
 
 impl Default for ApplyOptions {
@@ -35,6 +39,7 @@ impl Default for ApplyOptions {
             parallelism: 8,
             wait_timeout: Duration::from_secs(600),
             poll_interval: Duration::from_millis(200),
+            allow_replace: false,
         }
     }
 }
@@ -42,6 +47,7 @@ impl Default for ApplyOptions {
 /// What the operations need.
 pub struct Context {
     pub clients: EclClients,
+    pub redstor: RedstorAccess,
     pub recorder: Recorder,
     pub options: ApplyOptions,
 }

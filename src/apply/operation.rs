@@ -33,6 +33,15 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
             Ok("lifecycle recorded in the state".into())
         }
         Operation::SubmitProposal(_) => crate::resources::proposal::apply(action, context).await,
+        Operation::CreateCompany(_)
+        | Operation::UpdateCompany { .. }
+        | Operation::ReplaceCompany { .. }
+        | Operation::DeleteCompany { .. }
+        | Operation::CreateSubscription(_)
+        | Operation::ConvertTrial { .. }
+        | Operation::ReplaceSubscription { .. }
+        | Operation::DeleteSubscription { .. }
+        | Operation::Bind { .. } => crate::resources::redstor::apply(action, context).await,
         _ => crate::resources::arcserve_license::apply(action, context).await,
     }
 }

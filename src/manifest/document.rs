@@ -417,7 +417,7 @@ mod tests {
         assert_eq!(
             found[0].hint.as_deref(),
             Some(
-                "did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`, `Proposal`)"
+                "did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`, `Proposal`, `RedstorCompany`, `RedstorSubscription`)"
             )
         );
     }

@@ -22,7 +22,7 @@ mod node;
 mod refs;
 mod schema;
 mod schema_check;
-mod suggest;
+pub(crate) mod suggest;
 
 pub use crate::resources::{
     ArcserveLicenseSpec, EclTenantSpec, Kind, Region, Spec, UpgradeContact,

@@ -191,7 +191,13 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["ArcserveLicense.json", "EclTenant.json", "Proposal.json"]
+            [
+                "ArcserveLicense.json",
+                "EclTenant.json",
+                "Proposal.json",
+                "RedstorCompany.json",
+                "RedstorSubscription.json"
+            ]
         );
     }
 }

@@ -9,6 +9,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::api::arcserve::{License, Order, Plan as CatalogPlan};
+use crate::api::redstor::{Company, Product, Subscription};
 
 /// Asia/Tokyo: UTC+9 all year (no daylight saving), the zone of the API's
 /// date rules.
@@ -25,6 +26,58 @@ pub struct Live {
     /// Proposals per tenant id and service id.
     #[serde(default)]
     pub proposals: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>>,
+    /// The Redstor account, when Redstor resources are in play.
+    #[serde(default)]
+    pub redstor: Option<RedstorLive>,
+}
+
+/// The Redstor account as refresh saw it: the root company, every company
+/// below it, the product catalog, and the subscriptions of the companies
+/// in play (not of every company).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RedstorLive {
+    pub root: Option<Company>,
+    /// Every company below the root, at any depth.
+    pub companies: Vec<Company>,
+    pub products: Vec<Product>,
+    /// Per company id, for the companies that were read.
+    pub subscriptions: BTreeMap<Uuid, Vec<Subscription>>,
+}
+
+impl RedstorLive {
+    /// The root company's id (nil when the account has none, which refresh
+    /// refuses).
+    pub fn root_id(&self) -> Uuid {
+        self.root.as_ref().map(|c| c.company_id).unwrap_or_default()
+    }
+
+    /// A company of the tree, the root included.
+    pub fn company(&self, id: Uuid) -> Option<&Company> {
+        self.root
+            .iter()
+            .chain(&self.companies)
+            .find(|c| c.company_id == id)
+    }
+
+    /// The company called `name` (case-insensitively, as RedAPI compares)
+    /// directly below `parent`.
+    pub fn child_named(&self, parent: Uuid, name: &str) -> Option<&Company> {
+        self.companies.iter().find(|c| {
+            c.parent_company_id == Some(parent) && c.company_name.eq_ignore_ascii_case(name)
+        })
+    }
+
+    /// The companies directly below `parent`.
+    pub fn children(&self, parent: Uuid) -> impl Iterator<Item = &Company> {
+        self.companies
+            .iter()
+            .filter(move |c| c.parent_company_id == Some(parent))
+    }
+
+    /// The subscriptions of a company, when they were read.
+    pub fn subscriptions_of(&self, company: Uuid) -> Option<&[Subscription]> {
+        self.subscriptions.get(&company).map(Vec::as_slice)
+    }
 }
 
 impl Live {

@@ -196,6 +196,7 @@ pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
 const KIND_PLANNERS: &[fn(&Context<'_>) -> KindPlan] = &[
     crate::resources::arcserve_license::plan,
     crate::resources::proposal::plan,
+    crate::resources::redstor::plan,
 ];
 
 /// Makes the plan.
@@ -407,6 +408,45 @@ fn order(
                 for &then in list {
                     if first != then {
                         graph.before(first, then);
+                    }
+                }
+            }
+        }
+    }
+    // What leaves a resource (a company moving to another parent, a
+    // subscription moving to another company) leaves before the resource is
+    // removed; and a replace, which removes the old object, waits for the
+    // removals of what depended on it.
+    let depends_on = |dependent: &str, resource: &str| {
+        prior
+            .get(dependent)
+            .is_some_and(|record| record.dependencies.iter().any(|d| d == resource))
+    };
+    for (resource, list) in &removing {
+        for (dependent, moves) in &building {
+            if !depends_on(dependent, resource) {
+                continue;
+            }
+            for &first in moves.iter().filter(|&&i| !bulk(i)) {
+                for &then in list {
+                    if first != then {
+                        graph.before(first, then);
+                    }
+                }
+            }
+        }
+    }
+    for (resource, list) in &building {
+        let replaces = list
+            .iter()
+            .filter(|&&i| drafts[i].action.kind == ActionKind::Replace);
+        for &then in replaces {
+            for (dependent, removals) in &removing {
+                if depends_on(dependent, resource) {
+                    for &first in removals {
+                        if first != then {
+                            graph.before(first, then);
+                        }
                     }
                 }
             }

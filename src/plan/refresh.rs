@@ -3,19 +3,23 @@
 //! per license) and its plan catalog; per tenant and service with
 //! proposals, one proposal list. A tenant's orders (which grow with every
 //! license) are read only when a version change is in sight, because only
-//! the upgrade rules need them.
+//! the upgrade rules need them. With Redstor resources in play: the root
+//! company, one transitive listing of the tree (paged by 100), the product
+//! catalog, and one subscription list per company in play, concurrently.
 
 use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
+use futures_util::{StreamExt, TryStreamExt, stream};
 use time::OffsetDateTime;
 
-use super::live::{Live, ObservedProposal, TenantLive};
+use super::live::{Live, ObservedProposal, RedstorLive, TenantLive};
 use super::model::TenantRef;
 use crate::api::ApiError;
 use crate::api::ecl::EclClients;
+use crate::api::redstor::RedstorAccess;
 use crate::manifest::Desired;
-use crate::resources::{arcserve_license, proposal};
+use crate::resources::{arcserve_license, proposal, redstor};
 use crate::state::State;
 
 /// Whether a tenant's orders must be read, given what was listed.
@@ -26,13 +30,60 @@ pub async fn refresh(
     desired: &Desired,
     state: &State,
     clients: &EclClients,
+    redstor: &RedstorAccess,
 ) -> Result<Live, ApiError> {
     let license_tenants = arcserve_license::tenants_in_play(desired, state);
     let proposal_scopes = proposal::tenants_and_services(desired, state);
     let wants_orders = |tenant: &str, live: &TenantLive| {
         arcserve_license::version_change_in_sight(desired, state, tenant, live)
     };
-    refresh_scopes(&license_tenants, &proposal_scopes, clients, &wants_orders).await
+    let (mut live, redstor) = tokio::try_join!(
+        refresh_scopes(&license_tenants, &proposal_scopes, clients, &wants_orders),
+        refresh_redstor_in_play(desired, state, redstor)
+    )?;
+    live.redstor = redstor;
+    Ok(live)
+}
+
+/// How many companies' subscriptions are read at once.
+pub const SUBSCRIPTION_CONCURRENCY: usize = 16;
+
+/// The Redstor account, when a Redstor resource is declared or recorded.
+pub async fn refresh_redstor_in_play(
+    desired: &Desired,
+    state: &State,
+    redstor: &RedstorAccess,
+) -> Result<Option<RedstorLive>, ApiError> {
+    if !redstor::in_play(desired, state) {
+        return Ok(None);
+    }
+    let client = redstor.client()?;
+    let root = client.root_company().await?;
+    let (companies, products) = tokio::try_join!(
+        client.customers_transitive(root.company_id),
+        client.products()
+    )?;
+    let mut live = RedstorLive {
+        root: Some(root),
+        companies,
+        products,
+        subscriptions: BTreeMap::new(),
+    };
+    let wanted = redstor::subscription_companies(desired, state, &live);
+    live.subscriptions =
+        stream::iter(wanted)
+            .map(|company| async move {
+                Ok::<_, ApiError>((company, client.subscriptions(company).await?))
+            })
+            .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
+            .try_collect()
+            .await?;
+    tracing::info!(
+        "refreshed the Redstor account: {} companies, subscriptions of {}",
+        live.companies.len(),
+        live.subscriptions.len()
+    );
+    Ok(Some(live))
 }
 
 /// Reads the licenses of `license_tenants` (with orders where
@@ -48,7 +99,11 @@ pub async fn refresh_scopes(
         refresh_licenses(license_tenants, clients, wants_orders),
         refresh_proposals(proposal_scopes, clients)
     )?;
-    Ok(Live { tenants, proposals })
+    Ok(Live {
+        tenants,
+        proposals,
+        redstor: None,
+    })
 }
 
 /// Every proposal of each (tenant, service), with rows read from its XML.

@@ -12,14 +12,18 @@ pub mod arcserve_license;
 pub mod ecl_tenant;
 pub mod proposal;
 pub mod proposal_catalog;
+pub mod redstor;
 
 pub use arcserve_license::ArcserveLicenseSpec;
 pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
 pub use proposal::ProposalSpec;
+pub use redstor::{RedstorCompanySpec, RedstorSubscriptionSpec};
 pub use registry::{KindSpec, Reference, SpecProblem, SpecVisitor, UnknownKind};
 
 registry::kinds! {
     EclTenant => EclTenantSpec,
     ArcserveLicense => ArcserveLicenseSpec,
     Proposal => ProposalSpec,
+    RedstorCompany => RedstorCompanySpec,
+    RedstorSubscription => RedstorSubscriptionSpec,
 }

@@ -111,9 +111,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let client = client(context, tenant)?;
             bulk_upgrade(context, &client, version, licenses, contact.as_ref()).await
         }
-        Operation::Forget | Operation::SubmitProposal(_) | Operation::RecordLifecycle { .. } => {
-            Err(format!("{}: not a license operation", action.id))
-        }
+        _ => Err(format!("{}: not a license operation", action.id)),
     }
 }
 

@@ -1,0 +1,1146 @@
+//! Planning Redstor companies and subscriptions against the account's tree.
+//!
+//! A company is matched by the id in the state; a company whose create was
+//! never answered is found by its name under its parent and bound. A
+//! changed parent is a reassign, `enabled` an enable or disable, a changed
+//! name or type a replace (RedAPI cannot rename), which removes the
+//! company's data and so is refused for a company with customers and under
+//! `preventDestroy`, and needs `--allow-replace` at apply.
+//!
+//! A subscription is matched by its id in its company's list; a changed
+//! company, product or edition replaces it; `trial: true -> false` converts
+//! the trial. Products and editions are named by id or name and resolved
+//! against the catalog read at refresh.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{CatalogRef, ROOT, RedstorCompanySpec, RedstorSubscriptionSpec, company_name_problem};
+use crate::api::redstor::{Company, CompanyType, Product, RedstorClient, TrialStatus};
+use crate::manifest::{Address, Desired, Resource, Spec, suggest};
+use crate::plan::live::RedstorLive;
+use crate::plan::model::{
+    ActionKind, Change, CompanyParent, NewCompany, NewSubscription, Operation,
+};
+use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
+use crate::resources::Kind;
+use crate::state::model::RecordedLifecycle;
+use crate::state::{ResourceState, Scope, State, Status};
+
+/// What the state records of a company, as last applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyAttributes {
+    pub company_name: String,
+    #[serde(rename = "type")]
+    pub company_type: CompanyType,
+    /// The parent's `metadata.name`; absent for the root company.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub enabled: bool,
+}
+
+/// What the state records of a subscription, as last applied.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionAttributes {
+    /// The company's `metadata.name`, or `root`.
+    pub company: String,
+    pub product_id: u32,
+    pub edition_id: u32,
+    pub trial: bool,
+}
+
+/// Whether any Redstor resource is declared or recorded.
+pub fn in_play(desired: &Desired, state: &State) -> bool {
+    desired.resources.iter().any(|r| is_redstor(r.address.kind))
+        || state.resources.keys().any(|address| {
+            address.starts_with("RedstorCompany/") || address.starts_with("RedstorSubscription/")
+        })
+}
+
+fn is_redstor(kind: Kind) -> bool {
+    matches!(kind, Kind::RedstorCompany | Kind::RedstorSubscription)
+}
+
+/// The live company each declared or recorded company is bound to, by
+/// address: the state's id when the company still exists, else (for a
+/// company not yet recorded, or whose create was not answered) the company
+/// of its name under its parent.
+pub fn bound_companies(
+    desired: &Desired,
+    state: &State,
+    live: &RedstorLive,
+) -> BTreeMap<String, Uuid> {
+    let mut bound = BTreeMap::new();
+    for (address, record) in &state.resources {
+        if !address.starts_with("RedstorCompany/") {
+            continue;
+        }
+        if let Some(id) = record.remote_id.as_deref().and_then(|id| id.parse().ok())
+            && live.company(id).is_some()
+        {
+            bound.insert(address.clone(), id);
+        }
+    }
+    // Declared companies found by name, parents first (a parent is bound
+    // before its children look under it).
+    let declared: Vec<(&Resource, &RedstorCompanySpec)> = desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::RedstorCompany(spec) => Some((r, spec)),
+            _ => None,
+        })
+        .collect();
+    loop {
+        let mut progress = false;
+        for (resource, spec) in &declared {
+            let address = resource.address.to_string();
+            if bound.contains_key(&address)
+                || state
+                    .get(&address)
+                    .is_some_and(|r| r.remote_id.is_some() && r.status == Status::Ready)
+            {
+                continue;
+            }
+            let parent = match &spec.parent {
+                None => Some(live.root_id()),
+                Some(name) => bound.get(&company_address(name)).copied(),
+            };
+            if let Some(found) = parent
+                .and_then(|p| live.child_named(p, spec.name_at_redstor(&resource.metadata.name)))
+            {
+                bound.insert(address, found.company_id);
+                progress = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    bound
+}
+
+/// The companies whose subscriptions refresh reads: every bound company,
+/// and the root when a subscription is on it.
+pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLive) -> Vec<Uuid> {
+    let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
+        .into_values()
+        .collect();
+    let root_used = desired
+        .resources
+        .iter()
+        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT))
+        || state.resources.iter().any(|(address, record)| {
+            address.starts_with("RedstorSubscription/")
+                && record
+                    .scope
+                    .company_id
+                    .as_deref()
+                    .and_then(|id| id.parse().ok())
+                    == Some(live.root_id())
+        });
+    if root_used {
+        ids.insert(live.root_id());
+    }
+    // Companies recorded as holding a subscription (they may have moved
+    // out of the manifests' view).
+    for (address, record) in &state.resources {
+        if address.starts_with("RedstorSubscription/")
+            && let Some(id) = record
+                .scope
+                .company_id
+                .as_deref()
+                .and_then(|id| id.parse().ok())
+            && live.company(id).is_some()
+        {
+            ids.insert(id);
+        }
+    }
+    ids.into_iter().collect()
+}
+
+fn company_address(name: &str) -> String {
+    Address::new(Kind::RedstorCompany, name).to_string()
+}
+
+/// How a company comes out of this plan, for its subscriptions.
+#[derive(Clone, Copy, Debug)]
+struct Fate {
+    /// The live company it is bound to now.
+    id: Option<Uuid>,
+    /// Made (or made again) by this plan: it has no subscriptions yet.
+    new_object: bool,
+}
+
+/// Plans every Redstor resource in scope.
+pub fn plan(context: &Context<'_>) -> KindPlan {
+    let input = context.input;
+    let mut out = KindPlan::default();
+    if !in_play(input.desired, input.prior) {
+        return out;
+    }
+    let Some(live) = &input.live.redstor else {
+        out.errors.push(PlanError::new(
+            None,
+            "the Redstor account was not refreshed",
+        ));
+        return out;
+    };
+    let bound = bound_companies(input.desired, input.prior, live);
+    let fates = plan_companies(context, live, &bound, &mut out);
+    plan_subscriptions(context, live, &fates, &mut out);
+    out
+}
+
+fn plan_companies(
+    context: &Context<'_>,
+    live: &RedstorLive,
+    bound: &BTreeMap<String, Uuid>,
+    out: &mut KindPlan,
+) -> BTreeMap<String, Fate> {
+    let input = context.input;
+    let declared: BTreeMap<String, (&Resource, &RedstorCompanySpec)> = input
+        .desired
+        .resources
+        .iter()
+        .filter_map(|r| match &r.spec {
+            Spec::RedstorCompany(spec) => Some((r.address.to_string(), (r, spec))),
+            _ => None,
+        })
+        .collect();
+    // Parents before children, so that a child knows whether its parent
+    // is being made in this plan.
+    let mut fates: BTreeMap<String, Fate> = BTreeMap::new();
+    let mut pending: Vec<&String> = declared.keys().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|address| {
+            let (resource, spec) = declared[*address];
+            let parent_ready = spec.parent.as_ref().is_none_or(|p| {
+                fates.contains_key(&company_address(p))
+                    || !declared.contains_key(&company_address(p))
+            });
+            if !parent_ready {
+                return true;
+            }
+            let fate = plan_company(context, live, bound, &fates, resource, spec, out);
+            fates.insert((*address).clone(), fate);
+            false
+        });
+        if pending.len() == before {
+            // A cycle of parents: the planner's cycle check reports it.
+            break;
+        }
+    }
+    for (address, record) in &input.prior.resources {
+        if address.starts_with("RedstorCompany/")
+            && !declared.contains_key(address)
+            && context.in_scope(address)
+        {
+            plan_removed_company(out, address, record, live);
+        }
+    }
+    fates
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_company(
+    context: &Context<'_>,
+    live: &RedstorLive,
+    bound: &BTreeMap<String, Uuid>,
+    fates: &BTreeMap<String, Fate>,
+    resource: &Resource,
+    spec: &RedstorCompanySpec,
+    out: &mut KindPlan,
+) -> Fate {
+    let input = context.input;
+    let address = resource.address.to_string();
+    let name = spec.name_at_redstor(&resource.metadata.name).to_string();
+    let record = input.prior.get(&address);
+    let observed = bound.get(&address).and_then(|id| live.company(*id));
+    let unchanged = Fate {
+        id: observed.map(|c| c.company_id),
+        new_object: false,
+    };
+    if !context.in_scope(&address) {
+        return unchanged;
+    }
+    let error = |message: String, hint: &str| {
+        PlanError::new(Some(address.clone()), message)
+            .hint(hint)
+            .at(Some(&resource.source))
+    };
+    if resource.metadata.name == ROOT {
+        out.errors.push(error(
+            "`root` names the account's root company in a subscription's `company`".into(),
+            "give the company another metadata.name",
+        ));
+        return unchanged;
+    }
+    if spec.company_name.is_none()
+        && let Some(problem) = company_name_problem(&name)
+    {
+        out.errors.push(error(
+            format!("{problem} (the name comes from metadata.name)"),
+            "set spec.companyName to the name the company should have at Redstor",
+        ));
+        return unchanged;
+    }
+    // Where it should be.
+    let (parent, parent_id) = match &spec.parent {
+        None => (
+            CompanyParent::Root {
+                company_id: live.root_id(),
+            },
+            Some(live.root_id()),
+        ),
+        Some(parent_name) => {
+            let parent_address = company_address(parent_name);
+            if let Some(Spec::RedstorCompany(parent_spec)) = input
+                .desired
+                .resources
+                .iter()
+                .find(|r| r.address.to_string() == parent_address)
+                .map(|r| &r.spec)
+                && parent_spec.company_type != super::CompanyTypeSpec::Partner
+            {
+                out.errors.push(error(
+                    format!(
+                        "its parent {parent_address} is a Customer; only partners have customers"
+                    ),
+                    "make the parent `type: Partner`, or choose another parent",
+                ));
+                return unchanged;
+            }
+            let fate = fates.get(&parent_address);
+            let id = fate.filter(|f| !f.new_object).and_then(|f| f.id);
+            (
+                CompanyParent::Managed {
+                    address: parent_address,
+                },
+                id,
+            )
+        }
+    };
+    let attributes = CompanyAttributes {
+        company_name: name.clone(),
+        company_type: spec.company_type.into(),
+        parent: spec.parent.clone(),
+        enabled: spec.enabled,
+    };
+    let new_company = || NewCompany {
+        name: name.clone(),
+        company_type: spec.company_type.into(),
+        parent: parent.clone(),
+        enabled: spec.enabled,
+        attributes: json!(attributes),
+        dependencies: recorded_dependencies(resource),
+        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
+    };
+
+    let Some(observed) = observed else {
+        let reason = match record {
+            None => "it is new",
+            Some(r) if r.remote_id.is_none() => {
+                "a previous run began creating it, and its parent lists no company of its name"
+            }
+            Some(_) => "the account no longer has it",
+        };
+        out.drafts.push(Draft::single(
+            ActionKind::Create,
+            &address,
+            reason.into(),
+            company_changes(None, &attributes),
+            Operation::CreateCompany(new_company()),
+        ));
+        return Fate {
+            id: None,
+            new_object: true,
+        };
+    };
+    if record.is_none() {
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "a company named `{name}` already exists there ({}), and the state does not manage it",
+                    observed.company_id
+                ),
+            )
+            .hint(format!(
+                "to manage it, `entitle import {address} {}`; or give this one another companyName",
+                observed.company_id
+            ))
+            .at(Some(&resource.source)),
+        );
+        return unchanged;
+    }
+    let now = observed_company_attributes(observed, spec.parent.clone());
+    let binding = record.is_some_and(|r| {
+        r.remote_id.as_deref() != Some(observed.company_id.to_string().as_str())
+            || r.status != Status::Ready
+    });
+    let replace =
+        now.company_name != attributes.company_name || now.company_type != attributes.company_type;
+    if replace {
+        let why = if now.company_name != attributes.company_name {
+            "its companyName changed and RedAPI cannot rename a company"
+        } else {
+            "its type changed and RedAPI cannot change a company's type"
+        };
+        if resource.metadata.lifecycle.prevent_destroy {
+            out.errors.push(error(
+                format!("{why}: it would be replaced, but lifecycle.preventDestroy is set"),
+                "undo the change, or set preventDestroy: false if the company and its data may really be deleted",
+            ));
+            return unchanged;
+        }
+        let customers: Vec<&str> = live
+            .children(observed.company_id)
+            .map(|c| c.company_name.as_str())
+            .collect();
+        if !customers.is_empty() {
+            out.errors.push(error(
+                format!(
+                    "{why}, so it would be replaced, but it has {} customer(s): {}",
+                    customers.len(),
+                    customers.join(", ")
+                ),
+                "move its customers to another parent and apply first; then change the name or type",
+            ));
+            return unchanged;
+        }
+        let subscriptions = input
+            .prior
+            .resources
+            .iter()
+            .filter(|(a, r)| {
+                a.starts_with("RedstorSubscription/")
+                    && r.scope.company_id.as_deref()
+                        == Some(observed.company_id.to_string().as_str())
+            })
+            .map(|(a, _)| a.clone())
+            .collect();
+        let mut changes = company_changes(Some(&now), &attributes);
+        for change in &mut changes {
+            change.forces_replacement = change.field == "companyName" || change.field == "type";
+        }
+        out.drafts.push(Draft::single(
+            ActionKind::Replace,
+            &address,
+            format!("{why}; the company and its data are deleted and made anew"),
+            changes,
+            Operation::ReplaceCompany {
+                old_id: observed.company_id,
+                subscriptions,
+                new: new_company(),
+            },
+        ));
+        return Fate {
+            id: None,
+            new_object: true,
+        };
+    }
+    if binding {
+        out.drafts.push(Draft::single(
+            ActionKind::Adopt,
+            &address,
+            "a previous run created it but was stopped before recording it".into(),
+            Vec::new(),
+            Operation::Bind {
+                record: ResourceState {
+                    remote_id: Some(observed.company_id.to_string()),
+                    scope: company_scope(observed.parent_company_id),
+                    natural_key: observed.company_name.clone(),
+                    attributes: json!(now),
+                    dependencies: recorded_dependencies(resource),
+                    status: Status::Ready,
+                    lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
+                },
+            },
+        ));
+    }
+    let moves = parent_id != observed.parent_company_id;
+    let enable = (now.enabled != attributes.enabled).then_some(attributes.enabled);
+    if moves || enable.is_some() {
+        let mut changes = Vec::new();
+        if moves {
+            changes.push(Change {
+                field: "parent".into(),
+                before: Some(json!(parent_label(live, observed.parent_company_id))),
+                after: Some(json!(spec.parent.clone().unwrap_or_else(|| ROOT.into()))),
+                forces_replacement: false,
+            });
+        }
+        if let Some(enabled) = enable {
+            changes.push(Change {
+                field: "enabled".into(),
+                before: Some(json!(!enabled)),
+                after: Some(json!(enabled)),
+                forces_replacement: false,
+            });
+        }
+        let reason = match (moves, enable) {
+            (true, Some(_)) => "it moves to another parent and is enabled or disabled",
+            (true, None) => "it moves to another parent (reassign; nothing is deleted)",
+            (false, Some(true)) => "it is to be enabled",
+            (false, _) => "it is to be disabled",
+        };
+        out.drafts.push(Draft::single(
+            ActionKind::Update,
+            &address,
+            reason.into(),
+            changes,
+            Operation::UpdateCompany {
+                company_id: observed.company_id,
+                reassign_to: moves.then(|| parent.clone()),
+                enabled: enable,
+                attributes: json!(attributes),
+                dependencies: recorded_dependencies(resource),
+            },
+        ));
+    }
+    Fate {
+        id: Some(observed.company_id),
+        new_object: false,
+    }
+}
+
+/// How a parent id reads in a plan: `root`, or the company's name.
+fn parent_label(live: &RedstorLive, parent: Option<Uuid>) -> String {
+    match parent {
+        Some(id) if id == live.root_id() => ROOT.into(),
+        Some(id) => live
+            .company(id)
+            .map(|c| c.company_name.clone())
+            .unwrap_or_else(|| id.to_string()),
+        None => "(none)".into(),
+    }
+}
+
+/// A live company's attributes, with the parent named as the manifest names it.
+pub fn observed_company_attributes(company: &Company, parent: Option<String>) -> CompanyAttributes {
+    CompanyAttributes {
+        company_name: company.company_name.clone(),
+        company_type: company.company_type,
+        parent,
+        enabled: company.is_enabled,
+    }
+}
+
+/// The scope a company record keeps: its parent's id.
+pub fn company_scope(parent: Option<Uuid>) -> Scope {
+    Scope {
+        company_id: parent.map(|id| id.to_string()),
+        ..Scope::default()
+    }
+}
+
+fn company_changes(before: Option<&CompanyAttributes>, after: &CompanyAttributes) -> Vec<Change> {
+    let before = before.map(|b| json!(b));
+    diff_fields(before.as_ref(), &json!(after))
+}
+
+/// Field-by-field changes between two JSON objects.
+fn diff_fields(before: Option<&Value>, after: &Value) -> Vec<Change> {
+    let empty = serde_json::Map::new();
+    let before = before.and_then(Value::as_object).unwrap_or(&empty);
+    let after = after.as_object().unwrap_or(&empty);
+    let fields: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    fields
+        .into_iter()
+        .filter(|f| before.get(*f) != after.get(*f))
+        .map(|f| Change {
+            field: f.clone(),
+            before: before.get(f).cloned(),
+            after: after.get(f).cloned(),
+            forces_replacement: false,
+        })
+        .collect()
+}
+
+/// What a Redstor resource depends on, as the state records it: the
+/// resources its spec names and its `dependsOn`, sorted.
+fn recorded_dependencies(resource: &Resource) -> Vec<String> {
+    let mut deps: BTreeSet<String> = resource
+        .metadata
+        .depends_on
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    deps.extend(
+        resource
+            .spec
+            .references()
+            .into_iter()
+            .map(|r| Address::new(r.kind, r.name).to_string()),
+    );
+    deps.into_iter().collect()
+}
+
+/// A removed company: delete it (its customers and subscriptions are
+/// ordered first by their recorded dependencies), or forget it.
+fn plan_removed_company(
+    out: &mut KindPlan,
+    address: &str,
+    record: &ResourceState,
+    live: &RedstorLive,
+) {
+    if record.lifecycle.orphan_on_delete {
+        out.drafts.push(Draft::removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
+            Operation::Forget,
+        ));
+        return;
+    }
+    let observed = match record.remote_id.as_deref().and_then(|id| id.parse().ok()) {
+        Some(id) => live.company(id),
+        None => record
+            .scope
+            .company_id
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .and_then(|parent| live.child_named(parent, &record.natural_key)),
+    };
+    let Some(observed) = observed else {
+        out.drafts.push(Draft::removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and from the account".into(),
+            Operation::Forget,
+        ));
+        return;
+    };
+    if record.lifecycle.prevent_destroy {
+        out.errors.push(prevent_destroy_removal(address));
+        return;
+    }
+    out.drafts.push(Draft::removal(
+        ActionKind::Delete,
+        address,
+        "it is gone from the manifests; the company and its data are deleted".into(),
+        Operation::DeleteCompany {
+            company_id: observed.company_id,
+        },
+    ));
+}
+
+fn prevent_destroy_removal(address: &str) -> PlanError {
+    PlanError::new(
+        Some(address.to_string()),
+        "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
+    )
+    .hint(format!(
+        "put the manifest back; or apply it once with preventDestroy: false, then remove it; or stop managing it with `entitle state rm {address}`"
+    ))
+}
+
+fn plan_subscriptions(
+    context: &Context<'_>,
+    live: &RedstorLive,
+    fates: &BTreeMap<String, Fate>,
+    out: &mut KindPlan,
+) {
+    let input = context.input;
+    let mut declared = BTreeSet::new();
+    for resource in &input.desired.resources {
+        let Spec::RedstorSubscription(spec) = &resource.spec else {
+            continue;
+        };
+        let address = resource.address.to_string();
+        declared.insert(address.clone());
+        if context.in_scope(&address) {
+            plan_subscription(context, live, fates, resource, spec, out);
+        }
+    }
+    for (address, record) in &input.prior.resources {
+        if address.starts_with("RedstorSubscription/")
+            && !declared.contains(address)
+            && context.in_scope(address)
+        {
+            plan_removed_subscription(out, address, record, live);
+        }
+    }
+}
+
+/// A product and edition of the catalog, resolved from a manifest's names.
+struct Resolved<'a> {
+    product: &'a Product,
+    edition_id: u32,
+    has_trial: bool,
+}
+
+fn resolve<'a>(
+    products: &'a [Product],
+    spec: &RedstorSubscriptionSpec,
+) -> Result<Resolved<'a>, (String, String, String)> {
+    let product = products.iter().find(|p| match &spec.product {
+        CatalogRef::Id(id) => p.id == *id,
+        CatalogRef::Name(name) => {
+            p.short_name
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case(name))
+                || p.name.eq_ignore_ascii_case(name)
+        }
+    });
+    let Some(product) = product else {
+        let names: Vec<String> = products
+            .iter()
+            .map(|p| p.short_name.clone().unwrap_or_else(|| p.id.to_string()))
+            .collect();
+        let typed = spec.product.to_string();
+        let hint = match suggest::did_you_mean(&typed, names.iter()) {
+            Some(hint) => hint,
+            None => format!("the catalog has {}", suggest::code_list(names.iter())),
+        };
+        return Err((
+            "product".into(),
+            format!("the product catalog has no product `{typed}`"),
+            hint,
+        ));
+    };
+    let edition = product.editions.iter().find(|e| match &spec.edition {
+        CatalogRef::Id(id) => e.id == *id,
+        CatalogRef::Name(name) => e.name.eq_ignore_ascii_case(name),
+    });
+    let Some(edition) = edition else {
+        let names: Vec<String> = product
+            .editions
+            .iter()
+            .map(|e| format!("{} ({})", e.name, e.id))
+            .collect();
+        let typed = spec.edition.to_string();
+        let plain: Vec<&str> = product.editions.iter().map(|e| e.name.as_str()).collect();
+        let hint = match suggest::did_you_mean(&typed, plain.iter()) {
+            Some(hint) => hint,
+            None => format!("{} has {}", product.name, suggest::code_list(names.iter())),
+        };
+        return Err((
+            "edition".into(),
+            format!("{} has no edition `{typed}`", product.name),
+            hint,
+        ));
+    };
+    Ok(Resolved {
+        product,
+        edition_id: edition.id,
+        has_trial: edition.has_trial,
+    })
+}
+
+fn plan_subscription(
+    context: &Context<'_>,
+    live: &RedstorLive,
+    fates: &BTreeMap<String, Fate>,
+    resource: &Resource,
+    spec: &RedstorSubscriptionSpec,
+    out: &mut KindPlan,
+) {
+    let input = context.input;
+    let address = resource.address.to_string();
+    let error = |field: &str, message: String, hint: String| {
+        PlanError::new(Some(address.clone()), format!("spec.{field}: {message}"))
+            .hint(hint)
+            .at(Some(&resource.source))
+    };
+    let resolved = match resolve(&live.products, spec) {
+        Ok(resolved) => resolved,
+        Err((field, message, hint)) => {
+            out.errors.push(error(&field, message, hint));
+            return;
+        }
+    };
+    if spec.trial && !resolved.has_trial {
+        out.errors.push(error(
+            "trial",
+            format!(
+                "{} edition {} offers no trial",
+                resolved.product.name, resolved.edition_id
+            ),
+            "set trial: false, or choose an edition with a trial".into(),
+        ));
+        return;
+    }
+    let (company, company_id) = if spec.company == ROOT {
+        (
+            CompanyParent::Root {
+                company_id: live.root_id(),
+            },
+            Some(live.root_id()),
+        )
+    } else {
+        let company_address = company_address(&spec.company);
+        let fate = fates.get(&company_address).copied().unwrap_or(Fate {
+            id: None,
+            new_object: true,
+        });
+        (
+            CompanyParent::Managed {
+                address: company_address,
+            },
+            fate.id.filter(|_| !fate.new_object),
+        )
+    };
+    let attributes = SubscriptionAttributes {
+        company: spec.company.clone(),
+        product_id: resolved.product.id,
+        edition_id: resolved.edition_id,
+        trial: spec.trial,
+    };
+    let new_subscription = || NewSubscription {
+        company: company.clone(),
+        product_id: resolved.product.id,
+        edition_id: resolved.edition_id,
+        trial: spec.trial,
+        attributes: json!(attributes),
+        dependencies: recorded_dependencies(resource),
+        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
+    };
+    let record = input.prior.get(&address);
+    let recorded_company: Option<Uuid> = record
+        .and_then(|r| r.scope.company_id.as_deref())
+        .and_then(|id| id.parse().ok());
+    // Where to look: the recorded company, else the desired one.
+    let observed = match record.and_then(|r| r.remote_id.as_deref()) {
+        Some(id) => recorded_company
+            .and_then(|c| live.subscriptions_of(c))
+            .and_then(|subs| {
+                subs.iter()
+                    .find(|s| Some(s.subscription_id) == id.parse().ok())
+            })
+            .map(|s| (recorded_company.unwrap_or_default(), s)),
+        None => company_id
+            .and_then(|c| live.subscriptions_of(c).map(|subs| (c, subs)))
+            .and_then(|(c, subs)| {
+                subs.iter()
+                    .find(|s| s.product_id == resolved.product.id && !being_removed(s))
+                    .map(|s| (c, s))
+            }),
+    }
+    // A subscription on its way out is as good as gone.
+    .filter(|(_, s)| !being_removed(s));
+
+    let Some((observed_company, observed)) = observed else {
+        let reason = match record {
+            None => "it is new",
+            Some(r) if r.remote_id.is_none() => {
+                "a previous run began creating it, and its company lists no subscription to the product"
+            }
+            Some(_) => "the company no longer has it",
+        };
+        out.drafts.push(Draft::single(
+            ActionKind::Create,
+            &address,
+            reason.into(),
+            diff_fields(None, &json!(attributes)),
+            Operation::CreateSubscription(new_subscription()),
+        ));
+        return;
+    };
+    if record.is_none() {
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "the company already subscribes to {} ({}), and the state does not manage that subscription",
+                    resolved.product.name, observed.subscription_id
+                ),
+            )
+            .hint(format!(
+                "to manage it, `entitle import {address} {}`",
+                observed.subscription_id
+            ))
+            .at(Some(&resource.source)),
+        );
+        return;
+    }
+    let now = SubscriptionAttributes {
+        company: record
+            .and_then(|r| r.attributes.get("company"))
+            .and_then(Value::as_str)
+            .unwrap_or(&spec.company)
+            .to_string(),
+        product_id: observed.product_id,
+        edition_id: observed.edition_id,
+        trial: matches!(
+            observed.trial_status,
+            TrialStatus::Active | TrialStatus::Expired
+        ),
+    };
+    let moved = Some(observed_company) != company_id;
+    let replace_why = if moved {
+        Some("it belongs to another company now")
+    } else if observed.product_id != attributes.product_id {
+        Some("its product changed")
+    } else if observed.edition_id != attributes.edition_id {
+        Some("its edition changed, and RedAPI cannot change a subscription's edition")
+    } else if observed.trial_status == TrialStatus::Expired && !spec.trial {
+        Some("its trial expired; a paid subscription replaces it")
+    } else {
+        None
+    };
+    if observed.trial_status == TrialStatus::Expired && spec.trial && replace_why.is_none() {
+        out.errors.push(error(
+            "trial",
+            "the trial has expired and cannot be started again".into(),
+            "set trial: false to subscribe for real (the expired trial is replaced)".into(),
+        ));
+        return;
+    }
+    if spec.trial
+        && matches!(
+            observed.trial_status,
+            TrialStatus::NotUsed | TrialStatus::Converted
+        )
+        && replace_why.is_none()
+    {
+        out.errors.push(error(
+            "trial",
+            "a paid subscription cannot become a trial again".into(),
+            "set trial: false".into(),
+        ));
+        return;
+    }
+    let binding = record.is_some_and(|r| {
+        r.remote_id.as_deref() != Some(observed.subscription_id.to_string().as_str())
+            || r.status != Status::Ready
+    });
+    if let Some(why) = replace_why {
+        if resource.metadata.lifecycle.prevent_destroy {
+            out.errors.push(error(
+                "product",
+                format!("{why}: it would be replaced, but lifecycle.preventDestroy is set"),
+                "undo the change, or set preventDestroy: false".into(),
+            ));
+            return;
+        }
+        let mut changes = diff_fields(Some(&json!(now)), &json!(attributes));
+        for change in &mut changes {
+            change.forces_replacement = change.field != "trial";
+        }
+        out.drafts.push(Draft::single(
+            ActionKind::Replace,
+            &address,
+            format!("{why}; the subscription is removed and added anew"),
+            changes,
+            Operation::ReplaceSubscription {
+                old_company_id: observed_company,
+                old_id: observed.subscription_id,
+                new: new_subscription(),
+            },
+        ));
+        return;
+    }
+    if binding {
+        out.drafts.push(Draft::single(
+            ActionKind::Adopt,
+            &address,
+            "a previous run created it but was stopped before recording it".into(),
+            Vec::new(),
+            Operation::Bind {
+                record: subscription_record(
+                    observed_company,
+                    observed.subscription_id,
+                    &json!(now),
+                    recorded_dependencies(resource),
+                    RecordedLifecycle::from(&resource.metadata.lifecycle),
+                ),
+            },
+        ));
+    }
+    if observed.trial_status == TrialStatus::Active && !spec.trial {
+        out.drafts.push(Draft::single(
+            ActionKind::Update,
+            &address,
+            "the trial becomes a paid subscription (convert)".into(),
+            vec![Change {
+                field: "trial".into(),
+                before: Some(json!(true)),
+                after: Some(json!(false)),
+                forces_replacement: false,
+            }],
+            Operation::ConvertTrial {
+                company_id: observed_company,
+                subscription_id: observed.subscription_id,
+                attributes: json!(attributes),
+            },
+        ));
+    }
+}
+
+/// Listed but inactive, and not an expired trial: its removal is queued.
+pub fn being_removed(subscription: &crate::api::redstor::Subscription) -> bool {
+    !subscription.is_active && subscription.trial_status != TrialStatus::Expired
+}
+
+/// The state record of a subscription.
+pub fn subscription_record(
+    company: Uuid,
+    subscription: Uuid,
+    attributes: &Value,
+    dependencies: Vec<String>,
+    lifecycle: RecordedLifecycle,
+) -> ResourceState {
+    ResourceState {
+        remote_id: Some(subscription.to_string()),
+        scope: company_scope(Some(company)),
+        natural_key: attributes
+            .get("productId")
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        attributes: attributes.clone(),
+        dependencies,
+        status: Status::Ready,
+        lifecycle,
+    }
+}
+
+fn plan_removed_subscription(
+    out: &mut KindPlan,
+    address: &str,
+    record: &ResourceState,
+    live: &RedstorLive,
+) {
+    if record.lifecycle.orphan_on_delete {
+        out.drafts.push(Draft::removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
+            Operation::Forget,
+        ));
+        return;
+    }
+    let company: Option<Uuid> = record
+        .scope
+        .company_id
+        .as_deref()
+        .and_then(|c| c.parse().ok());
+    let product: Option<u32> = record.natural_key.parse().ok();
+    let observed = company
+        .and_then(|c| live.subscriptions_of(c))
+        .and_then(|subs| {
+            match record
+                .remote_id
+                .as_deref()
+                .and_then(|id| id.parse::<Uuid>().ok())
+            {
+                Some(id) => subs.iter().find(|s| s.subscription_id == id),
+                None => subs.iter().find(|s| Some(s.product_id) == product),
+            }
+        });
+    let (Some(company), Some(observed)) = (company, observed) else {
+        out.drafts.push(Draft::removal(
+            ActionKind::Forget,
+            address,
+            "it is gone from the manifests and from its company".into(),
+            Operation::Forget,
+        ));
+        return;
+    };
+    if record.lifecycle.prevent_destroy {
+        out.errors.push(prevent_destroy_removal(address));
+        return;
+    }
+    out.drafts.push(Draft::removal(
+        ActionKind::Delete,
+        address,
+        "it is gone from the manifests".into(),
+        Operation::DeleteSubscription {
+            company_id: company,
+            subscription_id: observed.subscription_id,
+        },
+    ));
+}
+
+/// Reads the object `remote_id` for `resource` and makes the state record
+/// that binds them: a company by its id (it must be in the account's tree),
+/// a subscription by its id in its declared company.
+pub async fn import(
+    desired: &Desired,
+    state: &State,
+    resource: &Resource,
+    remote_id: &str,
+    client: &RedstorClient,
+) -> Result<ResourceState, crate::Error> {
+    let id: Uuid = remote_id.parse().map_err(|_| {
+        crate::Error::usage(
+            format!("`{remote_id}` is not a Redstor id"),
+            "company and subscription ids are UUIDs, as `entitle drift` or the portal shows them",
+        )
+    })?;
+    let lifecycle = RecordedLifecycle::from(&resource.metadata.lifecycle);
+    match &resource.spec {
+        Spec::RedstorCompany(spec) => {
+            let company = client.company(id).await?.ok_or_else(|| {
+                crate::Error::usage(
+                    format!("the account has no company {id}"),
+                    "check the id: a service account sees only its own company and the customers below it",
+                )
+            })?;
+            Ok(ResourceState {
+                remote_id: Some(company.company_id.to_string()),
+                scope: company_scope(company.parent_company_id),
+                natural_key: company.company_name.clone(),
+                attributes: json!(observed_company_attributes(&company, spec.parent.clone())),
+                dependencies: recorded_dependencies(resource),
+                status: Status::Ready,
+                lifecycle,
+            })
+        }
+        Spec::RedstorSubscription(spec) => {
+            let company_id = if spec.company == ROOT {
+                client.root_company().await?.company_id
+            } else {
+                let company = company_address(&spec.company);
+                state
+                    .get(&company)
+                    .and_then(|r| r.remote_id.as_deref())
+                    .and_then(|id| id.parse().ok())
+                    .ok_or_else(|| {
+                        crate::Error::usage(
+                            format!("{company} is not in the state, so its subscriptions cannot be looked up"),
+                            format!("import or apply {company} first"),
+                        )
+                    })?
+            };
+            let subscriptions = client.subscriptions(company_id).await?;
+            let found = subscriptions
+                .iter()
+                .find(|s| s.subscription_id == id)
+                .ok_or_else(|| {
+                    crate::Error::usage(
+                        format!("company {company_id} has no subscription {id}"),
+                        "check the id, and that spec.company names the company that holds it",
+                    )
+                })?;
+            let attributes = SubscriptionAttributes {
+                company: spec.company.clone(),
+                product_id: found.product_id,
+                edition_id: found.edition_id,
+                trial: matches!(
+                    found.trial_status,
+                    TrialStatus::Active | TrialStatus::Expired
+                ),
+            };
+            let _ = desired;
+            Ok(subscription_record(
+                company_id,
+                found.subscription_id,
+                &json!(attributes),
+                recorded_dependencies(resource),
+                lifecycle,
+            ))
+        }
+        _ => Err(crate::Error::usage(
+            format!("{} is not a Redstor resource", resource.address),
+            "this is a bug in entitle; please report it",
+        )),
+    }
+}
