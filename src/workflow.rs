@@ -18,7 +18,7 @@ use crate::manifest::{self, Address, Desired, Kind};
 use crate::plan::model::TenantRef;
 use crate::plan::{self, Live, Plan, PlanInput};
 use crate::report::drift::{self, DriftReport};
-use crate::resources::{arcserve_license, proposal};
+use crate::resources::{arcserve_license, proposal, redstor};
 use crate::state::{StateFile, StateLock, Status};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
@@ -110,8 +110,11 @@ impl Workspace {
         let mut tenants = arcserve_license::tenants_in_play(&desired, &state);
         tenants.extend(declared_tenants(&desired));
         let scopes = proposal::tenants_and_services(&desired, &state);
-        let live =
-            plan::refresh::refresh_scopes(&tenants, &scopes, &self.clients, &|_, _| false).await?;
+        let (mut live, redstor) = tokio::try_join!(
+            plan::refresh::refresh_scopes(&tenants, &scopes, &self.clients, &|_, _| false),
+            plan::refresh::refresh_redstor_in_play(&desired, &state, &self.redstor)
+        )?;
+        live.redstor = redstor;
         Ok(drift::drift(&state, &live, &tenants))
     }
 
@@ -180,10 +183,14 @@ impl Workspace {
             Kind::Proposal => {
                 proposal::import(&desired, resource, remote_id, &self.clients).await?
             }
+            Kind::RedstorCompany | Kind::RedstorSubscription => {
+                let client = self.redstor.client()?;
+                redstor::import(&desired, &state, resource, remote_id, client).await?
+            }
             other => {
                 return Err(Error::usage(
                     format!("{other} resources cannot be imported"),
-                    "licenses and proposals are imported; tenants are not remote objects",
+                    "licenses, proposals and Redstor companies and subscriptions are imported; tenants are not remote objects",
                 ));
             }
         };

@@ -49,6 +49,8 @@ pub enum Login {
     },
     /// `OS_TOKEN`: used as it is, never renewed.
     Token(Secret),
+    /// No credentials were given: fine until an ECL resource needs a token.
+    Missing { message: String, hint: String },
 }
 
 impl EclCredentials {
@@ -87,6 +89,21 @@ impl EclCredentials {
             login,
             project_id,
         })
+    }
+
+    /// The `OS_*` environment; when it holds no credentials, a value that
+    /// says so the first time an ECL request needs a token (manifests with
+    /// only Redstor resources need none). A malformed variable is still an
+    /// error at once.
+    pub fn from_env_or_missing() -> Result<Self, ApiError> {
+        match Self::from_env() {
+            Err(ApiError::Auth { message, hint }) => Ok(EclCredentials {
+                auth_url: None,
+                login: Login::Missing { message, hint },
+                project_id: None,
+            }),
+            other => other,
+        }
     }
 
     /// The simulator's default account (`demo` / `demo-secret`).
@@ -136,6 +153,12 @@ impl Keystone {
     pub async fn token(&self, auth_url: &Url, tenant: &TenantId) -> Result<Secret, ApiError> {
         let (username, password, user_domain_id) = match &self.credentials.login {
             Login::Token(token) => return Ok(token.clone()),
+            Login::Missing { message, hint } => {
+                return Err(ApiError::Auth {
+                    message: message.clone(),
+                    hint: hint.clone(),
+                });
+            }
             Login::Password {
                 username,
                 password,
@@ -160,7 +183,10 @@ impl Keystone {
     /// Forgets `stale` (a token the server refused) so the next call issues a
     /// new one. Returns false when the token cannot be renewed (`OS_TOKEN`).
     pub async fn invalidate(&self, auth_url: &Url, tenant: &TenantId, stale: &Secret) -> bool {
-        if matches!(self.credentials.login, Login::Token(_)) {
+        if matches!(
+            self.credentials.login,
+            Login::Token(_) | Login::Missing { .. }
+        ) {
             return false;
         }
         let slot = self.slot(auth_url, tenant);

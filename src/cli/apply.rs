@@ -34,6 +34,11 @@ pub struct Args {
     /// outside entitle (see `plan --refresh-only`).
     #[arg(long, conflicts_with = "targets")]
     pub refresh_only: bool,
+    /// Carry out replacements that delete data: a Redstor company whose
+    /// companyName or type changed (RedAPI cannot rename), or a subscription
+    /// whose company, product or edition changed.
+    #[arg(long)]
+    pub allow_replace: bool,
 }
 
 /// A single argument that is a file but not YAML is a saved plan.
@@ -96,6 +101,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
+        let destroying = plan.replacements_needing_consent();
+        if !destroying.is_empty() && !args.allow_replace {
+            return Err(Error::usage(
+                format!(
+                    "the plan replaces {}, which deletes the old object and its data at Redstor",
+                    destroying.join(", ")
+                ),
+                "review the plan; if that is intended, run apply again with --allow-replace",
+            ));
+        }
         if saved.is_none()
             && !args.auto_approve
             && !confirm(
@@ -121,6 +136,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let options = ApplyOptions {
             parallelism: usize::from(args.parallelism),
             wait_timeout: args.wait_timeout,
+            allow_replace: args.allow_replace,
             ..ApplyOptions::default()
         };
         let started = Instant::now();

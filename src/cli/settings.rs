@@ -21,7 +21,7 @@ pub const ECL_ENDPOINT_VAR: &str = "ENTITLE_ECL_ENDPOINT";
 /// `OS_*` environment.
 pub fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, Error> {
     let http = HttpClient::new(HttpConfig::default())?;
-    let credentials = EclCredentials::from_env()?;
+    let credentials = EclCredentials::from_env_or_missing()?;
     let endpoint = std::env::var(ECL_ENDPOINT_VAR)
         .ok()
         .filter(|v| !v.trim().is_empty());

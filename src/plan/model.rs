@@ -29,6 +29,21 @@ impl Plan {
         self.actions.is_empty()
     }
 
+    /// The addresses of replacements that destroy data and so run only
+    /// with `--allow-replace` (a Redstor company or subscription made anew).
+    pub fn replacements_needing_consent(&self) -> Vec<&str> {
+        self.actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.operation,
+                    Operation::ReplaceCompany { .. } | Operation::ReplaceSubscription { .. }
+                )
+            })
+            .flat_map(|a| a.addresses.iter().map(String::as_str))
+            .collect()
+    }
+
     /// Counts per kind of action, for the summary line.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();

@@ -8,10 +8,14 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::plan::live::Live;
+use uuid::Uuid;
+
+use crate::api::redstor::TrialStatus;
+use crate::plan::live::{Live, RedstorLive};
 use crate::plan::model::{LicenseAttributes, TenantRef};
 use crate::resources::arcserve_license::observed_attributes;
 use crate::resources::proposal::ProposalAttributes;
+use crate::resources::redstor::{self, CompanyAttributes, SubscriptionAttributes};
 use crate::state::{State, Status};
 
 /// Everything drift found.
@@ -124,6 +128,9 @@ pub fn drift(state: &State, live: &Live, tenants: &[TenantRef]) -> DriftReport {
         }
     }
     proposal_drift(state, live, &mut report);
+    if let Some(redstor) = &live.redstor {
+        redstor_drift(state, redstor, &mut report);
+    }
     let mut seen = BTreeSet::new();
     for tenant in tenants {
         if !seen.insert(tenant.tenant_id.clone()) {
@@ -213,6 +220,156 @@ fn proposal_drift(state: &State, live: &Live, report: &mut DriftReport) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Redstor: companies renamed, retyped, moved, enabled or disabled, or
+/// deleted; subscriptions changed or removed; and companies and
+/// subscriptions made outside entitle under the root or managed companies.
+fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
+    let root = live.root_id();
+    let label = |id: Option<Uuid>| match id {
+        Some(id) if id == root => "root".to_string(),
+        Some(id) => live
+            .company(id)
+            .map(|c| c.company_name.clone())
+            .unwrap_or_else(|| id.to_string()),
+        None => "(none)".into(),
+    };
+    let mut managed: BTreeSet<Uuid> = BTreeSet::from([root]);
+    let mut known_subscriptions: BTreeSet<Uuid> = BTreeSet::new();
+    let remote = |record: &crate::state::ResourceState| -> Option<Uuid> {
+        record.remote_id.as_deref().and_then(|id| id.parse().ok())
+    };
+    for (address, record) in &state.resources {
+        let Some(id) = remote(record) else { continue };
+        let mut changed = |field: &str, recorded: Value, live: Value| {
+            if recorded != live {
+                report.changed.push(Changed {
+                    address: address.clone(),
+                    field: field.into(),
+                    recorded,
+                    live,
+                });
+            }
+        };
+        if address.starts_with("RedstorCompany/") {
+            managed.insert(id);
+            let Some(company) = live.company(id) else {
+                report.deleted.push(Deleted {
+                    address: address.clone(),
+                    remote_id: id.to_string(),
+                });
+                continue;
+            };
+            let Ok(recorded) =
+                serde_json::from_value::<CompanyAttributes>(record.attributes.clone())
+            else {
+                continue;
+            };
+            changed(
+                "companyName",
+                json!(recorded.company_name),
+                json!(company.company_name),
+            );
+            changed(
+                "type",
+                json!(recorded.company_type),
+                json!(company.company_type),
+            );
+            changed(
+                "enabled",
+                json!(recorded.enabled),
+                json!(company.is_enabled),
+            );
+            let recorded_parent = record
+                .scope
+                .company_id
+                .as_deref()
+                .and_then(|p| p.parse().ok());
+            if recorded_parent != company.parent_company_id {
+                changed(
+                    "parent",
+                    json!(label(recorded_parent)),
+                    json!(label(company.parent_company_id)),
+                );
+            }
+        } else if address.starts_with("RedstorSubscription/") {
+            known_subscriptions.insert(id);
+            let company = record
+                .scope
+                .company_id
+                .as_deref()
+                .and_then(|c| c.parse().ok());
+            let Some(listed) = company.and_then(|c| live.subscriptions_of(c)) else {
+                continue;
+            };
+            let observed = listed
+                .iter()
+                .find(|s| s.subscription_id == id && !redstor::being_removed(s));
+            let Some(observed) = observed else {
+                report.deleted.push(Deleted {
+                    address: address.clone(),
+                    remote_id: id.to_string(),
+                });
+                continue;
+            };
+            let Ok(recorded) =
+                serde_json::from_value::<SubscriptionAttributes>(record.attributes.clone())
+            else {
+                continue;
+            };
+            changed(
+                "productId",
+                json!(recorded.product_id),
+                json!(observed.product_id),
+            );
+            changed(
+                "editionId",
+                json!(recorded.edition_id),
+                json!(observed.edition_id),
+            );
+            let trial = matches!(
+                observed.trial_status,
+                TrialStatus::Active | TrialStatus::Expired
+            );
+            changed("trial", json!(recorded.trial), json!(trial));
+        }
+    }
+    for company in &live.companies {
+        if !managed.contains(&company.company_id)
+            && company
+                .parent_company_id
+                .is_some_and(|p| managed.contains(&p))
+        {
+            report.unmanaged.push(Unmanaged {
+                tenant: format!("company {}", label(company.parent_company_id)),
+                kind: format!("RedstorCompany ({})", company.company_type.as_str()),
+                remote_id: company.company_id.to_string(),
+                name: company.company_name.clone(),
+            });
+        }
+    }
+    for (company, listed) in &live.subscriptions {
+        for subscription in listed {
+            if known_subscriptions.contains(&subscription.subscription_id)
+                || redstor::being_removed(subscription)
+            {
+                continue;
+            }
+            let product = live
+                .products
+                .iter()
+                .find(|p| p.id == subscription.product_id)
+                .map(|p| p.short_name.clone().unwrap_or_else(|| p.name.clone()))
+                .unwrap_or_else(|| subscription.product_id.to_string());
+            report.unmanaged.push(Unmanaged {
+                tenant: format!("company {}", label(Some(*company))),
+                kind: "RedstorSubscription".into(),
+                remote_id: subscription.subscription_id.to_string(),
+                name: product,
+            });
         }
     }
 }
