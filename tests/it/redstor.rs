@@ -1,0 +1,391 @@
+//! Redstor companies and subscriptions end to end: the binary plans and
+//! applies manifests against the simulator's RedAPI over HTTP; the tree is
+//! checked through the client, and call counts through `/_sim/metrics`.
+
+use entitle::api::redstor::{Company, CompanyType, RedstorClient, TrialStatus};
+use uuid::Uuid;
+
+use crate::support::{Project, TestSim};
+
+const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
+const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
+const REASSIGN: &str = "PATCH /companies/{companyId}/customers/{customerId}/reassign";
+const CONVERT: &str = "PATCH /companies/{companyId}/subscriptions/{subscriptionId}/trial/convert";
+const DELETE_COMPANY: &str = "DELETE /companies/{companyId}";
+const CREATE_CUSTOMER: &str = "POST /companies/{companyId}/customers";
+
+fn company(name: &str, company_type: &str, parent: Option<&str>, extra: &str) -> String {
+    let parent = parent
+        .map(|p| format!("  parent: {p}\n"))
+        .unwrap_or_default();
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: RedstorCompany
+metadata:
+  name: {name}
+spec:
+  type: {company_type}
+{parent}{extra}"
+    )
+}
+
+fn subscription(name: &str, company: &str, product: &str, edition: &str, extra: &str) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: RedstorSubscription
+metadata:
+  name: {name}
+spec:
+  company: {company}
+  product: {product}
+  edition: {edition}
+{extra}"
+    )
+}
+
+/// A partner, a nested partner, customers at two levels, subscriptions
+/// including a trial.
+fn tree() -> String {
+    [
+        company("northwind", "Partner", None, ""),
+        company("contoso", "Customer", Some("northwind"), ""),
+        company("tailspin", "Partner", Some("northwind"), ""),
+        company("adatum", "Customer", Some("tailspin"), ""),
+        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+        subscription("adatum-gws", "adatum", "GWS", "Standard", "  trial: true\n"),
+        subscription("adatum-archive", "adatum", "Archive", "Standard", ""),
+    ]
+    .concat()
+}
+
+fn client(sim: &TestSim) -> RedstorClient {
+    sim.redstor()
+}
+
+fn tree_of(sim: &TestSim) -> Vec<Company> {
+    let client = client(sim);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    sim.block_on(client.customers_transitive(root)).unwrap()
+}
+
+fn named<'a>(tree: &'a [Company], name: &str) -> &'a Company {
+    tree.iter()
+        .find(|c| c.company_name == name)
+        .unwrap_or_else(|| panic!("no company {name} in {tree:?}"))
+}
+
+#[test]
+fn a_three_level_tree_is_built_from_empty_and_then_plans_empty() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    let run = project.apply().expect(0);
+    assert!(run.stdout.contains("7 done, 0 failed"), "{}", run.stdout);
+
+    let tree = tree_of(&sim);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let northwind = named(&tree, "northwind");
+    assert_eq!(northwind.company_type, CompanyType::Partner);
+    assert_eq!(northwind.parent_company_id, Some(root));
+    let tailspin = named(&tree, "tailspin");
+    assert_eq!(tailspin.parent_company_id, Some(northwind.company_id));
+    let adatum = named(&tree, "adatum");
+    assert_eq!(adatum.parent_company_id, Some(tailspin.company_id));
+    assert_eq!(adatum.company_type, CompanyType::Customer);
+    assert_eq!(
+        named(&tree, "contoso").parent_company_id,
+        Some(northwind.company_id)
+    );
+    let subscriptions = sim
+        .block_on(client(&sim).subscriptions(adatum.company_id))
+        .unwrap();
+    assert_eq!(subscriptions.len(), 2);
+    let gws = subscriptions.iter().find(|s| s.product_id == 91).unwrap();
+    assert_eq!(gws.trial_status, TrialStatus::Active);
+
+    project.plan().expect(0);
+    // The state binds every address to what was made.
+    let state = project.state();
+    assert_eq!(
+        state["resources"]["RedstorCompany/adatum"]["remote_id"],
+        adatum.company_id.to_string()
+    );
+}
+
+#[test]
+fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let before = named(&tree_of(&sim), "contoso").company_id;
+
+    project.write(
+        "msp.yaml",
+        &tree().replace(
+            "  name: contoso\nspec:\n  type: Customer\n  parent: northwind\n",
+            "  name: contoso\nspec:\n  type: Customer\n  parent: tailspin\n",
+        ),
+    );
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("RedstorCompany/contoso") && plan.stdout.contains("reassign"),
+        "{}",
+        plan.stdout
+    );
+    sim.reset_metrics();
+    project.apply().expect(0);
+    assert_eq!(sim.calls(REASSIGN), 1);
+    assert_eq!(sim.calls(DELETE_COMPANY), 0);
+    assert_eq!(sim.calls(CREATE_CUSTOMER), 0);
+    let tree = tree_of(&sim);
+    let contoso = named(&tree, "contoso");
+    assert_eq!(contoso.company_id, before, "the company kept its id");
+    assert_eq!(
+        contoso.parent_company_id,
+        Some(named(&tree, "tailspin").company_id)
+    );
+    // Its subscription moved with it.
+    assert_eq!(
+        sim.block_on(client(&sim).subscriptions(before))
+            .unwrap()
+            .len(),
+        1
+    );
+    project.plan().expect(0);
+}
+
+#[test]
+fn disabling_and_enabling_a_company() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let disabled = tree().replace(
+        "  name: contoso\nspec:\n  type: Customer\n  parent: northwind\n",
+        "  name: contoso\nspec:\n  type: Customer\n  parent: northwind\n  enabled: false\n",
+    );
+    project.write("msp.yaml", &disabled);
+    project.apply().expect(0);
+    assert!(!named(&tree_of(&sim), "contoso").is_enabled);
+    project.plan().expect(0);
+
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    assert!(named(&tree_of(&sim), "contoso").is_enabled);
+    project.plan().expect(0);
+}
+
+#[test]
+fn turning_trial_off_converts_the_trial() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let adatum = named(&tree_of(&sim), "adatum").company_id;
+    let before = sim
+        .block_on(client(&sim).subscriptions(adatum))
+        .unwrap()
+        .into_iter()
+        .find(|s| s.product_id == 91)
+        .unwrap();
+
+    project.write("msp.yaml", &tree().replace("  trial: true\n", ""));
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("convert"), "{}", plan.stdout);
+    sim.reset_metrics();
+    project.apply().expect(0);
+    assert_eq!(sim.calls(CONVERT), 1);
+    let after = sim
+        .block_on(client(&sim).subscriptions(adatum))
+        .unwrap()
+        .into_iter()
+        .find(|s| s.product_id == 91)
+        .unwrap();
+    assert_eq!(after.subscription_id, before.subscription_id);
+    assert_eq!(after.trial_status, TrialStatus::Converted);
+    project.plan().expect(0);
+}
+
+#[test]
+fn removing_a_subtree_deletes_children_and_subscriptions_first() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+
+    // Without tailspin, adatum and adatum's subscriptions. The simulator
+    // refuses to delete a company that still has customers or
+    // subscriptions, so success proves the order.
+    let kept = [
+        company("northwind", "Partner", None, ""),
+        company("contoso", "Customer", Some("northwind"), ""),
+        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+    ]
+    .concat();
+    project.write("msp.yaml", &kept);
+    let run = project.apply().expect(0);
+    assert!(run.stdout.contains("4 done, 0 failed"), "{}", run.stdout);
+    let names: Vec<String> = tree_of(&sim).into_iter().map(|c| c.company_name).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(!names.contains(&"tailspin".to_string()));
+    let state = project.state();
+    assert!(state["resources"]["RedstorCompany/adatum"].is_null());
+    assert!(state["resources"]["RedstorSubscription/adatum-gws"].is_null());
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_rename_is_a_replace_that_needs_allow_replace() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let old = named(&tree_of(&sim), "contoso").company_id;
+    project.write(
+        "msp.yaml",
+        &tree().replace(
+            "  name: contoso\nspec:\n",
+            "  name: contoso\nspec:\n  companyName: Contoso Group\n",
+        ),
+    );
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
+
+    let refused = project.apply().expect(1);
+    assert!(
+        refused.stderr.contains("--allow-replace"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(named(&tree_of(&sim), "contoso").company_id, old);
+
+    project
+        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
+        .expect(0);
+    let tree = tree_of(&sim);
+    let renamed = named(&tree, "Contoso Group");
+    assert_ne!(renamed.company_id, old);
+    assert!(tree.iter().all(|c| c.company_name != "contoso"));
+    // Its subscription was made again in the new company.
+    assert_eq!(
+        sim.block_on(client(&sim).subscriptions(renamed.company_id))
+            .unwrap()
+            .len(),
+        1
+    );
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_token_signed_with_another_key_is_refused() {
+    let sim = TestSim::start();
+    let stranger = entitle::sim::RedstorAccount::generate().unwrap();
+    let client = sim.redstor_with_key(stranger.private_key_pem());
+    let err = sim.block_on(client.root_company()).unwrap_err().to_string();
+    assert!(err.contains("refused service account"), "{err}");
+    assert!(!err.contains("eyJ"), "no assertion in errors: {err}");
+}
+
+#[test]
+fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_managed_company() {
+    let sim = TestSim::start();
+    let client = client(&sim);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    // 260 companies made outside entitle, flat under the root.
+    sim.block_on(async {
+        for i in 0..260 {
+            client
+                .create_customer(root, &format!("outside-{i:03}"), CompanyType::Customer)
+                .await
+                .unwrap();
+        }
+    });
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+
+    // 264 companies below the root: 3 pages of 100; 4 managed companies.
+    sim.reset_metrics();
+    project.plan().expect(0);
+    assert_eq!(sim.calls(TRANSITIVE), 3);
+    assert_eq!(sim.calls(SUBSCRIPTIONS), 4);
+    assert_eq!(sim.calls("GET /companies/{companyId}"), 0);
+
+    // Every outside company is listed by drift as unmanaged under the root.
+    let drift = project.run(&["drift", "manifests"]).expect(2);
+    assert_eq!(drift.stdout.matches("outside-").count(), 260);
+}
+
+#[test]
+fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write(
+        "msp.yaml",
+        &company("northwind", "Partner", None, ""),
+    );
+    sim.set_faults(serde_json::json!({
+        "drop_rate": 1.0,
+        "only": CREATE_CUSTOMER,
+    }));
+    project.apply().expect(0);
+    sim.set_faults(serde_json::json!({}));
+    let tree = tree_of(&sim);
+    assert_eq!(
+        tree.iter().filter(|c| c.company_name == "northwind").count(),
+        1
+    );
+    assert_eq!(sim.calls(CREATE_CUSTOMER), 1);
+    project.plan().expect(0);
+}
+
+#[test]
+fn unknown_products_and_editions_are_plan_errors_with_suggestions() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write(
+        "msp.yaml",
+        &[
+            company("northwind", "Partner", None, ""),
+            subscription("a", "northwind", "O356", "Standard", ""),
+            subscription("b", "northwind", "Machines", "Servr", ""),
+            subscription("c", "northwind", "Salesforce", "Standard", "  trial: true\n"),
+        ]
+        .concat(),
+    );
+    let run = project.plan().expect(1);
+    assert!(run.stderr.contains("no product `O356`"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `O365`"), "{}", run.stderr);
+    assert!(run.stderr.contains("no edition `Servr`"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `Server`"), "{}", run.stderr);
+    assert!(run.stderr.contains("offers no trial"), "{}", run.stderr);
+}
+
+#[test]
+fn drift_shows_changes_made_outside() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let client = client(&sim);
+    let tree = tree_of(&sim);
+    let contoso = named(&tree, "contoso").company_id;
+    let northwind = named(&tree, "northwind").company_id;
+    sim.block_on(async {
+        client.set_enabled(contoso, false).await.unwrap();
+        client
+            .create_customer(northwind, "Walk-in Customer", CompanyType::Customer)
+            .await
+            .unwrap();
+    });
+    let run = project.run(&["drift", "manifests"]).expect(2);
+    assert!(
+        run.stdout.contains("RedstorCompany/contoso: enabled = false"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Walk-in Customer"), "{}", run.stdout);
+}
