@@ -57,6 +57,36 @@ fn rate(value: &str) -> Result<f64, String> {
     }
 }
 
+/// A new temporary directory only its owner can enter (0700 on unix),
+/// removed when dropped.
+fn private_dir() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("entitle-sim-").tempdir()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
+
+/// Ctrl-C, or SIGTERM on unix: either stops the simulator cleanly (the data
+/// file written, the temporary key removed).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => stopped,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
 #[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     let config = SimConfig {
@@ -82,13 +112,10 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         let (key_file, _key_dir) = match &data {
             Some(path) => (redstor::key_path(path), None),
             None => {
-                let dir = tempfile::Builder::new()
-                    .prefix("entitle-sim-")
-                    .tempdir()
-                    .map_err(|source| Error::Io {
-                        what: "could not create a directory for the Redstor key".into(),
-                        source,
-                    })?;
+                let dir = private_dir().map_err(|source| Error::Io {
+                    what: "could not create a directory for the Redstor key".into(),
+                    source,
+                })?;
                 let path = dir.path().join("redstor-key.pem");
                 sim.redstor_account()
                     .write_private_key(&path)
@@ -116,10 +143,10 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         println!("  Inspect it: {url}/_sim/metrics, {url}/_sim/dump");
         println!();
         println!("Press Ctrl-C to stop.");
-        let stopped = tokio::signal::ctrl_c().await;
+        let stopped = stop_signal().await;
         sim.shutdown().await;
         stopped.map_err(|source| Error::Io {
-            what: "could not wait for Ctrl-C".into(),
+            what: "could not wait for Ctrl-C or SIGTERM".into(),
             source,
         })?;
         println!("simulator stopped");
