@@ -258,6 +258,11 @@ fn a_token_is_issued_for_a_good_assertion_only() {
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "api.read api.write");
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
+    let debug = format!("{:?}", sim.redstor_account());
+    assert!(
+        debug.contains("entitle-sim") && !debug.contains("PRIVATE KEY"),
+        "{debug}"
+    );
 
     // The vendor's own token URL is accepted as the audience too.
     let mut vendor = claims(&sim);
@@ -530,6 +535,15 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
         json!({ "id": 42, "name": "Advanced", "hasTrial": true })
     );
     assert_eq!(api.get("/products/5").status, StatusCode::NOT_FOUND);
+    let reply = api.send(Method::PUT, "/products", None);
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.content_type, "application/problem+json");
+    let reply = api.get(&format!("/companies/{root}/nothing-here"));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        reply.body["instance"],
+        format!("/companies/{root}/nothing-here")
+    );
 
     // Metrics name the vendor's route templates.
     let metrics = sim.metrics();
