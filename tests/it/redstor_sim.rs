@@ -357,6 +357,23 @@ fn a_token_is_issued_for_a_good_assertion_only() {
         StatusCode::BAD_REQUEST,
         "invalid_scope",
     );
+    let assertion = sign_for(&sim, &claims(&sim), "RS256");
+    assert_oauth_error(
+        post_form(
+            &sim,
+            &form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "someone-else"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+            ]),
+        ),
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+    );
     assert_oauth_error(
         post_form(&sim, &form(&[("grant_type", "password")])),
         StatusCode::BAD_REQUEST,
@@ -1036,4 +1053,29 @@ fn the_key_is_kept_beside_the_data_file() {
     // The same root company, and the same key signs for it.
     let api = Api::new(&second);
     assert_eq!(api.root(), root);
+}
+
+#[test]
+fn a_key_file_that_is_not_a_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sim.json");
+    let key_file = entitle::sim::redstor::key_path(&data);
+    std::fs::write(&key_file, "not a key").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = runtime.block_on(entitle::sim::Simulator::start(
+        ([127, 0, 0, 1], 0).into(),
+        SimConfig {
+            data: Some(data),
+            ..SimConfig::default()
+        },
+    ));
+    let Err(err) = started else {
+        panic!("the simulator started with a broken key file");
+    };
+    let message = err.to_string();
+    assert!(message.contains("sim.json.redstor-key.pem"), "{message}");
+    assert!(message.contains("hint:"), "{message}");
 }
