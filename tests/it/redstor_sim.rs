@@ -955,6 +955,7 @@ fn consumption_and_job_statuses_are_generated_deterministically() {
     for account in results {
         let id = account["accountId"].as_str().unwrap();
         assert_eq!(id, id.to_uppercase());
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
         assert!((1..=4).contains(&account["status"].as_u64().unwrap()));
         let set_key = if account["productId"] == 91 {
             "groupId"
