@@ -61,6 +61,25 @@ pub enum RedstorLogin {
 }
 
 impl RedstorCredentials {
+    /// A service account whose key is already in memory (the simulator's
+    /// demo account); `source` names the key in errors.
+    pub fn service_account(
+        api_url: &str,
+        token_url: &str,
+        client_id: &str,
+        key: &[u8],
+        source: &Path,
+    ) -> Result<Self, ApiError> {
+        Ok(RedstorCredentials {
+            api_url: checked_base_url(api_url, "the RedAPI URL")?,
+            token_url: checked_base_url(token_url, "the Redstor token URL")?,
+            login: RedstorLogin::ServiceAccount {
+                client_id: client_id.to_string(),
+                key: Arc::new(SigningKey::parse(key, source)?),
+            },
+        })
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ApiError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))

@@ -2,8 +2,9 @@
 //!
 //! It starts the simulator in-process on a free loopback port, makes one
 //! license there "by hand" (outside entitle), then runs validate, plan,
-//! apply and plan again on the examples with a state file in a temporary
-//! directory, changes one managed license behind entitle's back, and runs
+//! apply and plan again on the examples (licenses, proposals and the
+//! Redstor MSP tree) with a state file in a temporary directory, changes a
+//! managed license and a managed company behind entitle's back, and runs
 //! drift. Every step goes through the same library calls and HTTP clients
 //! as the real commands.
 
@@ -17,6 +18,8 @@ use crate::api::arcserve::{LicenseChanges, NewLicense};
 use crate::api::ecl::EclClients;
 use crate::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use crate::api::keystone::{EclCredentials, Keystone};
+use crate::api::redstor::{CompanyType, RedstorAccess, RedstorClient};
+use crate::api::redstor_auth::{RedstorAuth, RedstorCredentials};
 use crate::apply::{ApplyOptions, Outcome, Silent};
 use crate::manifest::{self, Spec};
 use crate::plan::render::{self, Style};
@@ -43,7 +46,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             ..SimConfig::default()
         };
         let sim = Simulator::start(([127, 0, 0, 1], 0).into(), config).await?;
-        let outcome = against_simulator(&args.manifests, &desired, &sim.base_url()).await;
+        let outcome = against_simulator(&args.manifests, &desired, &sim).await;
         sim.shutdown().await;
         outcome
     })
@@ -52,10 +55,15 @@ pub fn run(args: Args) -> Result<Exit, Error> {
 async fn against_simulator(
     manifests: &std::path::Path,
     desired: &manifest::Desired,
-    base_url: &str,
+    sim: &Simulator,
 ) -> Result<Exit, Error> {
+    let base_url = sim.base_url();
+    let base_url = base_url.as_str();
     step("entitle sim (in-process)");
-    say(&format!("listening on {base_url}; account `demo`"));
+    say(&format!(
+        "listening on {base_url}; ECL account `demo`, Redstor service account `{}`",
+        sim.redstor_account().client_id
+    ));
 
     let dir = tempfile::tempdir().map_err(|source| Error::Io {
         what: "could not make a temporary directory for the demo's state".into(),
@@ -67,16 +75,27 @@ async fn against_simulator(
         http.clone(),
         EclCredentials::demo(join_segments(&base, &["v3"])?),
     ));
-    let clients = EclClients::new(http, keystone, Some(base_url.to_string()));
+    let clients = EclClients::new(http.clone(), keystone, Some(base_url.to_string()));
+    let account = sim.redstor_account();
+    let redstor = RedstorClient::new(
+        http.clone(),
+        Arc::new(RedstorAuth::new(
+            http,
+            RedstorCredentials::service_account(
+                &sim.redstor_api_url(),
+                &sim.redstor_token_url(),
+                &account.client_id,
+                account.private_key_pem().as_bytes(),
+                std::path::Path::new("the simulator's demo key"),
+            )?,
+        )),
+    );
     let workspace = Workspace {
         paths: vec![manifests.to_path_buf()],
         state_file: StateFile::new(dir.path().join("entitle.state.json")),
         lock_timeout: Duration::ZERO,
         clients: clients.clone(),
-        redstor: crate::api::redstor::RedstorAccess::unavailable(
-            "the demo has no Redstor account yet",
-            "remove the Redstor manifests from the demo directory",
-        ),
+        redstor: RedstorAccess::new(redstor.clone()),
     };
 
     // A license someone made in the portal, in the first tenant.
@@ -165,6 +184,23 @@ async fn against_simulator(
             .await?;
         step(&format!(
             "(someone adds 5 standalone keys to {address} in the portal)"
+        ));
+    }
+
+    // Someone disables a managed customer and adds one in the portal.
+    let managed_company = state
+        .resources
+        .iter()
+        .filter(|(address, _)| address.starts_with("RedstorCompany/"))
+        .find_map(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
+    if let Some((address, id)) = managed_company {
+        redstor.set_enabled(id, false).await?;
+        let root = redstor.root_company().await?;
+        redstor
+            .create_customer(root.company_id, "Walk-in Customer", CompanyType::Customer)
+            .await?;
+        step(&format!(
+            "(someone disables {address} and adds `Walk-in Customer` in the Redstor portal)"
         ));
     }
 

@@ -1,6 +1,7 @@
 //! "Did you mean …?": the closest of the allowed words to a misspelt one.
 
-/// The candidate closest to `word`, if one is close enough (a few edits, or
+/// The candidate closest to `word`, if one is close enough (a few edits,
+/// a swap of neighbours counting as one, or
 /// one starts with the other) and closer than all others. Case differences
 /// alone count as closest.
 pub fn closest<'a, I, S>(word: &str, candidates: I) -> Option<&'a str>
@@ -16,7 +17,7 @@ where
     for candidate in candidates {
         let candidate = candidate.as_ref();
         let candidate_lower = candidate.to_lowercase();
-        let distance = strsim::levenshtein(&lower, &candidate_lower);
+        let distance = strsim::osa_distance(&lower, &candidate_lower);
         let prefix = lower.chars().count().min(candidate_lower.chars().count()) >= 4
             && (candidate_lower.starts_with(&lower) || lower.starts_with(&candidate_lower));
         if distance > allowed(candidate) && !prefix {

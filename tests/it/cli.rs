@@ -14,7 +14,9 @@ fn the_examples_validate() {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("10 resources are valid"), "{stdout}");
+    assert!(stdout.contains("21 resources are valid"), "{stdout}");
+    assert!(stdout.contains("5 RedstorCompany"), "{stdout}");
+    assert!(stdout.contains("6 RedstorSubscription"), "{stdout}");
     assert!(stdout.contains("3 Proposal"), "{stdout}");
     assert!(stdout.contains("2 EclTenant"), "{stdout}");
     assert!(stdout.contains("5 ArcserveLicense"), "{stdout}");
@@ -60,8 +62,12 @@ fn the_committed_schemas_are_what_the_binary_writes() {
 
 #[test]
 fn sim_prints_its_url_and_serves_until_stopped() {
+    // With a data file the demo key lives beside it, so the kill below
+    // leaves nothing behind outside the temporary directory.
+    let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("entitle"))
-        .args(["sim", "--listen", "127.0.0.1:0"])
+        .args(["sim", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("sim.json"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -100,9 +106,14 @@ fn the_demo_runs_end_to_end() {
         String::from_utf8_lossy(&output.stderr)
     );
     for expected in [
-        "10 resources, all valid",
+        "21 resources, all valid",
         "+ ArcserveLicense/backup-dr-replica",
-        "Plan: 8 to create",
+        "Plan: 19 to create",
+        "+ RedstorCompany/tailspin",
+        "+ RedstorSubscription/fabrikam-workspace",
+        "create RedstorCompany/adatum: created company",
+        "enabled = false (applied: true)",
+        "`Walk-in Customer` in company root",
         "+ Proposal/hulft-file-transfer",
         "create Proposal/gcp-interconnect: created order",
         "create ArcserveLicense/backup-prod-web: created",

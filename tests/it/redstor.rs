@@ -323,10 +323,7 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
 fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    project.write(
-        "msp.yaml",
-        &company("northwind", "Partner", None, ""),
-    );
+    project.write("msp.yaml", &company("northwind", "Partner", None, ""));
     sim.set_faults(serde_json::json!({
         "drop_rate": 1.0,
         "only": CREATE_CUSTOMER,
@@ -335,7 +332,9 @@ fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     sim.set_faults(serde_json::json!({}));
     let tree = tree_of(&sim);
     assert_eq!(
-        tree.iter().filter(|c| c.company_name == "northwind").count(),
+        tree.iter()
+            .filter(|c| c.company_name == "northwind")
+            .count(),
         1
     );
     assert_eq!(sim.calls(CREATE_CUSTOMER), 1);
@@ -352,7 +351,13 @@ fn unknown_products_and_editions_are_plan_errors_with_suggestions() {
             company("northwind", "Partner", None, ""),
             subscription("a", "northwind", "O356", "Standard", ""),
             subscription("b", "northwind", "Machines", "Servr", ""),
-            subscription("c", "northwind", "Salesforce", "Standard", "  trial: true\n"),
+            subscription(
+                "c",
+                "northwind",
+                "Salesforce",
+                "Standard",
+                "  trial: true\n",
+            ),
         ]
         .concat(),
     );
@@ -360,7 +365,11 @@ fn unknown_products_and_editions_are_plan_errors_with_suggestions() {
     assert!(run.stderr.contains("no product `O356`"), "{}", run.stderr);
     assert!(run.stderr.contains("did you mean `O365`"), "{}", run.stderr);
     assert!(run.stderr.contains("no edition `Servr`"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `Server`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `Server`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("offers no trial"), "{}", run.stderr);
 }
 
@@ -383,7 +392,8 @@ fn drift_shows_changes_made_outside() {
     });
     let run = project.run(&["drift", "manifests"]).expect(2);
     assert!(
-        run.stdout.contains("RedstorCompany/contoso: enabled = false"),
+        run.stdout
+            .contains("RedstorCompany/contoso: enabled = false"),
         "{}",
         run.stdout
     );

@@ -2,7 +2,6 @@
 //! (assertions signed here with ring), tenancy, errors, paging, the company
 //! tree, subscriptions and their removal, and the generated reports.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine;
@@ -17,12 +16,8 @@ use serde_json::{Value, json};
 
 use crate::support::TestSim;
 
-/// One key pair for the whole test process: generating one takes a while.
 fn account() -> RedstorAccount {
-    static ACCOUNT: OnceLock<RedstorAccount> = OnceLock::new();
-    ACCOUNT
-        .get_or_init(|| RedstorAccount::generate().unwrap())
-        .clone()
+    crate::support::shared_account()
 }
 
 fn start() -> TestSim {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use entitle::api::arcserve::ArcserveClient;
@@ -11,13 +11,23 @@ use entitle::api::ecl::{EclSession, EclTarget, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use entitle::api::keystone::{EclCredentials, Keystone, Login};
 use entitle::api::proposal::ProposalClient;
-use entitle::sim::{SimConfig, Simulator};
+use entitle::api::redstor::RedstorClient;
+use entitle::api::redstor_auth::{RedstorAuth, RedstorCredentials};
+use entitle::sim::{RedstorAccount, SimConfig, Simulator};
 use serde_json::Value;
 
 pub const TENANT_A: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
 pub const TENANT_B: &str = "9b1e7d3c5a2f4e8db6c0a9f1e2d3c4b5";
 pub const PLAN_ADVANCED_9: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
 pub const KEY_STANDALONE: &str = "a1b2c3d4-0001-4000-8000-000000000001";
+
+/// One Redstor key pair for the whole test process: making one takes a while.
+pub fn shared_account() -> RedstorAccount {
+    static ACCOUNT: OnceLock<RedstorAccount> = OnceLock::new();
+    ACCOUNT
+        .get_or_init(|| RedstorAccount::generate().unwrap())
+        .clone()
+}
 
 /// A simulator serving on a free loopback port, with the runtime it runs on.
 pub struct TestSim {
@@ -35,8 +45,14 @@ impl TestSim {
         })
     }
 
-    pub fn with_config(config: SimConfig) -> Self {
+    /// A simulator with `config`; without a data file (which keeps its own
+    /// key), it trusts the process's one Redstor account unless the config
+    /// names another.
+    pub fn with_config(mut config: SimConfig) -> Self {
         entitle::api::http::install_crypto_provider();
+        if config.data.is_none() {
+            config.redstor_account.get_or_insert_with(shared_account);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -54,8 +70,33 @@ impl TestSim {
     }
 
     /// The Redstor service account the simulator trusts.
-    pub fn redstor_account(&self) -> entitle::sim::RedstorAccount {
+    pub fn redstor_account(&self) -> RedstorAccount {
         self.sim.as_ref().unwrap().redstor_account().clone()
+    }
+
+    /// The id of the Redstor account's root company.
+    pub fn redstor_root(&self) -> String {
+        self.sim.as_ref().unwrap().redstor_root_company_id()
+    }
+
+    /// A RedAPI client signed in as the simulator's account.
+    pub fn redstor(&self) -> RedstorClient {
+        self.redstor_with_key(self.redstor_account().private_key_pem())
+    }
+
+    /// A RedAPI client of the simulator's client id, signing with `pem`.
+    pub fn redstor_with_key(&self, pem: &str) -> RedstorClient {
+        let sim = self.sim.as_ref().unwrap();
+        let credentials = RedstorCredentials::service_account(
+            &sim.redstor_api_url(),
+            &sim.redstor_token_url(),
+            &self.redstor_account().client_id,
+            pem.as_bytes(),
+            std::path::Path::new("test key"),
+        )
+        .unwrap();
+        let http = self.http();
+        RedstorClient::new(http.clone(), Arc::new(RedstorAuth::new(http, credentials)))
     }
 
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -299,8 +340,17 @@ impl<'a> Project<'a> {
                 command.env_remove(name);
             }
         }
+        let key = self.dir.path().join("redstor-key.pem");
+        if !key.exists() {
+            std::fs::write(&key, self.sim.redstor_account().private_key_pem()).unwrap();
+        }
+        let sim = self.sim.sim.as_ref().unwrap();
         command
             .current_dir(self.dir.path())
+            .env("REDSTOR_CLIENT_ID", &self.sim.redstor_account().client_id)
+            .env("REDSTOR_PRIVATE_KEY_FILE", &key)
+            .env("REDSTOR_API_URL", sim.redstor_api_url())
+            .env("REDSTOR_TOKEN_URL", sim.redstor_token_url())
             .env("OS_AUTH_URL", format!("{}/v3", self.sim.url))
             .env("OS_USERNAME", "demo")
             .env("OS_PASSWORD", "demo-secret")
