@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Exit, runtime};
 use crate::Error;
-use crate::sim::{Faults, SimConfig, Simulator};
+use crate::sim::{Faults, SimConfig, Simulator, redstor};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,6 +57,36 @@ fn rate(value: &str) -> Result<f64, String> {
     }
 }
 
+/// A new temporary directory only its owner can enter (0700 on unix),
+/// removed when dropped.
+fn private_dir() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("entitle-sim-").tempdir()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
+
+/// Ctrl-C, or SIGTERM on unix: either stops the simulator cleanly (the data
+/// file written, the temporary key removed).
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => stopped,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
 #[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     let config = SimConfig {
@@ -71,22 +101,52 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             drop_rate: args.faults.drop_rate,
             only: None,
         },
+        redstor_account: None,
     };
+    let data = config.data.clone();
     runtime()?.block_on(async {
         let sim = Simulator::start(args.listen, config).await?;
         let url = sim.base_url();
+        // Without --data the key lives in a private directory (0700) for as
+        // long as the simulator runs.
+        let (key_file, _key_dir) = match &data {
+            Some(path) => (redstor::key_path(path), None),
+            None => {
+                let dir = private_dir().map_err(|source| Error::Io {
+                    what: "could not create a directory for the Redstor key".into(),
+                    source,
+                })?;
+                let path = dir.path().join("redstor-key.pem");
+                sim.redstor_account()
+                    .write_private_key(&path)
+                    .map_err(|source| Error::Io {
+                        what: format!("could not write {}", path.display()),
+                        source,
+                    })?;
+                (path, Some(dir))
+            }
+        };
+        let account = sim.redstor_account();
         println!("entitle simulator listening on {url}");
         println!();
         println!("  Point entitle at it (the demo account works for any tenant id):");
         println!("    export OS_AUTH_URL={url}/v3 OS_USERNAME=demo OS_PASSWORD=demo-secret");
         println!("    export ENTITLE_ECL_ENDPOINT={url}");
+        println!("  Redstor (service account {}):", account.client_id);
+        println!(
+            "    export REDSTOR_CLIENT_ID={} REDSTOR_PRIVATE_KEY_FILE={} REDSTOR_API_URL={} REDSTOR_TOKEN_URL={}",
+            account.client_id,
+            key_file.display(),
+            sim.redstor_api_url(),
+            sim.redstor_token_url()
+        );
         println!("  Inspect it: {url}/_sim/metrics, {url}/_sim/dump");
         println!();
         println!("Press Ctrl-C to stop.");
-        let stopped = tokio::signal::ctrl_c().await;
+        let stopped = stop_signal().await;
         sim.shutdown().await;
         stopped.map_err(|source| Error::Io {
-            what: "could not wait for Ctrl-C".into(),
+            what: "could not wait for Ctrl-C or SIGTERM".into(),
             source,
         })?;
         println!("simulator stopped");

@@ -108,8 +108,16 @@ async fn put_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Res
     Ok(reply::json(StatusCode::OK, clock_json(now)))
 }
 
+/// Forgets everything but the Redstor root company, which is seeded again
+/// with the same id.
 async fn reset(State(shared): State<Arc<Shared>>) -> Response {
-    *shared.store() = Store::default();
+    {
+        let mut store = shared.store();
+        let root = store.redstor.root().map(|c| c.id);
+        *store = Store::default();
+        let now = store.now();
+        store.redstor.seed(root, now);
+    }
     Shared::lock(&shared.metrics).clear();
     *Shared::lock(&shared.faults) = Faults::default();
     shared.persist();

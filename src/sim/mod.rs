@@ -3,8 +3,10 @@
 //! can exercise it, without an account.
 //!
 //! One port serves Keystone (`/v3/auth/tokens`), the Arcserve UDP API v2
-//! (`/v2/arcserve-udp/...`) and the ECL Proposal API v1 (`/v1/proposal/...`);
-//! `/_sim/...` controls the simulator itself
+//! (`/v2/arcserve-udp/...`), the ECL Proposal API v1 (`/v1/proposal/...`)
+//! and the Redstor RedAPI v1 at its own root paths (`/connect/token`,
+//! `/companies/...`, `/users/list`, `/products/...`; see [`redstor`] and
+//! [`RedstorAccount`]); `/_sim/...` controls the simulator itself
 //! (metrics, faults, clock, reset, dump). It validates like the vendor
 //! documents say, answers with their status codes and error bodies, keeps
 //! its data in memory or in a JSON file, and can inject latency, 500s, 429s
@@ -19,6 +21,7 @@ mod control;
 mod keystone;
 mod proposal;
 pub(crate) mod proposal_xml;
+pub mod redstor;
 mod reply;
 mod server;
 mod store;
@@ -26,12 +29,13 @@ mod store;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use redstor::RedstorAccount;
 use store::Store;
 
 /// How a simulator starts.
@@ -46,6 +50,10 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Faults from the start.
     pub faults: Faults,
+    /// The Redstor service account to trust. When absent: the key beside
+    /// `data` (`<data>.redstor-key.pem`, made on first start), or, without
+    /// `data`, one generated in memory when first needed.
+    pub redstor_account: Option<RedstorAccount>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +63,7 @@ impl Default for SimConfig {
             provisioning_delay: Duration::from_secs(2),
             token_ttl: Duration::from_secs(3600),
             faults: Faults::default(),
+            redstor_account: None,
         }
     }
 }
@@ -89,6 +98,8 @@ pub enum SimError {
     },
     #[error("{0}\n  hint: move the file away to start with an empty simulator")]
     Data(String),
+    #[error("{0}")]
+    Key(String),
 }
 
 /// What every handler shares.
@@ -99,6 +110,7 @@ pub(crate) struct Shared {
     provisioning_delay: Duration,
     token_ttl: Duration,
     data: Option<PathBuf>,
+    redstor: OnceLock<RedstorAccount>,
 }
 
 impl Shared {
@@ -131,6 +143,16 @@ impl Shared {
         }
     }
 
+    /// The trusted Redstor account, generated on first use when the
+    /// configuration gave none.
+    pub(crate) fn redstor_account(&self) -> Result<&RedstorAccount, SimError> {
+        if let Some(account) = self.redstor.get() {
+            return Ok(account);
+        }
+        let account = RedstorAccount::generate()?;
+        Ok(self.redstor.get_or_init(|| account))
+    }
+
     fn count(&self, key: String) {
         *Self::lock(&self.metrics).entry(key).or_default() += 1;
     }
@@ -148,10 +170,22 @@ impl Simulator {
     /// Binds `listen` (e.g. `127.0.0.1:0`) and serves in the background on
     /// the current tokio runtime.
     pub async fn start(listen: SocketAddr, config: SimConfig) -> Result<Simulator, SimError> {
-        let store = match &config.data {
+        let mut store = match &config.data {
             Some(path) => Store::load(path).map_err(SimError::Data)?,
             None => Store::default(),
         };
+        let now = store.now();
+        let seeded = store.redstor.seed(None, now);
+        let redstor = OnceLock::new();
+        match (config.redstor_account, &config.data) {
+            (Some(account), _) => {
+                let _ = redstor.set(account);
+            }
+            (None, Some(path)) => {
+                let _ = redstor.set(RedstorAccount::load_or_create(&redstor::key_path(path))?);
+            }
+            (None, None) => {}
+        }
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: Mutex::new(config.faults),
@@ -159,7 +193,11 @@ impl Simulator {
             provisioning_delay: config.provisioning_delay,
             token_ttl: config.token_ttl,
             data: config.data,
+            redstor,
         });
+        if seeded {
+            shared.persist();
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| SimError::Bind {
@@ -189,6 +227,38 @@ impl Simulator {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The Redstor service account the simulator trusts.
+    ///
+    /// # Panics
+    /// When none was configured and the operating system cannot supply the
+    /// randomness to generate one.
+    pub fn redstor_account(&self) -> &RedstorAccount {
+        match self.shared.redstor_account() {
+            Ok(account) => account,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// The id of the Redstor root company, lower-case and hyphenated.
+    pub fn redstor_root_company_id(&self) -> String {
+        self.shared
+            .store()
+            .redstor
+            .root()
+            .map(|c| c.id.to_string())
+            .unwrap_or_default()
+    }
+
+    /// `{base_url}/connect/token`.
+    pub fn redstor_token_url(&self) -> String {
+        format!("{}/connect/token", self.base_url())
+    }
+
+    /// `{base_url}/`, with the trailing slash.
+    pub fn redstor_api_url(&self) -> String {
+        format!("{}/", self.base_url())
     }
 
     /// Stops accepting, lets in-flight requests finish, writes the data file.

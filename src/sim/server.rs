@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::{Shared, reply};
+use super::{Shared, redstor, reply};
 
 /// Marks a response that must not be delivered.
 #[derive(Clone, Copy)]
@@ -31,6 +31,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(super::keystone::routes())
         .merge(super::arcserve::routes())
         .merge(super::proposal::routes())
+        .merge(super::redstor::routes())
         .route_layer(middleware::from_fn_with_state(shared.clone(), faults))
         .fallback(unmatched)
         .method_not_allowed_fallback(wrong_method);
@@ -42,7 +43,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Counts the request under its route template, then applies the faults:
-/// latency, 429, 500 (nothing done), or drop (done, then no answer).
+/// latency, 429, 500 (nothing done), or drop (done, then no answer). On
+/// RedAPI routes the 429 and 500 are ProblemDetails.
 async fn faults(
     State(shared): State<Arc<Shared>>,
     path: MatchedPath,
@@ -50,6 +52,15 @@ async fn faults(
     next: Next,
 ) -> Response {
     let route = format!("{} {}", request.method(), path.as_str());
+    let redstor = redstor::is_redstor_route(path.as_str());
+    let instance = request.uri().path().to_string();
+    let refuse = |status: StatusCode, detail: &str| {
+        if redstor {
+            redstor::problem_response(status, detail, Some(&instance))
+        } else {
+            reply::error(status, detail).into_response()
+        }
+    };
     shared.count(route.clone());
     let faults = shared.faults();
     if faults.only.as_ref().is_some_and(|only| *only != route) {
@@ -59,19 +70,17 @@ async fn faults(
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
     if faults.rate_429 > 0.0 && fastrand::f64() < faults.rate_429 {
-        let mut response =
-            reply::error(StatusCode::TOO_MANY_REQUESTS, "too many requests").into_response();
+        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         if let Ok(value) = HeaderValue::from_str(&faults.retry_after_secs.to_string()) {
             response.headers_mut().insert("retry-after", value);
         }
         return response;
     }
     if faults.error_rate > 0.0 && fastrand::f64() < faults.error_rate {
-        return reply::error(
+        return refuse(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal server error (injected)",
-        )
-        .into_response();
+        );
     }
     let mut response = next.run(request).await;
     if faults.drop_rate > 0.0 && fastrand::f64() < faults.drop_rate {

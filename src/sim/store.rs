@@ -1,6 +1,7 @@
 //! The simulator's data: the simulated clock, Keystone tokens, and one
-//! section per API. It is one serde document, kept in memory and, with
-//! `--data`, in a JSON file rewritten atomically after every change.
+//! section per API (`redstor` for RedAPI). It is one serde document, kept
+//! in memory and, with `--data`, in a JSON file rewritten atomically after
+//! every change.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +24,9 @@ pub struct Store {
     /// Proposals per tenant id (32 hex digits), in submission order.
     #[serde(default)]
     pub(crate) proposals: BTreeMap<String, Vec<StoredProposal>>,
+    /// Redstor RedAPI companies, subscriptions and tokens.
+    #[serde(default)]
+    pub(crate) redstor: super::redstor::RedstorData,
 }
 
 /// A proposal's document, as submitted.

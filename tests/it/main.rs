@@ -10,6 +10,7 @@ mod lifecycle;
 mod manifests;
 mod properties;
 mod proposals;
+mod redstor_sim;
 mod rendering;
 mod scale;
 mod sim;

@@ -53,6 +53,11 @@ impl TestSim {
         }
     }
 
+    /// The Redstor service account the simulator trusts.
+    pub fn redstor_account(&self) -> entitle::sim::RedstorAccount {
+        self.sim.as_ref().unwrap().redstor_account().clone()
+    }
+
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }

@@ -1,0 +1,246 @@
+//! The Redstor section of the simulator's store: companies, subscriptions,
+//! access tokens and the assertion ids already used. Wire shapes live in the
+//! handler modules; this is only what the simulator remembers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The name of the seeded root company.
+pub const ROOT_NAME: &str = "Entitle Demo MSP";
+
+/// How long a trial lasts.
+pub const TRIAL_DAYS: i64 = 30;
+
+/// How long after its creation a subscription first holds protected data
+/// (its first backup); removing it after that is queued (202).
+pub const FIRST_BACKUP_AFTER: time::Duration = time::Duration::HOUR;
+
+/// Everything the simulator knows about RedAPI.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RedstorData {
+    /// In creation order; the root has no parent.
+    #[serde(default)]
+    pub companies: Vec<Company>,
+    /// In creation order.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    /// Access tokens by the base64url SHA-256 of the token (the token itself
+    /// is never kept, so a dump does not leak it).
+    #[serde(default)]
+    pub tokens: BTreeMap<String, AccessToken>,
+    /// Client assertion `jti`s already used, until their `exp`.
+    #[serde(default)]
+    pub seen_jtis: BTreeMap<String, OffsetDateTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompanyType {
+    Partner,
+    Customer,
+}
+
+impl CompanyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompanyType::Partner => "Partner",
+            CompanyType::Customer => "Customer",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Company {
+    pub id: Uuid,
+    pub name: String,
+    pub enabled: bool,
+    #[serde(rename = "type")]
+    pub kind: CompanyType,
+    pub parent: Option<Uuid>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// How a subscription was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Plan {
+    /// Bought outright (`trialStatus: NotUsed`).
+    Paid,
+    /// A trial (`Active`, then `Expired` after [`TRIAL_DAYS`]).
+    Trial,
+    /// A trial converted to a paid subscription.
+    Converted,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: Uuid,
+    pub company: Uuid,
+    pub product_id: u32,
+    pub edition_id: u32,
+    pub plan: Plan,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Set by a queued removal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removal: Option<Removal>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Removal {
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub gone_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub root: Uuid,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl Subscription {
+    pub fn trial_ends(&self) -> OffsetDateTime {
+        self.created_at + time::Duration::days(TRIAL_DAYS)
+    }
+
+    /// `trialStatus` at `now`.
+    pub fn trial_status(&self, now: OffsetDateTime) -> &'static str {
+        match self.plan {
+            Plan::Paid => "NotUsed",
+            Plan::Converted => "Converted",
+            Plan::Trial if now >= self.trial_ends() => "Expired",
+            Plan::Trial => "Active",
+        }
+    }
+
+    /// `isActive` at `now`: not being removed, not an expired trial.
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.removal.is_none() && self.trial_status(now) != "Expired"
+    }
+
+    /// Whether it was in use at `t` (created, not yet removed, trial not
+    /// over): what consumption and job reports count.
+    pub fn in_use_at(&self, t: OffsetDateTime) -> bool {
+        self.created_at <= t
+            && self.removal.as_ref().is_none_or(|r| t < r.requested_at)
+            && (self.plan != Plan::Trial || t < self.trial_ends())
+    }
+
+    /// Whether it holds protected data at `t`: a paid (or converted)
+    /// subscription after its first backup. Trials never hold data that
+    /// delays a removal.
+    pub fn has_protected_data(&self, t: OffsetDateTime) -> bool {
+        self.plan != Plan::Trial && t >= self.created_at + FIRST_BACKUP_AFTER
+    }
+}
+
+impl RedstorData {
+    /// The root company, if seeded.
+    pub fn root(&self) -> Option<&Company> {
+        self.companies.iter().find(|c| c.parent.is_none())
+    }
+
+    /// Seeds the root company when there is none, with `id` if given (a
+    /// reset keeps the root's id).
+    pub fn seed(&mut self, id: Option<Uuid>, now: OffsetDateTime) -> bool {
+        if self.root().is_some() {
+            return false;
+        }
+        self.companies.insert(
+            0,
+            Company {
+                id: id.unwrap_or_else(Uuid::new_v4),
+                name: ROOT_NAME.to_string(),
+                enabled: true,
+                kind: CompanyType::Partner,
+                parent: None,
+                created_at: now,
+            },
+        );
+        true
+    }
+
+    /// Forgets what is over at `now`: removed subscriptions, expired tokens
+    /// and assertion ids. Says whether anything changed.
+    pub fn purge(&mut self, now: OffsetDateTime) -> bool {
+        let before = (
+            self.subscriptions.len(),
+            self.tokens.len(),
+            self.seen_jtis.len(),
+        );
+        self.subscriptions
+            .retain(|s| s.removal.as_ref().is_none_or(|r| r.gone_at > now));
+        self.tokens.retain(|_, t| t.expires_at > now);
+        self.seen_jtis.retain(|_, exp| *exp > now);
+        before
+            != (
+                self.subscriptions.len(),
+                self.tokens.len(),
+                self.seen_jtis.len(),
+            )
+    }
+
+    pub fn company(&self, id: Uuid) -> Option<&Company> {
+        self.companies.iter().find(|c| c.id == id)
+    }
+
+    /// Whether `id` is `ancestor` or below it.
+    pub fn is_within(&self, id: Uuid, ancestor: Uuid) -> bool {
+        let mut current = Some(id);
+        for _ in 0..=self.companies.len() {
+            match current {
+                Some(c) if c == ancestor => return true,
+                Some(c) => current = self.company(c).and_then(|c| c.parent),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Direct customers of `id`, in creation order.
+    pub fn children(&self, id: Uuid) -> Vec<&Company> {
+        self.companies
+            .iter()
+            .filter(|c| c.parent == Some(id))
+            .collect()
+    }
+
+    /// Every company below `id`, depth first in creation order (pre-order).
+    pub fn descendants(&self, id: Uuid) -> Vec<&Company> {
+        let mut by_parent: BTreeMap<Uuid, Vec<&Company>> = BTreeMap::new();
+        for company in &self.companies {
+            if let Some(parent) = company.parent {
+                by_parent.entry(parent).or_default().push(company);
+            }
+        }
+        let mut out = Vec::new();
+        let mut stack: Vec<&Company> = by_parent
+            .get(&id)
+            .map(|c| c.iter().rev().copied().collect())
+            .unwrap_or_default();
+        while let Some(company) = stack.pop() {
+            if out.len() > self.companies.len() {
+                break;
+            }
+            out.push(company);
+            if let Some(children) = by_parent.get(&company.id) {
+                stack.extend(children.iter().rev().copied());
+            }
+        }
+        out
+    }
+
+    /// The subscriptions of `company`, in creation order.
+    pub fn subscriptions_of(&self, company: Uuid) -> Vec<&Subscription> {
+        self.subscriptions
+            .iter()
+            .filter(|s| s.company == company)
+            .collect()
+    }
+}
