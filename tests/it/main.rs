@@ -12,6 +12,7 @@ mod properties;
 mod proposals;
 mod redstor_sim;
 mod rendering;
+mod reports;
 mod scale;
 mod sim;
 mod support;
