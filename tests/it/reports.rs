@@ -460,3 +460,73 @@ fn company_from_the_state_then_the_account_else_close_names() {
         .expect(1);
     insta::assert_snapshot!("misplaced-flag", run.stderr);
 }
+
+#[test]
+fn every_report_read_fits_what_the_simulator_answers() {
+    use entitle::api::redstor_reports::{ConsumptionQuery, Operation};
+    let tree = Tree::start();
+    tree.sim.advance_clock(2 * 3600);
+    let token = tree.token_by_sim_clock();
+    let http = HttpClient::new(fast_retries()).unwrap();
+    let credentials = RedstorCredentials::from_lookup(|name| {
+        Some(match name {
+            "REDSTOR_TOKEN" => token.clone(),
+            "REDSTOR_API_URL" => format!("{}/", tree.sim.url),
+            "REDSTOR_TOKEN_URL" => format!("{}/connect/token", tree.sim.url),
+            _ => return None,
+        })
+    })
+    .unwrap();
+    let client = RedstorClient::new(http.clone(), Arc::new(RedstorAuth::new(http, credentials)));
+    let query = ConsumptionQuery::default();
+    let id = tree.reseller;
+    tree.sim.block_on(async {
+        let summary = client.consumption_summary(id, &query).await.unwrap();
+        assert!(summary.company_summary.total_data_protected_in_bytes > 0);
+        let direct = client
+            .consumption_customers_direct(id, &query)
+            .await
+            .unwrap();
+        let names: Vec<_> = direct.iter().map(|c| c.company_name.as_deref()).collect();
+        assert_eq!(names, [Some("Client A"), Some("Client B | Pipes")]);
+        assert_eq!(direct[0].product_consumption.len(), 2);
+        let transitive = client
+            .consumption_customers_transitive(id, &query)
+            .await
+            .unwrap();
+        assert!(transitive.iter().all(|t| t.parent_company_id == Some(id)));
+        for operation in [Operation::Backups, Operation::Restores] {
+            let summary = client
+                .operation_status_summary(operation, id, None)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(summary.company_summary.unwrap().company_id, id);
+            let customers = client
+                .operation_status_customers(operation, id, None, false)
+                .await
+                .unwrap();
+            assert_eq!(customers.len(), 2);
+            // Reseller's own Machines subscription, with only its accounts.
+            let accounts = client
+                .operation_status_accounts(operation, id, Some(130))
+                .await
+                .unwrap();
+            assert!(accounts.iter().all(|a| a.product_id == 130
+                && a.company_id == Some(id)
+                && a.backup_set_guid.is_some()
+                && (1..=4).contains(&a.status)));
+            if operation == Operation::Backups {
+                assert!(!accounts.is_empty());
+            }
+            // No subscription to Salesforce here: 204, read as nothing.
+            assert_eq!(
+                client
+                    .operation_status(operation, id, Some(105))
+                    .await
+                    .unwrap(),
+                None
+            );
+        }
+    });
+}
