@@ -105,24 +105,21 @@ async fn server_date(State(shared): State<Arc<Shared>>, request: Request, next: 
 
 async fn unmatched(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     shared.count(format!("{} <unmatched>", request.method()));
-    reply::not_found(format!(
-        "no route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
-    .into_response()
+    let path = request.uri().path();
+    let detail = format!("no route for {} {path}", request.method());
+    if redstor::is_redstor_route(path) {
+        return redstor::problem_response(StatusCode::NOT_FOUND, &detail, Some(path));
+    }
+    reply::not_found(detail).into_response()
 }
 
 async fn wrong_method(request: Request) -> Response {
-    reply::error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!(
-            "{} is not allowed on {}",
-            request.method(),
-            request.uri().path()
-        ),
-    )
-    .into_response()
+    let path = request.uri().path();
+    let detail = format!("{} is not allowed on {path}", request.method());
+    if redstor::is_redstor_route(path) {
+        return redstor::problem_response(StatusCode::METHOD_NOT_ALLOWED, &detail, Some(path));
+    }
+    reply::error(StatusCode::METHOD_NOT_ALLOWED, detail).into_response()
 }
 
 /// The error that makes hyper close a connection without answering.

@@ -258,6 +258,11 @@ fn a_token_is_issued_for_a_good_assertion_only() {
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(body["scope"], "api.read api.write");
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
+    let debug = format!("{:?}", sim.redstor_account());
+    assert!(
+        debug.contains("entitle-sim") && !debug.contains("PRIVATE KEY"),
+        "{debug}"
+    );
 
     // The vendor's own token URL is accepted as the audience too.
     let mut vendor = claims(&sim);
@@ -351,6 +356,23 @@ fn a_token_is_issued_for_a_good_assertion_only() {
         ),
         StatusCode::BAD_REQUEST,
         "invalid_scope",
+    );
+    let assertion = sign_for(&sim, &claims(&sim), "RS256");
+    assert_oauth_error(
+        post_form(
+            &sim,
+            &form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "someone-else"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+            ]),
+        ),
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
     );
     assert_oauth_error(
         post_form(&sim, &form(&[("grant_type", "password")])),
@@ -530,6 +552,15 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
         json!({ "id": 42, "name": "Advanced", "hasTrial": true })
     );
     assert_eq!(api.get("/products/5").status, StatusCode::NOT_FOUND);
+    let reply = api.send(Method::PUT, "/products", None);
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.content_type, "application/problem+json");
+    let reply = api.get(&format!("/companies/{root}/nothing-here"));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        reply.body["instance"],
+        format!("/companies/{root}/nothing-here")
+    );
 
     // Metrics name the vendor's route templates.
     let metrics = sim.metrics();
@@ -924,6 +955,7 @@ fn consumption_and_job_statuses_are_generated_deterministically() {
     for account in results {
         let id = account["accountId"].as_str().unwrap();
         assert_eq!(id, id.to_uppercase());
+        assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 4);
         assert!((1..=4).contains(&account["status"].as_u64().unwrap()));
         let set_key = if account["productId"] == 91 {
             "groupId"
@@ -1022,4 +1054,29 @@ fn the_key_is_kept_beside_the_data_file() {
     // The same root company, and the same key signs for it.
     let api = Api::new(&second);
     assert_eq!(api.root(), root);
+}
+
+#[test]
+fn a_key_file_that_is_not_a_key_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("sim.json");
+    let key_file = entitle::sim::redstor::key_path(&data);
+    std::fs::write(&key_file, "not a key").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = runtime.block_on(entitle::sim::Simulator::start(
+        ([127, 0, 0, 1], 0).into(),
+        SimConfig {
+            data: Some(data),
+            ..SimConfig::default()
+        },
+    ));
+    let Err(err) = started else {
+        panic!("the simulator started with a broken key file");
+    };
+    let message = err.to_string();
+    assert!(message.contains("sim.json.redstor-key.pem"), "{message}");
+    assert!(message.contains("hint:"), "{message}");
 }

@@ -90,7 +90,10 @@ impl RedstorAccount {
     pub(crate) fn load_or_create(path: &Path) -> Result<RedstorAccount, SimError> {
         match std::fs::read_to_string(path) {
             Ok(pem) => Self::from_pem(&pem).map_err(|err| match err {
-                SimError::Key(text) => SimError::Key(format!("{}: {text}", path.display())),
+                SimError::Key(text) => SimError::Key(format!(
+                    "{}: {text}\n  hint: move the file away to have a new key made",
+                    path.display()
+                )),
                 other => other,
             }),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {

@@ -147,6 +147,9 @@ fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, 
         tracing::error!("{err}");
         oauth("server_error", "the simulator has no service account key")
     })?;
+    if field("client_id").is_some_and(|id| id != account.client_id) {
+        return Err(invalid_client("`client_id` is not a registered client"));
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -352,6 +352,14 @@ pub fn mix(parts: &[u64]) -> u64 {
     state
 }
 
+/// A well-formed version 4 UUID made from two draws of [`mix`].
+pub fn derived_uuid(high: u64, low: u64) -> Uuid {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&high.to_be_bytes());
+    bytes[8..].copy_from_slice(&low.to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// The two halves of a UUID, for [`mix`].
 pub fn halves(id: Uuid) -> [u64; 2] {
     let (high, low) = id.as_u64_pair();
@@ -374,7 +382,7 @@ fn users_of(company: &Company) -> Vec<Value> {
                 ),
                 n => (format!("user{n}"), format!("User {n}"), "User"),
             };
-            let id = Uuid::from_u64_pair(mix(&[high, low, 8, i]), mix(&[high, low, 9, i]));
+            let id = derived_uuid(mix(&[high, low, 8, i]), mix(&[high, low, 9, i]));
             json!({
                 "userId": id,
                 "name": format!("{name} ({})", company.name),

@@ -244,3 +244,41 @@ impl RedstorData {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn company(data: &mut RedstorData, name: &str, parent: Uuid) -> Uuid {
+        let id = Uuid::new_v4();
+        data.companies.push(Company {
+            id,
+            name: name.to_string(),
+            enabled: true,
+            kind: CompanyType::Partner,
+            parent: Some(parent),
+            created_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        id
+    }
+
+    #[test]
+    fn descendants_are_depth_first_in_creation_order() {
+        let mut data = RedstorData::default();
+        data.seed(None, OffsetDateTime::UNIX_EPOCH);
+        let root = data.root().unwrap().id;
+        let a = company(&mut data, "a", root);
+        let b = company(&mut data, "b", root);
+        company(&mut data, "a1", a);
+        company(&mut data, "b1", b);
+        company(&mut data, "a2", a);
+        let names: Vec<&str> = data
+            .descendants(root)
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "a1", "a2", "b", "b1"]);
+        assert!(data.is_within(a, root) && !data.is_within(root, a));
+        assert!(!data.seed(None, OffsetDateTime::UNIX_EPOCH));
+    }
+}

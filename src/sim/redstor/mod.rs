@@ -156,3 +156,28 @@ pub(crate) fn handle(
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_compare_without_case_or_hyphens() {
+        let id = Uuid::parse_str("046b6c7f-0b8a-43b9-b35d-6489e6daee91").unwrap();
+        for text in [
+            "046b6c7f-0b8a-43b9-b35d-6489e6daee91",
+            "046B6C7F-0B8A-43B9-B35D-6489E6DAEE91",
+            "046b6c7f0b8a43b9b35d6489e6daee91",
+        ] {
+            assert_eq!(parse_id(text), Some(id), "{text}");
+        }
+        for text in [
+            "",
+            "046b6c7f",
+            "{046b6c7f-0b8a-43b9-b35d-6489e6daee91}",
+            "zz6b6c7f0b8a43b9b35d6489e6daee91",
+        ] {
+            assert_eq!(parse_id(text), None, "{text}");
+        }
+    }
+}

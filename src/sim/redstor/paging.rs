@@ -124,3 +124,42 @@ pub fn json_or_empty(status: StatusCode, body: Value) -> Response {
     }
     (status, Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> Query {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_page_token_carries_the_page_and_its_size() {
+        let token = encode_token(3, 25, 80);
+        let request = page_request(&query(&[("pageToken", &token)])).unwrap();
+        assert_eq!((request.page, request.size), (3, 25));
+        // The vendor's sample token decodes the same way.
+        let sample = "eyJQYWdlIjoyLCJQYWdlU2l6ZSI6MzAsIlRvdGFsQ291bnQiOjM1fQ";
+        let request = page_request(&query(&[("pageToken", sample)])).unwrap();
+        assert_eq!((request.page, request.size), (2, 30));
+    }
+
+    #[test]
+    fn bad_sizes_and_tokens_are_refused() {
+        for pairs in [
+            [("maxResults", "0")],
+            [("maxResults", "101")],
+            [("maxResults", "-1")],
+            [("pageToken", "not a token")],
+            [("pageToken", "eyJQYWdlIjowLCJQYWdlU2l6ZSI6MzB9")],
+            [("shouldReturnCount", "maybe")],
+        ] {
+            assert!(page_request(&query(&pairs)).is_err(), "{pairs:?}");
+        }
+        let request = page_request(&query(&[])).unwrap();
+        assert_eq!((request.page, request.size, request.count), (1, 30, true));
+    }
+}

@@ -100,9 +100,39 @@ pub async fn instance(request: Request, next: Next) -> Response {
     response
 }
 
-/// Whether a route template (as `MatchedPath` gives it) is RedAPI's.
-pub fn is_redstor_route(template: &str) -> bool {
-    ["/companies", "/users/", "/products", "/connect/"]
+/// Whether a route template (as `MatchedPath` gives it), or a request path,
+/// is RedAPI's.
+pub fn is_redstor_route(path: &str) -> bool {
+    ["/companies", "/users", "/products", "/connect"]
         .iter()
-        .any(|prefix| template.starts_with(prefix))
+        .any(|root| {
+            path.strip_prefix(root)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redstor_routes_are_told_by_their_root() {
+        for path in [
+            "/companies",
+            "/companies/{companyId}/subscriptions",
+            "/users/list",
+            "/products/4",
+            "/connect/token",
+        ] {
+            assert!(is_redstor_route(path), "{path}");
+        }
+        for path in [
+            "/v2/arcserve-udp/x/licenses",
+            "/v3/auth/tokens",
+            "/companiesx",
+            "/_sim/dump",
+        ] {
+            assert!(!is_redstor_route(path), "{path}");
+        }
+    }
 }

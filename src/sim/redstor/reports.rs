@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::super::Shared;
 use super::auth::Access;
 use super::catalog;
-use super::companies::{halves, mix, slug};
+use super::companies::{derived_uuid, halves, mix, slug};
 use super::data::{Company, FIRST_BACKUP_AFTER, Plan, RedstorData, Subscription};
 use super::paging::{self, Query as Params};
 use super::problem::{Problem, bad_request};
@@ -33,7 +33,7 @@ use super::{Ctx, handle};
 
 const GIB: u64 = 1 << 30;
 /// The fair-use allowance per active seat; bytes above it are overage.
-const FAIR_USE_PER_SEAT: u64 = 50 * GIB;
+const FAIR_USE_PER_SEAT: u64 = 15 * GIB;
 
 pub fn routes(company: &str) -> Router<Arc<Shared>> {
     let mut router = Router::new()
@@ -443,7 +443,7 @@ fn jobs(subscription: &Subscription, company: &Company, now: OffsetDateTime, op:
     let daily = mix(&[high, low, op_tag, today]);
     let count = match op {
         Op::Backup => workloads,
-        Op::Restore => daily % (workloads / 5 + 2),
+        Op::Restore => 1 + daily % (workloads / 5 + 1),
     };
     // A bad day: more warnings, errors and failures.
     let bad_day = daily.is_multiple_of(4);
@@ -456,12 +456,12 @@ fn jobs(subscription: &Subscription, company: &Company, now: OffsetDateTime, op:
     let set = if subscription.product_id == 91 {
         (
             "groupId",
-            Uuid::from_u64_pair(mix(&[high, low, 4]), mix(&[high, low, 5])),
+            derived_uuid(mix(&[high, low, 4]), mix(&[high, low, 5])),
         )
     } else {
         (
             "BackupSetGuid",
-            Uuid::from_u64_pair(mix(&[high, low, 6]), mix(&[high, low, 7])),
+            derived_uuid(mix(&[high, low, 6]), mix(&[high, low, 7])),
         )
     };
     let day_start = now.replace_time(time::Time::MIDNIGHT);
@@ -478,7 +478,7 @@ fn jobs(subscription: &Subscription, company: &Company, now: OffsetDateTime, op:
                 _ => 4,
             };
             Job {
-                account_id: Uuid::from_u64_pair(
+                account_id: derived_uuid(
                     mix(&[high, low, 30, index]),
                     mix(&[high, low, 31, index]),
                 ),
