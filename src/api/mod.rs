@@ -19,6 +19,7 @@ pub mod proposal;
 pub mod proposal_xml;
 pub mod redstor;
 pub mod redstor_auth;
+pub mod redstor_reports;
 pub mod secret;
 
 pub use error::ApiError;

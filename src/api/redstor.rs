@@ -1,7 +1,7 @@
 //! The typed client of the Redstor RedAPI v1 (API.md section 4): companies,
 //! users, products and subscriptions, with the vendor's camelCase JSON spelt
 //! here and nowhere else on the client side. Consumption and backup / restore
-//! statuses are read by `crate::report`.
+//! statuses are read in [`super::redstor_reports`], for `crate::report`.
 //!
 //! Lists follow `nextPageToken` with `maxResults=100` (the pages of one
 //! listing cannot be fetched concurrently: each token comes with the page

@@ -10,6 +10,7 @@ mod graph;
 mod import;
 mod plan;
 mod progress;
+mod report;
 mod schema;
 mod settings;
 mod sim;
@@ -66,7 +67,7 @@ pub struct GlobalArgs {
     pub no_progress: bool,
 }
 
-/// How `plan` and `drift` print.
+/// How `plan`, `drift` and `report` print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
@@ -95,6 +96,8 @@ pub enum Command {
     Import(import::Args),
     /// Draw the manifests' dependency graph (DOT or Mermaid).
     Graph(graph::Args),
+    /// Report a Redstor company's consumption, backups or restores, with its customers'.
+    Report(report::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Look at or edit the state: list, show, rm, mv, unlock.
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Drift(args) => drift::run(global, args),
         Command::Import(args) => import::run(global, args),
         Command::Graph(args) => graph::run(args),
+        Command::Report(args) => report::run(global, args),
         Command::Completions(args) => completions::run(args),
         Command::State(args) => state::run(global, args),
         Command::Schema(args) => schema::run(args),

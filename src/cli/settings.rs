@@ -62,3 +62,10 @@ pub fn paths_or_cwd(paths: Vec<PathBuf>) -> Vec<PathBuf> {
         paths
     }
 }
+
+/// The RedAPI client of the `REDSTOR_*` environment, for the commands that
+/// need nothing else (no ECL credentials asked for).
+pub fn redstor_client() -> Result<crate::api::redstor::RedstorClient, Error> {
+    let http = HttpClient::new(HttpConfig::default())?;
+    Ok(crate::api::redstor::RedstorClient::from_env(http)?)
+}

@@ -13,6 +13,7 @@ mod proposals;
 mod redstor;
 mod redstor_sim;
 mod rendering;
+mod reports;
 mod scale;
 mod sim;
 mod support;
