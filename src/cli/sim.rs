@@ -110,7 +110,12 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         // Without --data the key lives in a private directory (0700) for as
         // long as the simulator runs.
         let (key_file, _key_dir) = match &data {
-            Some(path) => (redstor::key_path(path), None),
+            // Absolute, so the printed export works from any directory.
+            Some(path) => (
+                std::path::absolute(redstor::key_path(path))
+                    .unwrap_or_else(|_| redstor::key_path(path)),
+                None,
+            ),
             None => {
                 let dir = private_dir().map_err(|source| Error::Io {
                     what: "could not create a directory for the Redstor key".into(),

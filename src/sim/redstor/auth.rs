@@ -29,7 +29,7 @@ const SCOPES: [&str; 2] = ["api.read", "api.write"];
 const VENDOR_TOKEN_URL: &str = "https://id.redstor.com/connect/token";
 /// The longest an assertion may live (`exp - iat`).
 const MAX_LIFETIME_SECS: i64 = 600;
-/// How far ahead of the simulated clock `iat` and `nbf` may be.
+/// How far ahead of the wall clock `iat` and `nbf` may be.
 const SKEW_SECS: i64 = 60;
 
 /// An OAuth 2.0 error answer (RFC 6749 5.2).
@@ -167,7 +167,11 @@ fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, 
         let now = store.now();
         let data = &mut store.redstor;
         data.purge(now);
-        let (jti, exp) = check_claims(&claims, account, &audiences, now, data)?;
+        // The client signs by its wall clock: assertions are checked by the
+        // real time, so that advancing the simulated clock (to age
+        // subscriptions and jobs) does not expire every new assertion.
+        let wall = OffsetDateTime::now_utc();
+        let (jti, exp) = check_claims(&claims, account, &audiences, wall, data)?;
         let Some(root) = data.root().map(|c| c.id) else {
             return Err(oauth("server_error", "the simulator has no root company"));
         };
@@ -257,7 +261,7 @@ fn seconds(claims: &serde_json::Map<String, Value>, name: &str) -> Option<i64> {
         .or_else(|| value.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
 }
 
-/// Checks the claims by the simulated clock; returns the `jti` and `exp`.
+/// Checks the claims by the wall clock `now`; returns the `jti` and `exp`.
 fn check_claims(
     claims: &serde_json::Map<String, Value>,
     account: &RedstorAccount,
