@@ -20,10 +20,12 @@ use crate::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use crate::api::keystone::{EclCredentials, Keystone};
 use crate::api::redstor::{CompanyType, RedstorAccess, RedstorClient};
 use crate::api::redstor_auth::{RedstorAuth, RedstorCredentials};
+use crate::api::redstor_reports::Operation;
 use crate::apply::{ApplyOptions, Outcome, Silent};
 use crate::manifest::{self, Spec};
 use crate::plan::render::{self, Style};
-use crate::report::drift;
+use crate::report::usage::{self, UsageReport};
+use crate::report::{drift, usage_read};
 use crate::sim::{SimConfig, Simulator};
 use crate::state::StateFile;
 use crate::workflow::Workspace;
@@ -207,6 +209,14 @@ async fn against_simulator(
     step(&format!("entitle drift {}", manifests.display()));
     let report = workspace.drift().await?;
     print_block(&drift::text(&report));
+
+    // A day of backups later, the MSP's weekly look at its customers.
+    sim.advance_clock(Duration::from_secs(86_400));
+    step("(a day passes in the simulator: the first backups ran)");
+    step("entitle report backups --format markdown");
+    let root = usage_read::resolve_company(&redstor, Some(&state), None).await?;
+    let backups = usage_read::statuses(&redstor, Operation::Backups, root, None).await?;
+    print_block(&usage::markdown(&UsageReport::Status(backups)));
     say("The state file of this run was in a temporary directory and is gone now.");
     Ok(if again.plan.is_empty() {
         Exit::Success

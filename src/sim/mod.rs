@@ -224,6 +224,13 @@ impl Simulator {
         self.addr
     }
 
+    /// Moves the simulated clock forward (what `PUT /_sim/clock` does).
+    pub fn advance_clock(&self, by: Duration) {
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        let mut store = self.shared.store();
+        store.clock_offset_ms = store.clock_offset_ms.saturating_add(millis);
+    }
+
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

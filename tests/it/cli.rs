@@ -114,6 +114,8 @@ fn the_demo_runs_end_to_end() {
         "create RedstorCompany/adatum: created company",
         "enabled = false (applied: true)",
         "`Walk-in Customer` in company root",
+        "### Backup outcomes of Entitle Demo MSP",
+        "| Northwind Managed Services | O365 |",
         "+ Proposal/hulft-file-transfer",
         "create Proposal/gcp-interconnect: created order",
         "create ArcserveLicense/backup-prod-web: created",
