@@ -1,10 +1,11 @@
 //! Bulk upgrades coalesce, and a killed apply converges: the claims about
 //! API calls and crash safety, measured against the simulator.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::Duration;
 
+use entitle::api::redstor::TrialStatus;
 use serde_json::json;
 
 use crate::support::*;
@@ -63,10 +64,12 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
     project.plan().expect(0);
 }
 
-/// Kills `entitle apply` at a random moment while the simulator drops some
-/// answers after making the change, many times; then one clean apply must
-/// leave exactly the desired licenses and proposals, each once, and a state
-/// that lists exactly them.
+/// Kills `entitle apply` at 100 random moments while the simulator answers
+/// 10% of requests 500, 5% 429 and drops 2% of answers after making the
+/// change; the desired licenses, proposals, Redstor companies (moving
+/// between partners, enabled and disabled) and subscriptions (trials
+/// converted) change between kills. Then one clean apply must leave exactly
+/// the desired objects, each once, and a state that lists exactly them.
 #[test]
 fn a_killed_apply_converges_without_duplicates() {
     let sim = TestSim::start();
@@ -78,10 +81,17 @@ fn a_killed_apply_converges_without_duplicates() {
         .unwrap_or_else(|| fastrand::u64(..));
     println!("chaos seed: {seed} (set ENTITLE_CHAOS_SEED to replay)");
     let mut rng = fastrand::Rng::with_seed(seed);
-    sim.set_faults(json!({ "drop_rate": 0.1, "error_rate": 0.05 }));
+    sim.set_faults(json!({
+        "error_rate": 0.10,
+        "rate_429": 0.05,
+        "retry_after_secs": 0,
+        "drop_rate": 0.02,
+    }));
 
-    let runs = 24;
+    let runs = 100;
     let mut desired: BTreeSet<String> = BTreeSet::new();
+    let mut customers = Customers::default();
+    let (mut progressed, mut last_serial) = (0, None);
     for run in 0..runs {
         // Each round changes the desired set a little: add, remove, resize.
         let count = 4 + rng.usize(..6);
@@ -97,11 +107,27 @@ fn a_killed_apply_converges_without_duplicates() {
             "proposals.yaml",
             &proposals(1 + rng.u32(..4), 1 + rng.u32(..4)),
         );
+        customers = Customers::draw(&mut rng, run >= runs / 2);
+        project.write("redstor.yaml", &customers.yaml());
         let mut child = project.spawn_apply(&[]);
-        std::thread::sleep(Duration::from_millis(rng.u64(20..600)));
+        std::thread::sleep(Duration::from_millis(rng.u64(100..800)));
         let _ = child.kill();
         let _ = child.wait();
+        let serial = std::fs::read(project.state_path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|state| state["serial"].as_u64());
+        if serial != last_serial {
+            progressed += 1;
+            last_serial = serial;
+        }
     }
+    // The kills must land while work is being done, not only before it.
+    assert!(
+        progressed >= runs / 4,
+        "seed {seed}: only {progressed} of {runs} runs changed the state before the kill"
+    );
+    println!("{progressed} of {runs} killed runs had changed the state");
 
     sim.set_faults(json!({}));
     let last = project.apply();
@@ -149,6 +175,7 @@ fn a_killed_apply_converges_without_duplicates() {
             "seed {seed}: {address}"
         );
     }
+    customers.check(&sim, &state, seed);
     for (address, record) in state["resources"].as_object().unwrap() {
         assert_eq!(record["status"], "ready", "{address}");
         if address.starts_with("ArcserveLicense/") {
@@ -158,6 +185,123 @@ fn a_killed_apply_converges_without_duplicates() {
                 "{address} -> {id}"
             );
         }
+    }
+}
+
+/// The Redstor part of a chaos round: two partners, and some of six
+/// customers, each under one of them, enabled or not, each with a Google
+/// Workspace subscription that is a trial in the first half of the run.
+#[derive(Default)]
+struct Customers {
+    /// name -> (parent, enabled)
+    chosen: BTreeMap<String, (&'static str, bool)>,
+    trial: bool,
+}
+
+impl Customers {
+    fn draw(rng: &mut fastrand::Rng, converted: bool) -> Self {
+        let mut chosen = BTreeMap::new();
+        for i in 0..6 {
+            if rng.bool() {
+                let parent = if rng.bool() { "pa" } else { "pb" };
+                chosen.insert(format!("c-{i}"), (parent, rng.u8(..4) != 0));
+            }
+        }
+        Customers {
+            chosen,
+            trial: !converted,
+        }
+    }
+
+    fn yaml(&self) -> String {
+        let mut text = String::new();
+        for partner in ["pa", "pb"] {
+            text.push_str(&format!(
+                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {partner}\nspec:\n  type: Partner\n"
+            ));
+        }
+        for (name, (parent, enabled)) in &self.chosen {
+            text.push_str(&format!(
+                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  type: Customer\n  parent: {parent}\n  enabled: {enabled}\n"
+            ));
+            text.push_str(&format!(
+                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}-gws\nspec:\n  company: {name}\n  product: GWS\n  edition: Standard\n  trial: {}\n",
+                self.trial
+            ));
+        }
+        text
+    }
+
+    /// The account holds exactly the desired tree, each company once, and
+    /// the state binds each address to it.
+    fn check(&self, sim: &TestSim, state: &serde_json::Value, seed: u64) {
+        let client = sim.redstor();
+        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
+        let tree = sim.block_on(client.customers_transitive(root)).unwrap();
+        let mut names: Vec<&str> = tree.iter().map(|c| c.company_name.as_str()).collect();
+        names.sort_unstable();
+        let mut wanted: Vec<&str> = self.chosen.keys().map(String::as_str).collect();
+        wanted.extend(["pa", "pb"]);
+        wanted.sort_unstable();
+        assert_eq!(names, wanted, "seed {seed}: the Redstor tree");
+        let id_of = |name: &str| {
+            tree.iter()
+                .find(|c| c.company_name == name)
+                .unwrap()
+                .company_id
+        };
+        for (name, (parent, enabled)) in &self.chosen {
+            let company = tree.iter().find(|c| &c.company_name == name).unwrap();
+            assert_eq!(
+                company.parent_company_id,
+                Some(id_of(parent)),
+                "seed {seed}: {name}"
+            );
+            assert_eq!(company.is_enabled, *enabled, "seed {seed}: {name}");
+            assert_eq!(
+                state["resources"][format!("RedstorCompany/{name}")]["remote_id"],
+                company.company_id.to_string(),
+                "seed {seed}: {name}"
+            );
+            let subscriptions = sim
+                .block_on(client.subscriptions(company.company_id))
+                .unwrap();
+            assert_eq!(
+                subscriptions.len(),
+                1,
+                "seed {seed}: {name}: {subscriptions:?}"
+            );
+            let status = if self.trial {
+                TrialStatus::Active
+            } else {
+                TrialStatus::Converted
+            };
+            let expected = if self.trial {
+                vec![status]
+            } else {
+                vec![status, TrialStatus::NotUsed]
+            };
+            assert!(
+                expected.contains(&subscriptions[0].trial_status),
+                "seed {seed}: {name}: {subscriptions:?}"
+            );
+            assert_eq!(
+                state["resources"][format!("RedstorSubscription/{name}-gws")]["remote_id"],
+                subscriptions[0].subscription_id.to_string(),
+                "seed {seed}: {name}"
+            );
+        }
+        let recorded = state["resources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|a| a.starts_with("Redstor"))
+            .count();
+        assert_eq!(
+            recorded,
+            2 + 2 * self.chosen.len(),
+            "seed {seed}: Redstor records"
+        );
     }
 }
 

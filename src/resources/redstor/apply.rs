@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::plan::{being_removed, company_scope, subscription_record};
 use crate::api::ApiError;
-use crate::api::redstor::{Company, RedstorClient, Removal, Subscription};
+use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
 use crate::apply::executor::Context;
 use crate::plan::model::{Action, CompanyParent, NewCompany, NewSubscription, Operation};
 use crate::state::{ResourceState, Status};
@@ -122,10 +122,23 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             subscription_id,
             attributes,
         } => {
-            client
-                .convert_trial(*company_id, *subscription_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            if let Err(err) = client.convert_trial(*company_id, *subscription_id).await {
+                // A retried convert whose first answer was lost finds the
+                // trial converted already: that is success.
+                let converted = err.status() == Some(422)
+                    && client
+                        .subscriptions(*company_id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .iter()
+                        .any(|s| {
+                            s.subscription_id == *subscription_id
+                                && s.trial_status == TrialStatus::Converted
+                        });
+                if !converted {
+                    return Err(err.to_string());
+                }
+            }
             record(context, &address, |record| {
                 if let Some(record) = record {
                     record.attributes = attributes.clone();

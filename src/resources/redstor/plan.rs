@@ -84,6 +84,17 @@ pub fn bound_companies(
             && live.company(id).is_some()
         {
             bound.insert(address.clone(), id);
+        } else if record.remote_id.is_none()
+            && let Some(parent) = record
+                .scope
+                .company_id
+                .as_deref()
+                .and_then(|p| p.parse().ok())
+            && let Some(found) = live.child_named(parent, &record.natural_key)
+        {
+            // A create whose answer was lost: it went to the parent of that
+            // time, which the manifests may have changed since.
+            bound.insert(address.clone(), found.company_id);
         }
     }
     // Declared companies found by name, parents first (a parent is bound
@@ -807,22 +818,33 @@ fn plan_subscription(
     let recorded_company: Option<Uuid> = record
         .and_then(|r| r.scope.company_id.as_deref())
         .and_then(|id| id.parse().ok());
-    // Where to look: the recorded company, else the desired one.
-    let observed = match record.and_then(|r| r.remote_id.as_deref()) {
-        Some(id) => recorded_company
-            .and_then(|c| live.subscriptions_of(c))
-            .and_then(|subs| {
-                subs.iter()
-                    .find(|s| Some(s.subscription_id) == id.parse().ok())
-            })
-            .map(|s| (recorded_company.unwrap_or_default(), s)),
-        None => company_id
+    // Where to look: by id in the recorded company; after a lost create,
+    // by product in the company the create went to; with no record, by
+    // product in the desired company (to suggest an import).
+    let by_product = |company: Option<Uuid>, product: u32| {
+        company
             .and_then(|c| live.subscriptions_of(c).map(|subs| (c, subs)))
             .and_then(|(c, subs)| {
                 subs.iter()
-                    .find(|s| s.product_id == resolved.product.id && !being_removed(s))
+                    .find(|s| s.product_id == product && !being_removed(s))
                     .map(|s| (c, s))
-            }),
+            })
+    };
+    let observed = match record {
+        Some(r) => match r.remote_id.as_deref() {
+            Some(id) => recorded_company
+                .and_then(|c| live.subscriptions_of(c))
+                .and_then(|subs| {
+                    subs.iter()
+                        .find(|s| Some(s.subscription_id) == id.parse().ok())
+                })
+                .map(|s| (recorded_company.unwrap_or_default(), s)),
+            None => by_product(
+                recorded_company,
+                r.natural_key.parse().unwrap_or(resolved.product.id),
+            ),
+        },
+        None => by_product(company_id, resolved.product.id),
     }
     // A subscription on its way out is as good as gone.
     .filter(|(_, s)| !being_removed(s));
