@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entitle::api::arcserve::{LicenseChanges, NewLicense};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::support::*;
 
@@ -533,24 +536,50 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
     );
 }
 
-/// Credentials and tokens never reach stdout, stderr, the state or a plan
-/// file, even at the most verbose log level.
+/// Credentials, keys, assertions and tokens never reach stdout, stderr, the
+/// state or a plan file, even at the most verbose log level: ECL and
+/// Redstor resources together, through plan, apply, drift and report.
 #[test]
 fn no_secret_reaches_output_state_or_plans() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     two_licenses(&project);
+    project.write(
+        "redstor.yaml",
+        "apiVersion: entitle/v1
+kind: RedstorCompany
+metadata:
+  name: northwind
+spec:
+  type: Partner
+---
+apiVersion: entitle/v1
+kind: RedstorSubscription
+metadata:
+  name: northwind-m365
+spec:
+  company: northwind
+  product: O365
+  edition: Standard
+",
+    );
     let mut outputs = Vec::new();
     for args in [
         vec!["-vvv", "plan", "manifests", "--out", "p.plan"],
         vec!["-vvv", "apply", "p.plan"],
         vec!["-vvv", "drift", "manifests"],
         vec!["-vvv", "plan", "manifests", "--format", "json"],
+        vec!["-vvv", "report", "consumption", "--format", "json"],
+        vec!["-vvv", "report", "backups", "--company", "northwind"],
     ] {
         let run = project.run(&args);
         outputs.push(run.stdout);
         outputs.push(run.stderr);
     }
+    assert!(
+        project.state()["resources"]["RedstorSubscription/northwind-m365"]["remote_id"].is_string(),
+        "the Redstor resources were applied"
+    );
     for file in ["p.plan", "entitle.state.json", "entitle.state.json.backup"] {
         outputs.push(std::fs::read_to_string(project.dir.path().join(file)).unwrap());
     }
@@ -569,6 +598,19 @@ fn no_secret_reaches_output_state_or_plans() {
             .any(|o| o.contains("DEBUG") || o.contains("TRACE")),
         "the runs were verbose"
     );
+    // Redstor tokens are kept by the simulator only as digests: every word
+    // of the outputs that could be one is hashed and looked up.
+    let redstor_digests: Vec<String> = dump["redstor"]["tokens"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert!(!redstor_digests.is_empty());
+    let key = sim.redstor_account().private_key_pem().to_string();
+    let key_line = key.lines().nth(5).unwrap().to_string();
+    // The start of every assertion entitle signs: {"alg":"RS256","typ":"JWT"}.
+    let assertion_start = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
     for text in &outputs {
         assert!(
             !text.contains("demo-secret"),
@@ -577,6 +619,31 @@ fn no_secret_reaches_output_state_or_plans() {
         for token in &tokens {
             assert!(!text.contains(token.as_str()), "a token leaked:\n{text}");
         }
+        assert!(!text.contains("PRIVATE KEY"), "a key leaked:\n{text}");
+        assert!(!text.contains(&key_line), "a key leaked:\n{text}");
+        assert!(
+            !text.contains(assertion_start),
+            "an assertion leaked:\n{text}"
+        );
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+            if word.len() >= 40 {
+                let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(word.as_bytes()));
+                assert!(
+                    !redstor_digests.contains(&digest),
+                    "a Redstor token leaked:\n{text}"
+                );
+            }
+        }
+    }
+    // The files that hold state and plans are the owner's alone.
+    #[cfg(unix)]
+    for file in ["p.plan", "entitle.state.json"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(project.dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
 
