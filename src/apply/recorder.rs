@@ -120,7 +120,8 @@ fn broken(why: &str) -> StateError {
     StateError::Io {
         op: "not writing after an earlier failure to write",
         path: std::path::PathBuf::from("the state"),
-        source: std::io::Error::other(why.to_string()),
+        // The first line only: the hint was given with the first failure.
+        source: std::io::Error::other(why.lines().next().unwrap_or(why).to_string()),
     }
 }
 

@@ -26,6 +26,16 @@ pub enum StateError {
         source: std::io::Error,
     },
 
+    /// A new version could not be put in place; the old one is untouched.
+    #[error(
+        "{op} {path}: {source}; the state file on disk is still the previous version, unchanged\n  hint: make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+    )]
+    WriteFailed {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
     #[error(
         "{path} is not a valid state file: {message}\n  hint: the previous version is in {path}.backup; copy it back, or fix the file"
     )]
@@ -158,14 +168,18 @@ impl StateFile {
         };
         let io = |op: &'static str| {
             let path = target.to_path_buf();
-            move |source| StateError::Io { op, path, source }
+            move |source: std::io::Error| StateError::WriteFailed { op, path, source }
         };
         let mut temp = tempfile::Builder::new()
             .prefix(".entitle-state-")
             .tempfile_in(&dir)
             .map_err(io("could not create a temporary file beside"))?;
         set_private(temp.as_file()).map_err(io("could not restrict the permissions of"))?;
-        temp.write_all(bytes).map_err(io("could not write"))?;
+        // Through the file itself: tempfile's own writer adds the temporary
+        // path to errors, and the message names the state file instead.
+        temp.as_file_mut()
+            .write_all(bytes)
+            .map_err(io("could not write"))?;
         temp.as_file().sync_all().map_err(io("could not flush"))?;
         temp.persist(target)
             .map_err(|err| io("could not replace")(err.error))?;

@@ -780,3 +780,72 @@ fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
         refused.stderr
     );
 }
+
+/// A full disk (a file-size limit, which binds root too) in the middle of
+/// an apply: the write fails, entitle says so and stops, the previous state
+/// file is intact, and the next apply (with room again) converges without
+/// making anything twice.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    two_licenses(&project);
+    project.apply().expect(0);
+    let before = std::fs::read(project.state_path()).unwrap();
+
+    // Ten licenses with long names: any state that records one more is
+    // larger than the limit, which is the old state rounded up to 512 bytes.
+    let long = |i: usize| format!("{i}-{}", "x".repeat(240));
+    let more: String = (0..10)
+        .map(|i| license_yaml(&long(i), PLAN_ADVANCED_9, 1, "9.0", ""))
+        .collect();
+    project.write("more.yaml", &more);
+    let blocks = before.len().div_ceil(512);
+    let inner = project.std_command();
+    let mut command = std::process::Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
+        ))
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .args(["apply", "manifests", "--auto-approve"]);
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command.current_dir(inner.get_current_dir().unwrap());
+    let output = command.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    println!("{stdout}");
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("entitle.state.json") && stdout.contains("File too large"),
+        "the failure names the state file and the cause:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(project.state_path()).unwrap(),
+        before,
+        "the previous state is intact"
+    );
+    assert!(
+        std::fs::read_dir(project.dir.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".entitle-state-")),
+        "no temporary file is left behind"
+    );
+
+    project.apply().expect(0);
+    project.plan().expect(0);
+    let live = project.live();
+    assert_eq!(live.len(), 12, "each license once: {live:?}");
+}
