@@ -1,6 +1,7 @@
 //! Properties over generated inputs: planning is deterministic, the action
-//! order respects every dependency, apply-then-plan is empty, and the
-//! manifest loader never panics, whatever the bytes.
+//! order respects every dependency, apply-then-plan is empty (licenses, and
+//! Redstor trees changing into other trees), and the manifest loader never
+//! panics, whatever the bytes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -212,5 +213,164 @@ proptest! {
         prop_assert!(report.succeeded(), "{:?}", report.outcomes);
         let again = sim.block_on(workspace.plan(&[])).unwrap();
         prop_assert!(again.plan.is_empty(), "{:?}", again.plan.actions);
+    }
+}
+
+/// One generated Redstor company: `c{i}` is a partner when `i` is even (so
+/// a type never changes between two trees), under the root or an earlier
+/// partner, enabled or not, with some subscriptions.
+#[derive(Clone, Debug)]
+struct GenCompany {
+    present: bool,
+    /// Index of the parent among earlier companies (a partner), if any.
+    parent: Option<usize>,
+    enabled: bool,
+    /// Per product slot: absent, or (edition choice, trial).
+    subscriptions: [Option<(bool, bool)>; 3],
+}
+
+/// Products with a trial edition, as (product, [editions]).
+const PRODUCTS: [(&str, [&str; 2]); 3] = [
+    ("O365", ["Standard", "Advanced"]),
+    ("GWS", ["Standard", "Standard"]),
+    ("Machines", ["Workstation", "Workstation"]),
+];
+
+fn gen_company() -> impl Strategy<Value = GenCompany> {
+    (
+        any::<bool>(),
+        prop::option::of(0usize..6),
+        prop::bool::weighted(0.8),
+        prop::array::uniform3(prop::option::of((any::<bool>(), any::<bool>()))),
+    )
+        .prop_map(|(present, parent, enabled, subscriptions)| GenCompany {
+            present,
+            parent,
+            enabled,
+            subscriptions,
+        })
+}
+
+/// The parent that `tree[i]` really gets: its drawn parent when that is an
+/// earlier partner present in the tree, else the root.
+fn parent_in(tree: &[GenCompany], i: usize) -> Option<usize> {
+    tree[i]
+        .parent
+        .filter(|&p| p < i && p % 2 == 0 && tree[p].present)
+}
+
+/// Manifests of a tree; in `after`, a subscription that was paid in
+/// `before` stays paid (a paid subscription cannot become a trial again).
+fn redstor_manifests(tree: &[GenCompany], before: Option<&[GenCompany]>) -> String {
+    // One company in every tree, so that no tree is an empty set of files.
+    let mut text = "apiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: anchor\nspec:\n  type: Partner\n".to_string();
+    for (i, company) in tree.iter().enumerate().filter(|(_, c)| c.present) {
+        let kind = if i % 2 == 0 { "Partner" } else { "Customer" };
+        let parent = parent_in(tree, i)
+            .map(|p| format!("  parent: c{p}\n"))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: c{i}\nspec:\n  type: {kind}\n{parent}  enabled: {}\n",
+            company.enabled
+        ));
+        for (slot, subscription) in company.subscriptions.iter().enumerate() {
+            let Some((edition, mut trial)) = *subscription else {
+                continue;
+            };
+            let was_paid = before
+                .and_then(|b| b.get(i))
+                .filter(|b| b.present)
+                .and_then(|b| b.subscriptions[slot])
+                .is_some_and(|(_, trial)| !trial);
+            if was_paid {
+                trial = false;
+            }
+            let (product, editions) = PRODUCTS[slot];
+            text.push_str(&format!(
+                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: c{i}-{product}\nspec:\n  company: c{i}\n  product: {product}\n  edition: {}\n  trial: {trial}\n",
+                editions[usize::from(edition)]
+            ));
+        }
+    }
+    text
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Redstor through the real executor and HTTP: apply one random tree,
+    /// then another (companies moving, appearing, going, enabled or not;
+    /// subscriptions added, removed, converted, their editions replaced),
+    /// with companies made outside entitle alongside. Each plan's order
+    /// respects its `after` lists, every apply succeeds (the simulator
+    /// refuses deleting a company that still has customers or
+    /// subscriptions), and the plan after each apply is empty.
+    #[test]
+    fn redstor_trees_converge(
+        first in prop::collection::vec(gen_company(), 6),
+        second in prop::collection::vec(gen_company(), 6),
+        outside in 0usize..3,
+    ) {
+        let sim = TestSim::start();
+        let client = sim.redstor();
+        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
+        for i in 0..outside {
+            sim.block_on(client.create_customer(
+                root,
+                &format!("outside-{i}"),
+                entitle::api::redstor::CompanyType::Customer,
+            ))
+            .unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let http = sim.http();
+        let workspace = Workspace {
+            paths: vec![dir.path().join("m.yaml")],
+            state_file: StateFile::new(dir.path().join("state.json")),
+            lock_timeout: Duration::ZERO,
+            clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
+            redstor: RedstorAccess::new(client.clone()),
+        };
+        for (tree, before) in [(&first, None), (&second, Some(first.as_slice()))] {
+            std::fs::write(dir.path().join("m.yaml"), redstor_manifests(tree, before)).unwrap();
+            let planned = sim.block_on(workspace.plan(&[])).unwrap();
+            let position: BTreeMap<&str, usize> = planned
+                .plan
+                .actions
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.id.as_str(), i))
+                .collect();
+            for (i, action) in planned.plan.actions.iter().enumerate() {
+                for before in &action.after {
+                    prop_assert!(position[before.as_str()] < i, "{} runs before {}", action.id, before);
+                }
+            }
+            let report = sim.block_on(async {
+                let (_tx, cancel) = tokio::sync::watch::channel(false);
+                let options = entitle::apply::ApplyOptions {
+                    poll_interval: Duration::from_millis(20),
+                    allow_replace: true,
+                    ..entitle::apply::ApplyOptions::default()
+                };
+                workspace
+                    .apply(&planned.plan, planned.state, options, Arc::new(entitle::apply::Silent), cancel)
+                    .await
+            });
+            prop_assert!(report.succeeded(), "{:?}", report.outcomes);
+            let again = sim.block_on(workspace.plan(&[])).unwrap();
+            prop_assert!(again.plan.is_empty(), "{:?}", again.plan.actions);
+        }
+        // What entitle did not make is still there.
+        let names: Vec<String> = sim
+            .block_on(client.customers_transitive(root))
+            .unwrap()
+            .into_iter()
+            .map(|c| c.company_name)
+            .collect();
+        for i in 0..outside {
+            let name = format!("outside-{i}");
+            prop_assert!(names.contains(&name), "{} is gone", name);
+        }
     }
 }
