@@ -436,3 +436,26 @@ spec:
         1
     );
 }
+
+#[test]
+fn ignore_changes_on_a_proposal_is_refused_not_silently_dropped() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write(
+        "hulft.yaml",
+        &hulft(
+            "en",
+            &[row(1)],
+            "  lifecycle:\n    ignoreChanges: [customerEmail]\n",
+        ),
+    );
+    let refused = project.plan().expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("ignoreChanges is not supported for Proposal"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -399,3 +399,40 @@ fn drift_shows_changes_made_outside() {
     );
     assert!(run.stdout.contains("Walk-in Customer"), "{}", run.stdout);
 }
+
+#[test]
+fn ignore_changes_leaves_a_field_to_the_portal() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    let tree_ignoring = tree().replace(
+        "  name: contoso\nspec:\n",
+        "  name: contoso\n  lifecycle:\n    ignoreChanges: [enabled, parent]\nspec:\n",
+    );
+    project.write("msp.yaml", &tree_ignoring);
+    project.apply().expect(0);
+    let client = client(&sim);
+    let live = tree_of(&sim);
+    let contoso = named(&live, "contoso").company_id;
+    let tailspin = named(&live, "tailspin").company_id;
+    // Someone disables Contoso and moves it, in the portal.
+    sim.block_on(async {
+        client.set_enabled(contoso, false).await.unwrap();
+        client.reassign(tailspin, contoso).await.unwrap();
+    });
+    project.plan().expect(0);
+    // Without the rule, both are put back.
+    project.write("msp.yaml", &tree());
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("~ RedstorCompany/contoso"),
+        "{}",
+        plan.stdout
+    );
+    project.apply().expect(0);
+    let contoso = named(&tree_of(&sim), "contoso").clone();
+    assert!(contoso.is_enabled);
+    assert_eq!(
+        contoso.parent_company_id,
+        Some(named(&tree_of(&sim), "northwind").company_id)
+    );
+}

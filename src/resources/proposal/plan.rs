@@ -305,6 +305,20 @@ fn plan_one(
 ) {
     let address = resource.address.to_string();
     let name = resource.metadata.name.as_str();
+    if !resource.metadata.lifecycle.ignore_changes.is_empty() {
+        // A proposal is replaced whole: an ignored field would have to be
+        // sent with its live value, which is not built yet. Refusing beats
+        // silently not ignoring.
+        out.errors.push(
+            PlanError::new(
+                Some(address),
+                "lifecycle.ignoreChanges is not supported for Proposal: the API replaces a proposal whole",
+            )
+            .hint("remove ignoreChanges from this proposal")
+            .at(Some(&resource.source)),
+        );
+        return;
+    }
     let wanted = spec.models(name, Language::En);
     let attributes = ProposalAttributes {
         tenant: spec.tenant.clone(),

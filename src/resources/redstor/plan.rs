@@ -396,8 +396,9 @@ fn plan_company(
         r.remote_id.as_deref() != Some(observed.company_id.to_string().as_str())
             || r.status != Status::Ready
     });
-    let replace =
-        now.company_name != attributes.company_name || now.company_type != attributes.company_type;
+    let heeded = |field: &str| !ignored(resource, field);
+    let replace = (now.company_name != attributes.company_name && heeded("companyName"))
+        || (now.company_type != attributes.company_type && heeded("type"));
     if replace {
         let why = if now.company_name != attributes.company_name {
             "its companyName changed and RedAPI cannot rename a company"
@@ -476,8 +477,9 @@ fn plan_company(
             },
         ));
     }
-    let moves = parent_id != observed.parent_company_id;
-    let enable = (now.enabled != attributes.enabled).then_some(attributes.enabled);
+    let moves = parent_id != observed.parent_company_id && heeded("parent");
+    let enable =
+        (now.enabled != attributes.enabled && heeded("enabled")).then_some(attributes.enabled);
     if moves || enable.is_some() {
         let mut changes = Vec::new();
         if moves {
@@ -520,6 +522,16 @@ fn plan_company(
         id: Some(observed.company_id),
         new_object: false,
     }
+}
+
+/// Whether `lifecycle.ignoreChanges` lists `field` (a spec field name).
+fn ignored(resource: &Resource, field: &str) -> bool {
+    resource
+        .metadata
+        .lifecycle
+        .ignore_changes
+        .iter()
+        .any(|f| f == field)
 }
 
 /// How a parent id reads in a plan: `root`, or the company's name.
@@ -896,19 +908,25 @@ fn plan_subscription(
             TrialStatus::Active | TrialStatus::Expired
         ),
     };
+    let heeded = |field: &str| !ignored(resource, field);
+    let trial_heeded = heeded("trial");
     let moved = Some(observed_company) != company_id;
-    let replace_why = if moved {
+    let replace_why = if moved && heeded("company") {
         Some("it belongs to another company now")
-    } else if observed.product_id != attributes.product_id {
+    } else if observed.product_id != attributes.product_id && heeded("product") {
         Some("its product changed")
-    } else if observed.edition_id != attributes.edition_id {
+    } else if observed.edition_id != attributes.edition_id && heeded("edition") {
         Some("its edition changed, and RedAPI cannot change a subscription's edition")
-    } else if observed.trial_status == TrialStatus::Expired && !spec.trial {
+    } else if observed.trial_status == TrialStatus::Expired && !spec.trial && trial_heeded {
         Some("its trial expired; a paid subscription replaces it")
     } else {
         None
     };
-    if observed.trial_status == TrialStatus::Expired && spec.trial && replace_why.is_none() {
+    if observed.trial_status == TrialStatus::Expired
+        && spec.trial
+        && trial_heeded
+        && replace_why.is_none()
+    {
         out.errors.push(error(
             "trial",
             "the trial has expired and cannot be started again".into(),
@@ -917,6 +935,7 @@ fn plan_subscription(
         return;
     }
     if spec.trial
+        && trial_heeded
         && matches!(
             observed.trial_status,
             TrialStatus::NotUsed | TrialStatus::Converted
@@ -977,7 +996,7 @@ fn plan_subscription(
             },
         ));
     }
-    if observed.trial_status == TrialStatus::Active && !spec.trial {
+    if observed.trial_status == TrialStatus::Active && !spec.trial && trial_heeded {
         out.drafts.push(Draft::single(
             ActionKind::Update,
             &address,
