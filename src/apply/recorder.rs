@@ -47,6 +47,23 @@ impl Recorder {
         self.lock().state.resources.get(address).cloned()
     }
 
+    /// Changes the record of `address` (absent: `None`; left `None`: removed)
+    /// and returns once that is on disk.
+    pub async fn change(
+        &self,
+        address: &str,
+        change: impl FnOnce(&mut Option<ResourceState>),
+    ) -> Result<(), StateError> {
+        self.update(|state| {
+            let mut current = state.resources.remove(address);
+            change(&mut current);
+            if let Some(record) = current {
+                state.resources.insert(address.to_string(), record);
+            }
+        })
+        .await
+    }
+
     /// Sets (or with `None` removes) the record of `address`, and returns
     /// once that is on disk.
     pub async fn set(

@@ -159,6 +159,57 @@ pub struct KindPlan {
     pub errors: Vec<PlanError>,
 }
 
+impl KindPlan {
+    /// Plans the end of a resource gone from the manifests: forgotten under
+    /// `deletionPolicy: Orphan` or when its object is gone too (`delete` is
+    /// `None`), refused under `preventDestroy`, else deleted by `delete`
+    /// (the reason and the operation).
+    pub fn removal(
+        &mut self,
+        address: &str,
+        record: &crate::state::ResourceState,
+        delete: Option<(&str, Operation)>,
+        gone: &str,
+    ) {
+        if record.lifecycle.orphan_on_delete {
+            self.drafts.push(Draft::removal(
+                ActionKind::Forget,
+                address,
+                "it is gone from the manifests and its deletionPolicy is Orphan".into(),
+                Operation::Forget,
+            ));
+            return;
+        }
+        let Some((reason, operation)) = delete else {
+            self.drafts.push(Draft::removal(
+                ActionKind::Forget,
+                address,
+                format!("it is gone from the manifests and {gone}"),
+                Operation::Forget,
+            ));
+            return;
+        };
+        if record.lifecycle.prevent_destroy {
+            self.errors.push(
+                PlanError::new(
+                    Some(address.to_string()),
+                    "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
+                )
+                .hint(format!(
+                    "put the manifest back; or apply it once with preventDestroy: false, then remove it; or stop managing it with `entitle state rm {address}`"
+                )),
+            );
+            return;
+        }
+        self.drafts.push(Draft::removal(
+            ActionKind::Delete,
+            address,
+            reason.to_string(),
+            operation,
+        ));
+    }
+}
+
 /// What a kind's planner may look at.
 pub struct Context<'a> {
     pub input: &'a PlanInput<'a>,

@@ -152,13 +152,7 @@ async fn record(
 ) -> Result<(), String> {
     context
         .recorder
-        .update(|state| {
-            let mut current = state.resources.remove(address);
-            change(&mut current);
-            if let Some(record) = current {
-                state.resources.insert(address.to_string(), record);
-            }
-        })
+        .change(address, change)
         .await
         .map_err(|err| {
             format!("{err}\n  the object on the server is fine; the state could not record it")

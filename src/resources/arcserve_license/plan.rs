@@ -516,15 +516,6 @@ fn plan_removed(
     live: &crate::plan::live::Live,
 ) {
     let tenant = tenant_ref_from_state(record);
-    if record.lifecycle.orphan_on_delete {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
-            Operation::Forget,
-        ));
-        return;
-    }
     let observed = live.tenants.get(&tenant.tenant_id).and_then(|tl| {
         record
             .remote_id
@@ -537,36 +528,16 @@ fn plan_removed(
                     .flatten()
             })
     });
-    let Some(observed) = observed else {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and from the server".into(),
-            Operation::Forget,
-        ));
-        return;
-    };
-    if record.lifecycle.prevent_destroy {
-        out.errors.push(
-            PlanError::new(
-                Some(address.to_string()),
-                "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
-            )
-            .hint(format!(
-                "put the manifest back; or apply it once with preventDestroy: false, then remove it; or stop managing it with `entitle state rm {address}`"
-            )),
-        );
-        return;
-    }
-    out.drafts.push(Draft::removal(
-        ActionKind::Delete,
-        address,
-        "it is gone from the manifests".into(),
-        Operation::DeleteLicense {
-            tenant,
-            license_id: observed.id,
-        },
-    ));
+    let delete = observed.map(|observed| {
+        (
+            "it is gone from the manifests",
+            Operation::DeleteLicense {
+                tenant,
+                license_id: observed.id,
+            },
+        )
+    });
+    out.removal(address, record, delete, "from the server");
 }
 
 /// Coalesces version changes: one call per tenant and version, 100 a call.

@@ -614,15 +614,6 @@ fn plan_removed_company(
     record: &ResourceState,
     live: &RedstorLive,
 ) {
-    if record.lifecycle.orphan_on_delete {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
-            Operation::Forget,
-        ));
-        return;
-    }
     let observed = match record.remote_id.as_deref().and_then(|id| id.parse().ok()) {
         Some(id) => live.company(id),
         None => record
@@ -632,37 +623,15 @@ fn plan_removed_company(
             .and_then(|p| p.parse().ok())
             .and_then(|parent| live.child_named(parent, &record.natural_key)),
     };
-    let Some(observed) = observed else {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and from the account".into(),
-            Operation::Forget,
-        ));
-        return;
-    };
-    if record.lifecycle.prevent_destroy {
-        out.errors.push(prevent_destroy_removal(address));
-        return;
-    }
-    out.drafts.push(Draft::removal(
-        ActionKind::Delete,
-        address,
-        "it is gone from the manifests; the company and its data are deleted".into(),
-        Operation::DeleteCompany {
-            company_id: observed.company_id,
-        },
-    ));
-}
-
-fn prevent_destroy_removal(address: &str) -> PlanError {
-    PlanError::new(
-        Some(address.to_string()),
-        "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
-    )
-    .hint(format!(
-        "put the manifest back; or apply it once with preventDestroy: false, then remove it; or stop managing it with `entitle state rm {address}`"
-    ))
+    let delete = observed.map(|observed| {
+        (
+            "it is gone from the manifests; the company and its data are deleted",
+            Operation::DeleteCompany {
+                company_id: observed.company_id,
+            },
+        )
+    });
+    out.removal(address, record, delete, "from the account");
 }
 
 fn plan_subscriptions(
@@ -1049,15 +1018,6 @@ fn plan_removed_subscription(
     record: &ResourceState,
     live: &RedstorLive,
 ) {
-    if record.lifecycle.orphan_on_delete {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and its deletionPolicy is Orphan".into(),
-            Operation::Forget,
-        ));
-        return;
-    }
     let company: Option<Uuid> = record
         .scope
         .company_id
@@ -1076,28 +1036,16 @@ fn plan_removed_subscription(
                 None => subs.iter().find(|s| Some(s.product_id) == product),
             }
         });
-    let (Some(company), Some(observed)) = (company, observed) else {
-        out.drafts.push(Draft::removal(
-            ActionKind::Forget,
-            address,
-            "it is gone from the manifests and from its company".into(),
-            Operation::Forget,
-        ));
-        return;
-    };
-    if record.lifecycle.prevent_destroy {
-        out.errors.push(prevent_destroy_removal(address));
-        return;
-    }
-    out.drafts.push(Draft::removal(
-        ActionKind::Delete,
-        address,
-        "it is gone from the manifests".into(),
-        Operation::DeleteSubscription {
-            company_id: company,
-            subscription_id: observed.subscription_id,
-        },
-    ));
+    let delete = company.zip(observed).map(|(company, observed)| {
+        (
+            "it is gone from the manifests",
+            Operation::DeleteSubscription {
+                company_id: company,
+                subscription_id: observed.subscription_id,
+            },
+        )
+    });
+    out.removal(address, record, delete, "from its company");
 }
 
 /// Reads the object `remote_id` for `resource` and makes the state record
