@@ -103,6 +103,16 @@ pub struct Subscription {
     pub trial_status: TrialStatus,
 }
 
+impl Subscription {
+    /// Started as a trial and not converted (running or expired).
+    pub fn is_trial(&self) -> bool {
+        matches!(
+            self.trial_status,
+            TrialStatus::Active | TrialStatus::Expired
+        )
+    }
+}
+
 /// Where a subscription is in its trial.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TrialStatus {

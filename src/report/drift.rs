@@ -2,7 +2,7 @@
 //! was last applied) with what refresh saw: attributes changed, objects
 //! deleted, and objects in managed tenants that no state record knows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -10,12 +10,13 @@ use serde_json::{Value, json};
 
 use uuid::Uuid;
 
-use crate::api::redstor::TrialStatus;
 use crate::plan::live::{Live, RedstorLive};
 use crate::plan::model::{LicenseAttributes, TenantRef};
 use crate::resources::arcserve_license::observed_attributes;
 use crate::resources::proposal::ProposalAttributes;
-use crate::resources::redstor::{self, CompanyAttributes, SubscriptionAttributes};
+use crate::resources::redstor::{
+    self, CompanyAttributes, SubscriptionAttributes, observed_company_attributes,
+};
 use crate::state::{State, Status};
 
 /// Everything drift found.
@@ -110,22 +111,13 @@ pub fn drift(state: &State, live: &Live, tenants: &[TenantRef]) -> DriftReport {
             continue;
         };
         let now = observed_attributes(observed, &recorded.tenant);
-        let (recorded, now) = (fields(&recorded), fields(&now));
-        for (field, value) in &recorded {
-            let current = now.get(field).cloned().unwrap_or(Value::Null);
-            // A license without keys shows no version; nothing to compare.
-            if field == "version" && observed.key_types.is_empty() {
-                continue;
-            }
-            if *value != current {
-                report.changed.push(Changed {
-                    address: address.clone(),
-                    field: field.clone(),
-                    recorded: value.clone(),
-                    live: current,
-                });
-            }
-        }
+        // A license without keys shows no version; nothing to compare.
+        let skip: &[&str] = if observed.key_types.is_empty() {
+            &["version"]
+        } else {
+            &[]
+        };
+        changed_fields(&mut report, address, &json!(recorded), &json!(now), skip);
     }
     proposal_drift(state, live, &mut report);
     if let Some(redstor) = &live.redstor {
@@ -244,16 +236,6 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
     };
     for (address, record) in &state.resources {
         let Some(id) = remote(record) else { continue };
-        let mut changed = |field: &str, recorded: Value, live: Value| {
-            if recorded != live {
-                report.changed.push(Changed {
-                    address: address.clone(),
-                    field: field.into(),
-                    recorded,
-                    live,
-                });
-            }
-        };
         if address.starts_with("RedstorCompany/") {
             managed.insert(id);
             let Some(company) = live.company(id) else {
@@ -268,32 +250,20 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
             else {
                 continue;
             };
-            changed(
-                "companyName",
-                json!(recorded.company_name),
-                json!(company.company_name),
-            );
-            changed(
-                "type",
-                json!(recorded.company_type),
-                json!(company.company_type),
-            );
-            changed(
-                "enabled",
-                json!(recorded.enabled),
-                json!(company.is_enabled),
-            );
+            let now = observed_company_attributes(company, recorded.parent.clone());
+            changed_fields(report, address, &json!(recorded), &json!(now), &["parent"]);
             let recorded_parent = record
                 .scope
                 .company_id
                 .as_deref()
                 .and_then(|p| p.parse().ok());
             if recorded_parent != company.parent_company_id {
-                changed(
-                    "parent",
-                    json!(label(recorded_parent)),
-                    json!(label(company.parent_company_id)),
-                );
+                report.changed.push(Changed {
+                    address: address.clone(),
+                    field: "parent".into(),
+                    recorded: json!(label(recorded_parent)),
+                    live: json!(label(company.parent_company_id)),
+                });
             }
         } else if address.starts_with("RedstorSubscription/") {
             known_subscriptions.insert(id);
@@ -320,21 +290,13 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
             else {
                 continue;
             };
-            changed(
-                "productId",
-                json!(recorded.product_id),
-                json!(observed.product_id),
-            );
-            changed(
-                "editionId",
-                json!(recorded.edition_id),
-                json!(observed.edition_id),
-            );
-            let trial = matches!(
-                observed.trial_status,
-                TrialStatus::Active | TrialStatus::Expired
-            );
-            changed("trial", json!(recorded.trial), json!(trial));
+            let now = SubscriptionAttributes {
+                company: recorded.company.clone(),
+                product_id: observed.product_id,
+                edition_id: observed.edition_id,
+                trial: observed.is_trial(),
+            };
+            changed_fields(report, address, &json!(recorded), &json!(now), &[]);
         }
     }
     for company in &live.companies {
@@ -374,11 +336,29 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
     }
 }
 
-fn fields(attributes: &LicenseAttributes) -> BTreeMap<String, Value> {
-    json!(attributes)
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
+/// Adds a change for each field of `recorded` whose live value differs,
+/// but those in `skip`.
+fn changed_fields(
+    report: &mut DriftReport,
+    address: &str,
+    recorded: &Value,
+    now: &Value,
+    skip: &[&str],
+) {
+    let Some(fields) = recorded.as_object() else {
+        return;
+    };
+    for (field, value) in fields {
+        let current = now.get(field).cloned().unwrap_or(Value::Null);
+        if *value != current && !skip.contains(&field.as_str()) {
+            report.changed.push(Changed {
+                address: address.to_string(),
+                field: field.clone(),
+                recorded: value.clone(),
+                live: current,
+            });
+        }
+    }
 }
 
 /// Text for a terminal.

@@ -12,8 +12,8 @@ mod plan;
 
 pub use apply::apply;
 pub use plan::{
-    CompanyAttributes, SubscriptionAttributes, being_removed, import, in_play, plan,
-    subscription_companies,
+    CompanyAttributes, SubscriptionAttributes, being_removed, import, in_play,
+    observed_company_attributes, plan, subscription_companies,
 };
 
 use schemars::JsonSchema;

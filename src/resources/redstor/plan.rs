@@ -872,10 +872,7 @@ fn plan_subscription(
             .to_string(),
         product_id: observed.product_id,
         edition_id: observed.edition_id,
-        trial: matches!(
-            observed.trial_status,
-            TrialStatus::Active | TrialStatus::Expired
-        ),
+        trial: observed.is_trial(),
     };
     let heeded = |field: &str| !ignored(resource, field);
     let trial_heeded = heeded("trial");
@@ -1113,10 +1110,7 @@ pub async fn import(
                 company: spec.company.clone(),
                 product_id: found.product_id,
                 edition_id: found.edition_id,
-                trial: matches!(
-                    found.trial_status,
-                    TrialStatus::Active | TrialStatus::Expired
-                ),
+                trial: found.is_trial(),
             };
             let _ = desired;
             Ok(subscription_record(
