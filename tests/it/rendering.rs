@@ -96,3 +96,90 @@ fn a_plan_with_every_kind_of_action_renders_as_json() {
         .stdout;
     insta::assert_snapshot!("plan-json", redact(&json, &sim));
 }
+
+/// Every UUID in `text` (company and subscription ids) as `[id]`.
+fn redact_uuids(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let shape = |window: &[char]| {
+        window.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 36 <= chars.len() && shape(&chars[i..i + 36]) {
+            out.push_str("[id]");
+            i += 36;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn redstor_company(name: &str, extra: &str) -> String {
+    format!(
+        "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n{extra}"
+    )
+}
+
+fn redstor_subscription(name: &str, company: &str, trial: bool) -> String {
+    format!(
+        "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}\nspec:\n  company: {company}\n  product: GWS\n  edition: Standard\n  trial: {trial}\n"
+    )
+}
+
+/// A Redstor plan with a create, a reassign with a disable, a replace (a
+/// rename), a trial conversion, and the removal of a customer with its
+/// subscription.
+fn redstor_plan(project: &Project<'_>) {
+    project.write(
+        "msp.yaml",
+        &[
+            redstor_company("northwind", "  type: Partner\n"),
+            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
+            redstor_company("contoso", "  type: Customer\n  parent: northwind\n"),
+            redstor_company("fabrikam", "  type: Customer\n  parent: northwind\n"),
+            redstor_company("adatum", "  type: Customer\n  parent: northwind\n"),
+            redstor_subscription("contoso-gws", "contoso", true),
+            redstor_subscription("adatum-gws", "adatum", false),
+        ]
+        .concat(),
+    );
+    project.apply().expect(0);
+    project.write(
+        "msp.yaml",
+        &[
+            redstor_company("northwind", "  type: Partner\n"),
+            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
+            redstor_company(
+                "contoso",
+                "  type: Customer\n  parent: tailspin\n  enabled: false\n",
+            ),
+            redstor_company(
+                "fabrikam",
+                "  companyName: Fabrikam Group\n  type: Customer\n  parent: northwind\n",
+            ),
+            redstor_company("wingtip", "  type: Customer\n  parent: tailspin\n"),
+            redstor_subscription("contoso-gws", "contoso", false),
+        ]
+        .concat(),
+    );
+}
+
+#[test]
+fn a_redstor_plan_renders_as_text_and_markdown() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    redstor_plan(&project);
+    let text = project.plan().expect(2).stdout;
+    insta::assert_snapshot!("redstor-plan-text", redact_uuids(&text));
+    let markdown = project
+        .run(&["plan", "manifests", "--format", "markdown"])
+        .expect(0)
+        .stdout;
+    insta::assert_snapshot!("redstor-plan-markdown", redact_uuids(&markdown));
+}

@@ -442,6 +442,9 @@ fn plan_company(
         for change in &mut changes {
             change.forces_replacement = change.field == "companyName" || change.field == "type";
         }
+        out.notes.push(format!(
+            "{address} is replaced: the company at Redstor and its data are deleted; apply runs it only with --allow-replace"
+        ));
         out.drafts.push(Draft::single(
             ActionKind::Replace,
             &address,
@@ -499,7 +502,8 @@ fn plan_company(
             });
         }
         let reason = match (moves, enable) {
-            (true, Some(_)) => "it moves to another parent and is enabled or disabled",
+            (true, Some(true)) => "it moves to another parent (reassign) and is to be enabled",
+            (true, Some(false)) => "it moves to another parent (reassign) and is to be disabled",
             (true, None) => "it moves to another parent (reassign; nothing is deleted)",
             (false, Some(true)) => "it is to be enabled",
             (false, _) => "it is to be disabled",
@@ -932,6 +936,9 @@ fn plan_subscription(
         for change in &mut changes {
             change.forces_replacement = change.field != "trial";
         }
+        out.notes.push(format!(
+            "{address} is replaced: the subscription is removed with its data; apply runs it only with --allow-replace"
+        ));
         out.drafts.push(Draft::single(
             ActionKind::Replace,
             &address,
