@@ -436,3 +436,25 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
         Some(named(&tree_of(&sim), "northwind").company_id)
     );
 }
+
+#[test]
+fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
+    let sim = TestSim::start();
+    let client = client(&sim);
+    sim.reset_metrics();
+    sim.block_on(async {
+        client.root_company().await.unwrap();
+        client.products().await.unwrap();
+    });
+    assert_eq!(sim.calls("POST /connect/token"), 1, "the token is cached");
+    // The simulator forgets every token (and its counts): the next call
+    // gets a 401, signs a new assertion and goes through.
+    sim.control(reqwest::Method::POST, "reset", None);
+    sim.block_on(client.root_company()).unwrap();
+    assert_eq!(
+        sim.calls("GET /companies"),
+        2,
+        "refused once, then sent again"
+    );
+    assert_eq!(sim.calls("POST /connect/token"), 1, "one new token");
+}
