@@ -12,7 +12,8 @@ use crate::manifest::Address;
 pub struct Args {
     /// The resource, e.g. ArcserveLicense/backup-prod-web.
     pub address: Address,
-    /// The object's id on the server.
+    /// The object's id on the server: a license's id, a proposal's
+    /// OrderId, a Redstor company's or subscription's id.
     pub remote_id: String,
     /// Manifest files or directories.
     #[arg(long = "manifests", default_value = ".")]

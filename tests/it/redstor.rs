@@ -458,3 +458,75 @@ fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
     );
     assert_eq!(sim.calls("POST /connect/token"), 1, "one new token");
 }
+
+#[test]
+fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
+    let sim = TestSim::start();
+    let client = client(&sim);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let (made, subscribed) = sim.block_on(async {
+        let company = client
+            .create_customer(root, "contoso", CompanyType::Customer)
+            .await
+            .unwrap();
+        let subscription = client
+            .subscribe(company.company_id, 4, 41, false)
+            .await
+            .unwrap();
+        (company, subscription)
+    });
+    let project = Project::new(&sim);
+    project.write(
+        "msp.yaml",
+        &[
+            company("contoso", "Customer", None, ""),
+            subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+        ]
+        .concat(),
+    );
+    // Not adopted silently: the plan says how to import it.
+    let refused = project.plan().expect(1);
+    let id = made.company_id.to_string();
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("entitle import RedstorCompany/contoso {id}")),
+        "{}",
+        refused.stderr
+    );
+    project
+        .run(&[
+            "import",
+            "RedstorCompany/contoso",
+            &id,
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    // The subscription's hint comes once its company is known.
+    let refused = project.plan().expect(1);
+    let sid = subscribed.subscription_id.to_string();
+    assert!(refused.stderr.contains(&sid), "{}", refused.stderr);
+    project
+        .run(&[
+            "import",
+            "RedstorSubscription/contoso-m365",
+            &sid.to_uppercase(),
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    // Managed now: the edition differs (41 live, Advanced declared), so the
+    // plan replaces the subscription rather than making a second one.
+    let plan = project.plan().expect(2);
+    assert!(
+        plan.stdout.contains("-/+ RedstorSubscription/contoso-m365"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("RedstorCompany/contoso"),
+        "{}",
+        plan.stdout
+    );
+}
