@@ -1,24 +1,37 @@
-//! Refresh and plan at scale, against the simulator with injected latency.
+//! Refresh, plan and apply at scale, against the simulator with injected
+//! latency.
 //!
-//! Seeds the simulator with licenses spread over tenants, writes matching
-//! manifests and a state that binds them, then times `plan` (refresh and
-//! the pure planner) through the real code, and the per-resource refresh
-//! that Terraform-style providers do (one GET per managed object, 10 at a
-//! time) as the baseline. Prints API calls per route and wall time next to
-//! the lower bound. Not a test: figures are measured, not asserted.
+//! The scenario: licenses over ECL tenants, a three-level Redstor tree of
+//! companies (partners, sub-partners, customers) with their subscriptions,
+//! and FastDNS proposals. The simulator runs as a child process (this same
+//! binary, `--serve-sim`), so the CPU time and peak memory printed are
+//! entitle's alone. The harness writes the manifests, creates everything
+//! through `apply` with no latency (which also writes the state), then
+//! injects latency and times load, refresh and plan through the real code
+//! next to the lower bound, and the per-resource refresh that
+//! Terraform-style providers do (one GET per managed object, 10 at a time)
+//! as the baseline. Not a test: figures are measured, not asserted.
 //!
 //! ```sh
-//! cargo run --release --example bench -- --licenses 10000 --tenants 4 --latency-ms 20 --runs 5
-//! cargo run --release --example bench -- --licenses 100 --apply 1000 --rate-429-percent 20
+//! cargo run --release --example bench -- --licenses 10000 --tenants 4 --companies 1000 \
+//!     --subscriptions 3000 --proposals 50 --latency-ms 20 --runs 5
+//! cargo run --release --example bench -- --apply 1 --rate-429-percent 20   # + apply from empty
+//! cargo run --release --example bench -- --pure 100000                      # planner, no I/O
 //! ```
 //!
-//! With `--apply N` it also creates N licenses twice, without and with a
-//! share of 429 answers, and prints how much longer the second took.
+//! With `--apply 1` it also creates the whole scenario from empty twice,
+//! each time in a fresh simulator, without and with a share of 429 answers,
+//! and prints how much longer the second took. With `--pure N` it only
+//! times loading N license manifests against planning them (all bound, no
+//! changes) on a prepared live view.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used)]
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,34 +39,60 @@ use entitle::api::arcserve::{ArcserveClient, NewLicense};
 use entitle::api::ecl::{EclClients, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use entitle::api::keystone::{EclCredentials, Keystone};
-use entitle::api::redstor::RedstorAccess;
-use entitle::sim::{SimConfig, Simulator};
+use entitle::api::redstor::{RedstorAccess, RedstorClient};
+use entitle::api::redstor_auth::{RedstorAuth, RedstorCredentials};
+use entitle::plan::Live;
+use entitle::plan::live::TenantLive;
+use entitle::sim::{RedstorAccount, SimConfig, Simulator};
 use entitle::state::{ResourceState, Scope, State, StateFile, Status};
 use entitle::workflow::Workspace;
 use futures_util::{StreamExt, stream};
 use serde_json::json;
+use uuid::Uuid;
 
 const PLAN: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+
+/// Products and editions the subscriptions cycle through: (short name,
+/// edition name), at most one per product and company.
+const OFFERS: [(&str, [&str; 2]); 5] = [
+    ("O365", ["Standard", "Advanced"]),
+    ("GWS", ["Standard", "Standard"]),
+    ("Salesforce", ["Standard", "Standard"]),
+    ("Machines", ["Server", "Workstation"]),
+    ("Archive", ["Standard", "Standard"]),
+];
 
 struct Options {
     licenses: usize,
     tenants: usize,
+    companies: usize,
+    subscriptions: usize,
+    proposals: usize,
     latency_ms: u64,
     runs: usize,
-    /// Licenses to create in the apply measurement (0: skip it).
-    apply: usize,
+    /// Also time the apply of the whole scenario from empty.
+    apply: bool,
     /// Percent of requests answered 429 in the second apply.
     rate_429_percent: u64,
+    /// Actions in flight during an apply.
+    parallelism: usize,
+    /// Time only the pure planner on this many licenses (0: off).
+    pure: usize,
 }
 
 fn options() -> Options {
     let mut options = Options {
         licenses: 10_000,
         tenants: 4,
+        companies: 1_000,
+        subscriptions: 3_000,
+        proposals: 50,
         latency_ms: 20,
         runs: 3,
-        apply: 0,
+        apply: false,
         rate_429_percent: 20,
+        parallelism: 32,
+        pure: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -61,13 +100,23 @@ fn options() -> Options {
         match pair[0].as_str() {
             "--licenses" => options.licenses = value as usize,
             "--tenants" => options.tenants = (value as usize).max(1),
+            "--companies" => options.companies = value as usize,
+            "--subscriptions" => options.subscriptions = value as usize,
+            "--proposals" => options.proposals = value as usize,
             "--latency-ms" => options.latency_ms = value,
             "--runs" => options.runs = (value as usize).max(1),
-            "--apply" => options.apply = value as usize,
+            "--apply" => options.apply = value > 0,
             "--rate-429-percent" => options.rate_429_percent = value.min(100),
-            other => panic!("unknown option {other}; use --licenses --tenants --latency-ms --runs"),
+            "--parallelism" => options.parallelism = (value as usize).max(1),
+            "--pure" => options.pure = value as usize,
+            other => panic!(
+                "unknown option {other}; use --licenses --tenants --companies --subscriptions \
+                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure"
+            ),
         }
     }
+    // At most one subscription per product and company.
+    options.subscriptions = options.subscriptions.min(options.companies * OFFERS.len());
     options
 }
 
@@ -80,94 +129,676 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn metrics(http: &reqwest::Client, base: &str) -> BTreeMap<String, u64> {
-    let value: serde_json::Value = http
-        .get(format!("{base}/_sim/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    serde_json::from_value(value["requests"].clone()).unwrap()
+/// User + system CPU time of this process, all threads, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
-async fn control(
-    http: &reqwest::Client,
-    base: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: serde_json::Value,
-) {
-    http.request(method, format!("{base}/_sim/{path}"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+/// Resets the peak resident set size (VmHWM) to the current one.
+fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-#[tokio::main]
-async fn main() {
-    let options = options();
+/// VmHWM in MiB.
+fn peak_memory_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// The simulator in a child process (this binary with `--serve-sim`).
+struct SimProcess {
+    child: Child,
+    base: String,
+    client_id: String,
+    pem: String,
+    _dir: tempfile::TempDir,
+}
+
+impl SimProcess {
+    fn spawn() -> SimProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("redstor-key.pem");
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .arg("--serve-sim")
+            .arg(&key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut words = line.split_whitespace();
+        let base = words.next().expect("the simulator's address").to_string();
+        let client_id = words.next().expect("the Redstor client id").to_string();
+        let pem = std::fs::read_to_string(&key).unwrap();
+        SimProcess {
+            child,
+            base,
+            client_id,
+            pem,
+            _dir: dir,
+        }
+    }
+
+    fn ecl_clients(&self) -> EclClients {
+        let url = checked_base_url(&self.base, "sim").unwrap();
+        let keystone = Arc::new(Keystone::new(
+            HttpClient::new(HttpConfig::default()).unwrap(),
+            EclCredentials::demo(join_segments(&url, &["v3"]).unwrap()),
+        ));
+        EclClients::new(
+            HttpClient::new(HttpConfig::default()).unwrap(),
+            keystone,
+            Some(self.base.clone()),
+        )
+    }
+
+    /// A RedAPI client with a fresh token cache, like a fresh process.
+    fn redstor(&self) -> RedstorClient {
+        let credentials = RedstorCredentials::service_account(
+            &format!("{}/", self.base),
+            &format!("{}/connect/token", self.base),
+            &self.client_id,
+            self.pem.as_bytes(),
+            Path::new("the simulator's key"),
+        )
+        .unwrap();
+        let http = HttpClient::new(HttpConfig::default()).unwrap();
+        RedstorClient::new(http.clone(), Arc::new(RedstorAuth::new(http, credentials)))
+    }
+
+    fn workspace(&self, manifests: &Path, state: &Path) -> Workspace {
+        Workspace {
+            paths: vec![manifests.to_path_buf()],
+            state_file: StateFile::new(state.to_path_buf()),
+            lock_timeout: Duration::ZERO,
+            clients: self.ecl_clients(),
+            redstor: RedstorAccess::new(self.redstor()),
+        }
+    }
+
+    async fn faults(&self, raw: &reqwest::Client, faults: serde_json::Value) {
+        raw.put(format!("{}/_sim/faults", self.base))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn reset_metrics(&self, raw: &reqwest::Client) {
+        raw.delete(format!("{}/_sim/metrics", self.base))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn metrics(&self, raw: &reqwest::Client) -> BTreeMap<String, u64> {
+        let value: serde_json::Value = raw
+            .get(format!("{}/_sim/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        serde_json::from_value(value["requests"].clone()).unwrap()
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        // Closing stdin asks the child to stop; it is ours, so make sure.
+        drop(self.child.stdin.take());
+        if self.child.try_wait().ok().flatten().is_none() {
+            std::thread::sleep(Duration::from_millis(200));
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// The child: serves the simulator until stdin closes.
+async fn serve_sim(key: &Path) {
+    let account = RedstorAccount::generate().unwrap();
+    account.write_private_key(key).unwrap();
+    let client_id = account.client_id.clone();
     let sim = Simulator::start(
         ([127, 0, 0, 1], 0).into(),
         SimConfig {
             provisioning_delay: Duration::ZERO,
+            redstor_account: Some(account),
             ..SimConfig::default()
         },
     )
     .await
     .unwrap();
-    let base = sim.base_url();
-    entitle::api::http::install_crypto_provider();
-    let raw = reqwest::Client::new();
-    let http = HttpClient::new(HttpConfig::default()).unwrap();
-    let url = checked_base_url(&base, "sim").unwrap();
-    let keystone = Arc::new(Keystone::new(
-        http.clone(),
-        EclCredentials::demo(join_segments(&url, &["v3"]).unwrap()),
-    ));
-    let clients = EclClients::new(http, keystone, Some(base.clone()));
+    println!("{} {client_id}", sim.base_url());
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await
+    .unwrap();
+    sim.shutdown().await;
+}
 
-    // Seed: licenses spread over the tenants, and the state that binds them.
-    let dir = tempfile::tempdir().unwrap();
-    let manifests = dir.path().join("manifests");
-    std::fs::create_dir_all(&manifests).unwrap();
-    let mut state = State::new();
+/// The shape of the Redstor tree: each company's name, type and parent.
+fn companies(count: usize) -> Vec<(String, &'static str, Option<String>)> {
+    let partners = count.div_ceil(100).min(count);
+    let subs = (partners * 9).min(count - partners);
+    let customers = count - partners - subs;
+    let mut out = Vec::with_capacity(count);
+    for p in 0..partners {
+        out.push((format!("p{p:02}"), "Partner", None));
+    }
+    for s in 0..subs {
+        let parent = format!("p{:02}", s % partners);
+        out.push((format!("{parent}-s{s:03}"), "Partner", Some(parent)));
+    }
+    for c in 0..customers {
+        let parent = if subs > 0 {
+            out[partners + c % subs].0.clone()
+        } else {
+            format!("p{:02}", c % partners)
+        };
+        out.push((format!("c{c:04}"), "Customer", Some(parent)));
+    }
+    out
+}
+
+/// Writes the scenario's manifests into `dir`: one file per tenant, one
+/// for companies, one for subscriptions.
+fn write_manifests(options: &Options, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
     let per_tenant = options.licenses.div_ceil(options.tenants);
-    let seed_started = Instant::now();
     for t in 0..options.tenants {
-        let tenant = tenant_id(t);
-        let mut yaml = String::new();
-        let _ = write!(
-            yaml,
-            "---\napiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: t{t}\nspec:\n  region: jp1\n  tenantId: {tenant}\n"
+        let mut yaml = format!(
+            "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: t{t}\nspec:\n  region: jp1\n  tenantId: {}\n",
+            tenant_id(t)
         );
-        let client: ArcserveClient = clients.arcserve_for(&tenant, "jp1", None).unwrap();
-        let count = per_tenant.min(options.licenses - t * per_tenant.min(options.licenses));
-        let created: Vec<_> = stream::iter(0..count)
-            .map(|i| {
-                let client = client.clone();
-                async move {
-                    client
-                        .create_license(&NewLicense {
-                            name: format!("t{t}-license-{i:05}"),
-                            plan_id: PLAN.parse().unwrap(),
-                            number_of_standalone_keys: 1,
-                        })
-                        .await
-                        .unwrap()
-                }
-            })
-            .buffer_unordered(64)
-            .collect()
-            .await;
-        for license in created {
+        // Files of at most 5,000 licenses (a manifest file is capped at 4 MiB).
+        let first = t * per_tenant;
+        let mut licenses = String::new();
+        for i in first..(first + per_tenant).min(options.licenses) {
+            if i > first && (i - first).is_multiple_of(5_000) {
+                let chunk = (i - first) / 5_000;
+                std::fs::write(dir.join(format!("t{t}-{chunk}.yaml")), &licenses).unwrap();
+                licenses.clear();
+            }
+            let _ = write!(
+                licenses,
+                "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: l{i:06}\nspec:\n  tenant: t{t}\n  plan: {PLAN}\n  standaloneKeys: 1\n  version: \"9.0\"\n"
+            );
+        }
+        std::fs::write(dir.join(format!("t{t}-last.yaml")), &licenses).unwrap();
+        for i in (t..options.proposals).step_by(options.tenants) {
             let _ = write!(
                 yaml,
-                "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: {}\nspec:\n  tenant: t{t}\n  plan: {PLAN}\n  standaloneKeys: 1\n  version: \"9.0\"\n",
-                license.name
+                "---\napiVersion: entitle/v1\nkind: Proposal\nmetadata:\n  name: dns{i:03}\nspec:\n  tenant: t{t}\n  service: FastDNS\n  language: en\n  customerEmail: dns{i:03}@example.co.jp\n  models:\n    - plan: 2zone Plan\n      number: 1\n"
             );
+        }
+        std::fs::write(dir.join(format!("t{t}.yaml")), yaml).unwrap();
+    }
+    let tree = companies(options.companies);
+    let mut yaml = String::new();
+    for (name, kind, parent) in &tree {
+        let _ = write!(
+            yaml,
+            "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  companyName: Company {name}\n  type: {kind}\n"
+        );
+        if let Some(parent) = parent {
+            let _ = writeln!(yaml, "  parent: {parent}");
+        }
+    }
+    std::fs::write(dir.join("companies.yaml"), yaml).unwrap();
+    let mut yaml = String::new();
+    for k in 0..options.subscriptions {
+        let company = &tree[k % tree.len()].0;
+        let slot = k / tree.len();
+        let (product, editions) = OFFERS[(k + slot) % OFFERS.len()];
+        let edition = editions[k % 2];
+        let _ = write!(
+            yaml,
+            "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {company}-{product}\nspec:\n  company: {company}\n  product: {product}\n  edition: {edition}\n"
+        );
+    }
+    std::fs::write(dir.join("subscriptions.yaml"), yaml).unwrap();
+}
+
+/// What one apply from the plan did.
+struct Applied {
+    wall: f64,
+    actions: usize,
+    failed: usize,
+    calls: u64,
+    left: usize,
+}
+
+/// Plans and applies the manifests in `workspace`; then plans again to
+/// count what is left.
+async fn apply_all(
+    sim: &SimProcess,
+    raw: &reqwest::Client,
+    workspace: &Workspace,
+    parallelism: usize,
+) -> Applied {
+    sim.reset_metrics(raw).await;
+    let started = Instant::now();
+    let planned = workspace.plan(&[]).await.unwrap();
+    let (_tx, cancel) = tokio::sync::watch::channel(false);
+    let report = workspace
+        .apply(
+            &planned.plan,
+            planned.state,
+            entitle::apply::ApplyOptions {
+                parallelism,
+                poll_interval: Duration::from_millis(50),
+                ..entitle::apply::ApplyOptions::default()
+            },
+            Arc::new(entitle::apply::Silent),
+            cancel,
+        )
+        .await;
+    let wall = started.elapsed().as_secs_f64();
+    let calls = sim.metrics(raw).await.values().sum();
+    let failed = report
+        .outcomes
+        .iter()
+        .filter(|(_, o)| !matches!(o, entitle::apply::Outcome::Done(_)))
+        .count();
+    let left = workspace.plan(&[]).await.unwrap().plan.actions.len();
+    Applied {
+        wall,
+        actions: planned.plan.actions.len(),
+        failed,
+        calls,
+        left,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve-sim") {
+        serve_sim(Path::new(&args[2])).await;
+        return;
+    }
+    entitle::api::http::install_crypto_provider();
+    let options = options();
+    if options.pure > 0 {
+        pure(&options).await;
+        return;
+    }
+    let raw = reqwest::Client::new();
+    let sim = SimProcess::spawn();
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    let state_path = dir.path().join("entitle.state.json");
+    write_manifests(&options, &manifests);
+
+    // Seed: everything created through apply, with no latency.
+    let seed = apply_all(&sim, &raw, &sim.workspace(&manifests, &state_path), 64).await;
+    assert_eq!(seed.failed, 0, "seeding failed");
+    assert_eq!(seed.left, 0, "the seeded state should plan no changes");
+    println!(
+        "seeded {} licenses over {} tenants, {} companies, {} subscriptions, {} proposals: {} actions in {:.1}s",
+        options.licenses,
+        options.tenants,
+        options.companies,
+        options.subscriptions,
+        options.proposals,
+        seed.actions,
+        seed.wall
+    );
+
+    sim.faults(&raw, json!({ "latency_ms": options.latency_ms }))
+        .await;
+    let measured = measure(&options, &sim, &raw, &manifests, &state_path).await;
+    let baseline = baseline(&sim, &raw, &state_path).await;
+    report(&options, &measured, &baseline);
+    drop(sim);
+    if options.apply {
+        apply_under_rate_limits(&options, &raw).await;
+    }
+}
+
+/// Medians of the runs of load, refresh and plan.
+struct Measured {
+    load: f64,
+    refresh: f64,
+    plan: f64,
+    cpu: f64,
+    peak_mib: f64,
+    peak_reset: bool,
+    calls: BTreeMap<String, u64>,
+}
+
+async fn measure(
+    options: &Options,
+    sim: &SimProcess,
+    raw: &reqwest::Client,
+    manifests: &Path,
+    state_path: &Path,
+) -> Measured {
+    let (mut loads, mut refreshes, mut plans, mut cpus, mut peaks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut calls = BTreeMap::new();
+    let mut peak_reset = false;
+    for _ in 0..options.runs {
+        // Fresh token caches each run, like a fresh process.
+        let workspace = sim.workspace(manifests, state_path);
+        sim.reset_metrics(raw).await;
+        peak_reset = reset_peak_memory();
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        let desired = workspace.load().unwrap();
+        let state = workspace.state_file.load_or_new().unwrap();
+        loads.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let live = entitle::plan::refresh::refresh(
+            &desired,
+            &state,
+            &workspace.clients,
+            &workspace.redstor,
+        )
+        .await
+        .unwrap();
+        refreshes.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let plan = entitle::plan::plan(&entitle::plan::PlanInput {
+            desired: &desired,
+            prior: &state,
+            live: &live,
+            targets: &[],
+        })
+        .unwrap();
+        plans.push(started.elapsed().as_secs_f64());
+        cpus.push(cpu_seconds() - cpu);
+        peaks.push(peak_memory_mib());
+        assert!(plan.is_empty(), "the seeded state should plan no changes");
+        calls = sim.metrics(raw).await;
+    }
+    Measured {
+        load: median(loads),
+        refresh: median(refreshes),
+        plan: median(plans),
+        cpu: median(cpus),
+        peak_mib: median(peaks),
+        peak_reset,
+        calls,
+    }
+}
+
+/// One GET per managed object, 10 at a time: a license, a company, a
+/// subscription's company's subscriptions, a proposal's detail.
+struct Baseline {
+    wall: f64,
+    calls: u64,
+}
+
+async fn baseline(sim: &SimProcess, raw: &reqwest::Client, state_path: &Path) -> Baseline {
+    let state = StateFile::new(state_path.to_path_buf())
+        .load()
+        .unwrap()
+        .unwrap();
+    let clients = sim.ecl_clients();
+    let redstor = sim.redstor();
+    sim.reset_metrics(raw).await;
+    let started = Instant::now();
+    let reads: Vec<(String, ResourceState)> = state.resources.into_iter().collect();
+    stream::iter(reads)
+        .map(|(address, record)| {
+            let (clients, redstor) = (&clients, &redstor);
+            async move {
+                let id = record.remote_id.clone().unwrap_or_default();
+                let tenant = record.scope.tenant_id.clone().unwrap_or_default();
+                if address.starts_with("ArcserveLicense/") {
+                    let client = clients.arcserve_for(&tenant, "jp1", None).unwrap();
+                    client.get_license(id.parse().unwrap()).await.unwrap();
+                } else if address.starts_with("Proposal/") {
+                    let client = clients.proposal_for(&tenant, "jp1", None).unwrap();
+                    client
+                        .detail(8, &id, entitle::resources::proposal::READ_LANGUAGE)
+                        .await
+                        .unwrap();
+                } else if address.starts_with("RedstorCompany/") {
+                    redstor.company(id.parse().unwrap()).await.unwrap();
+                } else if address.starts_with("RedstorSubscription/") {
+                    let company: Uuid = record.scope.company_id.unwrap().parse().unwrap();
+                    redstor.subscriptions(company).await.unwrap();
+                }
+            }
+        })
+        .buffer_unordered(10)
+        .collect::<Vec<_>>()
+        .await;
+    Baseline {
+        wall: started.elapsed().as_secs_f64(),
+        calls: sim.metrics(raw).await.values().sum(),
+    }
+}
+
+/// The fewest calls per route, and the fewest round trips on the longest
+/// chain, given the concurrency limits.
+fn lower_bound(options: &Options, route: &str) -> Option<u64> {
+    let tenants = options.tenants as u64;
+    let per_tenant = options.licenses.div_ceil(options.tenants);
+    let pages = per_tenant.div_ceil(100).max(1) as u64;
+    let proposal_tenants = options.proposals.min(options.tenants) as u64;
+    let license_tenants = if options.licenses > 0 { tenants } else { 0 };
+    let redstor = options.companies > 0;
+    Some(match route {
+        "GET /v2/arcserve-udp/{tenant_id}/licenses" => pages * license_tenants,
+        "GET /v2/arcserve-udp/{tenant_id}/plans" => license_tenants,
+        "POST /v3/auth/tokens" => license_tenants.max(proposal_tenants),
+        "GET /v1/proposal/list/{tenant_id}/{service_id}" => proposal_tenants,
+        "GET /companies" | "GET /products" | "POST /connect/token" => u64::from(redstor),
+        "GET /companies/{companyId}/customers/transitive" => {
+            options.companies.div_ceil(100).max(1) as u64 * u64::from(redstor)
+        }
+        "GET /companies/{companyId}/subscriptions" => options.companies as u64,
+        _ => return None,
+    })
+}
+
+/// Round trips on the critical path of a refresh: the longest of the
+/// Arcserve chain (token, page 1, the other pages 8 at a time), the
+/// proposal chain (token, list) and the Redstor chain (token, root, the
+/// transitive pages one after another, then subscriptions 16 at a time).
+fn round_trips(options: &Options) -> u64 {
+    let per_tenant = options.licenses.div_ceil(options.tenants);
+    let pages = per_tenant.div_ceil(100).max(1) as u64;
+    let arcserve = if options.licenses > 0 {
+        2 + (pages - 1).div_ceil(8)
+    } else {
+        0
+    };
+    let proposals = if options.proposals > 0 { 2 } else { 0 };
+    let redstor = if options.companies > 0 {
+        2 + options.companies.div_ceil(100).max(1) as u64 + options.companies.div_ceil(16) as u64
+    } else {
+        0
+    };
+    arcserve.max(proposals).max(redstor)
+}
+
+fn report(options: &Options, measured: &Measured, baseline: &Baseline) {
+    println!();
+    println!(
+        "refresh + plan of {} licenses over {} tenants, {} Redstor companies, {} subscriptions, \
+         {} proposals; {} ms latency; median of {} run(s)",
+        options.licenses,
+        options.tenants,
+        options.companies,
+        options.subscriptions,
+        options.proposals,
+        options.latency_ms,
+        options.runs
+    );
+    println!();
+    println!("| route | calls | lower bound |");
+    println!("|---|---:|---:|");
+    let mut bound_total = 0;
+    for (route, count) in &measured.calls {
+        let bound = lower_bound(options, route);
+        bound_total += bound.unwrap_or(0);
+        let bound = bound.map_or_else(|| "?".to_string(), |b| b.to_string());
+        println!("| `{route}` | {count} | {bound} |");
+    }
+    let calls: u64 = measured.calls.values().sum();
+    let rounds = round_trips(options);
+    let wall_bound = rounds as f64 * options.latency_ms as f64 / 1000.0;
+    let plan_wall = measured.load + measured.refresh + measured.plan;
+    println!("| total | {calls} | {bound_total} |");
+    println!();
+    println!("| | entitle | lower bound | per-resource baseline |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| API calls | {calls} | {bound_total} | {} |",
+        baseline.calls
+    );
+    println!(
+        "| refresh wall time (s) | {:.3} | {wall_bound:.3} ({rounds} round trips) | {:.3} |",
+        measured.refresh, baseline.wall
+    );
+    println!("| load manifests + state (s) | {:.3} | | |", measured.load);
+    println!("| plan, no I/O (s) | {:.3} | | |", measured.plan);
+    println!("| plan wall: load + refresh + plan (s) | {plan_wall:.3} | {wall_bound:.3} | |");
+    println!(
+        "| CPU, user + sys, /proc/self/stat (s) | {:.2} | | |",
+        measured.cpu
+    );
+    println!(
+        "| peak memory, VmHWM (MiB) | {:.0}{} | | |",
+        measured.peak_mib,
+        if measured.peak_reset {
+            " (reset before each run)"
+        } else {
+            " (not reset: since process start)"
+        }
+    );
+    println!();
+    println!(
+        "ratios: refresh calls / lower bound = {:.2}; plan wall / lower bound = {:.2}; \
+         refresh wall / lower bound = {:.2}; baseline calls / entitle calls = {:.1}; \
+         baseline wall / entitle refresh = {:.1}",
+        calls as f64 / bound_total.max(1) as f64,
+        plan_wall / wall_bound.max(f64::EPSILON),
+        measured.refresh / wall_bound.max(f64::EPSILON),
+        baseline.calls as f64 / calls.max(1) as f64,
+        baseline.wall / measured.refresh.max(f64::EPSILON)
+    );
+    println!("(the simulator runs in a child process: CPU and memory are entitle's alone)");
+}
+
+/// Creates the whole scenario from empty twice, in fresh simulators, once
+/// as is and once with a share of requests answered 429
+/// (`Retry-After: 1`), through the real planner and executor.
+async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
+    println!();
+    println!(
+        "apply from empty: {} licenses, {} companies, {} subscriptions, {} proposals; \
+         {} ms latency, parallelism {}",
+        options.licenses,
+        options.companies,
+        options.subscriptions,
+        options.proposals,
+        options.latency_ms,
+        options.parallelism
+    );
+    println!();
+    println!("| 429 share | wall (s) | actions | failed | API calls | left after |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let mut walls = Vec::new();
+    for percent in [0, options.rate_429_percent] {
+        let sim = SimProcess::spawn();
+        let dir = tempfile::tempdir().unwrap();
+        let manifests = dir.path().join("manifests");
+        write_manifests(options, &manifests);
+        let workspace = sim.workspace(&manifests, &dir.path().join("state.json"));
+        sim.faults(
+            raw,
+            json!({ "latency_ms": options.latency_ms, "rate_429": percent as f64 / 100.0, "retry_after_secs": 1 }),
+        )
+        .await;
+        let applied = apply_all(&sim, raw, &workspace, options.parallelism).await;
+        walls.push(applied.wall);
+        println!(
+            "| {percent}% | {:.2} | {} | {} | {} | {} |",
+            applied.wall, applied.actions, applied.failed, applied.calls, applied.left
+        );
+    }
+    println!();
+    println!(
+        "with {}% 429s the apply took {:.2} times as long",
+        options.rate_429_percent,
+        walls[1] / walls[0].max(f64::EPSILON)
+    );
+}
+
+/// Times `manifest::load` of `options.pure` license documents against
+/// `plan::plan` of them on a live view built by hand (every license bound
+/// and matching: the plan is empty).
+async fn pure(options: &Options) {
+    let raw = reqwest::Client::new();
+    let sim = SimProcess::spawn();
+    let clients = sim.ecl_clients();
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    let scenario = Options {
+        licenses: options.pure,
+        companies: 0,
+        subscriptions: 0,
+        proposals: 0,
+        ..*options
+    };
+    write_manifests(&scenario, &manifests);
+    let _ = std::fs::remove_file(manifests.join("companies.yaml"));
+    let _ = std::fs::remove_file(manifests.join("subscriptions.yaml"));
+
+    // One real license per tenant, as the API shows it, copied for each.
+    let per_tenant = options.pure.div_ceil(options.tenants);
+    let mut live = Live::default();
+    let mut state = State::new();
+    for t in 0..options.tenants {
+        let tenant = tenant_id(t);
+        let client: ArcserveClient = clients.arcserve_for(&tenant, "jp1", None).unwrap();
+        client
+            .create_license(&NewLicense {
+                name: "template".into(),
+                plan_id: PLAN.parse().unwrap(),
+                number_of_standalone_keys: 1,
+            })
+            .await
+            .unwrap();
+        let (mut listed, now) = client.list_licenses_dated().await.unwrap();
+        let plans = client.list_plans().await.unwrap();
+        let template = listed.pop().unwrap();
+        let first = t * per_tenant;
+        let mut licenses = Vec::new();
+        for i in first..(first + per_tenant).min(options.pure) {
+            let mut license = template.clone();
+            license.id = Uuid::new_v4();
+            license.name = format!("l{i:06}");
             state.resources.insert(
                 format!("ArcserveLicense/{}", license.name),
                 ResourceState {
@@ -185,64 +816,24 @@ async fn main() {
                     lifecycle: Default::default(),
                 },
             );
+            licenses.push(license);
         }
-        std::fs::write(manifests.join(format!("t{t}.yaml")), &yaml).unwrap();
-    }
-    let state_file = StateFile::new(dir.path().join("entitle.state.json"));
-    state_file.write(&mut state).unwrap();
-    println!(
-        "seeded {} licenses over {} tenants in {:.1}s",
-        options.licenses,
-        options.tenants,
-        seed_started.elapsed().as_secs_f64()
-    );
-
-    let workspace = Workspace {
-        paths: vec![manifests],
-        state_file,
-        lock_timeout: Duration::ZERO,
-        clients: clients.clone(),
-        redstor: RedstorAccess::unavailable("the benchmark has no Redstor account", ""),
-    };
-    control(
-        &raw,
-        &base,
-        reqwest::Method::PUT,
-        "faults",
-        json!({ "latency_ms": options.latency_ms }),
-    )
-    .await;
-
-    // entitle: load, refresh, plan, each timed.
-    let mut loads = Vec::new();
-    let mut refreshes = Vec::new();
-    let mut plans = Vec::new();
-    let mut calls = BTreeMap::new();
-    for _ in 0..options.runs {
-        // A fresh token cache each run, like a fresh process.
-        let keystone = Arc::new(Keystone::new(
-            HttpClient::new(HttpConfig::default()).unwrap(),
-            EclCredentials::demo(join_segments(&url, &["v3"]).unwrap()),
-        ));
-        let run_clients = EclClients::new(
-            HttpClient::new(HttpConfig::default()).unwrap(),
-            keystone,
-            Some(base.clone()),
+        let tenant_live = TenantLive::from_api(
+            now.unwrap_or_else(time::OffsetDateTime::now_utc),
+            licenses,
+            plans,
+            None,
         );
-        raw.delete(format!("{base}/_sim/metrics"))
-            .send()
-            .await
-            .unwrap();
+        live.tenants.insert(tenant, tenant_live);
+    }
+    drop(sim);
+    drop(raw);
+
+    let (mut loads, mut plans) = (Vec::new(), Vec::new());
+    for _ in 0..options.runs {
         let started = Instant::now();
-        let desired = workspace.load().unwrap();
-        let state = workspace.state_file.load_or_new().unwrap();
+        let desired = entitle::manifest::load(std::slice::from_ref(&manifests)).unwrap();
         loads.push(started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        let live =
-            entitle::plan::refresh::refresh(&desired, &state, &run_clients, &workspace.redstor)
-                .await
-                .unwrap();
-        refreshes.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
         let plan = entitle::plan::plan(&entitle::plan::PlanInput {
             desired: &desired,
@@ -252,176 +843,21 @@ async fn main() {
         })
         .unwrap();
         plans.push(started.elapsed().as_secs_f64());
-        assert!(plan.is_empty(), "the seeded state should plan no changes");
-        calls = metrics(&raw, &base).await;
+        assert!(plan.is_empty(), "every license is bound and matches");
     }
-    let entitle_calls: u64 = calls.values().sum();
-
-    // Baseline: one GET per managed license, 10 at a time.
-    raw.delete(format!("{base}/_sim/metrics"))
-        .send()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let targets: Vec<(String, String)> = state
-        .resources
-        .values()
-        .map(|r| {
-            (
-                r.scope.tenant_id.clone().unwrap(),
-                r.remote_id.clone().unwrap(),
-            )
-        })
-        .collect();
-    stream::iter(targets)
-        .map(|(tenant, id)| {
-            let client = clients.arcserve_for(&tenant, "jp1", None).unwrap();
-            async move { client.get_license(id.parse().unwrap()).await.unwrap() }
-        })
-        .buffer_unordered(10)
-        .collect::<Vec<_>>()
-        .await;
-    let baseline_wall = started.elapsed().as_secs_f64();
-    let baseline_calls: u64 = metrics(&raw, &base).await.values().sum();
-
-    // The lower bound: per tenant, a token, then page 1, then the other
-    // pages 8 at a time (plans and orders ride alongside).
-    let pages_per_tenant = per_tenant.div_ceil(100).max(1) as u64;
-    let list_lower_bound = pages_per_tenant * options.tenants as u64;
-    let rounds = 2 + (pages_per_tenant - 1).div_ceil(8);
-    let wall_lower_bound = rounds as f64 * options.latency_ms as f64 / 1000.0;
-    let list_calls = calls
-        .get("GET /v2/arcserve-udp/{tenant_id}/licenses")
-        .copied()
-        .unwrap_or(0);
-
-    println!();
+    let (load, plan) = (median(loads), median(plans));
     println!(
-        "refresh + plan of {} licenses, {} tenants, {} ms latency, median of {} run(s)",
-        options.licenses, options.tenants, options.latency_ms, options.runs
+        "pure planning of {} licenses over {} tenants, median of {} run(s)",
+        options.pure, options.tenants, options.runs
     );
     println!();
-    println!("| route | calls | lower bound |");
-    println!("|---|---:|---:|");
-    for (route, count) in &calls {
-        let bound = match route.as_str() {
-            "GET /v2/arcserve-udp/{tenant_id}/licenses" => list_lower_bound.to_string(),
-            _ => options.tenants.to_string(),
-        };
-        println!("| `{route}` | {count} | {bound} |");
-    }
-    let (load, refresh, plan) = (median(loads), median(refreshes), median(plans));
-    println!();
-    println!("| | entitle | lower bound | per-resource baseline |");
-    println!("|---|---:|---:|---:|");
-    println!("| license list calls | {list_calls} | {list_lower_bound} | - |");
+    println!("| step | wall (s) |");
+    println!("|---|---:|");
     println!(
-        "| API calls | {entitle_calls} | {} | {baseline_calls} |",
-        list_lower_bound + 2 * options.tenants as u64
+        "| `manifest::load` of {} documents | {load:.3} |",
+        options.pure
     );
-    println!(
-        "| refresh wall time (s) | {refresh:.3} | {wall_lower_bound:.3} | {baseline_wall:.3} |"
-    );
-    println!("| load manifests + state (s) | {load:.3} | | |");
-    println!("| plan, no I/O (s) | {plan:.3} | | |");
+    println!("| `plan::plan` on a prepared live view | {plan:.3} |");
     println!();
-    println!(
-        "ratios: refresh / lower bound = {:.2}; baseline calls / entitle calls = {:.0}; baseline wall / entitle refresh = {:.0}",
-        refresh / wall_lower_bound.max(f64::EPSILON),
-        baseline_calls as f64 / entitle_calls.max(1) as f64,
-        baseline_wall / refresh.max(f64::EPSILON)
-    );
-    if options.apply > 0 {
-        apply_under_rate_limits(&options, &base, &url, &raw).await;
-    }
-    sim.shutdown().await;
-}
-
-/// Creates `options.apply` licenses in a fresh tenant twice, once as is and
-/// once with a share of requests answered 429 (`Retry-After: 1`), through
-/// the real planner and executor; prints wall times and failed actions.
-async fn apply_under_rate_limits(
-    options: &Options,
-    base: &str,
-    url: &reqwest::Url,
-    raw: &reqwest::Client,
-) {
-    println!();
-    println!(
-        "apply: {} licenses (create, wait, issue a key), {} ms latency, parallelism 8",
-        options.apply, options.latency_ms
-    );
-    println!();
-    println!("| 429 share | wall (s) | actions failed | API calls |");
-    println!("|---:|---:|---:|---:|");
-    let mut walls = Vec::new();
-    for (round, percent) in [0, options.rate_429_percent].into_iter().enumerate() {
-        let tenant = tenant_id(1000 + round);
-        let dir = tempfile::tempdir().unwrap();
-        let mut yaml = format!(
-            "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: bench\nspec:\n  region: jp1\n  tenantId: {tenant}\n"
-        );
-        for i in 0..options.apply {
-            let _ = write!(
-                yaml,
-                "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: a{round}-{i:05}\nspec:\n  tenant: bench\n  plan: {PLAN}\n  standaloneKeys: 1\n  version: \"9.0\"\n  keyTypes: [a1b2c3d4-0001-4000-8000-000000000001]\n"
-            );
-        }
-        std::fs::write(dir.path().join("m.yaml"), yaml).unwrap();
-        let http = HttpClient::new(HttpConfig::default()).unwrap();
-        let keystone = Arc::new(Keystone::new(
-            http.clone(),
-            EclCredentials::demo(join_segments(url, &["v3"]).unwrap()),
-        ));
-        let workspace = Workspace {
-            paths: vec![dir.path().join("m.yaml")],
-            state_file: StateFile::new(dir.path().join("state.json")),
-            lock_timeout: Duration::ZERO,
-            clients: EclClients::new(http, keystone, Some(base.to_string())),
-            redstor: RedstorAccess::unavailable("the benchmark has no Redstor account", ""),
-        };
-        control(
-            raw,
-            base,
-            reqwest::Method::PUT,
-            "faults",
-            json!({ "latency_ms": options.latency_ms, "rate_429": percent as f64 / 100.0, "retry_after_secs": 1 }),
-        )
-        .await;
-        raw.delete(format!("{base}/_sim/metrics"))
-            .send()
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let planned = workspace.plan(&[]).await.unwrap();
-        let (_tx, cancel) = tokio::sync::watch::channel(false);
-        let report = workspace
-            .apply(
-                &planned.plan,
-                planned.state,
-                entitle::apply::ApplyOptions {
-                    poll_interval: Duration::from_millis(50),
-                    ..entitle::apply::ApplyOptions::default()
-                },
-                Arc::new(entitle::apply::Silent),
-                cancel,
-            )
-            .await;
-        let wall = started.elapsed().as_secs_f64();
-        walls.push(wall);
-        let failed = report
-            .outcomes
-            .iter()
-            .filter(|(_, o)| !matches!(o, entitle::apply::Outcome::Done(_)))
-            .count();
-        let calls: u64 = metrics(raw, base).await.values().sum();
-        println!("| {percent}% | {wall:.2} | {failed} | {calls} |");
-    }
-    control(raw, base, reqwest::Method::PUT, "faults", json!({})).await;
-    println!();
-    println!(
-        "with {}% 429s the apply took {:.2} times as long",
-        options.rate_429_percent,
-        walls[1] / walls[0].max(f64::EPSILON)
-    );
+    println!("ratio: plan / load = {:.2}", plan / load.max(f64::EPSILON));
 }

@@ -24,6 +24,9 @@ impl std::fmt::Display for Cycle {
 #[derive(Debug, Default)]
 pub struct OrderGraph {
     graph: DiGraph<String, ()>,
+    /// The edges, to keep each once without scanning a node's edges (a
+    /// tenant is a dependency of every one of its licenses).
+    edges: HashSet<(usize, usize)>,
 }
 
 impl OrderGraph {
@@ -38,9 +41,9 @@ impl OrderGraph {
 
     /// `first` must come before `then`. Repeated edges are kept once.
     pub fn before(&mut self, first: usize, then: usize) {
-        let (a, b) = (NodeIndex::new(first), NodeIndex::new(then));
-        if self.graph.find_edge(a, b).is_none() {
-            self.graph.add_edge(a, b, ());
+        if self.edges.insert((first, then)) {
+            self.graph
+                .add_edge(NodeIndex::new(first), NodeIndex::new(then), ());
         }
     }
 
@@ -187,6 +190,21 @@ mod tests {
         g.before(c, a);
         let cycle = g.order().unwrap_err();
         assert_eq!(cycle.to_string(), "a -> b -> c -> a");
+    }
+
+    #[test]
+    fn repeated_edges_are_kept_once_even_from_a_node_with_many() {
+        let mut g = OrderGraph::new();
+        let hub = g.add("hub");
+        let leaves: Vec<usize> = (0..1000).map(|i| g.add(format!("leaf{i:04}"))).collect();
+        for _ in 0..2 {
+            for &leaf in &leaves {
+                g.before(hub, leaf);
+            }
+        }
+        assert_eq!(g.graph.edge_count(), 1000);
+        assert_eq!(g.predecessors(leaves[7]), vec![hub]);
+        assert_eq!(g.order().unwrap()[0], hub);
     }
 
     #[test]

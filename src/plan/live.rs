@@ -3,6 +3,7 @@
 //! the planner stays pure and tests can build one by hand.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, UtcOffset};
@@ -116,9 +117,50 @@ pub struct TenantLive {
     /// makes the upgrade contact optional; `None` when the orders were not
     /// read (they are read only when a version change is in sight).
     pub has_upgrade_order: Option<bool>,
+    /// Where each license is in `licenses`, by id and by name, made on the
+    /// first lookup (a plan looks up every license: a scan each time would
+    /// be quadratic). `licenses` is not changed after construction.
+    #[serde(skip)]
+    index: OnceLock<LicenseIndex>,
+}
+
+/// Positions in `TenantLive::licenses`: the first license of each id, and
+/// the first of each name that is not being deleted.
+#[derive(Clone, Debug, Default)]
+struct LicenseIndex {
+    by_id: HashMap<Uuid, usize>,
+    by_name: HashMap<String, usize>,
 }
 
 impl TenantLive {
+    pub fn new(
+        today: Date,
+        licenses: Vec<ObservedLicense>,
+        plans: Vec<CatalogPlan>,
+        has_upgrade_order: Option<bool>,
+    ) -> Self {
+        TenantLive {
+            today,
+            licenses,
+            plans,
+            has_upgrade_order,
+            index: OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &LicenseIndex {
+        self.index.get_or_init(|| {
+            let mut index = LicenseIndex::default();
+            for (at, license) in self.licenses.iter().enumerate() {
+                index.by_id.entry(license.id).or_insert(at);
+                if license.status != "Deleting" {
+                    index.by_name.entry(license.name.clone()).or_insert(at);
+                }
+            }
+            index
+        })
+    }
+
     /// Derives the planner's view from the API's answers; `orders` is
     /// `None` when they were not read.
     pub fn from_api(
@@ -147,23 +189,27 @@ impl TenantLive {
             .into_iter()
             .map(|license| ObservedLicense::from_api(license, &plans, &last_upgrade))
             .collect();
-        TenantLive {
-            today: server_time.to_offset(TOKYO).date(),
+        TenantLive::new(
+            server_time.to_offset(TOKYO).date(),
             licenses,
             plans,
             has_upgrade_order,
-        }
+        )
     }
 
     pub fn by_id(&self, id: Uuid) -> Option<&ObservedLicense> {
-        self.licenses.iter().find(|l| l.id == id)
+        self.index()
+            .by_id
+            .get(&id)
+            .and_then(|&at| self.licenses.get(at))
     }
 
     /// The license of this name that is not on its way out.
     pub fn by_name(&self, name: &str) -> Option<&ObservedLicense> {
-        self.licenses
-            .iter()
-            .find(|l| l.name == name && l.status != "Deleting")
+        self.index()
+            .by_name
+            .get(name)
+            .and_then(|&at| self.licenses.get(at))
     }
 
     pub fn plan(&self, id: Uuid) -> Option<&CatalogPlan> {
@@ -238,6 +284,37 @@ pub fn tokyo_date(text: &str) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_find_the_first_by_id_and_skip_licenses_being_deleted_by_name() {
+        let license = |id: u128, name: &str, status: &str| ObservedLicense {
+            id: Uuid::from_u128(id),
+            name: name.into(),
+            status: status.into(),
+            plan: Uuid::nil(),
+            standalone_keys: 1,
+            version: None,
+            key_types: BTreeSet::new(),
+            last_changed: None,
+        };
+        let live = TenantLive::new(
+            time::macros::date!(2026 - 11 - 26),
+            vec![
+                license(1, "a", "Deleting"),
+                license(2, "a", "Active"),
+                license(3, "b", "Deleting"),
+                license(2, "c", "Active"),
+            ],
+            Vec::new(),
+            None,
+        );
+        assert_eq!(live.by_id(Uuid::from_u128(1)).unwrap().name, "a");
+        assert_eq!(live.by_id(Uuid::from_u128(2)).unwrap().name, "a");
+        assert_eq!(live.by_name("a").unwrap().id, Uuid::from_u128(2));
+        assert_eq!(live.by_name("b"), None);
+        assert_eq!(live.by_name("c").unwrap().id, Uuid::from_u128(2));
+        assert_eq!(live.by_id(Uuid::from_u128(9)), None);
+    }
 
     #[test]
     fn tokyo_days_start_at_15_utc() {

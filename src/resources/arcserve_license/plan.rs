@@ -889,12 +889,12 @@ mod tests {
         Live {
             tenants: BTreeMap::from([(
                 TENANT.to_string(),
-                TenantLive {
-                    today: date!(2026 - 11 - 26),
+                TenantLive::new(
+                    date!(2026 - 11 - 26),
                     licenses,
-                    plans: catalog(),
-                    has_upgrade_order: Some(has_upgrade_order),
-                },
+                    catalog(),
+                    Some(has_upgrade_order),
+                ),
             )]),
             ..Live::default()
         }
