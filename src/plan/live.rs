@@ -43,6 +43,20 @@ pub struct RedstorLive {
     pub products: Vec<Product>,
     /// Per company id, for the companies that were read.
     pub subscriptions: BTreeMap<Uuid, Vec<Subscription>>,
+    /// Where each company is in `companies`, made on the first lookup (a
+    /// plan looks up every company and its parent's children). `companies`
+    /// is not changed after the first lookup.
+    #[serde(skip)]
+    index: OnceLock<CompanyIndex>,
+}
+
+/// Positions in `RedstorLive::companies`: by id, by parent and lower-case
+/// name (the first of each), and the children of each parent.
+#[derive(Clone, Debug, Default)]
+struct CompanyIndex {
+    by_id: HashMap<Uuid, usize>,
+    by_parent_and_name: HashMap<(Uuid, String), usize>,
+    children: HashMap<Uuid, Vec<usize>>,
 }
 
 impl RedstorLive {
@@ -52,27 +66,58 @@ impl RedstorLive {
         self.root.as_ref().map(|c| c.company_id).unwrap_or_default()
     }
 
+    /// What refresh read: the root, every company below it, the catalog.
+    pub fn new(root: Option<Company>, companies: Vec<Company>, products: Vec<Product>) -> Self {
+        RedstorLive {
+            root,
+            companies,
+            products,
+            ..RedstorLive::default()
+        }
+    }
+
+    fn index(&self) -> &CompanyIndex {
+        self.index.get_or_init(|| {
+            let mut index = CompanyIndex::default();
+            for (at, company) in self.companies.iter().enumerate() {
+                index.by_id.entry(company.company_id).or_insert(at);
+                if let Some(parent) = company.parent_company_id {
+                    index
+                        .by_parent_and_name
+                        .entry((parent, company.company_name.to_lowercase()))
+                        .or_insert(at);
+                    index.children.entry(parent).or_default().push(at);
+                }
+            }
+            index
+        })
+    }
+
     /// A company of the tree, the root included.
     pub fn company(&self, id: Uuid) -> Option<&Company> {
-        self.root
-            .iter()
-            .chain(&self.companies)
-            .find(|c| c.company_id == id)
+        match &self.root {
+            Some(root) if root.company_id == id => Some(root),
+            _ => self.index().by_id.get(&id).map(|&at| &self.companies[at]),
+        }
     }
 
     /// The company called `name` (case-insensitively, as RedAPI compares)
     /// directly below `parent`.
     pub fn child_named(&self, parent: Uuid, name: &str) -> Option<&Company> {
-        self.companies.iter().find(|c| {
-            c.parent_company_id == Some(parent) && c.company_name.eq_ignore_ascii_case(name)
-        })
+        self.index()
+            .by_parent_and_name
+            .get(&(parent, name.to_lowercase()))
+            .map(|&at| &self.companies[at])
     }
 
     /// The companies directly below `parent`.
     pub fn children(&self, parent: Uuid) -> impl Iterator<Item = &Company> {
-        self.companies
-            .iter()
-            .filter(move |c| c.parent_company_id == Some(parent))
+        self.index()
+            .children
+            .get(&parent)
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.companies[at])
     }
 
     /// The subscriptions of a company, when they were read.

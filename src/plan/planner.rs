@@ -449,13 +449,35 @@ fn order(
             }
         }
     }
-    // Remove what depended on a resource before the resource.
+    // What depended on each resource when it was applied (the reverse of
+    // the recorded dependencies), for the rules on removal below.
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (dependent, record) in &prior.resources {
+        for dependency in &record.dependencies {
+            dependents
+                .entry(dependency.as_str())
+                .or_default()
+                .push(dependent.as_str());
+        }
+    }
+    let dependents_of = |resource: &str| dependents.get(resource).into_iter().flatten().copied();
     for (resource, list) in &removing {
-        for (dependent, record) in &prior.resources {
-            if !record.dependencies.iter().any(|d| d == resource) {
-                continue;
+        for dependent in dependents_of(resource) {
+            // Remove what depended on a resource before the resource.
+            for &first in removing.get(dependent).into_iter().flatten() {
+                for &then in list {
+                    if first != then {
+                        graph.before(first, then);
+                    }
+                }
             }
-            for &first in removing.get(dependent.as_str()).into_iter().flatten() {
+            // What leaves a resource (a company moving to another parent, a
+            // subscription moving to another company) leaves before the
+            // resource is removed.
+            for &first in building.get(dependent).into_iter().flatten() {
+                if bulk(first) {
+                    continue;
+                }
                 for &then in list {
                     if first != then {
                         graph.before(first, then);
@@ -464,40 +486,17 @@ fn order(
             }
         }
     }
-    // What leaves a resource (a company moving to another parent, a
-    // subscription moving to another company) leaves before the resource is
-    // removed; and a replace, which removes the old object, waits for the
-    // removals of what depended on it.
-    let depends_on = |dependent: &str, resource: &str| {
-        prior
-            .get(dependent)
-            .is_some_and(|record| record.dependencies.iter().any(|d| d == resource))
-    };
-    for (resource, list) in &removing {
-        for (dependent, moves) in &building {
-            if !depends_on(dependent, resource) {
-                continue;
-            }
-            for &first in moves.iter().filter(|&&i| !bulk(i)) {
-                for &then in list {
-                    if first != then {
-                        graph.before(first, then);
-                    }
-                }
-            }
-        }
-    }
+    // A replace, which removes the old object, waits for the removals of
+    // what depended on it.
     for (resource, list) in &building {
         let replaces = list
             .iter()
             .filter(|&&i| drafts[i].action.kind == ActionKind::Replace);
         for &then in replaces {
-            for (dependent, removals) in &removing {
-                if depends_on(dependent, resource) {
-                    for &first in removals {
-                        if first != then {
-                            graph.before(first, then);
-                        }
+            for dependent in dependents_of(resource) {
+                for &first in removing.get(dependent).into_iter().flatten() {
+                    if first != then {
+                        graph.before(first, then);
                     }
                 }
             }

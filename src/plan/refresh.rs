@@ -63,12 +63,7 @@ pub async fn refresh_redstor_in_play(
         client.customers_transitive(root.company_id),
         client.products()
     )?;
-    let mut live = RedstorLive {
-        root: Some(root),
-        companies,
-        products,
-        subscriptions: BTreeMap::new(),
-    };
+    let mut live = RedstorLive::new(Some(root), companies, products);
     let wanted = redstor::subscription_companies(desired, state, &live);
     live.subscriptions =
         stream::iter(wanted)

@@ -314,9 +314,7 @@ fn plan_company(
             let parent_address = company_address(parent_name);
             if let Some(Spec::RedstorCompany(parent_spec)) = input
                 .desired
-                .resources
-                .iter()
-                .find(|r| r.address.to_string() == parent_address)
+                .get(&Address::new(Kind::RedstorCompany, parent_name))
                 .map(|r| &r.spec)
                 && parent_spec.company_type != super::CompanyTypeSpec::Partner
             {
