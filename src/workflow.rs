@@ -160,11 +160,16 @@ impl Workspace {
                 "write its manifest first: import binds a declared resource to an existing object",
             ));
         };
-        if let Some((other, _)) = state
-            .resources
-            .iter()
-            .find(|(_, r)| r.remote_id.as_deref() == Some(remote_id))
-        {
+        let bound_elsewhere = |id: &str| {
+            state
+                .resources
+                .iter()
+                .find(|(other, r)| {
+                    r.remote_id.as_deref() == Some(id) && other.as_str() != address.to_string()
+                })
+                .map(|(other, _)| other.clone())
+        };
+        if let Some(other) = bound_elsewhere(remote_id) {
             return Err(Error::usage(
                 format!("{remote_id} is already bound to {other}"),
                 format!("`entitle state mv {other} {address}` moves the binding"),
@@ -194,6 +199,14 @@ impl Workspace {
                 ));
             }
         };
+        // The id as the server spells it (typed in another case, or with
+        // other hyphens, it may still name a bound object).
+        if let Some(other) = record.remote_id.as_deref().and_then(bound_elsewhere) {
+            return Err(Error::usage(
+                format!("{remote_id} is already bound to {other}"),
+                format!("`entitle state mv {other} {address}` moves the binding"),
+            ));
+        }
         state.resources.insert(address.to_string(), record);
         self.state_file.write(&mut state)?;
         Ok(format!("{address} is now bound to {remote_id}"))

@@ -37,6 +37,8 @@ const RESOURCE: &str = "https://api.redstor.com/";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// How long an assertion is valid (API.md: `exp` = now + 5 min).
 const ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(5);
+/// How far `iat` and `nbf` are set back, for clocks that disagree a little.
+const CLOCK_SKEW: time::Duration = time::Duration::seconds(30);
 /// A token is renewed when it has less than this left.
 const RENEW_BEFORE: time::Duration = time::Duration::minutes(5);
 
@@ -191,7 +193,9 @@ impl SigningKey {
         now: OffsetDateTime,
     ) -> Result<Secret, ApiError> {
         let header = json!({ "alg": "RS256", "typ": "JWT" });
-        let issued = now.unix_timestamp();
+        // Back-dated a little, so that a client clock slightly ahead of the
+        // identity server's does not make the assertion "not yet valid".
+        let issued = (now - CLOCK_SKEW).unix_timestamp();
         let claims = json!({
             "iss": client_id,
             "sub": client_id,

@@ -34,6 +34,11 @@ pub struct Changed {
     pub field: String,
     pub recorded: Value,
     pub live: Value,
+    /// For a Redstor company that moved: the live parent's id, which
+    /// `accept_into` records as the company's scope (the field shows the
+    /// parent's name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_parent_id: Option<String>,
 }
 
 /// A managed object that is gone from the server.
@@ -63,9 +68,15 @@ impl DriftReport {
     pub fn accept_into(&self, state: &mut State) -> usize {
         let mut touched = BTreeSet::new();
         for change in &self.changed {
-            if let Some(record) = state.resources.get_mut(&change.address)
-                && let Some(attributes) = record.attributes.as_object_mut()
-            {
+            let Some(record) = state.resources.get_mut(&change.address) else {
+                continue;
+            };
+            if let Some(parent) = &change.live_parent_id {
+                // Where the company is now; its manifest's parent name is
+                // not known here, so the planner compares by id.
+                record.scope.company_id = Some(parent.clone());
+                touched.insert(change.address.clone());
+            } else if let Some(attributes) = record.attributes.as_object_mut() {
                 attributes.insert(change.field.clone(), change.live.clone());
                 touched.insert(change.address.clone());
             }
@@ -178,6 +189,7 @@ fn proposal_drift(state: &State, live: &Live, report: &mut DriftReport) {
                     field: field.into(),
                     recorded,
                     live,
+                    live_parent_id: None,
                 });
             }
         };
@@ -250,7 +262,11 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
             else {
                 continue;
             };
-            let now = observed_company_attributes(company, recorded.parent.clone());
+            let mut now = observed_company_attributes(company, recorded.parent.clone());
+            if redstor::same_name(&now.company_name, &recorded.company_name) {
+                // RedAPI does not tell names apart by case.
+                now.company_name.clone_from(&recorded.company_name);
+            }
             changed_fields(report, address, &json!(recorded), &json!(now), &["parent"]);
             let recorded_parent = record
                 .scope
@@ -263,6 +279,7 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                     field: "parent".into(),
                     recorded: json!(label(recorded_parent)),
                     live: json!(label(company.parent_company_id)),
+                    live_parent_id: company.parent_company_id.map(|id| id.to_string()),
                 });
             }
         } else if address.starts_with("RedstorSubscription/") {
@@ -356,6 +373,7 @@ fn changed_fields(
                 field: field.clone(),
                 recorded: value.clone(),
                 live: current,
+                live_parent_id: None,
             });
         }
     }

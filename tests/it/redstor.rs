@@ -530,3 +530,209 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
         plan.stdout
     );
 }
+
+/// A company is replaced while its subscription moves to another company:
+/// the subscription's state record must survive.
+#[test]
+fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    let before = [
+        company("contoso", "Customer", None, ""),
+        company("fabrikam", "Customer", None, ""),
+        subscription("m365", "contoso", "O365", "Advanced", ""),
+    ]
+    .concat();
+    project.write("msp.yaml", &before);
+    project.apply().expect(0);
+    // contoso is renamed (replace) and put under a new partner; its
+    // subscription moves to fabrikam. The partner's create is slow (as
+    // a real create can be), so the subscription's replace runs first.
+    let after = [
+        company("northwind", "Partner", None, ""),
+        company(
+            "contoso",
+            "Customer",
+            Some("northwind"),
+            "  companyName: Contoso Two\n",
+        ),
+        company("fabrikam", "Customer", None, ""),
+        subscription("m365", "fabrikam", "O365", "Advanced", ""),
+    ]
+    .concat();
+    project.write("msp.yaml", &after);
+    sim.set_faults(serde_json::json!({
+        "latency_ms": 1500,
+        "only": "POST /companies/{companyId}/customers"
+    }));
+    project.plan().expect(2);
+    project
+        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
+        .expect(0);
+    sim.set_faults(serde_json::json!({}));
+    let state = project.state();
+    let fabrikam = named(&tree_of(&sim), "fabrikam").company_id;
+    let live = sim.block_on(client(&sim).subscriptions(fabrikam)).unwrap();
+    assert_eq!(live.len(), 1, "subscribed in fabrikam");
+    assert!(
+        state["resources"].get("RedstorSubscription/m365").is_some(),
+        "the subscription made in fabrikam lost its state record: {state:#}"
+    );
+    project.plan().expect(0);
+}
+
+/// `entitle import` refuses an id already bound, whatever its case.
+#[test]
+fn import_refuses_an_id_already_bound_in_another_case() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("a.yaml", &company("contoso", "Customer", None, ""));
+    project.apply().expect(0);
+    let id = named(&tree_of(&sim), "contoso").company_id;
+    project.write(
+        "b.yaml",
+        &company(
+            "contoso-again",
+            "Customer",
+            None,
+            "  companyName: contoso\n",
+        ),
+    );
+    let upper = id.to_string().to_uppercase();
+    let run = project
+        .run(&[
+            "import",
+            "RedstorCompany/contoso-again",
+            &upper,
+            "--manifests",
+            "manifests",
+        ])
+        .expect(1);
+    assert!(
+        run.stderr
+            .contains("already bound to RedstorCompany/contoso"),
+        "{}",
+        run.stderr
+    );
+    let state = project.state();
+    assert!(
+        state["resources"]
+            .get("RedstorCompany/contoso-again")
+            .is_none(),
+        "one company bound to two addresses: {state:#}"
+    );
+}
+
+/// A company created in the portal as `CONTOSO LTD` and imported for a
+/// manifest saying `Contoso Ltd` (the same name to RedAPI) plans no replace.
+#[test]
+fn an_imported_company_differing_only_in_case_is_not_replaced() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let made = sim
+        .block_on(client(&sim).create_customer(
+            root,
+            "CONTOSO LTD",
+            entitle::api::redstor::CompanyType::Customer,
+        ))
+        .unwrap();
+    project.write(
+        "a.yaml",
+        &company("contoso", "Customer", None, "  companyName: Contoso Ltd\n"),
+    );
+    project.plan().expect(1);
+    project
+        .run(&[
+            "import",
+            "RedstorCompany/contoso",
+            &made.company_id.to_string(),
+            "--manifests",
+            "manifests",
+        ])
+        .expect(0);
+    let plan = project.plan();
+    assert_eq!(
+        plan.code, 0,
+        "plans a data-destroying replace for a case-only difference:\n{}",
+        plan.stdout
+    );
+    let drift = project.run(&["drift", "manifests"]).expect(0);
+    assert!(drift.stdout.contains("No drift"), "{}", drift.stdout);
+}
+
+/// `apply --refresh-only` after a company was moved outside entitle: the
+/// drift is accepted once, and the state keeps manifest names in `parent`.
+#[test]
+fn refresh_only_accepts_a_moved_company_once() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write(
+        "a.yaml",
+        &[
+            company(
+                "northwind",
+                "Partner",
+                None,
+                "  companyName: Northwind Traders\n",
+            ),
+            company("contoso", "Customer", Some("northwind"), ""),
+        ]
+        .concat(),
+    );
+    project.apply().expect(0);
+    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let contoso = named(&tree_of(&sim), "contoso").company_id;
+    sim.block_on(client(&sim).reassign(root, contoso)).unwrap();
+    project
+        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
+        .expect(0);
+    let state = project.state();
+    assert_eq!(
+        state["resources"]["RedstorCompany/contoso"]["attributes"]["parent"], "northwind",
+        "the state keeps the manifest's name"
+    );
+    let drift = project.run(&["drift", "manifests"]).expect(0);
+    assert!(
+        !drift.stdout.contains("parent"),
+        "the accepted drift is reported again"
+    );
+}
+
+/// A company is not deleted while something stays in it: a customer made
+/// outside entitle, or a subscription forgotten under deletionPolicy: Orphan.
+#[test]
+fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write(
+        "a.yaml",
+        &[
+            company("northwind", "Partner", None, ""),
+            subscription("nw-m365", "northwind", "O365", "Standard", "").replace(
+                "  name: nw-m365\n",
+                "  name: nw-m365\n  lifecycle:\n    deletionPolicy: Orphan\n",
+            ),
+        ]
+        .concat(),
+    );
+    project.apply().expect(0);
+    let northwind = named(&tree_of(&sim), "northwind").company_id;
+    sim.block_on(client(&sim).create_customer(
+        northwind,
+        "Walk-in",
+        entitle::api::redstor::CompanyType::Customer,
+    ))
+    .unwrap();
+    project.write("a.yaml", &company("other", "Partner", None, ""));
+    let refused = project.plan().expect(1);
+    assert!(
+        refused.stderr.contains("company `Walk-in` (not managed)")
+            && refused
+                .stderr
+                .contains("RedstorSubscription/nw-m365 (deletionPolicy: Orphan)"),
+        "{}",
+        refused.stderr
+    );
+    assert!(tree_of(&sim).iter().any(|c| c.company_id == northwind));
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::plan::{being_removed, company_scope, subscription_record};
+use super::plan::{being_removed, company_scope, same_name, subscription_record};
 use crate::api::ApiError;
 use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
 use crate::apply::executor::Context;
@@ -81,11 +81,20 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             {
                 remove_subscription(context, client, *old_id, subscription.subscription_id).await?;
             }
+            // Only the records still in the old company: a subscription that
+            // moved to another company in this apply keeps its new record.
+            let old = old_id.to_string();
             context
                 .recorder
                 .update(|state| {
                     for address in subscriptions {
-                        state.resources.remove(address);
+                        if state
+                            .resources
+                            .get(address)
+                            .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
+                        {
+                            state.resources.remove(address);
+                        }
                     }
                 })
                 .await
@@ -295,7 +304,7 @@ async fn create_company(
             let children = client.customers(parent).await?;
             Ok(children
                 .into_iter()
-                .find(|c| c.company_name.eq_ignore_ascii_case(&new.name)))
+                .find(|c| same_name(&c.company_name, &new.name)))
         },
     )
     .await

@@ -13,7 +13,7 @@ mod plan;
 pub use apply::apply;
 pub use plan::{
     CompanyAttributes, SubscriptionAttributes, being_removed, import, in_play,
-    observed_company_attributes, plan, subscription_companies,
+    observed_company_attributes, plan, same_name, subscription_companies,
 };
 
 use schemars::JsonSchema;

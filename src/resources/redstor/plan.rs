@@ -253,7 +253,7 @@ fn plan_companies(
             && !declared.contains_key(address)
             && context.in_scope(address)
         {
-            plan_removed_company(out, address, record, live);
+            plan_removed_company(context, out, address, record, live);
         }
     }
     fates
@@ -395,10 +395,11 @@ fn plan_company(
             || r.status != Status::Ready
     });
     let heeded = |field: &str| !ignored(resource, field);
-    let replace = (now.company_name != attributes.company_name && heeded("companyName"))
+    let replace = (!same_name(&now.company_name, &attributes.company_name)
+        && heeded("companyName"))
         || (now.company_type != attributes.company_type && heeded("type"));
     if replace {
-        let why = if now.company_name != attributes.company_name {
+        let why = if !same_name(&now.company_name, &attributes.company_name) {
             "its companyName changed and RedAPI cannot rename a company"
         } else {
             "its type changed and RedAPI cannot change a company's type"
@@ -425,17 +426,44 @@ fn plan_company(
             ));
             return unchanged;
         }
-        let subscriptions = input
+        let old_id = observed.company_id.to_string();
+        let recorded_here: Vec<(&String, &ResourceState)> = input
             .prior
             .resources
             .iter()
             .filter(|(a, r)| {
                 a.starts_with("RedstorSubscription/")
-                    && r.scope.company_id.as_deref()
-                        == Some(observed.company_id.to_string().as_str())
+                    && r.scope.company_id.as_deref() == Some(old_id.as_str())
             })
-            .map(|(a, _)| a.clone())
             .collect();
+        // The replace removes every subscription of the old company: none
+        // of them may be protected, kept, or outside this plan.
+        let held: Vec<String> = recorded_here
+            .iter()
+            .filter(|(a, r)| {
+                r.lifecycle.prevent_destroy
+                    || r.lifecycle.orphan_on_delete
+                    || !context.in_scope(a)
+                    || input
+                        .desired
+                        .resources
+                        .iter()
+                        .find(|d| d.address.to_string() == **a)
+                        .is_some_and(|d| ignored(d, "company"))
+            })
+            .map(|(a, _)| (*a).clone())
+            .collect();
+        if !held.is_empty() {
+            out.errors.push(error(
+                format!(
+                    "{why}, so it would be replaced, which removes its subscriptions, but {} must not be removed by it (preventDestroy, deletionPolicy: Orphan, ignoreChanges: [company], or outside --target)",
+                    held.join(", ")
+                ),
+                "undo the change; or move those subscriptions, or lift their rules, and apply first",
+            ));
+            return unchanged;
+        }
+        let subscriptions = recorded_here.iter().map(|(a, _)| (*a).clone()).collect();
         let mut changes = company_changes(Some(&now), &attributes);
         for change in &mut changes {
             change.forces_replacement = change.field == "companyName" || change.field == "type";
@@ -526,6 +554,12 @@ fn plan_company(
     }
 }
 
+/// Whether two company names are the same to RedAPI, which compares them
+/// without regard to case.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
 /// Whether `lifecycle.ignoreChanges` lists `field` (a spec field name).
 fn ignored(resource: &Resource, field: &str) -> bool {
     resource
@@ -611,6 +645,7 @@ fn recorded_dependencies(resource: &Resource) -> Vec<String> {
 /// A removed company: delete it (its customers and subscriptions are
 /// ordered first by their recorded dependencies), or forget it.
 fn plan_removed_company(
+    context: &Context<'_>,
     out: &mut KindPlan,
     address: &str,
     record: &ResourceState,
@@ -625,6 +660,24 @@ fn plan_removed_company(
             .and_then(|p| p.parse().ok())
             .and_then(|parent| live.child_named(parent, &record.natural_key)),
     };
+    if let Some(company) = observed
+        && !record.lifecycle.orphan_on_delete
+    {
+        let staying = staying_behind(context, live, company.company_id);
+        if !staying.is_empty() {
+            out.errors.push(
+                PlanError::new(
+                    Some(address.to_string()),
+                    format!(
+                        "it is gone from the manifests, but RedAPI deletes a company only without customers and subscriptions, and these stay: {}",
+                        staying.join(", ")
+                    ),
+                )
+                .hint("delete or move them first (or manage them with `entitle import`); or give this company `deletionPolicy: Orphan` to stop managing it without deleting it"),
+            );
+            return;
+        }
+    }
     let delete = observed.map(|observed| {
         (
             "it is gone from the manifests; the company and its data are deleted",
@@ -634,6 +687,66 @@ fn plan_removed_company(
         )
     });
     out.removal(address, record, delete, "from the account");
+}
+
+/// What this plan leaves in company `id`: customers and subscriptions
+/// entitle does not manage, and managed ones it forgets (`Orphan`) or may
+/// not touch (outside `--target`). A company is deleted only without them.
+fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<String> {
+    let input = context.input;
+    let record_of = |remote: Uuid| {
+        input
+            .prior
+            .resources
+            .iter()
+            .find(|(_, r)| r.remote_id.as_deref().and_then(|i| i.parse().ok()) == Some(remote))
+    };
+    let stays = |found: Option<(&String, &ResourceState)>, what: String| -> Option<String> {
+        let Some((address, record)) = found else {
+            return Some(format!("{what} (not managed)"));
+        };
+        let declared = input
+            .desired
+            .resources
+            .iter()
+            .any(|d| d.address.to_string() == *address);
+        if declared {
+            // Declared elsewhere: it moves away first.
+            None
+        } else if record.lifecycle.orphan_on_delete {
+            Some(format!("{address} (deletionPolicy: Orphan)"))
+        } else if !context.in_scope(address) {
+            Some(format!("{address} (outside --target)"))
+        } else {
+            None
+        }
+    };
+    let mut staying: Vec<String> = live
+        .children(id)
+        .filter_map(|child| {
+            stays(
+                record_of(child.company_id),
+                format!("company `{}`", child.company_name),
+            )
+        })
+        .collect();
+    for subscription in live.subscriptions_of(id).unwrap_or_default() {
+        if being_removed(subscription) {
+            continue;
+        }
+        let product = live
+            .products
+            .iter()
+            .find(|p| p.id == subscription.product_id)
+            .map_or_else(|| subscription.product_id.to_string(), |p| p.name.clone());
+        if let Some(reason) = stays(
+            record_of(subscription.subscription_id),
+            format!("a subscription to {product}"),
+        ) {
+            staying.push(reason);
+        }
+    }
+    staying
 }
 
 fn plan_subscriptions(
@@ -1075,6 +1188,12 @@ pub async fn import(
                     "check the id: a service account sees only its own company and the customers below it",
                 )
             })?;
+            if company.parent_company_id.is_none() {
+                return Err(crate::Error::usage(
+                    format!("{id} is the account's root company, which entitle does not manage"),
+                    "subscriptions of the root company use `company: root`; import a company below it",
+                ));
+            }
             Ok(ResourceState {
                 remote_id: Some(company.company_id.to_string()),
                 scope: company_scope(company.parent_company_id),
