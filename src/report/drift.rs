@@ -268,11 +268,7 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                 now.company_name.clone_from(&recorded.company_name);
             }
             changed_fields(report, address, &json!(recorded), &json!(now), &["parent"]);
-            let recorded_parent = record
-                .scope
-                .company_id
-                .as_deref()
-                .and_then(|p| p.parse().ok());
+            let recorded_parent = record.scope.company();
             if recorded_parent != company.parent_company_id {
                 report.changed.push(Changed {
                     address: address.clone(),
@@ -284,11 +280,7 @@ fn redstor_drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
             }
         } else if address.starts_with("RedstorSubscription/") {
             known_subscriptions.insert(id);
-            let company = record
-                .scope
-                .company_id
-                .as_deref()
-                .and_then(|c| c.parse().ok());
+            let company = record.scope.company();
             let Some(listed) = company.and_then(|c| live.subscriptions_of(c)) else {
                 continue;
             };

@@ -92,6 +92,13 @@ pub struct Scope {
     pub company_id: Option<String>,
 }
 
+impl Scope {
+    /// The Redstor company id, when it is one.
+    pub fn company(&self) -> Option<uuid::Uuid> {
+        self.company_id.as_deref().and_then(|id| id.parse().ok())
+    }
+}
+
 /// Where an object is in its life, as far as this tool knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

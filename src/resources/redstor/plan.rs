@@ -85,11 +85,7 @@ pub fn bound_companies(
         {
             bound.insert(address.clone(), id);
         } else if record.remote_id.is_none()
-            && let Some(parent) = record
-                .scope
-                .company_id
-                .as_deref()
-                .and_then(|p| p.parse().ok())
+            && let Some(parent) = record.scope.company()
             && let Some(found) = live.child_named(parent, &record.natural_key)
         {
             // A create whose answer was lost: it went to the parent of that
@@ -145,28 +141,15 @@ pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLi
     let root_used = desired
         .resources
         .iter()
-        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT))
-        || state.resources.iter().any(|(address, record)| {
-            address.starts_with("RedstorSubscription/")
-                && record
-                    .scope
-                    .company_id
-                    .as_deref()
-                    .and_then(|id| id.parse().ok())
-                    == Some(live.root_id())
-        });
+        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT));
     if root_used {
         ids.insert(live.root_id());
     }
-    // Companies recorded as holding a subscription (they may have moved
-    // out of the manifests' view).
+    // Companies recorded as holding a subscription, the root included
+    // (they may have moved out of the manifests' view).
     for (address, record) in &state.resources {
         if address.starts_with("RedstorSubscription/")
-            && let Some(id) = record
-                .scope
-                .company_id
-                .as_deref()
-                .and_then(|id| id.parse().ok())
+            && let Some(id) = record.scope.company()
             && live.company(id).is_some()
         {
             ids.insert(id);
@@ -655,9 +638,7 @@ fn plan_removed_company(
         Some(id) => live.company(id),
         None => record
             .scope
-            .company_id
-            .as_deref()
-            .and_then(|p| p.parse().ok())
+            .company()
             .and_then(|parent| live.child_named(parent, &record.natural_key)),
     };
     if let Some(company) = observed
@@ -911,9 +892,7 @@ fn plan_subscription(
         lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
     };
     let record = input.prior.get(&address);
-    let recorded_company: Option<Uuid> = record
-        .and_then(|r| r.scope.company_id.as_deref())
-        .and_then(|id| id.parse().ok());
+    let recorded_company = record.and_then(|r| r.scope.company());
     // Where to look: by id in the recorded company; after a lost create,
     // by product in the company the create went to; with no record, by
     // product in the desired company (to suggest an import).
@@ -1133,11 +1112,7 @@ fn plan_removed_subscription(
     record: &ResourceState,
     live: &RedstorLive,
 ) {
-    let company: Option<Uuid> = record
-        .scope
-        .company_id
-        .as_deref()
-        .and_then(|c| c.parse().ok());
+    let company: Option<Uuid> = record.scope.company();
     let product: Option<u32> = record.natural_key.parse().ok();
     let observed = company
         .and_then(|c| live.subscriptions_of(c))
