@@ -24,40 +24,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
     let files = manifest_files(paths, &mut found);
     let mut complete = found.is_empty();
     let mut declared: Vec<Declared> = Vec::new();
-    for file in &files {
-        let text = match read_text(file) {
-            Ok(text) => text,
-            Err(problem) => {
-                found.push(*problem);
-                complete = false;
-                continue;
-            }
-        };
-        let source = Source {
-            path: file,
-            text: &text,
-        };
-        match parse_documents(&text) {
-            Ok(documents) => {
-                for document in &documents {
-                    match document::read(document, source, &schemas, &mut found) {
-                        Some(declaration) => declared.push(declaration),
-                        None => complete = false,
-                    }
-                }
-            }
-            Err(failure) => {
-                let at = failure
-                    .pos
-                    .map_or_else(|| SourceLocation::file(file), |pos| source.at(pos));
-                found.push(
-                    Diagnostic::error(failure.message)
-                        .at(at)
-                        .maybe_hint(failure.hint),
-                );
-                complete = false;
-            }
-        }
+    for outcome in in_parallel(&files, |file| read_file(file, &schemas)) {
+        declared.extend(outcome.declared);
+        found.extend(outcome.found);
+        complete &= outcome.complete;
     }
     found.extend(refs::check(&declared, complete));
     if found.is_empty() && declared.is_empty() {
@@ -73,6 +43,96 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
             .filter_map(|declaration| declaration.resource)
             .collect(),
     ))
+}
+
+/// What one file declares and what is wrong in it.
+struct FileOutcome {
+    declared: Vec<Declared>,
+    found: Vec<Diagnostic>,
+    /// Every document of the file was read (none unreadable).
+    complete: bool,
+}
+
+/// Reads, parses and checks one file. Files are independent until the
+/// cross-document checks, so they are read in parallel.
+fn read_file(file: &Path, schemas: &KindSchemas) -> FileOutcome {
+    let mut outcome = FileOutcome {
+        declared: Vec::new(),
+        found: Vec::new(),
+        complete: true,
+    };
+    let text = match read_text(file) {
+        Ok(text) => text,
+        Err(problem) => {
+            outcome.found.push(*problem);
+            outcome.complete = false;
+            return outcome;
+        }
+    };
+    let source = Source {
+        path: file,
+        text: &text,
+    };
+    match parse_documents(&text) {
+        Ok(documents) => {
+            for document in &documents {
+                match document::read(document, source, schemas, &mut outcome.found) {
+                    Some(declaration) => outcome.declared.push(declaration),
+                    None => outcome.complete = false,
+                }
+            }
+        }
+        Err(failure) => {
+            let at = failure
+                .pos
+                .map_or_else(|| SourceLocation::file(file), |pos| source.at(pos));
+            outcome.found.push(
+                Diagnostic::error(failure.message)
+                    .at(at)
+                    .maybe_hint(failure.hint),
+            );
+            outcome.complete = false;
+        }
+    }
+    outcome
+}
+
+/// `work` over every item on up to one thread per core, results in the
+/// items' order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(&work).collect();
+    }
+    // Each thread takes the next item: files differ widely in size.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(at) else {
+                            return mine;
+                        };
+                        mine.push((at, work(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(results) => results,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn nothing_found(paths: &[PathBuf]) -> Diagnostic {
