@@ -79,6 +79,9 @@ impl Observer for Silent {}
 pub struct ApplyReport {
     pub outcomes: Vec<(String, Outcome)>,
     pub interrupted: bool,
+    /// Why the journal could not be folded into the state file at the end;
+    /// nothing is lost (it is read with the file), but the user should know.
+    pub fold_failed: Option<String>,
 }
 
 impl ApplyReport {
@@ -193,7 +196,14 @@ pub async fn execute(
         }
     }
 
+    let fold_failed = context
+        .recorder
+        .finish()
+        .await
+        .err()
+        .map(|err| err.to_string());
     ApplyReport {
+        fold_failed,
         outcomes: actions
             .iter()
             .zip(outcomes)

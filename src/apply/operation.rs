@@ -19,17 +19,15 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
             Ok("removed from the state; the object stays".into())
         }
         Operation::RecordLifecycle { lifecycle } => {
-            for address in &action.addresses {
-                context
-                    .recorder
-                    .update(|state| {
-                        if let Some(record) = state.resources.get_mut(address) {
-                            record.lifecycle = lifecycle.clone();
-                        }
-                    })
-                    .await
-                    .map_err(|err| err.to_string())?;
-            }
+            context
+                .recorder
+                .change_each(action.addresses.iter().map(String::as_str), |_, record| {
+                    if let Some(record) = record {
+                        record.lifecycle = lifecycle.clone();
+                    }
+                })
+                .await
+                .map_err(|err| err.to_string())?;
             Ok("lifecycle recorded in the state".into())
         }
         Operation::SubmitProposal(_) => crate::resources::proposal::apply(action, context).await,

@@ -1,26 +1,38 @@
-//! The state as the executor sees it: one in-memory value, written to disk
-//! after every change it records, so that a run killed at any instant
-//! leaves a state that describes what was done.
+//! The state as the executor sees it: one in-memory value, whose every
+//! change is on disk before the action that made it goes on, so that a run
+//! killed at any instant leaves a state that describes what was done.
 //!
-//! Writes are group-committed: a change is applied in memory, then its
+//! Changes are group-committed: a change is applied in memory, then its
 //! caller waits until a write that includes it is on disk. While one write
 //! is in progress, the changes of other actions gather and go out together
-//! in the next one, so a wide apply writes the state far fewer times than it
-//! makes changes, and no caller goes on before its change is durable.
+//! in the next one, so a wide apply writes far fewer times than it makes
+//! changes, and no caller goes on before its change is durable. A write is a
+//! line in the state's journal holding the records that changed; the journal
+//! is folded into the state file (a whole write) when it outgrows it and
+//! when the apply ends ([`Recorder::finish`]), so the cost of an apply's
+//! writes grows with what it changes, not with changes × state size.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use crate::state::journal::{Changes, Journal};
 use crate::state::{ResourceState, State, StateError, StateFile};
+
+/// The journal is folded into the state file once it is larger than the
+/// file and at least this large.
+const FOLD_AT_LEAST: u64 = 4 << 20;
 
 /// Records changes to the state and writes them.
 pub struct Recorder {
     inner: Mutex<Inner>,
     /// Held while writing; whoever holds it writes everything so far.
-    writer: tokio::sync::Mutex<StateFile>,
+    writer: tokio::sync::Mutex<Writer>,
 }
 
 struct Inner {
     state: State,
+    /// Addresses changed in memory and not yet written.
+    dirty: BTreeSet<String>,
     /// Changes made in memory, counted.
     version: u64,
     /// The last version known to be on disk.
@@ -29,16 +41,38 @@ struct Inner {
     broken: Option<String>,
 }
 
+struct Writer {
+    file: StateFile,
+    /// Open once the first change is appended; `None` again after a fold.
+    journal: Option<Journal>,
+    /// Bytes of the state file as last written whole (0: not yet known).
+    whole: u64,
+}
+
+impl Writer {
+    /// Whether the next write should be a whole one.
+    fn should_fold(&self) -> bool {
+        self.journal
+            .as_ref()
+            .is_some_and(|journal| journal.len() > self.whole.max(FOLD_AT_LEAST))
+    }
+}
+
 impl Recorder {
     pub fn new(state: State, file: StateFile) -> Self {
         Recorder {
             inner: Mutex::new(Inner {
                 state,
+                dirty: BTreeSet::new(),
                 version: 0,
                 durable: 0,
                 broken: None,
             }),
-            writer: tokio::sync::Mutex::new(file),
+            writer: tokio::sync::Mutex::new(Writer {
+                file,
+                journal: None,
+                whole: 0,
+            }),
         }
     }
 
@@ -54,11 +88,10 @@ impl Recorder {
         address: &str,
         change: impl FnOnce(&mut Option<ResourceState>),
     ) -> Result<(), StateError> {
-        self.update(|state| {
-            let mut current = state.resources.remove(address);
-            change(&mut current);
-            if let Some(record) = current {
-                state.resources.insert(address.to_string(), record);
+        let mut change = Some(change);
+        self.change_each([address], |_, record| {
+            if let Some(change) = change.take() {
+                change(record);
             }
         })
         .await
@@ -71,54 +104,114 @@ impl Recorder {
         address: &str,
         record: Option<ResourceState>,
     ) -> Result<(), StateError> {
-        self.update(|state| match record {
-            Some(record) => {
-                state.resources.insert(address.to_string(), record);
-            }
-            None => {
-                state.resources.remove(address);
-            }
-        })
-        .await
+        self.change(address, |current| *current = record).await
     }
 
-    /// Applies `change` to the state and returns once it is on disk. After
-    /// a failed write every change is refused, and the file on disk keeps
-    /// the last state that was written whole.
-    pub async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), StateError> {
+    /// Changes the record of each of `addresses` as [`Recorder::change`]
+    /// does, all in one commit. After a failed write every change is
+    /// refused, and what is on disk is the state as last recorded.
+    pub async fn change_each<'a>(
+        &self,
+        addresses: impl IntoIterator<Item = &'a str>,
+        mut change: impl FnMut(&str, &mut Option<ResourceState>),
+    ) -> Result<(), StateError> {
         let mine = {
             let mut inner = self.lock();
             if let Some(why) = &inner.broken {
                 return Err(broken(why));
             }
-            change(&mut inner.state);
+            for address in addresses {
+                let mut current = inner.state.resources.remove(address);
+                change(address, &mut current);
+                if let Some(record) = current {
+                    inner.state.resources.insert(address.to_string(), record);
+                }
+                inner.dirty.insert(address.to_string());
+            }
             inner.version += 1;
             inner.version
         };
-        let file = self.writer.lock().await;
-        let (snapshot, version) = {
-            let inner = self.lock();
-            if let Some(why) = &inner.broken {
-                return Err(broken(why));
-            }
-            if inner.durable >= mine {
-                return Ok(());
-            }
-            (inner.state.clone(), inner.version)
-        };
-        let mut written = snapshot;
-        match file.write(&mut written) {
-            Ok(()) => {
-                let mut inner = self.lock();
-                inner.durable = inner.durable.max(version);
-                inner.state.serial = written.serial;
-                Ok(())
-            }
-            Err(err) => {
-                self.lock().broken = Some(err.to_string());
-                Err(err)
+        let mut writer = self.writer.lock().await;
+        if self.lock().durable >= mine {
+            return Ok(());
+        }
+        self.write(&mut writer)
+    }
+
+    /// Writes everything changed so far, as a journal line or, when the
+    /// journal is due to be folded or cannot be started, whole.
+    fn write(&self, writer: &mut Writer) -> Result<(), StateError> {
+        if writer.journal.is_none() {
+            let (lineage, serial) = {
+                let inner = self.lock();
+                (inner.state.lineage, inner.state.serial)
+            };
+            match writer.file.open_journal(lineage, serial) {
+                Ok(journal) => writer.journal = journal,
+                Err(err) => return Err(self.fail(err)),
             }
         }
+        let whole = writer.journal.is_none() || writer.should_fold();
+        let mut inner = self.lock();
+        if let Some(why) = &inner.broken {
+            return Err(broken(why));
+        }
+        let version = inner.version;
+        let dirty = std::mem::take(&mut inner.dirty);
+        if whole {
+            let mut snapshot = inner.state.clone();
+            drop(inner);
+            if let Err(err) = writer.file.write(&mut snapshot) {
+                return Err(self.fail(err));
+            }
+            writer.journal = None;
+            writer.whole = std::fs::metadata(writer.file.path()).map_or(0, |m| m.len());
+            self.durable(version, snapshot.serial);
+            return Ok(());
+        }
+        let changes: Changes = dirty
+            .into_iter()
+            .map(|address| {
+                let record = inner.state.resources.get(&address).cloned();
+                (address, record)
+            })
+            .collect();
+        drop(inner);
+        let journal = writer.journal.as_mut().expect("opened above");
+        match journal.append(&changes) {
+            Ok(serial) => {
+                self.durable(version, serial);
+                Ok(())
+            }
+            Err(err) => Err(self.fail(err)),
+        }
+    }
+
+    /// Folds the journal into the state file, once the apply is done. A
+    /// failure loses nothing (the journal is read with the file) and is
+    /// returned for the caller to report.
+    pub async fn finish(&self) -> Result<(), StateError> {
+        let mut writer = self.writer.lock().await;
+        if self.lock().broken.is_some() || writer.journal.as_ref().is_none_or(Journal::is_empty) {
+            return Ok(());
+        }
+        let mut snapshot = self.lock().state.clone();
+        let version = self.lock().version;
+        writer.file.write(&mut snapshot)?;
+        writer.journal = None;
+        self.durable(version, snapshot.serial);
+        Ok(())
+    }
+
+    fn durable(&self, version: u64, serial: u64) {
+        let mut inner = self.lock();
+        inner.durable = inner.durable.max(version);
+        inner.state.serial = serial;
+    }
+
+    fn fail(&self, err: StateError) -> StateError {
+        self.lock().broken = Some(err.to_string());
+        err
     }
 
     /// The state as it is now.
@@ -195,22 +288,96 @@ mod tests {
             .set("ArcserveLicense/a", Some(record("a")))
             .await
             .unwrap();
-        let before = std::fs::read(file.path()).unwrap();
-        std::fs::create_dir(file.backup_path()).unwrap();
-        std::fs::write(file.backup_path().join("x"), b"x").unwrap();
-        assert!(
-            recorder
-                .set("ArcserveLicense/b", Some(record("b")))
-                .await
-                .is_err()
-        );
-        std::fs::remove_dir_all(file.backup_path()).unwrap();
+        let before = file.load().unwrap().unwrap();
+        // A directory where the journal goes makes the next write fail,
+        // even for root.
+        std::fs::create_dir(file.journal_path()).unwrap();
+        let err = recorder
+            .set("ArcserveLicense/b", Some(record("b")))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("s.json.journal"), "{err}");
+        std::fs::remove_dir_all(file.journal_path()).unwrap();
         assert!(
             recorder
                 .set("ArcserveLicense/c", Some(record("c")))
                 .await
                 .is_err()
         );
-        assert_eq!(std::fs::read(file.path()).unwrap(), before);
+        assert_eq!(file.load().unwrap().unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn changes_go_to_the_journal_and_are_folded_in_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let recorder = Recorder::new(State::new(), file.clone());
+        recorder
+            .set("ArcserveLicense/a", Some(record("a")))
+            .await
+            .unwrap();
+        let first = std::fs::read(file.path()).unwrap();
+        for name in ["b", "c", "d"] {
+            recorder
+                .set(&format!("ArcserveLicense/{name}"), Some(record(name)))
+                .await
+                .unwrap();
+        }
+        recorder.set("ArcserveLicense/a", None).await.unwrap();
+        assert_eq!(
+            std::fs::read(file.path()).unwrap(),
+            first,
+            "the state file is not rewritten for each change"
+        );
+        let journal = std::fs::read_to_string(file.journal_path()).unwrap();
+        assert_eq!(journal.lines().count(), 4, "{journal}");
+        let read = file.load().unwrap().unwrap();
+        assert_eq!(read, recorder.snapshot());
+        assert_eq!(read.serial, 5);
+
+        recorder.finish().await.unwrap();
+        assert!(!file.journal_path().exists());
+        let whole: State = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        assert_eq!(
+            whole.resources.keys().collect::<Vec<_>>(),
+            [
+                "ArcserveLicense/b",
+                "ArcserveLicense/c",
+                "ArcserveLicense/d"
+            ]
+        );
+        assert_eq!(whole.serial, 6);
+        assert_eq!(recorder.snapshot().serial, 6);
+    }
+
+    #[tokio::test]
+    async fn a_journal_larger_than_the_state_is_folded_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let recorder = Recorder::new(State::new(), file.clone());
+        let big = |i: usize| ResourceState {
+            attributes: serde_json::json!({ "note": "x".repeat(1 << 20), "i": i }),
+            ..record("big")
+        };
+        recorder
+            .set("ArcserveLicense/big", Some(big(0)))
+            .await
+            .unwrap();
+        let mut largest = 0;
+        for i in 1..12 {
+            recorder
+                .set("ArcserveLicense/big", Some(big(i)))
+                .await
+                .unwrap();
+            let len = std::fs::metadata(file.journal_path()).map_or(0, |m| m.len());
+            largest = largest.max(len);
+        }
+        assert!(largest > 0, "changes went to the journal");
+        assert!(
+            largest <= FOLD_AT_LEAST + (2 << 20),
+            "the journal was folded once it passed {FOLD_AT_LEAST} bytes: it reached {largest}"
+        );
+        let read = file.load().unwrap().unwrap();
+        assert_eq!(read.resources["ArcserveLicense/big"].attributes["i"], 11);
     }
 }

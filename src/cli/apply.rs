@@ -156,6 +156,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 _ => {}
             }
         }
+        if let Some(why) = &report.fold_failed {
+            eprintln!(
+                "warning: the changes are recorded in {}, but folding it into the state file failed: {why}",
+                workspace.state_file.journal_path().display()
+            );
+        }
         let verdict = if report.interrupted {
             "Apply interrupted"
         } else if failed > 0 {

@@ -1,11 +1,15 @@
 //! The local state file: read, and written so that no failure loses it.
 //!
-//! A write goes to a temporary file in the same directory (mode 0600), is
-//! flushed to disk, and renamed over the old file, and the directory is
+//! A whole write goes to a temporary file in the same directory (mode 0600),
+//! is flushed to disk, and renamed over the old file, and the directory is
 //! flushed too; the previous content is kept as `<file>.backup` first. A crash
 //! or a full disk at any point leaves either the old state or the new one,
 //! never a torn file. A write is refused when the file on disk belongs to
 //! another lineage or has moved past the serial the caller read.
+//!
+//! An apply records its changes in the state's [journal](super::journal)
+//! instead, and folds it into the file with a whole write; reading the state
+//! reads both.
 
 use std::fs;
 use std::io::Write;
@@ -14,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::journal::{self, Journal};
 use super::model::{FORMAT_VERSION, State};
 
 /// Why the state could not be read or written. Each names the file.
@@ -34,6 +39,31 @@ pub enum StateError {
         op: &'static str,
         path: PathBuf,
         source: std::io::Error,
+    },
+
+    /// A change could not be added to the journal; what it held before is
+    /// intact.
+    #[error(
+        "{op} {path}: {source}; the state is as last recorded (the state file and the journal's earlier lines)\n  hint: make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+    )]
+    AppendFailed {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} changed while this run was writing it: another process is writing the state\n  hint: make sure only one entitle runs against this state (they share its lock file), then run again"
+    )]
+    JournalChanged { path: PathBuf },
+
+    #[error(
+        "{path}, line {line}, is not a valid journal line: {message}\n  hint: the lines before it are intact; cut the file before that line to keep them (what came after is then forgotten, and the next plan reads it back by name), or restore the state from a backup"
+    )]
+    CorruptJournal {
+        path: PathBuf,
+        line: usize,
+        message: String,
     },
 
     #[error(
@@ -88,17 +118,29 @@ impl StateFile {
         &self.path
     }
 
-    /// `<file>.backup`: the content before the last write.
+    /// `<file>.backup`: the content before the last whole write.
     pub fn backup_path(&self) -> PathBuf {
         sibling(&self.path, ".backup")
     }
 
-    /// The state on disk, or `None` when there is no file yet.
+    /// `<file>.journal`: changes recorded since the last whole write.
+    pub fn journal_path(&self) -> PathBuf {
+        sibling(&self.path, ".journal")
+    }
+
+    /// The state on disk (the file and its journal), or `None` when there is
+    /// no file yet.
     pub fn load(&self) -> Result<Option<State>, StateError> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(self.io("could not read", source)),
+        let journal_path = self.journal_path();
+        let Some(bytes) = self.read(&self.path)? else {
+            if journal_path.exists() {
+                return Err(StateError::CorruptJournal {
+                    path: journal_path,
+                    line: 1,
+                    message: format!("there is no state file {}", self.path.display()),
+                });
+            }
+            return Ok(None);
         };
         let header = self.header(&bytes)?;
         if header.format_version > FORMAT_VERSION {
@@ -107,9 +149,26 @@ impl StateFile {
                 found: header.format_version,
             });
         }
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|err| self.corrupt(&err))
+        let mut state: State = serde_json::from_slice(&bytes).map_err(|err| self.corrupt(&err))?;
+        if let Some(journal) = self.read(&journal_path)? {
+            journal::replay(&mut state, &journal, &journal_path)?;
+        }
+        Ok(Some(state))
+    }
+
+    /// A journal to record the changes to `state` in, which must be what is
+    /// on disk. `None` when the state must first be written whole: there is
+    /// no state file yet, or a journal is left from an earlier run.
+    pub fn open_journal(&self, lineage: Uuid, serial: u64) -> Result<Option<Journal>, StateError> {
+        let path = self.journal_path();
+        if path.exists() {
+            return Ok(None);
+        }
+        let Some(bytes) = self.read(&self.path)? else {
+            return Ok(None);
+        };
+        self.check_on_disk(&bytes, lineage, serial)?;
+        Journal::create(path, lineage, serial).map(Some)
     }
 
     /// The state on disk, or a new empty one.
@@ -119,28 +178,12 @@ impl StateFile {
 
     /// Writes `state` as the next serial. On success `state.serial` is the
     /// serial now on disk; on failure the file on disk is unchanged.
+    /// A journal left beside the file is folded in: `state` must include it
+    /// (as [`StateFile::load`] reads it), and it is removed afterwards.
     pub fn write(&self, state: &mut State) -> Result<(), StateError> {
-        let previous = match fs::read(&self.path) {
-            Ok(bytes) => Some(bytes),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(self.io("could not read", source)),
-        };
+        let previous = self.read(&self.path)?;
         if let Some(bytes) = &previous {
-            let header = self.header(bytes)?;
-            if header.lineage != state.lineage {
-                return Err(StateError::LineageMismatch {
-                    path: self.path.clone(),
-                    on_disk: header.lineage,
-                    ours: state.lineage,
-                });
-            }
-            if header.serial != state.serial {
-                return Err(StateError::Moved {
-                    path: self.path.clone(),
-                    on_disk: header.serial,
-                    expected: state.serial,
-                });
-            }
+            self.check_on_disk(bytes, state.lineage, state.serial)?;
         }
         let mut next = state.clone();
         next.format_version = FORMAT_VERSION;
@@ -156,16 +199,58 @@ impl StateFile {
         self.replace(&self.path, &text)?;
         state.serial = next.serial;
         state.format_version = FORMAT_VERSION;
+        // Its lines are now at or below the file's serial, so a journal that
+        // could not be removed is skipped when read, and replaced by the next
+        // apply.
+        let _ = fs::remove_file(self.journal_path());
         Ok(())
+    }
+
+    /// Refuses to go on from a state of `lineage` at `serial` unless the file
+    /// `bytes` and its journal are that.
+    fn check_on_disk(&self, bytes: &[u8], lineage: Uuid, serial: u64) -> Result<(), StateError> {
+        let header = self.header(bytes)?;
+        if header.lineage != lineage {
+            return Err(StateError::LineageMismatch {
+                path: self.path.clone(),
+                on_disk: header.lineage,
+                ours: lineage,
+            });
+        }
+        let journal_path = self.journal_path();
+        let on_disk = match self.read(&journal_path)? {
+            Some(journal) => {
+                journal::last_serial(&journal, &journal_path, header.lineage, header.serial)?
+            }
+            None => header.serial,
+        };
+        if on_disk != serial {
+            return Err(StateError::Moved {
+                path: self.path.clone(),
+                on_disk,
+                expected: serial,
+            });
+        }
+        Ok(())
+    }
+
+    /// The content of `path`, or `None` when there is no such file.
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+        match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StateError::Io {
+                op: "could not read",
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
     }
 
     /// Atomically replaces `target` with `bytes`: temp file, fsync, rename,
     /// fsync of the directory.
     fn replace(&self, target: &Path, bytes: &[u8]) -> Result<(), StateError> {
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let dir = dir_of(target);
         let io = |op: &'static str| {
             let path = target.to_path_buf();
             move |source: std::io::Error| StateError::WriteFailed { op, path, source }
@@ -197,13 +282,13 @@ impl StateFile {
             message: err.to_string(),
         }
     }
+}
 
-    fn io(&self, op: &'static str, source: std::io::Error) -> StateError {
-        StateError::Io {
-            op,
-            path: self.path.clone(),
-            source,
-        }
+/// The directory `path` is in.
+pub(super) fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -215,23 +300,23 @@ pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 #[cfg(unix)]
-fn set_private(file: &fs::File) -> std::io::Result<()> {
+pub(super) fn set_private(file: &fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     file.set_permissions(fs::Permissions::from_mode(0o600))
 }
 
 #[cfg(not(unix))]
-fn set_private(_file: &fs::File) -> std::io::Result<()> {
+pub(super) fn set_private(_file: &fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+pub(super) fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
@@ -370,5 +455,112 @@ mod tests {
             .filter(|n| n.to_string_lossy().starts_with(".entitle-state-"))
             .collect();
         assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+
+    /// A state file with one record and a journal of `lines` (as written).
+    fn journaled(dir: &Path, lines: &[&str]) -> (StateFile, State) {
+        let file = StateFile::new(dir.join("s.json"));
+        let mut state = State::new();
+        state
+            .resources
+            .insert("ArcserveLicense/a".into(), license("a"));
+        file.write(&mut state).unwrap();
+        let mut journal =
+            Journal::create(file.journal_path(), state.lineage, state.serial).unwrap();
+        for line in lines {
+            let changes: journal::Changes = match *line {
+                "-a" => [("ArcserveLicense/a".to_string(), None)].into(),
+                name => [(format!("ArcserveLicense/{name}"), Some(license(name)))].into(),
+            };
+            journal.append(&changes).unwrap();
+        }
+        (file, state)
+    }
+
+    #[test]
+    fn the_journal_is_read_with_the_file_and_a_torn_last_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, state) = journaled(dir.path(), &["b", "-a", "c"]);
+        let read = file.load().unwrap().unwrap();
+        assert_eq!(read.serial, state.serial + 3);
+        assert_eq!(
+            read.resources.keys().collect::<Vec<_>>(),
+            ["ArcserveLicense/b", "ArcserveLicense/c"]
+        );
+        // A run that stopped in the middle of a line.
+        let mut torn = fs::read(file.journal_path()).unwrap();
+        torn.extend_from_slice(br#"{"lineage":"#);
+        fs::write(file.journal_path(), &torn).unwrap();
+        assert_eq!(file.load().unwrap().unwrap(), read);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(file.journal_path())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_whole_write_folds_the_journal_in_and_counts_its_serials() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, stale) = journaled(dir.path(), &["b", "c"]);
+        let mut stale = stale;
+        let err = file.write(&mut stale).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StateError::Moved {
+                    on_disk: 3,
+                    expected: 1,
+                    ..
+                }
+            ),
+            "the journal's changes are part of what is on disk: {err}"
+        );
+        let mut current = file.load().unwrap().unwrap();
+        let journal = fs::read(file.journal_path()).unwrap();
+        file.write(&mut current).unwrap();
+        assert!(!file.journal_path().exists());
+        assert_eq!(file.load().unwrap().unwrap(), current);
+        // A journal the whole write could not remove is skipped.
+        fs::write(file.journal_path(), journal).unwrap();
+        assert_eq!(file.load().unwrap().unwrap(), current);
+    }
+
+    #[test]
+    fn a_damaged_journal_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, _) = journaled(dir.path(), &["b", "c"]);
+        let text = fs::read_to_string(file.journal_path()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.remove(0);
+        fs::write(file.journal_path(), lines.join("\n") + "\n").unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(
+            err.contains("s.json.journal, line 1") && err.contains("serial 3 follows serial 1"),
+            "{err}"
+        );
+
+        fs::write(file.journal_path(), "not json\n").unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("line 1, is not a valid journal line"), "{err}");
+        assert!(err.contains("hint:"), "{err}");
+
+        fs::create_dir(dir.path().join("other")).unwrap();
+        journaled(&dir.path().join("other"), &["x"]);
+        fs::write(
+            file.journal_path(),
+            fs::read(dir.path().join("other").join("s.json.journal")).unwrap(),
+        )
+        .unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("belongs to state lineage"), "{err}");
+
+        fs::remove_file(file.path()).unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("there is no state file"), "{err}");
     }
 }

@@ -2,10 +2,11 @@
 //! applied to it, and the lock that keeps two runs apart.
 //!
 //! This module alone reads and writes state files. [`model`] is the value,
-//! [`file`] reads and writes it atomically with a backup, [`lock`] is the
-//! lock file.
+//! [`file`] reads and writes it atomically with a backup, [`journal`] records
+//! an apply's changes between whole writes, [`lock`] is the lock file.
 
 pub mod file;
+pub mod journal;
 pub mod lock;
 pub mod model;
 

@@ -782,9 +782,9 @@ fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
 }
 
 /// A full disk (a file-size limit, which binds root too) in the middle of
-/// an apply: the write fails, entitle says so and stops, the previous state
-/// file is intact, and the next apply (with room again) converges without
-/// making anything twice.
+/// an apply: a write to the state's journal fails, entitle says so and
+/// stops, the state as last recorded reads back whole, and the next apply
+/// (with room again) converges without making anything twice.
 #[cfg(unix)]
 #[test]
 fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
@@ -794,8 +794,8 @@ fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
     project.apply().expect(0);
     let before = std::fs::read(project.state_path()).unwrap();
 
-    // Ten licenses with long names: any state that records one more is
-    // larger than the limit, which is the old state rounded up to 512 bytes.
+    // Ten licenses with long names: the journal outgrows the limit (the old
+    // state rounded up to 512 bytes) after a few of them.
     let long = |i: usize| format!("{i}-{}", "x".repeat(240));
     let more: String = (0..10)
         .map(|i| license_yaml(&long(i), PLAN_ADVANCED_9, 1, "9.0", ""))
@@ -811,7 +811,8 @@ fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
         ))
         .arg(inner.get_program())
         .args(inner.get_args())
-        .args(["apply", "manifests", "--auto-approve"]);
+        // One at a time, so that some changes are recorded before the limit.
+        .args(["apply", "manifests", "--auto-approve", "--parallelism", "1"]);
     for (name, value) in inner.get_envs() {
         match value {
             Some(value) => command.env(name, value),
@@ -830,10 +831,19 @@ fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
         stdout.contains("entitle.state.json") && stdout.contains("File too large"),
         "the failure names the state file and the cause:\n{stdout}\n{stderr}"
     );
+    assert!(
+        stdout.contains("the state is as last recorded"),
+        "it says what is kept:\n{stdout}"
+    );
     assert_eq!(
         std::fs::read(project.state_path()).unwrap(),
         before,
-        "the previous state is intact"
+        "the state file itself is not touched"
+    );
+    let recorded = project.state()["resources"].as_object().unwrap().len();
+    assert!(
+        (3..12).contains(&recorded),
+        "the journal's whole lines read back: {recorded} records"
     );
     assert!(
         std::fs::read_dir(project.dir.path()).unwrap().all(|e| !e

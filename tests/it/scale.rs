@@ -113,10 +113,10 @@ fn a_killed_apply_converges_without_duplicates() {
         std::thread::sleep(Duration::from_millis(rng.u64(100..800)));
         let _ = child.kill();
         let _ = child.wait();
-        let serial = std::fs::read(project.state_path())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-            .and_then(|state| state["serial"].as_u64());
+        let serial = entitle::state::StateFile::new(project.state_path())
+            .load()
+            .unwrap()
+            .map(|state| state.serial);
         if serial != last_serial {
             progressed += 1;
             last_serial = serial;

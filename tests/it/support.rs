@@ -388,8 +388,14 @@ impl<'a> Project<'a> {
         self.run(&["apply", "manifests", "--auto-approve"])
     }
 
+    /// The state as entitle reads it (the file and any journal left by a
+    /// run that was stopped).
     pub fn state(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.state_path()).unwrap()).unwrap()
+        let state = entitle::state::StateFile::new(self.state_path())
+            .load()
+            .unwrap()
+            .expect("a state file");
+        serde_json::to_value(state).unwrap()
     }
 
     /// The live licenses of TENANT_A, read through the client.

@@ -7,6 +7,7 @@
 //! there, create if not), a key by the license's keys, an upgrade by the
 //! licenses' versions. Nothing is sent twice blindly.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -489,26 +490,28 @@ async fn record_versions(
     licenses: &[License],
     version: &str,
 ) -> Result<(), String> {
+    let by_id: HashMap<Uuid, &License> = licenses.iter().map(|l| (l.id, l)).collect();
+    let license_of: HashMap<&str, &License> = members
+        .iter()
+        .filter_map(|m| Some((m.address.as_str(), *by_id.get(&m.license_id)?)))
+        .collect();
     context
         .recorder
-        .update(|state| {
-            for member in members {
-                let Some(record) = state.resources.get_mut(&member.address) else {
-                    continue;
+        .change_each(
+            members.iter().map(|m| m.address.as_str()),
+            |address, record| {
+                let (Some(record), Some(license)) = (record, license_of.get(address)) else {
+                    return;
                 };
                 let intended: Option<LicenseAttributes> =
                     serde_json::from_value(record.attributes.clone()).ok();
                 let Some(mut intended) = intended else {
-                    continue;
+                    return;
                 };
                 intended.version = version.to_string();
-                let attributes = match licenses.iter().find(|l| l.id == member.license_id) {
-                    Some(license) => attributes_of(license, &intended),
-                    None => continue,
-                };
-                record.attributes = json!(attributes);
-            }
-        })
+                record.attributes = json!(attributes_of(license, &intended));
+            },
+        )
         .await
         .map_err(|err| err.to_string())
 }

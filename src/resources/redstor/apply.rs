@@ -86,15 +86,12 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let old = old_id.to_string();
             context
                 .recorder
-                .update(|state| {
-                    for address in subscriptions {
-                        if state
-                            .resources
-                            .get(address)
-                            .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
-                        {
-                            state.resources.remove(address);
-                        }
+                .change_each(subscriptions.iter().map(String::as_str), |_, record| {
+                    if record
+                        .as_ref()
+                        .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
+                    {
+                        *record = None;
                     }
                 })
                 .await
