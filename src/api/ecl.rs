@@ -8,7 +8,7 @@ use std::sync::Arc;
 use reqwest::Url;
 use reqwest::header::HeaderName;
 
-use super::error::ApiError;
+use super::error::{ApiError, AuthHints};
 use super::http::{HttpClient, Request, Response, checked_base_url, join_segments};
 use super::keystone::Keystone;
 
@@ -149,41 +149,27 @@ impl EclSession {
                     .token(&target.auth_url, &target.tenant)
                     .await?;
                 let second = request.secret_header(X_AUTH_TOKEN, &token)?;
-                self.http.send(&second).await.map_err(auth_hint)
+                self.http
+                    .send(&second)
+                    .await
+                    .map_err(|err| err.with_auth_hints(&AUTH_HINTS))
             }
-            other => other.map_err(auth_hint),
+            other => other.map_err(|err| err.with_auth_hints(&AUTH_HINTS)),
         }
     }
 }
 
-/// Turns a 401 that survived a renewal (or came with `OS_TOKEN`) into an
-/// error that says what to check.
-fn auth_hint(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Status {
-            status: 401,
-            request,
-            message,
-            ..
-        } => ApiError::Auth {
-            message: format!("{request}: the server refused the token: {message}"),
-            hint: "if OS_TOKEN is set it may have expired: unset it or supply a fresh one; \
-                   otherwise check OS_USERNAME and OS_PASSWORD"
-                .into(),
-        },
-        ApiError::Status {
-            status: 403,
-            request,
-            message,
-            ..
-        } => ApiError::Auth {
-            message: format!("{request}: the token is not allowed here: {message}"),
-            hint: "the credentials must have access to this tenant; check the tenantId in the manifest"
-                .into(),
-        },
-        other => other,
-    }
-}
+/// What a refused or forbidden token means here.
+const AUTH_HINTS: AuthHints = AuthHints {
+    refused: (
+        "the server refused the token",
+        "if OS_TOKEN is set it may have expired: unset it or supply a fresh one; otherwise check OS_USERNAME and OS_PASSWORD",
+    ),
+    forbidden: (
+        "the token is not allowed here",
+        "the credentials must have access to this tenant; check the tenantId in the manifest",
+    ),
+};
 
 /// What it takes to reach any ECL tenant: the HTTP layer, one token cache
 /// for all tenants, and the endpoint override (`ENTITLE_ECL_ENDPOINT`).

@@ -45,6 +45,13 @@ pub enum ApiError {
     Config { message: String, hint: String },
 }
 
+/// What a 401 and a 403 mean at one vendor, and what to check: each is
+/// (what happened, hint).
+pub(crate) struct AuthHints {
+    pub refused: (&'static str, &'static str),
+    pub forbidden: (&'static str, &'static str),
+}
+
 impl ApiError {
     /// The HTTP status, when the server answered with one.
     pub fn status(&self) -> Option<u16> {
@@ -58,6 +65,31 @@ impl ApiError {
     /// failed; the caller must read back before trying again.
     pub fn is_ambiguous(&self) -> bool {
         matches!(self, ApiError::Ambiguous { .. })
+    }
+
+    /// Turns a 401 (after a renewal, or with a token the user supplied) or
+    /// a 403 into an [`ApiError::Auth`] that says what to check; other
+    /// errors pass through.
+    pub(crate) fn with_auth_hints(self, hints: &AuthHints) -> Self {
+        match self {
+            ApiError::Status {
+                status: status @ (401 | 403),
+                request,
+                message,
+                ..
+            } => {
+                let (what, hint) = if status == 401 {
+                    hints.refused
+                } else {
+                    hints.forbidden
+                };
+                ApiError::Auth {
+                    message: format!("{request}: {what}: {message}"),
+                    hint: hint.into(),
+                }
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {

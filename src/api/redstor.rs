@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::error::ApiError;
+use super::error::{ApiError, AuthHints};
 use super::http::{HttpClient, Request, Response, join_segments};
 use super::redstor_auth::{RedstorAuth, RedstorCredentials};
 use super::secret::Secret;
@@ -184,9 +184,12 @@ impl RedstorClient {
                 tracing::debug!("{}: token refused; issuing a new one", first.label());
                 let token = self.auth.token().await?;
                 let second = request.secret_header(AUTHORIZATION, &bearer(&token))?;
-                self.http.send(&second).await.map_err(auth_hint)
+                self.http
+                    .send(&second)
+                    .await
+                    .map_err(|err| err.with_auth_hints(&AUTH_HINTS))
             }
-            other => other.map_err(auth_hint),
+            other => other.map_err(|err| err.with_auth_hints(&AUTH_HINTS)),
         }
     }
 
@@ -420,33 +423,17 @@ impl RedstorClient {
     }
 }
 
-/// Turns a 401 that survived a renewal, or a 403, into an error that says
-/// what to check.
-fn auth_hint(err: ApiError) -> ApiError {
-    match err {
-        ApiError::Status {
-            status: 401,
-            request,
-            message,
-            ..
-        } => ApiError::Auth {
-            message: format!("{request}: RedAPI refused the token: {message}"),
-            hint: "if REDSTOR_TOKEN is set it may have expired: unset it or supply a fresh one; \
-                   otherwise check REDSTOR_CLIENT_ID and REDSTOR_PRIVATE_KEY_FILE"
-                .into(),
-        },
-        ApiError::Status {
-            status: 403,
-            request,
-            message,
-            ..
-        } => ApiError::Auth {
-            message: format!("{request}: the token may not do this: {message}"),
-            hint: "the service account needs the scopes api.read and api.write".into(),
-        },
-        other => other,
-    }
-}
+/// What a refused or forbidden token means here.
+const AUTH_HINTS: AuthHints = AuthHints {
+    refused: (
+        "RedAPI refused the token",
+        "if REDSTOR_TOKEN is set it may have expired: unset it or supply a fresh one; otherwise check REDSTOR_CLIENT_ID and REDSTOR_PRIVATE_KEY_FILE",
+    ),
+    forbidden: (
+        "the token may not do this",
+        "the service account needs the scopes api.read and api.write",
+    ),
+};
 
 /// The RedAPI client, or why there is none. Credentials are read up front
 /// but a missing one is reported only when a Redstor resource needs them,

@@ -6,7 +6,7 @@
 //! in flight finish and record their outcome. The state is written by the
 //! operations themselves, through the [`Recorder`], after every change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -98,12 +98,26 @@ impl ApplyReport {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Pending,
-    Running,
-    Succeeded,
-    Unsuccessful,
+/// Marks what waits on `failed`, directly or not, as skipped, each naming
+/// the action it waited for that did not succeed.
+fn skip_dependents(
+    failed: usize,
+    actions: &[Action],
+    dependents: &[Vec<usize>],
+    outcomes: &mut [Option<Outcome>],
+    observer: &dyn Observer,
+) {
+    let mut stack = vec![failed];
+    while let Some(bad) = stack.pop() {
+        for &d in &dependents[bad] {
+            if outcomes[d].is_none() {
+                let outcome = Outcome::Skipped(format!("{} did not succeed", actions[bad].id));
+                observer.finished(&actions[d], &outcome);
+                outcomes[d] = Some(outcome);
+                stack.push(d);
+            }
+        }
+    }
 }
 
 /// Runs the plan. `cancel` turning true stops new actions from starting.
@@ -119,16 +133,18 @@ pub async fn execute(
         .enumerate()
         .map(|(i, a)| (a.id.as_str(), i))
         .collect();
-    let waits: Vec<Vec<usize>> = actions
-        .iter()
-        .map(|a| {
-            a.after
-                .iter()
-                .filter_map(|id| index.get(id.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let mut status = vec![Status::Pending; actions.len()];
+    // For each action, how many of the actions it waits for have not
+    // succeeded yet, and which actions wait for it.
+    let mut waiting = vec![0usize; actions.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    for (i, action) in actions.iter().enumerate() {
+        for w in action.after.iter().filter_map(|id| index.get(id.as_str())) {
+            waiting[i] += 1;
+            dependents[*w].push(i);
+        }
+    }
+    // Started in plan order among those ready.
+    let mut ready: BTreeSet<usize> = (0..actions.len()).filter(|&i| waiting[i] == 0).collect();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut running: JoinSet<Outcome> = JoinSet::new();
     let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
@@ -136,35 +152,18 @@ pub async fn execute(
     let parallelism = context.options.parallelism.max(1);
 
     loop {
-        // Skip what waits on a failure; start what is ready.
-        for i in 0..actions.len() {
-            if status[i] != Status::Pending {
-                continue;
-            }
-            if let Some(&bad) = waits[i]
-                .iter()
-                .find(|&&w| status[w] == Status::Unsuccessful)
-            {
-                status[i] = Status::Unsuccessful;
-                let outcome = Outcome::Skipped(format!("{} did not succeed", actions[bad].id));
-                observer.finished(&actions[i], &outcome);
-                outcomes[i] = Some(outcome);
-                continue;
-            }
-            let ready = waits[i].iter().all(|&w| status[w] == Status::Succeeded);
-            if ready && !interrupted && running.len() < parallelism {
-                status[i] = Status::Running;
-                observer.started(&actions[i]);
-                let action = actions[i].clone();
-                let context = context.clone();
-                let handle = running.spawn(async move {
-                    match super::operation::run(&action, &context).await {
-                        Ok(done) => Outcome::Done(done),
-                        Err(err) => Outcome::Failed(err),
-                    }
-                });
-                task_index.insert(handle.id(), i);
-            }
+        while !interrupted && running.len() < parallelism {
+            let Some(i) = ready.pop_first() else { break };
+            observer.started(&actions[i]);
+            let action = actions[i].clone();
+            let context = context.clone();
+            let handle = running.spawn(async move {
+                match super::operation::run(&action, &context).await {
+                    Ok(done) => Outcome::Done(done),
+                    Err(err) => Outcome::Failed(err),
+                }
+            });
+            task_index.insert(handle.id(), i);
         }
         if running.is_empty() {
             break;
@@ -180,13 +179,20 @@ pub async fn execute(
                     ),
                 };
                 let Some(i) = task_index.remove(&id) else { continue };
-                status[i] = if matches!(outcome, Outcome::Done(_)) {
-                    Status::Succeeded
-                } else {
-                    Status::Unsuccessful
-                };
+                let succeeded = matches!(outcome, Outcome::Done(_));
                 observer.finished(&actions[i], &outcome);
                 outcomes[i] = Some(outcome);
+                if succeeded {
+                    for &d in &dependents[i] {
+                        waiting[d] -= 1;
+                        // Not if it was skipped for another it waits for.
+                        if waiting[d] == 0 && outcomes[d].is_none() {
+                            ready.insert(d);
+                        }
+                    }
+                } else {
+                    skip_dependents(i, actions, &dependents, &mut outcomes, observer.as_ref());
+                }
             }
             changed = cancel.changed(), if !interrupted => {
                 if changed.is_err() || *cancel.borrow() {
