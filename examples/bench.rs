@@ -19,9 +19,11 @@
 //! cargo run --release --example bench -- --pure 100000                      # planner, no I/O
 //! ```
 //!
-//! With `--apply 1` it also creates the whole scenario from empty twice,
-//! each time in a fresh simulator, without and with a share of 429 answers,
-//! and prints how much longer the second took. With `--pure N` it only
+//! With `--apply N` it also creates the whole scenario from empty N times
+//! without and N times with a share of 429 answers, each time in a fresh
+//! simulator, and prints the medians next to the lower bound (the calls made
+//! without 429s, 32 in flight, at the injected latency) and how much longer
+//! the apply took with 429s. With `--pure N` it only
 //! times loading N license manifests against planning them (all bound, no
 //! changes) on a prepared live view.
 
@@ -70,8 +72,9 @@ struct Options {
     proposals: usize,
     latency_ms: u64,
     runs: usize,
-    /// Also time the apply of the whole scenario from empty.
-    apply: bool,
+    /// Also time the apply of the whole scenario from empty, this many
+    /// times at each 429 share (0: not at all).
+    apply: usize,
     /// Percent of requests answered 429 in the second apply.
     rate_429_percent: u64,
     /// Actions in flight during an apply.
@@ -89,7 +92,7 @@ fn options() -> Options {
         proposals: 50,
         latency_ms: 20,
         runs: 3,
-        apply: false,
+        apply: 0,
         rate_429_percent: 20,
         parallelism: 32,
         pure: 0,
@@ -105,7 +108,7 @@ fn options() -> Options {
             "--proposals" => options.proposals = value as usize,
             "--latency-ms" => options.latency_ms = value,
             "--runs" => options.runs = (value as usize).max(1),
-            "--apply" => options.apply = value > 0,
+            "--apply" => options.apply = value as usize,
             "--rate-429-percent" => options.rate_429_percent = value.min(100),
             "--parallelism" => options.parallelism = (value as usize).max(1),
             "--pure" => options.pure = value as usize,
@@ -476,7 +479,7 @@ async fn main() {
     let baseline = baseline(&sim, &raw, &state_path).await;
     report(&options, &measured, &baseline);
     drop(sim);
-    if options.apply {
+    if options.apply > 0 {
         apply_under_rate_limits(&options, &raw).await;
     }
 }
@@ -710,48 +713,70 @@ fn report(options: &Options, measured: &Measured, baseline: &Baseline) {
     println!("(the simulator runs in a child process: CPU and memory are entitle's alone)");
 }
 
-/// Creates the whole scenario from empty twice, in fresh simulators, once
-/// as is and once with a share of requests answered 429
-/// (`Retry-After: 1`), through the real planner and executor.
+/// Creates the whole scenario from empty, `options.apply` times as is and
+/// as many times with a share of requests answered 429
+/// (`Retry-After: 1`), each time in a fresh simulator, through the real
+/// planner and executor.
 async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
     println!();
     println!(
         "apply from empty: {} licenses, {} companies, {} subscriptions, {} proposals; \
-         {} ms latency, parallelism {}",
+         {} ms latency, parallelism {}; {} run(s) each",
         options.licenses,
         options.companies,
         options.subscriptions,
         options.proposals,
         options.latency_ms,
-        options.parallelism
+        options.parallelism,
+        options.apply
     );
     println!();
-    println!("| 429 share | wall (s) | actions | failed | API calls | left after |");
-    println!("|---:|---:|---:|---:|---:|---:|");
-    let mut walls = Vec::new();
+    println!("| 429 share | run | wall (s) | actions | failed | API calls | left after |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    let mut medians = Vec::new();
     for percent in [0, options.rate_429_percent] {
-        let sim = SimProcess::spawn();
-        let dir = tempfile::tempdir().unwrap();
-        let manifests = dir.path().join("manifests");
-        write_manifests(options, &manifests);
-        let workspace = sim.workspace(&manifests, &dir.path().join("state.json"));
-        sim.faults(
-            raw,
-            json!({ "latency_ms": options.latency_ms, "rate_429": percent as f64 / 100.0, "retry_after_secs": 1 }),
-        )
-        .await;
-        let applied = apply_all(&sim, raw, &workspace, options.parallelism).await;
-        walls.push(applied.wall);
-        println!(
-            "| {percent}% | {:.2} | {} | {} | {} | {} |",
-            applied.wall, applied.actions, applied.failed, applied.calls, applied.left
-        );
+        let mut runs = Vec::new();
+        for run in 1..=options.apply {
+            let sim = SimProcess::spawn();
+            let dir = tempfile::tempdir().unwrap();
+            let manifests = dir.path().join("manifests");
+            write_manifests(options, &manifests);
+            let workspace = sim.workspace(&manifests, &dir.path().join("state.json"));
+            sim.faults(
+                raw,
+                json!({ "latency_ms": options.latency_ms, "rate_429": percent as f64 / 100.0, "retry_after_secs": 1 }),
+            )
+            .await;
+            let applied = apply_all(&sim, raw, &workspace, options.parallelism).await;
+            println!(
+                "| {percent}% | {run} | {:.2} | {} | {} | {} | {} |",
+                applied.wall, applied.actions, applied.failed, applied.calls, applied.left
+            );
+            runs.push(applied);
+        }
+        let wall = median(runs.iter().map(|r| r.wall).collect());
+        let calls = median(runs.iter().map(|r| r.calls as f64).collect());
+        medians.push((wall, calls));
     }
+    let (clean_wall, clean_calls) = medians[0];
+    let (limited_wall, _) = medians[1];
+    // Every call takes the injected latency, and at most this many are in
+    // flight (the per-host limit; the simulator is one host).
+    let in_flight = options
+        .parallelism
+        .min(HttpConfig::default().max_in_flight_per_host) as f64;
+    let bound = clean_calls * options.latency_ms as f64 / 1000.0 / in_flight;
     println!();
     println!(
-        "with {}% 429s the apply took {:.2} times as long",
+        "medians: {clean_wall:.2} s without 429s, {limited_wall:.2} s with {}%; lower bound {bound:.2} s \
+         ({clean_calls:.0} calls x {} ms / {in_flight:.0} in flight)",
+        options.rate_429_percent, options.latency_ms
+    );
+    println!(
+        "ratios: apply / lower bound = {:.2}; with {}% 429s / without = {:.2}",
+        clean_wall / bound.max(f64::EPSILON),
         options.rate_429_percent,
-        walls[1] / walls[0].max(f64::EPSILON)
+        limited_wall / clean_wall.max(f64::EPSILON)
     );
 }
 

@@ -45,17 +45,6 @@ struct Writer {
     file: StateFile,
     /// Open once the first change is appended; `None` again after a fold.
     journal: Option<Journal>,
-    /// Bytes of the state file as last written whole (0: not yet known).
-    whole: u64,
-}
-
-impl Writer {
-    /// Whether the next write should be a whole one.
-    fn should_fold(&self) -> bool {
-        self.journal
-            .as_ref()
-            .is_some_and(|journal| journal.len() > self.whole.max(FOLD_AT_LEAST))
-    }
 }
 
 impl Recorder {
@@ -71,7 +60,6 @@ impl Recorder {
             writer: tokio::sync::Mutex::new(Writer {
                 file,
                 journal: None,
-                whole: 0,
             }),
         }
     }
@@ -141,43 +129,34 @@ impl Recorder {
     /// Writes everything changed so far, as a journal line or, when the
     /// journal is due to be folded or cannot be started, whole.
     fn write(&self, writer: &mut Writer) -> Result<(), StateError> {
+        let (lineage, serial) = {
+            let inner = self.lock();
+            if let Some(why) = &inner.broken {
+                return Err(broken(why));
+            }
+            (inner.state.lineage, inner.state.serial)
+        };
         if writer.journal.is_none() {
-            let (lineage, serial) = {
-                let inner = self.lock();
-                (inner.state.lineage, inner.state.serial)
-            };
             match writer.file.open_journal(lineage, serial) {
                 Ok(journal) => writer.journal = journal,
                 Err(err) => return Err(self.fail(err)),
             }
         }
-        let whole = writer.journal.is_none() || writer.should_fold();
-        let mut inner = self.lock();
-        if let Some(why) = &inner.broken {
-            return Err(broken(why));
-        }
-        let version = inner.version;
-        let dirty = std::mem::take(&mut inner.dirty);
-        if whole {
-            let mut snapshot = inner.state.clone();
-            drop(inner);
-            if let Err(err) = writer.file.write(&mut snapshot) {
-                return Err(self.fail(err));
-            }
-            writer.journal = None;
-            writer.whole = std::fs::metadata(writer.file.path()).map_or(0, |m| m.len());
-            self.durable(version, snapshot.serial);
-            return Ok(());
-        }
-        let changes: Changes = dirty
-            .into_iter()
-            .map(|address| {
-                let record = inner.state.resources.get(&address).cloned();
-                (address, record)
-            })
-            .collect();
-        drop(inner);
-        let journal = writer.journal.as_mut().expect("opened above");
+        let journal = match writer.journal.as_mut() {
+            Some(journal) if !journal.outgrown(FOLD_AT_LEAST) => journal,
+            _ => return self.write_whole(writer),
+        };
+        let (changes, version) = {
+            let mut inner = self.lock();
+            let changes: Changes = std::mem::take(&mut inner.dirty)
+                .into_iter()
+                .map(|address| {
+                    let record = inner.state.resources.get(&address).cloned();
+                    (address, record)
+                })
+                .collect();
+            (changes, inner.version)
+        };
         match journal.append(&changes) {
             Ok(serial) => {
                 self.durable(version, serial);
@@ -187,20 +166,34 @@ impl Recorder {
         }
     }
 
+    /// Writes the whole state, which folds in and ends the journal.
+    fn write_whole(&self, writer: &mut Writer) -> Result<(), StateError> {
+        let (mut snapshot, version) = {
+            let mut inner = self.lock();
+            inner.dirty.clear();
+            (inner.state.clone(), inner.version)
+        };
+        // Whatever happens, this journal is done: after a failure nothing
+        // more is written, after success the file holds it all.
+        writer.journal = None;
+        match writer.file.write(&mut snapshot) {
+            Ok(()) => {
+                self.durable(version, snapshot.serial);
+                Ok(())
+            }
+            Err(err) => Err(self.fail(err)),
+        }
+    }
+
     /// Folds the journal into the state file, once the apply is done. A
     /// failure loses nothing (the journal is read with the file) and is
-    /// returned for the caller to report.
+    /// returned for the caller to report; nothing more is written after it.
     pub async fn finish(&self) -> Result<(), StateError> {
         let mut writer = self.writer.lock().await;
         if self.lock().broken.is_some() || writer.journal.as_ref().is_none_or(Journal::is_empty) {
             return Ok(());
         }
-        let mut snapshot = self.lock().state.clone();
-        let version = self.lock().version;
-        writer.file.write(&mut snapshot)?;
-        writer.journal = None;
-        self.durable(version, snapshot.serial);
-        Ok(())
+        self.write_whole(&mut writer)
     }
 
     fn durable(&self, version: u64, serial: u64) {
@@ -279,15 +272,21 @@ mod tests {
         assert_eq!(recorder.snapshot().serial, on_disk.serial);
     }
 
-    #[tokio::test]
-    async fn after_a_failed_write_nothing_more_is_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = StateFile::new(dir.path().join("s.json"));
+    /// A recorder of a new state in `dir` that has recorded `a`.
+    async fn with_a(dir: &std::path::Path) -> (StateFile, Recorder) {
+        let file = StateFile::new(dir.join("s.json"));
         let recorder = Recorder::new(State::new(), file.clone());
         recorder
             .set("ArcserveLicense/a", Some(record("a")))
             .await
             .unwrap();
+        (file, recorder)
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_write_nothing_more_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, recorder) = with_a(dir.path()).await;
         let before = file.load().unwrap().unwrap();
         // A directory where the journal goes makes the next write fail,
         // even for root.
@@ -310,12 +309,7 @@ mod tests {
     #[tokio::test]
     async fn changes_go_to_the_journal_and_are_folded_in_at_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let file = StateFile::new(dir.path().join("s.json"));
-        let recorder = Recorder::new(State::new(), file.clone());
-        recorder
-            .set("ArcserveLicense/a", Some(record("a")))
-            .await
-            .unwrap();
+        let (file, recorder) = with_a(dir.path()).await;
         let first = std::fs::read(file.path()).unwrap();
         for name in ["b", "c", "d"] {
             recorder

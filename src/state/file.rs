@@ -118,7 +118,7 @@ impl StateFile {
         &self.path
     }
 
-    /// `<file>.backup`: the content before the last whole write.
+    /// `<file>.backup`: the state before the last whole write.
     pub fn backup_path(&self) -> PathBuf {
         sibling(&self.path, ".backup")
     }
@@ -168,7 +168,7 @@ impl StateFile {
             return Ok(None);
         };
         self.check_on_disk(&bytes, lineage, serial)?;
-        Journal::create(path, lineage, serial).map(Some)
+        Journal::create(path, lineage, serial, bytes.len() as u64).map(Some)
     }
 
     /// The state on disk, or a new empty one.
@@ -181,18 +181,31 @@ impl StateFile {
     /// A journal left beside the file is folded in: `state` must include it
     /// (as [`StateFile::load`] reads it), and it is removed afterwards.
     pub fn write(&self, state: &mut State) -> Result<(), StateError> {
-        let previous = self.read(&self.path)?;
-        if let Some(bytes) = &previous {
-            self.check_on_disk(bytes, state.lineage, state.serial)?;
-        }
+        let previous = match self.read(&self.path)? {
+            Some(bytes) => {
+                self.check_on_disk(&bytes, state.lineage, state.serial)?;
+                // The backup is the state as it was, journal included: the
+                // file alone may be a whole apply behind.
+                match self.read(&self.journal_path())? {
+                    Some(_) => match self.load()? {
+                        Some(before) => Some(self.serialise(&before)?),
+                        None => Some(bytes),
+                    },
+                    None => Some(bytes),
+                }
+            }
+            None => None,
+        };
         let mut next = state.clone();
         next.format_version = FORMAT_VERSION;
-        next.serial += 1;
-        let mut text = serde_json::to_vec_pretty(&next).map_err(|err| StateError::Corrupt {
-            path: self.path.clone(),
-            message: format!("could not serialise the state: {err}"),
-        })?;
-        text.push(b'\n');
+        next.serial = next
+            .serial
+            .checked_add(1)
+            .ok_or_else(|| StateError::Corrupt {
+                path: self.path.clone(),
+                message: "the serial cannot grow any further".into(),
+            })?;
+        let text = self.serialise(&next)?;
         if let Some(bytes) = &previous {
             self.replace(&self.backup_path(), bytes)?;
         }
@@ -270,6 +283,16 @@ impl StateFile {
             .map_err(|err| io("could not replace")(err.error))?;
         sync_dir(&dir).map_err(io("could not flush the directory of"))?;
         Ok(())
+    }
+
+    /// `state` as the file holds it: pretty JSON and a final newline.
+    fn serialise(&self, state: &State) -> Result<Vec<u8>, StateError> {
+        let mut text = serde_json::to_vec_pretty(state).map_err(|err| StateError::Corrupt {
+            path: self.path.clone(),
+            message: format!("could not serialise the state: {err}"),
+        })?;
+        text.push(b'\n');
+        Ok(text)
     }
 
     fn header(&self, bytes: &[u8]) -> Result<Header, StateError> {
@@ -466,7 +489,7 @@ mod tests {
             .insert("ArcserveLicense/a".into(), license("a"));
         file.write(&mut state).unwrap();
         let mut journal =
-            Journal::create(file.journal_path(), state.lineage, state.serial).unwrap();
+            Journal::create(file.journal_path(), state.lineage, state.serial, 0).unwrap();
         for line in lines {
             let changes: journal::Changes = match *line {
                 "-a" => [("ArcserveLicense/a".to_string(), None)].into(),
@@ -521,9 +544,12 @@ mod tests {
             "the journal's changes are part of what is on disk: {err}"
         );
         let mut current = file.load().unwrap().unwrap();
+        let before = current.clone();
         let journal = fs::read(file.journal_path()).unwrap();
         file.write(&mut current).unwrap();
         assert!(!file.journal_path().exists());
+        let backup: State = serde_json::from_slice(&fs::read(file.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup, before, "the backup holds what the journal added");
         assert_eq!(file.load().unwrap().unwrap(), current);
         // A journal the whole write could not remove is skipped.
         fs::write(file.journal_path(), journal).unwrap();

@@ -57,22 +57,28 @@ pub struct Journal {
     serial: u64,
     /// Bytes on disk and acknowledged.
     len: u64,
+    /// Bytes of the state file it belongs to.
+    base_len: u64,
 }
 
 impl Journal {
     /// Starts an empty journal at `path` for a state file of `lineage` at
-    /// `serial`. The caller has checked there is none.
-    pub(super) fn create(path: PathBuf, lineage: Uuid, serial: u64) -> Result<Self, StateError> {
+    /// `serial` and `base_len` bytes. The caller has checked there is none.
+    pub(super) fn create(
+        path: PathBuf,
+        lineage: Uuid,
+        serial: u64,
+        base_len: u64,
+    ) -> Result<Self, StateError> {
         let failed = |op| {
             let path = path.clone();
             move |source| StateError::AppendFailed { op, path, source }
         };
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .map_err(failed("could not create"))?;
+        let mut options = fs::OpenOptions::new();
+        options.create(true).truncate(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(failed("could not create"))?;
         super::file::set_private(&file).map_err(failed("could not restrict the permissions of"))?;
         super::file::sync_dir(&super::file::dir_of(&path))
             .map_err(failed("could not flush the directory of"))?;
@@ -82,12 +88,14 @@ impl Journal {
             lineage,
             serial,
             len: 0,
+            base_len,
         })
     }
 
-    /// Bytes in the journal.
-    pub fn len(&self) -> u64 {
-        self.len
+    /// Whether the journal has outgrown its state file (and `at_least`
+    /// bytes), so that folding it in costs less than it saves.
+    pub fn outgrown(&self, at_least: u64) -> bool {
+        self.len > self.base_len.max(at_least)
     }
 
     /// Whether nothing was appended yet.
@@ -99,7 +107,13 @@ impl Journal {
     /// On failure what was written of the line is cut off again (best
     /// effort: a torn last line is ignored when read anyway).
     pub fn append(&mut self, changes: &Changes) -> Result<u64, StateError> {
-        let serial = self.serial + 1;
+        let serial = self
+            .serial
+            .checked_add(1)
+            .ok_or_else(|| StateError::Corrupt {
+                path: self.path.clone(),
+                message: "the serial cannot grow any further".into(),
+            })?;
         let mut line = serde_json::to_vec(&Line {
             lineage: self.lineage,
             serial,
@@ -123,6 +137,8 @@ impl Journal {
             .write_all(&line)
             .and_then(|()| self.file.sync_data());
         if let Err(source) = written {
+            // Should the cut fail too, a whole line may stay: it records a
+            // change that was made, which the next run reads as done.
             let _ = self.file.set_len(self.len);
             return Err(StateError::AppendFailed {
                 op: "could not append to",
@@ -198,7 +214,7 @@ fn entries<S: DeserializeOwned>(
         if entry.serial <= serial && found.is_empty() {
             continue;
         }
-        if entry.serial != serial + 1 {
+        if Some(entry.serial) != serial.checked_add(1) {
             return Err(corrupt(
                 number,
                 format!("serial {} follows serial {serial}", entry.serial),
