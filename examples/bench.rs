@@ -759,7 +759,7 @@ async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
         medians.push((wall, calls));
     }
     let (clean_wall, clean_calls) = medians[0];
-    let (limited_wall, _) = medians[1];
+    let (limited_wall, limited_calls) = medians[1];
     // Every call takes the injected latency, and at most this many are in
     // flight (the per-host limit; the simulator is one host).
     let in_flight = options
@@ -772,10 +772,23 @@ async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
          ({clean_calls:.0} calls x {} ms / {in_flight:.0} in flight)",
         options.rate_429_percent, options.latency_ms
     );
+    // With 429s each extra call is a 429, after which its action waits the
+    // second the server asks for while holding its place among the actions
+    // in flight.
+    let rejected = (limited_calls - clean_calls).max(0.0);
+    let limited_bound = (limited_calls * options.latency_ms as f64 / 1000.0 + rejected * 1.0)
+        / options.parallelism as f64;
     println!(
-        "ratios: apply / lower bound = {:.2}; with {}% 429s / without = {:.2}",
+        "with {}% 429s: lower bound {limited_bound:.2} s ({limited_calls:.0} calls x {} ms \
+         + {rejected:.0} 429s x 1 s Retry-After, / {} actions in flight)",
+        options.rate_429_percent, options.latency_ms, options.parallelism
+    );
+    println!(
+        "ratios: apply / lower bound = {:.2}; with {}% 429s: apply / lower bound = {:.2}, \
+         and / apply without = {:.2}",
         clean_wall / bound.max(f64::EPSILON),
         options.rate_429_percent,
+        limited_wall / limited_bound.max(f64::EPSILON),
         limited_wall / clean_wall.max(f64::EPSILON)
     );
 }
