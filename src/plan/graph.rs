@@ -21,7 +21,7 @@ impl std::fmt::Display for Cycle {
 }
 
 /// A graph of labelled nodes where an edge `a -> b` means "a before b".
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct OrderGraph {
     graph: DiGraph<String, ()>,
     /// The edges, to keep each once without scanning a node's edges (a
@@ -45,6 +45,22 @@ impl OrderGraph {
             self.graph
                 .add_edge(NodeIndex::new(first), NodeIndex::new(then), ());
         }
+    }
+
+    /// `first` before `then`, unless `then` already comes before `first`
+    /// (directly or not), which would close a cycle. Whether it was added.
+    pub fn before_unless_cycle(&mut self, first: usize, then: usize) -> bool {
+        let closes = first == then
+            || petgraph::algo::has_path_connecting(
+                &self.graph,
+                NodeIndex::new(then),
+                NodeIndex::new(first),
+                None,
+            );
+        if !closes {
+            self.before(first, then);
+        }
+        !closes
     }
 
     pub fn len(&self) -> usize {
@@ -213,5 +229,20 @@ mod tests {
         let a = g.add("a");
         g.before(a, a);
         assert_eq!(g.order().unwrap_err().to_string(), "a -> a");
+    }
+
+    #[test]
+    fn an_edge_that_would_close_a_cycle_is_left_out() {
+        let mut graph = OrderGraph::new();
+        let (a, b, c) = (graph.add("a"), graph.add("b"), graph.add("c"));
+        graph.before(a, b);
+        graph.before(b, c);
+        assert!(
+            !graph.before_unless_cycle(c, a),
+            "c -> a closes a -> b -> c"
+        );
+        assert!(!graph.before_unless_cycle(b, b));
+        assert!(graph.before_unless_cycle(a, c));
+        assert_eq!(labels(&graph, &graph.order().unwrap()), ["a", "b", "c"]);
     }
 }

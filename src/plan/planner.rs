@@ -461,13 +461,17 @@ fn order(
         }
     }
     let dependents_of = |resource: &str| dependents.get(resource).into_iter().flatten().copied();
+    // The rules from what was recorded, most important first. They come
+    // from dependencies that may have turned around since, so they give way
+    // when they would close a cycle with what the manifests now say.
+    let mut recorded: Vec<(usize, usize)> = Vec::new();
     for (resource, list) in &removing {
         for dependent in dependents_of(resource) {
             // Remove what depended on a resource before the resource.
             for &first in removing.get(dependent).into_iter().flatten() {
                 for &then in list {
                     if first != then {
-                        graph.before(first, then);
+                        recorded.push((first, then));
                     }
                 }
             }
@@ -480,7 +484,7 @@ fn order(
                 }
                 for &then in list {
                     if first != then {
-                        graph.before(first, then);
+                        recorded.push((first, then));
                     }
                 }
             }
@@ -496,13 +500,30 @@ fn order(
             for dependent in dependents_of(resource) {
                 for &first in removing.get(dependent).into_iter().flatten() {
                     if first != then {
-                        graph.before(first, then);
+                        recorded.push((first, then));
                     }
                 }
             }
         }
     }
-    let order = graph.order().map_err(|cycle| {
+    // All of them when they fit (the usual case, and the cheap one); else
+    // each only where it closes no cycle.
+    let declared = (!recorded.is_empty()).then(|| graph.clone());
+    for &(first, then) in &recorded {
+        graph.before(first, then);
+    }
+    let order = match (graph.order(), declared) {
+        (Ok(order), _) => Ok(order),
+        (Err(_), Some(declared)) => {
+            graph = declared;
+            for &(first, then) in &recorded {
+                graph.before_unless_cycle(first, then);
+            }
+            graph.order()
+        }
+        (Err(cycle), None) => Err(cycle),
+    }
+    .map_err(|cycle| {
         PlanErrors(vec![
             PlanError::new(None, format!("the planned actions form a cycle: {cycle}"))
                 .hint("this is a bug in entitle; please report it with the manifests"),

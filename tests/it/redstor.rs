@@ -736,3 +736,69 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
     );
     assert!(tree_of(&sim).iter().any(|c| c.company_id == northwind));
 }
+
+/// A document of `kind` named `name` that depends on `on`, with `spec`.
+fn depending(kind: &str, name: &str, on: &str, spec: &str) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: {kind}
+metadata:
+  name: {name}
+  dependsOn: [{on}]
+spec:
+{spec}"
+    )
+}
+
+/// Declared dependencies between companies and subscriptions that turn
+/// around in one change: a customer that depended on a subscription moves
+/// to a partner being renamed (replaced), while that subscription, which
+/// depended on the partner, goes. The customer moves before the
+/// subscription is removed, the subscription is removed before the partner
+/// is replaced, and the partner is replaced before the customer moves to
+/// it: a cycle, which the plan must break rather than refuse.
+#[test]
+fn dependencies_turned_around_with_a_replace_still_plan() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    let before = [
+        company("acme", "Partner", None, ""),
+        company("globex", "Partner", None, ""),
+        depending(
+            "RedstorSubscription",
+            "globex-m365",
+            "RedstorCompany/acme",
+            "  company: globex\n  product: O365\n  edition: Advanced\n",
+        ),
+        depending(
+            "RedstorCompany",
+            "initech",
+            "RedstorSubscription/globex-m365",
+            "  type: Customer\n  parent: globex\n",
+        ),
+    ]
+    .concat();
+    project.write("msp.yaml", &before);
+    project.apply().expect(0);
+
+    let after = [
+        company("acme", "Partner", None, "  companyName: Acme Group\n"),
+        company("globex", "Partner", None, ""),
+        company("initech", "Customer", Some("acme"), ""),
+    ]
+    .concat();
+    project.write("msp.yaml", &after);
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
+    project
+        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
+        .expect(0);
+    let tree = tree_of(&sim);
+    let acme = named(&tree, "Acme Group");
+    assert_eq!(
+        named(&tree, "initech").parent_company_id,
+        Some(acme.company_id)
+    );
+    project.plan().expect(0);
+}
