@@ -198,13 +198,7 @@ impl StateFile {
         };
         let mut next = state.clone();
         next.format_version = FORMAT_VERSION;
-        next.serial = next
-            .serial
-            .checked_add(1)
-            .ok_or_else(|| StateError::Corrupt {
-                path: self.path.clone(),
-                message: "the serial cannot grow any further".into(),
-            })?;
+        next.serial = next_serial(state.serial, &self.path)?;
         let text = self.serialise(&next)?;
         if let Some(bytes) = &previous {
             self.replace(&self.backup_path(), bytes)?;
@@ -305,6 +299,15 @@ impl StateFile {
             message: err.to_string(),
         }
     }
+}
+
+/// The serial after `serial`, of the file at `path`. Only a crafted file
+/// comes near the end of the range, and it gets an error, not a wrap.
+pub(super) fn next_serial(serial: u64, path: &Path) -> Result<u64, StateError> {
+    serial.checked_add(1).ok_or_else(|| StateError::Corrupt {
+        path: path.to_path_buf(),
+        message: "the serial cannot grow any further".into(),
+    })
 }
 
 /// The directory `path` is in.

@@ -107,13 +107,7 @@ impl Journal {
     /// On failure what was written of the line is cut off again (best
     /// effort: a torn last line is ignored when read anyway).
     pub fn append(&mut self, changes: &Changes) -> Result<u64, StateError> {
-        let serial = self
-            .serial
-            .checked_add(1)
-            .ok_or_else(|| StateError::Corrupt {
-                path: self.path.clone(),
-                message: "the serial cannot grow any further".into(),
-            })?;
+        let serial = super::file::next_serial(self.serial, &self.path)?;
         let mut line = serde_json::to_vec(&Line {
             lineage: self.lineage,
             serial,
