@@ -52,6 +52,21 @@ pub struct Context {
     pub options: ApplyOptions,
 }
 
+impl Context {
+    /// Changes the record of `address` after its object was changed on the
+    /// server, and returns once that is on disk; a failure says the object
+    /// is fine and only its record is missing.
+    pub async fn record(
+        &self,
+        address: &str,
+        change: impl FnOnce(&mut Option<crate::state::ResourceState>),
+    ) -> Result<(), String> {
+        self.recorder.change(address, change).await.map_err(|err| {
+            format!("{err}\n  the object on the server is fine; the state could not record it")
+        })
+    }
+}
+
 /// How one action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -52,15 +52,16 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             license_id,
             attributes,
         } => {
-            record(context, &address, |record| {
-                let record = record.get_or_insert_with(|| {
-                    new_record(tenant, name, attributes, &[], RecordedLifecycle::default())
-                });
-                record.remote_id = Some(license_id.to_string());
-                record.status = Status::Ready;
-                record.attributes = json!(attributes);
-            })
-            .await?;
+            context
+                .record(&address, |record| {
+                    let record = record.get_or_insert_with(|| {
+                        new_record(tenant, name, attributes, &[], RecordedLifecycle::default())
+                    });
+                    record.remote_id = Some(license_id.to_string());
+                    record.status = Status::Ready;
+                    record.attributes = json!(attributes);
+                })
+                .await?;
             Ok(format!("adopted {license_id}"))
         }
         Operation::UpdateLicense {
@@ -145,21 +146,6 @@ fn new_record(
     }
 }
 
-/// Changes the record of `address` (absent: `None`) and writes the state.
-async fn record(
-    context: &Context,
-    address: &str,
-    change: impl FnOnce(&mut Option<ResourceState>),
-) -> Result<(), String> {
-    context
-        .recorder
-        .change(address, change)
-        .await
-        .map_err(|err| {
-            format!("{err}\n  the object on the server is fine; the state could not record it")
-        })
-}
-
 /// Records a license as it is now on the server.
 async fn record_observed(
     context: &Context,
@@ -168,14 +154,15 @@ async fn record_observed(
     intended: &LicenseAttributes,
 ) -> Result<(), String> {
     let attributes = attributes_of(license, intended);
-    record(context, address, |record| {
-        if let Some(record) = record {
-            record.remote_id = Some(license.id.to_string());
-            record.status = Status::Ready;
-            record.attributes = json!(attributes);
-        }
-    })
-    .await
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.remote_id = Some(license.id.to_string());
+                record.status = Status::Ready;
+                record.attributes = json!(attributes);
+            }
+        })
+        .await
 }
 
 /// The attributes of a license as the server shows them; the version of a
@@ -270,12 +257,13 @@ async fn create(
             "{address}: the create stayed ambiguous after {AMBIGUOUS_ROUNDS} read-backs; the state keeps a `creating` record, and the next apply resolves it by name"
         ));
     };
-    record(context, address, |record| {
-        if let Some(record) = record {
-            record.remote_id = Some(license.id.to_string());
-        }
-    })
-    .await?;
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.remote_id = Some(license.id.to_string());
+            }
+        })
+        .await?;
     let license = wait_until_active(context, client, license.id).await?;
     let license = issue_missing_keys(client, license, &attributes.key_types).await?;
     record_observed(context, address, &license, attributes).await?;
@@ -400,12 +388,13 @@ async fn delete_and_wait(
         }
         Err(err) => return Err(err.to_string()),
     }
-    record(context, address, |record| {
-        if let Some(record) = record {
-            record.status = Status::Deleting;
-        }
-    })
-    .await?;
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.status = Status::Deleting;
+            }
+        })
+        .await?;
     let started = Instant::now();
     let mut pause = context.options.poll_interval;
     loop {
@@ -424,7 +413,7 @@ async fn delete_and_wait(
         pause = (pause * 3 / 2).min(Duration::from_secs(2));
     }
     if forget {
-        record(context, address, |record| *record = None).await?;
+        context.record(address, |record| *record = None).await?;
     }
     Ok(())
 }

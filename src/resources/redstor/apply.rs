@@ -50,17 +50,18 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            record(context, &address, |record| {
-                if let Some(record) = record {
-                    if let Some(parent) = parent {
-                        record.scope = company_scope(Some(parent));
+            context
+                .record(&address, |record| {
+                    if let Some(record) = record {
+                        if let Some(parent) = parent {
+                            record.scope = company_scope(Some(parent));
+                        }
+                        record.attributes = attributes.clone();
+                        record.dependencies = dependencies.clone();
+                        record.status = Status::Ready;
                     }
-                    record.attributes = attributes.clone();
-                    record.dependencies = dependencies.clone();
-                    record.status = Status::Ready;
-                }
-            })
-            .await?;
+                })
+                .await?;
             Ok(match (reassign_to, enabled) {
                 (Some(_), Some(_)) => "moved, and enabled or disabled".into(),
                 (Some(_), None) => "moved to its new parent".into(),
@@ -100,7 +101,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                 .delete_company(*old_id)
                 .await
                 .map_err(|e| e.to_string())?;
-            record(context, &address, |record| *record = None).await?;
+            context.record(&address, |record| *record = None).await?;
             let company = create_company(context, client, &address, new).await?;
             Ok(format!(
                 "deleted company {old_id}, created {}",
@@ -112,7 +113,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                 .delete_company(*company_id)
                 .await
                 .map_err(|e| e.to_string())?;
-            record(context, &address, |record| *record = None).await?;
+            context.record(&address, |record| *record = None).await?;
             Ok(if deleted {
                 "deleted".into()
             } else {
@@ -145,13 +146,14 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                     return Err(err.to_string());
                 }
             }
-            record(context, &address, |record| {
-                if let Some(record) = record {
-                    record.attributes = attributes.clone();
-                    record.status = Status::Ready;
-                }
-            })
-            .await?;
+            context
+                .record(&address, |record| {
+                    if let Some(record) = record {
+                        record.attributes = attributes.clone();
+                        record.status = Status::Ready;
+                    }
+                })
+                .await?;
             Ok("trial converted to a paid subscription".into())
         }
         Operation::ReplaceSubscription {
@@ -161,7 +163,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
         } => {
             refuse_replace_unless_allowed(context, &address)?;
             remove_subscription(context, client, *old_company_id, *old_id).await?;
-            record(context, &address, |record| *record = None).await?;
+            context.record(&address, |record| *record = None).await?;
             let subscription = create_subscription(context, client, &address, new).await?;
             Ok(format!(
                 "removed {old_id}, subscribed {}",
@@ -174,7 +176,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
         } => {
             let removal =
                 remove_subscription(context, client, *company_id, *subscription_id).await?;
-            record(context, &address, |record| *record = None).await?;
+            context.record(&address, |record| *record = None).await?;
             Ok(match removal {
                 Removal::Done => "removed".into(),
                 Removal::Queued => "removed (after the queued removal finished)".into(),
@@ -183,7 +185,9 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
         }
         Operation::Bind { record: bound } => {
             let bound = bound.clone();
-            record(context, &address, |record| *record = Some(bound)).await?;
+            context
+                .record(&address, |record| *record = Some(bound))
+                .await?;
             Ok("bound to the object a previous run created".into())
         }
         _ => Err(format!("{}: not a Redstor operation", action.id)),
@@ -213,21 +217,6 @@ fn parent_id(context: &Context, parent: &CompanyParent) -> Result<Uuid, String> 
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| format!("{address} has no company id in the state; apply it first")),
     }
-}
-
-/// Changes the record of `address` (absent: `None`) and writes the state.
-async fn record(
-    context: &Context,
-    address: &str,
-    change: impl FnOnce(&mut Option<ResourceState>),
-) -> Result<(), String> {
-    context
-        .recorder
-        .change(address, change)
-        .await
-        .map_err(|err| {
-            format!("{err}\n  the object at Redstor is fine; the state could not record it")
-        })
 }
 
 /// Sends a create; an ambiguous failure is resolved with `find`, a definite
@@ -306,24 +295,26 @@ async fn create_company(
     )
     .await
     .map_err(|err| conflict_hint(err, address))?;
-    record(context, address, |record| {
-        if let Some(record) = record {
-            record.remote_id = Some(company.company_id.to_string());
-        }
-    })
-    .await?;
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.remote_id = Some(company.company_id.to_string());
+            }
+        })
+        .await?;
     if company.is_enabled != new.enabled {
         client
             .set_enabled(company.company_id, new.enabled)
             .await
             .map_err(|e| e.to_string())?;
     }
-    record(context, address, |record| {
-        if let Some(record) = record {
-            record.status = Status::Ready;
-        }
-    })
-    .await?;
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.status = Status::Ready;
+            }
+        })
+        .await?;
     Ok(company)
 }
 
@@ -390,7 +381,9 @@ async fn create_subscription(
         new.dependencies.clone(),
         new.lifecycle.clone(),
     );
-    record(context, address, |record| *record = Some(done)).await?;
+    context
+        .record(address, |record| *record = Some(done))
+        .await?;
     Ok(subscription)
 }
 
