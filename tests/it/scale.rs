@@ -368,6 +368,11 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
         !project.dir.path().join("entitle.state.json.lock").exists(),
         "the lock is released"
     );
+    let journal = project.dir.path().join("entitle.state.json.journal");
+    assert!(
+        !journal.exists(),
+        "the journal is folded into the state file on the way out"
+    );
     let state = project.state();
     let records = state["resources"].as_object().unwrap();
     assert!(
@@ -383,6 +388,71 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
     }
 
     sim.set_faults(json!({}));
+    project.apply().expect(0);
+    project.plan().expect(0);
+    assert_eq!(project.live().len(), 30);
+}
+
+/// A killed apply leaves its journal: every command reads it with the state
+/// file, the next whole write (here `state rm`) folds it in, and the next
+/// apply converges.
+#[test]
+fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("tenant.yaml", TENANT_YAML);
+    project.write("licenses.yaml", &licenses(30, "9.0"));
+    sim.set_faults(json!({ "latency_ms": 100 }));
+    let mut child = project.spawn_apply(&["--parallelism", "2"]);
+    let journal = project.dir.path().join("entitle.state.json.journal");
+    let started = std::time::Instant::now();
+    while !journal.exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    sim.set_faults(json!({}));
+    assert!(journal.exists(), "a killed apply does not fold its journal");
+
+    let in_file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    let state = project.state();
+    let records = state["resources"].as_object().unwrap();
+    assert!(
+        records.len() > in_file["resources"].as_object().unwrap().len(),
+        "the journal holds records the file does not"
+    );
+    let listed = project.run(&["state", "list"]).expect(0);
+    for address in records.keys() {
+        assert!(
+            listed.stdout.contains(address.as_str()),
+            "{address} listed:\n{}",
+            listed.stdout
+        );
+    }
+
+    let (gone, record) = records
+        .iter()
+        .find(|(_, r)| r["status"] == "ready")
+        .expect("a license was made before the kill");
+    let (gone, id) = (
+        gone.clone(),
+        record["remote_id"].as_str().unwrap().to_string(),
+    );
+    project.run(&["state", "rm", &gone]).expect(0);
+    assert!(!journal.exists(), "a whole write folds the journal in");
+    let folded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    assert_eq!(
+        folded["resources"].as_object().unwrap().len(),
+        records.len() - 1
+    );
+    assert_eq!(folded["resources"].get(&gone), None);
+
+    // The license whose record was removed stays on the server, unmanaged,
+    // until it is imported again.
+    project.run(&["import", &gone, &id]).expect(0);
     project.apply().expect(0);
     project.plan().expect(0);
     assert_eq!(project.live().len(), 30);
