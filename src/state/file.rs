@@ -142,18 +142,24 @@ impl StateFile {
             }
             return Ok(None);
         };
-        let header = self.header(&bytes)?;
+        let journal = self.read(&journal_path)?;
+        self.parse(&bytes, journal.as_deref()).map(Some)
+    }
+
+    /// The state the file `bytes` and its `journal` hold.
+    fn parse(&self, bytes: &[u8], journal: Option<&[u8]>) -> Result<State, StateError> {
+        let header = self.header(bytes)?;
         if header.format_version > FORMAT_VERSION {
             return Err(StateError::NewerFormat {
                 path: self.path.clone(),
                 found: header.format_version,
             });
         }
-        let mut state: State = serde_json::from_slice(&bytes).map_err(|err| self.corrupt(&err))?;
-        if let Some(journal) = self.read(&journal_path)? {
-            journal::replay(&mut state, &journal, &journal_path)?;
+        let mut state: State = serde_json::from_slice(bytes).map_err(|err| self.corrupt(&err))?;
+        if let Some(journal) = journal {
+            journal::replay(&mut state, journal, &self.journal_path())?;
         }
-        Ok(Some(state))
+        Ok(state)
     }
 
     /// A journal to record the changes to `state` in, which must be what is
@@ -167,7 +173,7 @@ impl StateFile {
         let Some(bytes) = self.read(&self.path)? else {
             return Ok(None);
         };
-        self.check_on_disk(&bytes, lineage, serial)?;
+        self.check_on_disk(&bytes, None, lineage, serial)?;
         Journal::create(path, lineage, serial, bytes.len() as u64).map(Some)
     }
 
@@ -183,16 +189,14 @@ impl StateFile {
     pub fn write(&self, state: &mut State) -> Result<(), StateError> {
         let previous = match self.read(&self.path)? {
             Some(bytes) => {
-                self.check_on_disk(&bytes, state.lineage, state.serial)?;
+                let journal = self.read(&self.journal_path())?;
+                self.check_on_disk(&bytes, journal.as_deref(), state.lineage, state.serial)?;
                 // The backup is the state as it was, journal included: the
                 // file alone may be a whole apply behind.
-                match self.read(&self.journal_path())? {
-                    Some(_) => match self.load()? {
-                        Some(before) => Some(self.serialise(&before)?),
-                        None => Some(bytes),
-                    },
-                    None => Some(bytes),
-                }
+                Some(match journal {
+                    Some(journal) => self.serialise(&self.parse(&bytes, Some(&journal))?)?,
+                    None => bytes,
+                })
             }
             None => None,
         };
@@ -214,8 +218,14 @@ impl StateFile {
     }
 
     /// Refuses to go on from a state of `lineage` at `serial` unless the file
-    /// `bytes` and its journal are that.
-    fn check_on_disk(&self, bytes: &[u8], lineage: Uuid, serial: u64) -> Result<(), StateError> {
+    /// `bytes` and its `journal` are that.
+    fn check_on_disk(
+        &self,
+        bytes: &[u8],
+        journal: Option<&[u8]>,
+        lineage: Uuid,
+        serial: u64,
+    ) -> Result<(), StateError> {
         let header = self.header(bytes)?;
         if header.lineage != lineage {
             return Err(StateError::LineageMismatch {
@@ -224,10 +234,9 @@ impl StateFile {
                 ours: lineage,
             });
         }
-        let journal_path = self.journal_path();
-        let on_disk = match self.read(&journal_path)? {
+        let on_disk = match journal {
             Some(journal) => {
-                journal::last_serial(&journal, &journal_path, header.lineage, header.serial)?
+                journal::last_serial(journal, &self.journal_path(), lineage, header.serial)?
             }
             None => header.serial,
         };
