@@ -3,6 +3,7 @@
 //! them to exit code 1.
 
 use crate::api::ApiError;
+use crate::hint::HINT;
 use crate::manifest::Diagnostics;
 use crate::plan::PlanErrors;
 use crate::plan::saved::SavedPlanError;
@@ -39,8 +40,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    #[error("error: {message}\n  hint: {hint}")]
+    #[error("error: {message}{HINT}{hint}")]
     Usage { message: String, hint: String },
+
+    /// Standard output was closed by its reader (`| head`): the command
+    /// ends quietly, with success.
+    #[error("standard output was closed")]
+    ClosedPipe,
 }
 
 impl Error {

@@ -5,6 +5,7 @@
 //! [`ApiError::Ambiguous`] must be resolved by reading back, never by sending
 //! it again blindly. No variant carries a credential or a token.
 
+use crate::hint::HINT;
 use std::time::Duration;
 
 /// What went wrong talking to a vendor API.
@@ -24,7 +25,7 @@ pub enum ApiError {
     /// closed), or a non-idempotent request got a 5xx: the server may or may
     /// not have made the change.
     #[error(
-        "{request}: {cause}; the server may or may not have carried it out\n  hint: read the object back before sending the request again"
+        "{request}: {cause}; the server may or may not have carried it out{HINT}read the object back before sending the request again"
     )]
     Ambiguous { request: String, cause: String },
 
@@ -37,11 +38,11 @@ pub enum ApiError {
     Decode { request: String, detail: String },
 
     /// Credentials are missing or were refused.
-    #[error("{message}\n  hint: {hint}")]
+    #[error("{message}{HINT}{hint}")]
     Auth { message: String, hint: String },
 
     /// The client is configured wrongly (bad URL, missing variable).
-    #[error("{message}\n  hint: {hint}")]
+    #[error("{message}{HINT}{hint}")]
     Config { message: String, hint: String },
 }
 

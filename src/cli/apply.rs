@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::progress::{self, Progress};
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, confirm, runtime};
+use super::{Exit, GlobalArgs, confirm, output, runtime};
 use crate::Error;
 use crate::apply::{ApplyOptions, Outcome};
 use crate::manifest::Address;
@@ -52,7 +52,6 @@ fn plan_file(paths: &[PathBuf]) -> Option<&PathBuf> {
     }
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     if args.refresh_only {
         let workspace = settings::workspace(global, paths_or_cwd(args.paths.clone()))?;
@@ -91,13 +90,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                     workspace.plan(&args.targets),
                 )
                 .await?;
-                print!("{}", render::text(&planned.plan, style));
+                output::print_on(render::text(&planned.plan, style))?;
                 (planned.plan, planned.state)
             }
         };
         if plan.is_empty() {
             if saved.is_some() {
-                println!("The plan has no changes.");
+                output::print_on("The plan has no changes.\n")?;
             }
             return Ok(Exit::Success);
         }
@@ -118,14 +117,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 "apply needs confirmation: pass --auto-approve, or apply a reviewed plan file: `entitle plan --out plan.json` then `entitle apply plan.json`",
             )?
         {
-            println!("Apply cancelled.");
+            output::eprintln("Apply cancelled.");
             return Ok(Exit::Error);
         }
 
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nInterrupted: finishing the actions in flight and saving the state (Ctrl-C again to abort at once)");
+                output::eprintln("\nInterrupted: finishing the actions in flight and saving the state (Ctrl-C again to abort at once)");
                 let _ = cancel_tx.send(true);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
@@ -151,16 +150,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
         for (id, outcome) in &report.outcomes {
             match outcome {
-                Outcome::Failed(why) => println!("failed:  {id}: {why}"),
-                Outcome::Skipped(why) => println!("skipped: {id}: {why}"),
-                _ => {}
+                Outcome::Failed(why) => output::eprintln(format_args!("failed:  {id}: {why}")),
+                Outcome::Skipped(why) => output::eprintln(format_args!("skipped: {id}: {why}")),
+                Outcome::Done(_) | Outcome::NotStarted => {}
             }
         }
         if let Some(why) = &report.fold_failed {
-            eprintln!(
+            output::eprintln(format_args!(
                 "warning: the changes are recorded in {}, but folding it into the state file failed: {why}",
                 workspace.state_file.journal_path().display()
-            );
+            ));
         }
         let verdict = if report.interrupted {
             "Apply interrupted"
@@ -169,10 +168,22 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         } else {
             "Apply complete"
         };
-        println!(
+        let summary = format!(
             "\n{verdict}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({:.1}s).",
             started.elapsed().as_secs_f64()
         );
-        Ok(if report.succeeded() { Exit::Success } else { Exit::Error })
+        if report.succeeded() {
+            output::print_on(format_args!("{summary}\n")).map_err(|err| match err {
+                Error::Io { what, source } => Error::Io {
+                    what: format!("{}; but {what}", summary.trim()),
+                    source,
+                },
+                other => other,
+            })?;
+            Ok(Exit::Success)
+        } else {
+            output::eprintln(summary);
+            Ok(Exit::Error)
+        }
     })
 }

@@ -3,7 +3,7 @@
 
 use clap::CommandFactory;
 
-use super::{Cli, Exit};
+use super::{Cli, Exit, output};
 use crate::Error;
 
 #[derive(Debug, clap::Args)]
@@ -14,6 +14,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Exit, Error> {
     let mut command = Cli::command();
-    clap_complete::generate(args.shell, &mut command, "entitle", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "entitle", &mut script);
+    output::print(String::from_utf8_lossy(&script))?;
     Ok(Exit::Success)
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Exit, runtime};
+use super::{Exit, output, runtime};
 use crate::Error;
 use crate::api::arcserve::{LicenseChanges, NewLicense};
 use crate::api::ecl::EclClients;
@@ -38,9 +38,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Exit, Error> {
-    step(&format!("entitle validate {}", args.manifests.display()));
+    step(&format!("entitle validate {}", args.manifests.display()))?;
     let desired = manifest::load(std::slice::from_ref(&args.manifests))?;
-    say(&format!("{} resources, all valid", desired.resources.len()));
+    say(&format!("{} resources, all valid", desired.resources.len()))?;
 
     runtime()?.block_on(async {
         let config = SimConfig {
@@ -61,11 +61,11 @@ async fn against_simulator(
 ) -> Result<Exit, Error> {
     let base_url = sim.base_url();
     let base_url = base_url.as_str();
-    step("entitle sim (in-process)");
+    step("entitle sim (in-process)")?;
     say(&format!(
         "listening on {base_url}; ECL account `demo`, Redstor service account `{}`",
         sim.redstor_account().client_id
-    ));
+    ))?;
 
     let dir = tempfile::tempdir().map_err(|source| Error::Io {
         what: "could not make a temporary directory for the demo's state".into(),
@@ -123,18 +123,18 @@ async fn against_simulator(
             .await?;
         say(&format!(
             "made license `made-in-the-portal` in {tenant_name} by hand, outside entitle"
-        ));
+        ))?;
     }
 
     let style = Style::default();
-    step(&format!("entitle plan {}", manifests.display()));
+    step(&format!("entitle plan {}", manifests.display()))?;
     let planned = workspace.plan(&[]).await?;
-    print_block(&render::text(&planned.plan, style));
+    print_block(&render::text(&planned.plan, style))?;
 
     step(&format!(
         "entitle apply {} --auto-approve",
         manifests.display()
-    ));
+    ))?;
     let (_tx, cancel) = tokio::sync::watch::channel(false);
     let options = ApplyOptions {
         poll_interval: Duration::from_millis(100),
@@ -153,15 +153,15 @@ async fn against_simulator(
         match outcome {
             Outcome::Done(what) => say(&format!("{id}: {what}")),
             other => say(&format!("{id}: {other:?}")),
-        }
+        }?;
     }
     if !report.succeeded() {
         return Ok(Exit::Error);
     }
 
-    step(&format!("entitle plan {} (again)", manifests.display()));
+    step(&format!("entitle plan {} (again)", manifests.display()))?;
     let again = workspace.plan(&[]).await?;
-    print_block(&render::text(&again.plan, style));
+    print_block(&render::text(&again.plan, style))?;
 
     // Someone raises a key count in the portal.
     let state = workspace.state_file.load_or_new()?;
@@ -186,7 +186,7 @@ async fn against_simulator(
             .await?;
         step(&format!(
             "(someone adds 5 standalone keys to {address} in the portal)"
-        ));
+        ))?;
     }
 
     // Someone disables a managed customer and adds one in the portal.
@@ -203,21 +203,21 @@ async fn against_simulator(
             .await?;
         step(&format!(
             "(someone disables {address} and adds `Walk-in Customer` in the Redstor portal)"
-        ));
+        ))?;
     }
 
-    step(&format!("entitle drift {}", manifests.display()));
+    step(&format!("entitle drift {}", manifests.display()))?;
     let report = workspace.drift().await?;
-    print_block(&drift::text(&report));
+    print_block(&drift::text(&report))?;
 
     // A day of backups later, the MSP's weekly look at its customers.
     sim.advance_clock(Duration::from_secs(86_400));
-    step("(a day passes in the simulator: the first backups ran)");
-    step("entitle report backups --format markdown");
+    step("(a day passes in the simulator: the first backups ran)")?;
+    step("entitle report backups --format markdown")?;
     let root = usage_read::resolve_company(&redstor, Some(&state), None).await?;
     let backups = usage_read::statuses(&redstor, Operation::Backups, root, None).await?;
-    print_block(&usage::markdown(&UsageReport::Status(backups)));
-    say("The state file of this run was in a temporary directory and is gone now.");
+    print_block(&usage::markdown(&UsageReport::Status(backups)))?;
+    say("The state file of this run was in a temporary directory and is gone now.")?;
     Ok(if again.plan.is_empty() {
         Exit::Success
     } else {
@@ -225,19 +225,15 @@ async fn against_simulator(
     })
 }
 
-#[allow(clippy::print_stdout)]
-fn step(title: &str) {
-    println!("\n==> {title}");
+fn step(title: &str) -> Result<(), Error> {
+    output::println(format_args!("\n==> {title}"))
 }
 
-#[allow(clippy::print_stdout)]
-fn say(line: &str) {
-    println!("    {line}");
+fn say(line: &str) -> Result<(), Error> {
+    output::println(format_args!("    {line}"))
 }
 
-#[allow(clippy::print_stdout)]
-fn print_block(text: &str) {
-    for line in text.lines() {
-        println!("    {line}");
-    }
+fn print_block(text: &str) -> Result<(), Error> {
+    let indented: String = text.lines().map(|line| format!("    {line}\n")).collect();
+    output::print(indented)
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, OutputFormat, runtime};
+use super::{Exit, GlobalArgs, OutputFormat, output, runtime};
 use crate::Error;
 use crate::report::drift;
 
@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         settings::show_progress(global),
         workspace.drift(),
     ))?;
-    print_report(&report, args.format);
+    print_report(&report, args.format)?;
     Ok(if report.is_empty() {
         Exit::Success
     } else {
@@ -32,17 +32,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     })
 }
 
-#[allow(clippy::print_stdout)]
-fn print_report(report: &drift::DriftReport, format: OutputFormat) {
+fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(), Error> {
     match format {
-        OutputFormat::Text => print!("{}", drift::text(report)),
-        OutputFormat::Json => println!("{:#}", serde_json::json!(report)),
-        OutputFormat::Markdown => print!("{}", drift::markdown(report)),
+        OutputFormat::Text => output::print(drift::text(report)),
+        OutputFormat::Json => output::println(format_args!("{:#}", serde_json::json!(report))),
+        OutputFormat::Markdown => output::print(drift::markdown(report)),
     }
 }
 
 /// `plan --refresh-only`: the drift that `apply --refresh-only` would record.
-#[allow(clippy::print_stdout)]
 pub fn refresh_only_plan(
     global: &GlobalArgs,
     workspace: &crate::workflow::Workspace,
@@ -53,12 +51,12 @@ pub fn refresh_only_plan(
         let _lock = workspace.lock("plan").await?;
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
-    print_report(&report, format);
+    print_report(&report, format)?;
     let recordable = !report.changed.is_empty() || !report.deleted.is_empty();
     if recordable && format == OutputFormat::Text {
-        println!(
-            "`entitle apply --refresh-only` records these changes in the state; nothing on the server changes."
-        );
+        output::println(
+            "`entitle apply --refresh-only` records these changes in the state; nothing on the server changes.",
+        )?;
     }
     Ok(if detailed_exitcode && recordable {
         Exit::Changes
@@ -68,7 +66,6 @@ pub fn refresh_only_plan(
 }
 
 /// `apply --refresh-only`: record the drift in the state.
-#[allow(clippy::print_stdout)]
 pub fn refresh_only_apply(
     workspace: &crate::workflow::Workspace,
     auto_approve: bool,
@@ -77,7 +74,7 @@ pub fn refresh_only_apply(
         let _lock = workspace.lock("apply").await?;
         workspace
             .accept_drift(|report| {
-                print!("{}", drift::text(report));
+                output::print(drift::text(report))?;
                 Ok(auto_approve
                     || super::confirm(
                         "\nRecord these changes in the state?",
@@ -87,9 +84,11 @@ pub fn refresh_only_apply(
             .await
     })?;
     if report.changed.is_empty() && report.deleted.is_empty() {
-        println!("No drift to record.");
+        output::println("No drift to record.")?;
     } else {
-        println!("Recorded the drift of {touched} resource(s) in the state.");
+        output::println(format_args!(
+            "Recorded the drift of {touched} resource(s) in the state."
+        ))?;
     }
     Ok(Exit::Success)
 }

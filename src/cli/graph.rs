@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::Exit;
 use super::settings::paths_or_cwd;
+use super::{Exit, output};
 use crate::Error;
 use crate::manifest;
 use crate::report::graph;
@@ -22,13 +22,12 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     let desired = manifest::load(&paths_or_cwd(args.paths))?;
     let text = match args.format {
         GraphFormat::Dot => graph::dot(&desired),
         GraphFormat::Mermaid => graph::mermaid(&desired),
     };
-    print!("{text}");
+    output::print(text)?;
     Ok(Exit::Success)
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, runtime};
+use super::{Exit, GlobalArgs, output, runtime};
 use crate::Error;
 use crate::manifest::Address;
 
@@ -20,13 +20,12 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
     let message = runtime()?.block_on(async {
         let _lock = workspace.lock("import").await?;
         workspace.import(&args.address, &args.remote_id).await
     })?;
-    println!("{message}");
+    output::println(message)?;
     Ok(Exit::Success)
 }

@@ -8,6 +8,7 @@ mod demo;
 mod drift;
 mod graph;
 mod import;
+mod output;
 mod plan;
 mod progress;
 mod report;
@@ -145,8 +146,9 @@ pub fn main() -> ExitCode {
     init_logging(&cli.global);
     match run(cli) {
         Ok(exit) => exit.into(),
+        Err(Error::ClosedPipe) => Exit::Success.into(),
         Err(err) => {
-            report(&err);
+            output::eprintln(&err);
             Exit::Error.into()
         }
     }
@@ -169,11 +171,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),
     }
-}
-
-#[allow(clippy::print_stderr)]
-fn report(err: &Error) {
-    eprintln!("{err}");
 }
 
 fn init_logging(global: &GlobalArgs) {
@@ -212,17 +209,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 /// Asks `question` on the terminal and accepts only `yes`. Without a
 /// terminal it refuses, saying what to pass instead (`hint`).
-#[allow(clippy::print_stdout)]
 fn confirm(question: &str, hint: &str) -> Result<bool, Error> {
-    use std::io::{BufRead, Write};
+    use std::io::BufRead;
     if !std::io::stdin().is_terminal() {
         return Err(Error::usage(
             "confirmation needed, and there is no terminal to ask on",
             hint,
         ));
     }
-    print!("{question} Only 'yes' will be accepted: ");
-    let _ = std::io::stdout().flush();
+    output::print(format_args!("{question} Only 'yes' will be accepted: "))?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()

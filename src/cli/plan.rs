@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, OutputFormat, runtime, write_private};
+use super::{Exit, GlobalArgs, OutputFormat, output, runtime, write_private};
 use crate::Error;
 use crate::manifest::Address;
 use crate::plan::render::{self, Style};
@@ -32,7 +32,6 @@ pub struct Args {
     pub refresh_only: bool,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let paths = paths_or_cwd(args.paths);
     let workspace = settings::workspace(global, paths.clone())?;
@@ -52,6 +51,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         )
         .await
     })?;
+    if let Some(out) = &args.out {
+        let state = planned.state_existed.then_some(&planned.state);
+        let saved = SavedPlan::new(planned.plan.clone(), state, &planned.desired, &paths);
+        let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
+            Error::usage(
+                format!("could not serialise the plan: {err}"),
+                "this is a bug in entitle; please report it",
+            )
+        })?;
+        write_private(out, &bytes)?;
+    }
     let text = match args.format {
         OutputFormat::Text => render::text(
             &planned.plan,
@@ -63,24 +73,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         OutputFormat::Json => format!("{:#}\n", render::json_value(&planned.plan)),
         OutputFormat::Markdown => render::markdown(&planned.plan),
     };
-    print!("{text}");
-    if let Some(out) = &args.out {
-        let state = planned.state_existed.then_some(&planned.state);
-        let saved = SavedPlan::new(planned.plan.clone(), state, &planned.desired, &paths);
-        let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
-            Error::usage(
-                format!("could not serialise the plan: {err}"),
-                "this is a bug in entitle; please report it",
-            )
-        })?;
-        write_private(out, &bytes)?;
-        if args.format == OutputFormat::Text {
-            println!(
-                "\nSaved the plan to {}; apply it with `entitle apply {}`.",
-                out.display(),
-                out.display()
-            );
-        }
+    output::print(text)?;
+    if let Some(out) = args
+        .out
+        .as_ref()
+        .filter(|_| args.format == OutputFormat::Text)
+    {
+        output::println(format_args!(
+            "\nSaved the plan to {}; apply it with `entitle apply {}`.",
+            out.display(),
+            out.display()
+        ))?;
     }
     Ok(if args.detailed_exitcode && !planned.plan.is_empty() {
         Exit::Changes

@@ -71,10 +71,7 @@ impl Observer for Progress {
             Outcome::NotStarted => return,
         };
         if self.bar.is_hidden() {
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{line}");
-            }
+            super::output::print_lenient(format_args!("{line}\n"));
         } else {
             self.bar.println(line);
         }

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::settings;
-use super::{Exit, GlobalArgs, OutputFormat, runtime};
+use super::{Exit, GlobalArgs, OutputFormat, output, runtime};
 use crate::Error;
 use crate::api::redstor_reports::{ConsumptionQuery, Operation};
 use crate::report::usage::{self, UsageReport};
@@ -88,7 +88,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
         })
     })?;
-    print_report(&report, args.format, settings::color_stdout(global));
+    print_report(&report, args.format, settings::color_stdout(global))?;
     Ok(Exit::Success)
 }
 
@@ -113,11 +113,10 @@ fn check_flags(args: &Args) -> Result<(), Error> {
     }
 }
 
-#[allow(clippy::print_stdout)]
-fn print_report(report: &UsageReport, format: OutputFormat, color: bool) {
+fn print_report(report: &UsageReport, format: OutputFormat, color: bool) -> Result<(), Error> {
     match format {
-        OutputFormat::Text => print!("{}", usage::text(report, color)),
-        OutputFormat::Json => println!("{:#}", usage::json(report)),
-        OutputFormat::Markdown => print!("{}", usage::markdown(report)),
+        OutputFormat::Text => output::print(usage::text(report, color)),
+        OutputFormat::Json => output::println(format_args!("{:#}", usage::json(report))),
+        OutputFormat::Markdown => output::print(usage::markdown(report)),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::Exit;
+use super::{Exit, output};
 use crate::Error;
 use crate::manifest;
 
@@ -13,7 +13,6 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     match args.out {
         Some(dir) => {
@@ -22,7 +21,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
                 source,
             })?;
             for path in written {
-                println!("wrote {}", path.display());
+                output::println(format_args!("wrote {}", path.display()))?;
             }
         }
         None => {
@@ -34,7 +33,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
                 message: format!("could not render the schemas: {err}"),
                 hint: "this is a bug in entitle; please report it".into(),
             })?;
-            println!("{text}");
+            output::println(text)?;
         }
     }
     Ok(Exit::Success)

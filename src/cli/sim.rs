@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Exit, runtime};
+use super::{Exit, output, runtime};
 use crate::Error;
 use crate::sim::{Faults, SimConfig, Simulator, redstor};
 
@@ -87,7 +87,6 @@ async fn stop_signal() -> std::io::Result<()> {
     }
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     let config = SimConfig {
         data: args.data,
@@ -132,29 +131,31 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             }
         };
         let account = sim.redstor_account();
-        println!("entitle simulator listening on {url}");
-        println!();
-        println!("  Point entitle at it (the demo account works for any tenant id):");
-        println!("    export OS_AUTH_URL={url}/v3 OS_USERNAME=demo OS_PASSWORD=demo-secret");
-        println!("    export ENTITLE_ECL_ENDPOINT={url}");
-        println!("  Redstor (service account {}):", account.client_id);
-        println!(
-            "    export REDSTOR_CLIENT_ID={} REDSTOR_PRIVATE_KEY_FILE={} REDSTOR_API_URL={} REDSTOR_TOKEN_URL={}",
-            account.client_id,
-            key_file.display(),
-            sim.redstor_api_url(),
-            sim.redstor_token_url()
+        let banner = format!(
+            "entitle simulator listening on {url}\n\n  \
+             Point entitle at it (the demo account works for any tenant id):\n    \
+             export OS_AUTH_URL={url}/v3 OS_USERNAME=demo OS_PASSWORD=demo-secret\n    \
+             export ENTITLE_ECL_ENDPOINT={url}\n  \
+             Redstor (service account {client_id}):\n    \
+             export REDSTOR_CLIENT_ID={client_id} REDSTOR_PRIVATE_KEY_FILE={key_file} REDSTOR_API_URL={api_url} REDSTOR_TOKEN_URL={token_url}\n  \
+             Inspect it: {url}/_sim/metrics, {url}/_sim/dump\n\n\
+             Press Ctrl-C to stop.\n",
+            client_id = account.client_id,
+            key_file = key_file.display(),
+            api_url = sim.redstor_api_url(),
+            token_url = sim.redstor_token_url(),
         );
-        println!("  Inspect it: {url}/_sim/metrics, {url}/_sim/dump");
-        println!();
-        println!("Press Ctrl-C to stop.");
+        if let Err(err) = output::print(banner) {
+            sim.shutdown().await;
+            return Err(err);
+        }
         let stopped = stop_signal().await;
         sim.shutdown().await;
         stopped.map_err(|source| Error::Io {
             what: "could not wait for Ctrl-C or SIGTERM".into(),
             source,
         })?;
-        println!("simulator stopped");
+        output::println("simulator stopped")?;
         Ok(Exit::Success)
     })
 }

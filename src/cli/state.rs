@@ -1,9 +1,10 @@
 //! `entitle state list | show | rm | mv | unlock`: look at and edit the
 //! state without touching the APIs.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
-use super::{Exit, GlobalArgs, confirm};
+use super::{Exit, GlobalArgs, confirm, output};
 use crate::Error;
 use crate::manifest::Address;
 use crate::state::lock::{self, LockStatus};
@@ -33,26 +34,24 @@ pub enum StateCommand {
     },
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let file = StateFile::new(global.state.clone());
     match args.command {
         StateCommand::List => {
             let state = file.load_or_new()?;
+            let mut list = String::new();
             for (address, record) in &state.resources {
-                println!(
-                    "{address}\t{}\t{:?}",
-                    record.remote_id.as_deref().unwrap_or("-"),
-                    record.status
-                );
+                let remote_id = record.remote_id.as_deref().unwrap_or("-");
+                let _ = writeln!(list, "{address}\t{remote_id}\t{:?}", record.status);
             }
+            output::print(list)?;
         }
         StateCommand::Show { address } => {
             let state = file.load_or_new()?;
             let record = state
                 .get(&address.to_string())
                 .ok_or_else(|| not_found(&address, &file))?;
-            println!("{:#}", serde_json::json!(record));
+            output::println(format_args!("{:#}", serde_json::json!(record)))?;
         }
         StateCommand::Rm { address } => {
             let _lock = StateLock::acquire(file.path(), "state rm", global.lock_timeout)?;
@@ -61,7 +60,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 return Err(not_found(&address, &file));
             }
             file.write(&mut state)?;
-            println!("Removed {address} from the state; the object on the server is untouched.");
+            output::println(format_args!(
+                "Removed {address} from the state; the object on the server is untouched."
+            ))?;
         }
         StateCommand::Mv { from, to } => {
             if from.kind != to.kind {
@@ -84,18 +85,17 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 .ok_or_else(|| not_found(&from, &file))?;
             state.resources.insert(to.to_string(), record);
             file.write(&mut state)?;
-            println!("Moved {from} to {to}.");
+            output::println(format_args!("Moved {from} to {to}."))?;
         }
         StateCommand::Unlock { force } => return unlock(&file, force),
     }
     Ok(Exit::Success)
 }
 
-#[allow(clippy::print_stdout)]
 fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
     match lock::inspect(file.path())? {
         LockStatus::Free => {
-            println!("The state is not locked.");
+            output::println("The state is not locked.")?;
             Ok(Exit::Success)
         }
         LockStatus::Held(info) => Err(Error::usage(
@@ -111,7 +111,7 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "(no details)".into());
             if !force && !confirm(&format!("Remove the lock left by {who}?"), "pass --force")? {
-                println!("Left the lock in place.");
+                output::println("Left the lock in place.")?;
                 return Ok(Exit::Error);
             }
             lock::remove_stale(file.path())?;
@@ -121,7 +121,7 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
                 "state unlock",
                 Duration::ZERO,
             )?);
-            println!("Removed the lock left by {who}.");
+            output::println(format_args!("Removed the lock left by {who}."))?;
             Ok(Exit::Success)
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::Exit;
+use super::{Exit, output};
 use crate::Error;
 use crate::manifest;
 
@@ -14,7 +14,6 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
-#[allow(clippy::print_stdout)]
 pub fn run(args: Args) -> Result<Exit, Error> {
     let desired = manifest::load(&args.paths)?;
     let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -27,10 +26,10 @@ pub fn run(args: Args) -> Result<Exit, Error> {
         .iter()
         .map(|(kind, count)| format!("{count} {kind}"))
         .collect();
-    println!(
+    output::println(format_args!(
         "ok: {} resources are valid ({})",
         desired.resources.len(),
         counts.join(", ")
-    );
+    ))?;
     Ok(Exit::Success)
 }

@@ -2,6 +2,7 @@
 //! rustc-like, one block per problem, then a summary line.
 
 use super::node::Pos;
+use crate::hint::Hint;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -110,20 +111,17 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        write!(f, "error: {}", self.message)?;
         if let Some(location) = &self.location {
-            writeln!(f, "  --> {location}")?;
+            write!(f, "\n  --> {location}")?;
         }
         for (location, label) in &self.related {
-            writeln!(f, "  --> {location} ({label})")?;
+            write!(f, "\n  --> {location} ({label})")?;
         }
         if let Some(field) = &self.field {
-            writeln!(f, "   = field: {field}")?;
+            write!(f, "\n   = field: {field}")?;
         }
-        if let Some(hint) = &self.hint {
-            writeln!(f, "   = hint: {hint}")?;
-        }
-        Ok(())
+        writeln!(f, "{}", Hint(self.hint.as_deref()))
     }
 }
 

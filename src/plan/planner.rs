@@ -16,6 +16,7 @@ use super::live::Live;
 use serde_json::json;
 
 use super::model::{Action, ActionKind, Change, Deferred, Operation, PLAN_FORMAT_VERSION, Plan};
+use crate::hint::Hint;
 use crate::manifest::{Address, Desired, SourceLocation};
 use crate::state::State;
 use crate::state::model::RecordedLifecycle;
@@ -76,10 +77,7 @@ impl fmt::Display for PlanError {
                 location.column
             )?;
         }
-        if let Some(hint) = &self.hint {
-            write!(f, "\n  = hint: {hint}")?;
-        }
-        Ok(())
+        write!(f, "{}", Hint(self.hint.as_deref()))
     }
 }
 

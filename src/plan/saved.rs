@@ -3,6 +3,7 @@
 //! manifests, so that `apply` can refuse a plan that no longer describes the
 //! world.
 
+use crate::hint::HINT;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,7 @@ pub enum SavedPlanError {
     Unreadable { path: PathBuf, message: String },
 
     #[error(
-        "the plan in {path} is stale: {why}\n  hint: run `entitle plan --out {path}` again, review it, and apply the new plan"
+        "the plan in {path} is stale: {why}{HINT}run `entitle plan --out {path}` again, review it, and apply the new plan"
     )]
     Stale { path: PathBuf, why: String },
 }

@@ -26,6 +26,7 @@ mod reply;
 mod server;
 mod store;
 
+use crate::hint::HINT;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,7 +97,7 @@ pub enum SimError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("{0}\n  hint: move the file away to start with an empty simulator")]
+    #[error("{0}{HINT}move the file away to start with an empty simulator")]
     Data(String),
     #[error("{0}")]
     Key(String),

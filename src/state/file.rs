@@ -11,6 +11,7 @@
 //! instead, and folds it into the file with a whole write; reading the state
 //! reads both.
 
+use crate::hint::HINT;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub enum StateError {
 
     /// A new version could not be put in place; the old one is untouched.
     #[error(
-        "{op} {path}: {source}; the state file on disk is still the previous version, unchanged\n  hint: make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+        "{op} {path}: {source}; the state file on disk is still the previous version, unchanged{HINT}make room or fix permissions where the state lives, then run again: entitle reads back what was done"
     )]
     WriteFailed {
         op: &'static str,
@@ -44,7 +45,7 @@ pub enum StateError {
     /// A change could not be added to the journal; what it held before is
     /// intact.
     #[error(
-        "{op} {path}: {source}; the state is as last recorded (the state file and the journal's earlier lines)\n  hint: make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+        "{op} {path}: {source}; the state is as last recorded (the state file and the journal's earlier lines){HINT}make room or fix permissions where the state lives, then run again: entitle reads back what was done"
     )]
     AppendFailed {
         op: &'static str,
@@ -53,12 +54,12 @@ pub enum StateError {
     },
 
     #[error(
-        "{path} changed while this run was writing it: another process is writing the state\n  hint: make sure only one entitle runs against this state (they share its lock file), then run again"
+        "{path} changed while this run was writing it: another process is writing the state{HINT}make sure only one entitle runs against this state (they share its lock file), then run again"
     )]
     JournalChanged { path: PathBuf },
 
     #[error(
-        "{path}, line {line}, is not a valid journal line: {message}\n  hint: the lines before it are intact; cut the file before that line to keep them (what came after is then forgotten, and the next plan reads it back by name), or restore the state from a backup"
+        "{path}, line {line}, is not a valid journal line: {message}{HINT}the lines before it are intact; cut the file before that line to keep them (what came after is then forgotten, and the next plan reads it back by name), or restore the state from a backup"
     )]
     CorruptJournal {
         path: PathBuf,
@@ -67,17 +68,17 @@ pub enum StateError {
     },
 
     #[error(
-        "{path} is not a valid state file: {message}\n  hint: the previous version is in {path}.backup; copy it back, or fix the file"
+        "{path} is not a valid state file: {message}{HINT}the previous version is in {path}.backup; copy it back, or fix the file"
     )]
     Corrupt { path: PathBuf, message: String },
 
     #[error(
-        "{path} has format version {found}, newer than this entitle reads ({FORMAT_VERSION})\n  hint: upgrade entitle; an older one must not rewrite a newer state"
+        "{path} has format version {found}, newer than this entitle reads ({FORMAT_VERSION}){HINT}upgrade entitle; an older one must not rewrite a newer state"
     )]
     NewerFormat { path: PathBuf, found: u32 },
 
     #[error(
-        "{path} belongs to another state (lineage {on_disk}, this run has {ours}); refusing to overwrite it\n  hint: point --state at the right file, or move that file away if it is really stale"
+        "{path} belongs to another state (lineage {on_disk}, this run has {ours}); refusing to overwrite it{HINT}point --state at the right file, or move that file away if it is really stale"
     )]
     LineageMismatch {
         path: PathBuf,
@@ -86,7 +87,7 @@ pub enum StateError {
     },
 
     #[error(
-        "{path} was written by someone else since it was read (serial {on_disk}, expected {expected})\n  hint: run the command again; it will start from the new state"
+        "{path} was written by someone else since it was read (serial {on_disk}, expected {expected}){HINT}run the command again; it will start from the new state"
     )]
     Moved {
         path: PathBuf,

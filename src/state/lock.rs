@@ -10,6 +10,7 @@
 //! lock it checks that the path still names the file it locked (the holder
 //! may have removed it while releasing), and starts over if not.
 
+use crate::hint::HINT;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -44,7 +45,7 @@ impl std::fmt::Display for LockInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "the state is locked: {holder}\n  hint: wait for that run to finish, or pass --lock-timeout to wait longer (waited {waited:?})"
+        "the state is locked: {holder}{HINT}wait for that run to finish, or pass --lock-timeout to wait longer (waited {waited:?})"
     )]
     Held { holder: String, waited: Duration },
 

@@ -509,21 +509,21 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
 
     let run = project.run(&["apply", "p.plan"]).expect(1);
     assert!(
-        run.stdout.contains("failed:  update ArcserveLicense/base"),
+        run.stderr.contains("failed:  update ArcserveLicense/base"),
         "{}",
-        run.stdout
+        run.stderr
     );
     assert!(
-        run.stdout.contains(
+        run.stderr.contains(
             "skipped: update ArcserveLicense/child: update ArcserveLicense/base did not succeed"
         ),
         "{}",
-        run.stdout
+        run.stderr
     );
     assert!(
-        run.stdout.contains("1 done, 1 failed, 1 skipped"),
+        run.stderr.contains("1 done, 1 failed, 1 skipped"),
         "{}",
-        run.stdout
+        run.stderr
     );
     let other = project
         .live()
@@ -730,9 +730,9 @@ fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
         ])
         .expect(1);
     assert!(
-        run.stdout.contains("still Provisioning after 1s"),
+        run.stderr.contains("still Provisioning after 1s"),
         "{}",
-        run.stdout
+        run.stderr
     );
     let record = &project.state()["resources"]["ArcserveLicense/web"];
     assert_eq!(record["status"], "creating");
@@ -828,12 +828,12 @@ fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
     println!("{stdout}");
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("entitle.state.json") && stdout.contains("File too large"),
+        stderr.contains("entitle.state.json") && stderr.contains("File too large"),
         "the failure names the state file and the cause:\n{stdout}\n{stderr}"
     );
     assert!(
-        stdout.contains("the state is as last recorded"),
-        "it says what is kept:\n{stdout}"
+        stderr.contains("the state is as last recorded"),
+        "it says what is kept:\n{stderr}"
     );
     assert_eq!(
         std::fs::read(project.state_path()).unwrap(),

@@ -8,6 +8,7 @@ mod cli;
 mod client;
 mod lifecycle;
 mod manifests;
+mod output;
 mod properties;
 mod proposals;
 mod redstor;

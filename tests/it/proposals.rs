@@ -405,9 +405,9 @@ spec:
     sim.set_faults(json!({ "drop_rate": 1.0, "only": "POST /v1/proposal/update/{tenant_id}" }));
     let lost = project.apply().expect(1);
     assert!(
-        lost.stdout.contains("cannot be found again"),
+        lost.stderr.contains("cannot be found again"),
         "{}",
-        lost.stdout
+        lost.stderr
     );
     sim.set_faults(json!({}));
     let listed = sim.block_on(sim.proposals(TENANT_A).list(5, 2)).unwrap();

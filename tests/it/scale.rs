@@ -359,7 +359,7 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Apply interrupted"), "{stdout}");
+    assert!(stderr.contains("Apply interrupted"), "{stderr}");
     assert!(
         stderr.contains("finishing the actions in flight"),
         "{stderr}"

@@ -5,6 +5,7 @@
 //! so that a company's delete, which needs its subscriptions gone, can
 //! follow. Replacements run only with `--allow-replace`.
 
+use crate::hint::HINT;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -200,7 +201,7 @@ fn refuse_replace_unless_allowed(context: &Context, address: &str) -> Result<(),
         Ok(())
     } else {
         Err(format!(
-            "{address}: replacing it deletes it and its data at Redstor; nothing was done\n  hint: run apply with --allow-replace if that is intended"
+            "{address}: replacing it deletes it and its data at Redstor; nothing was done{HINT}run apply with --allow-replace if that is intended"
         ))
     }
 }
@@ -322,7 +323,7 @@ async fn create_company(
 /// state does not know: say how to adopt it.
 fn conflict_hint(err: String, address: &str) -> String {
     if err.contains("answered 409") {
-        format!("{err}\n  hint: it exists already; `entitle import {address} ID` manages it")
+        format!("{err}{HINT}it exists already; `entitle import {address} ID` manages it")
     } else {
         err
     }

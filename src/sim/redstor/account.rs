@@ -3,6 +3,7 @@
 //! runs it (the `REDSTOR_PRIVATE_KEY_FILE` of the clients); it verifies
 //! client assertions with the public half.
 
+use crate::hint::HINT;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,7 +92,7 @@ impl RedstorAccount {
         match std::fs::read_to_string(path) {
             Ok(pem) => Self::from_pem(&pem).map_err(|err| match err {
                 SimError::Key(text) => SimError::Key(format!(
-                    "{}: {text}\n  hint: move the file away to have a new key made",
+                    "{}: {text}{HINT}move the file away to have a new key made",
                     path.display()
                 )),
                 other => other,
