@@ -14,7 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::ecl::EclSession;
+use super::ecl::{EclClients, EclSession};
 use super::error::ApiError;
 use super::http::{Request, Response};
 
@@ -142,6 +142,22 @@ struct Page<T> {
 #[derive(Clone)]
 pub struct ArcserveClient {
     session: EclSession,
+}
+
+/// The Arcserve UDP API beside the tenant's other ECL APIs: the client
+/// lives here, on top of the session, so `ecl.rs` names no API.
+impl EclClients {
+    /// The Arcserve UDP client of one tenant.
+    pub fn arcserve_for(
+        &self,
+        tenant_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Result<ArcserveClient, ApiError> {
+        Ok(ArcserveClient::new(
+            self.session(tenant_id, region, endpoint)?,
+        ))
+    }
 }
 
 impl ArcserveClient {

@@ -214,30 +214,6 @@ impl EclClients {
             target,
         ))
     }
-
-    /// The Arcserve UDP client of one tenant.
-    pub fn arcserve_for(
-        &self,
-        tenant_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-    ) -> Result<super::arcserve::ArcserveClient, ApiError> {
-        Ok(super::arcserve::ArcserveClient::new(
-            self.session(tenant_id, region, endpoint)?,
-        ))
-    }
-
-    /// The Proposal API client of one tenant (the same regional host).
-    pub fn proposal_for(
-        &self,
-        tenant_id: &str,
-        region: &str,
-        endpoint: Option<&str>,
-    ) -> Result<super::proposal::ProposalClient, ApiError> {
-        Ok(super::proposal::ProposalClient::new(
-            self.session(tenant_id, region, endpoint)?,
-        ))
-    }
 }
 
 #[cfg(test)]

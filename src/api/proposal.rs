@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
-use super::ecl::EclSession;
+use super::ecl::{EclClients, EclSession};
 use super::error::ApiError;
 use super::http::Request;
 
@@ -70,6 +70,21 @@ const LANGUAGE: HeaderName = HeaderName::from_static("language");
 #[derive(Clone)]
 pub struct ProposalClient {
     session: EclSession,
+}
+
+/// The Proposal API on the tenant's regional host.
+impl EclClients {
+    /// The Proposal API client of one tenant (the same regional host).
+    pub fn proposal_for(
+        &self,
+        tenant_id: &str,
+        region: &str,
+        endpoint: Option<&str>,
+    ) -> Result<ProposalClient, ApiError> {
+        Ok(ProposalClient::new(
+            self.session(tenant_id, region, endpoint)?,
+        ))
+    }
 }
 
 impl ProposalClient {

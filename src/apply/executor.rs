@@ -8,64 +8,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::recorder::Recorder;
-use crate::api::ecl::EclClients;
-use crate::api::redstor::RedstorAccess;
+pub use super::context::{ApplyOptions, Context};
 use crate::plan::model::{Action, Plan};
-
-/// How the executor runs.
-#[derive(Clone, Debug)]
-pub struct ApplyOptions {
-    /// Actions in flight at once.
-    pub parallelism: usize,
-    /// How long to wait for an asynchronous operation (provisioning,
-    /// deletion) before giving up on it.
-    pub wait_timeout: Duration,
-    /// First pause between polls; it grows to two seconds.
-    pub poll_interval: Duration,
-    /// Carry out replacements that destroy data (a Redstor company or
-    /// subscription made anew).
-    pub allow_replace: bool,
-}
-
-impl Default for ApplyOptions {
-    fn default() -> Self {
-        ApplyOptions {
-            parallelism: 8,
-            wait_timeout: Duration::from_secs(600),
-            poll_interval: Duration::from_millis(200),
-            allow_replace: false,
-        }
-    }
-}
-
-/// What the operations need.
-pub struct Context {
-    pub clients: EclClients,
-    pub redstor: RedstorAccess,
-    pub recorder: Recorder,
-    pub options: ApplyOptions,
-}
-
-impl Context {
-    /// Changes the record of `address` after its object was changed on the
-    /// server, and returns once that is on disk; a failure says the object
-    /// is fine and only its record is missing.
-    pub async fn record(
-        &self,
-        address: &str,
-        change: impl FnOnce(&mut Option<crate::state::ResourceState>),
-    ) -> Result<(), String> {
-        self.recorder.change(address, change).await.map_err(|err| {
-            format!("{err}\n  the object on the server is fine; the state could not record it")
-        })
-    }
-}
 
 /// How one action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,7 +123,7 @@ pub async fn execute(
             let handle = running.spawn(async move {
                 match super::operation::run(&action, &context).await {
                     Ok(done) => Outcome::Done(done),
-                    Err(err) => Outcome::Failed(err),
+                    Err(err) => Outcome::Failed(err.to_string()),
                 }
             });
             task_index.insert(handle.id(), i);

@@ -1,12 +1,12 @@
 //! Dispatch from a plan operation to the code that carries it out: generic
 //! operations here, kind-specific ones in the kind's module.
 
-use super::executor::Context;
+use super::context::{ApplyError, Context};
 use crate::plan::model::{Action, Operation};
 
 /// Carries out one action; a short description on success, the reason on
 /// failure (which names the action's resource and says what to do).
-pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
+pub async fn run(action: &Action, context: &Context) -> Result<String, ApplyError> {
     match &action.operation {
         Operation::Forget => {
             for address in &action.addresses {
@@ -14,7 +14,10 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
                     .recorder
                     .set(address, None)
                     .await
-                    .map_err(|err| err.to_string())?;
+                    .map_err(|source| ApplyError::Record {
+                        source,
+                        then: "nothing on the server changes",
+                    })?;
             }
             Ok("removed from the state; the object stays".into())
         }
@@ -27,7 +30,10 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, String> {
                     }
                 })
                 .await
-                .map_err(|err| err.to_string())?;
+                .map_err(|source| ApplyError::Record {
+                    source,
+                    then: "nothing on the server changes",
+                })?;
             Ok("lifecycle recorded in the state".into())
         }
         Operation::SubmitProposal(_) => crate::resources::proposal::apply(action, context).await,

@@ -2,11 +2,13 @@
 //! state, and order the actions in a dependency graph.
 //!
 //! [`refresh`] is the only part that does I/O. [`planner`] is a pure
-//! function `(Desired, State, Live) -> Plan`; [`model`] is the plan value and
+//! function `(Desired, State, Live) -> Plan`; [`contract`] is what a
+//! kind's planner works with; [`model`] is the plan value and
 //! its JSON format; [`graph`] orders by dependency; [`live`] is what refresh
 //! saw; [`render`] turns a plan into text, JSON or Markdown; [`saved`] is the
 //! plan file that `apply` checks for staleness.
 
+pub mod contract;
 pub mod graph;
 pub mod live;
 pub mod model;

@@ -8,14 +8,15 @@
 //! licenses' versions. Nothing is sent twice blindly.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::ApiError;
 use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges};
-use crate::apply::executor::Context;
+use crate::apply::context::{ApplyError, Context};
+use crate::apply::steps::{AMBIGUOUS_ROUNDS, Polled, Resolution, create_resolving, poll_until};
 use crate::plan::live::version_order;
 use crate::plan::model::{
     Action, LicenseAttributes, NewLicense, Operation, TenantRef, UpgradeMember,
@@ -23,11 +24,8 @@ use crate::plan::model::{
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Status};
 
-/// How many times an ambiguous create or key is resolved and retried.
-const AMBIGUOUS_ROUNDS: usize = 3;
-
 /// Carries out a license operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, String> {
+pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
     let address = action.addresses.first().cloned().unwrap_or_default();
     match &action.operation {
         Operation::CreateLicense(new) => {
@@ -79,10 +77,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let license = if Some(license.number_of_standalone_keys) == *standalone_keys {
                 license
             } else {
-                client
-                    .update_license(*license_id, &changes)
-                    .await
-                    .map_err(|e| e.to_string())?
+                client.update_license(*license_id, &changes).await?
             };
             record_observed(context, &address, &license, attributes).await?;
             Ok("updated in place".into())
@@ -113,19 +108,19 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let client = client(context, tenant)?;
             bulk_upgrade(context, &client, version, licenses, contact.as_ref()).await
         }
-        _ => Err(format!("{}: not a license operation", action.id)),
+        _ => Err(ApplyError::Unconfirmed(format!(
+            "{}: not a license operation",
+            action.id
+        ))),
     }
 }
 
-fn client(context: &Context, tenant: &TenantRef) -> Result<ArcserveClient, String> {
-    context
-        .clients
-        .arcserve_for(
-            &tenant.tenant_id,
-            &tenant.region,
-            tenant.endpoint.as_deref(),
-        )
-        .map_err(|e| e.to_string())
+fn client(context: &Context, tenant: &TenantRef) -> Result<ArcserveClient, ApplyError> {
+    Ok(context.clients.arcserve_for(
+        &tenant.tenant_id,
+        &tenant.region,
+        tenant.endpoint.as_deref(),
+    )?)
 }
 
 fn new_record(
@@ -152,7 +147,7 @@ async fn record_observed(
     address: &str,
     license: &License,
     intended: &LicenseAttributes,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let attributes = attributes_of(license, intended);
     context
         .record(address, |record| {
@@ -192,7 +187,7 @@ async fn create(
     client: &ArcserveClient,
     address: &str,
     new: &NewLicense,
-) -> Result<License, String> {
+) -> Result<License, ApplyError> {
     let (name, attributes) = (new.name.as_str(), &new.attributes);
     // The record goes first: a run killed from here on is resolved by name.
     let fresh = new_record(
@@ -202,61 +197,38 @@ async fn create(
         &new.dependencies,
         new.lifecycle.clone(),
     );
-    context
-        .recorder
-        .set(address, Some(fresh))
-        .await
-        .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
+    context.record_before_sending(address, Some(fresh)).await?;
 
     let body = crate::api::arcserve::NewLicense {
         name: name.to_string(),
         plan_id: attributes.plan,
         number_of_standalone_keys: attributes.standalone_keys,
     };
-    let mut created = None;
-    // Whether an earlier attempt may have made the license.
-    let mut uncertain = false;
-    for _ in 0..AMBIGUOUS_ROUNDS {
-        match client.create_license(&body).await {
-            Ok(license) => {
-                created = Some(license);
-                break;
-            }
-            Err(err)
-                if err.status() == Some(400) && wait_name_free(context, client, name).await? =>
-            {
-                // The name belonged to a license being deleted; it is free now.
-            }
-            Err(err) => {
-                let definite = err.status().is_some_and(|s| (400..500).contains(&s));
-                uncertain |= !definite;
-                tracing::warn!("{address}: {err}; reading back by name");
-                // Whatever the failure, a license of this name may be ours.
-                if let Some(found) = find_by_name(client, name)
-                    .await
-                    .map_err(|e| e.to_string())?
-                {
-                    created = Some(found);
-                    break;
-                }
-                if definite && !uncertain {
-                    // Certainly not created: the record must not claim otherwise.
-                    let _ = context.recorder.set(address, None).await;
-                    return Err(err.to_string());
-                }
-                if definite {
-                    return Err(format!(
-                        "{err}\n  an earlier attempt may have made it; the state keeps a `creating` record, and the next apply resolves it by name"
-                    ));
-                }
-            }
-        }
-    }
-    let Some(license) = created else {
-        return Err(format!(
-            "{address}: the create stayed ambiguous after {AMBIGUOUS_ROUNDS} read-backs; the state keeps a `creating` record, and the next apply resolves it by name"
-        ));
+    let resolution = Resolution {
+        next: "the next apply resolves it by name",
+        read_back_first: true,
     };
+    let body = &body;
+    let license = create_resolving(
+        context,
+        address,
+        resolution,
+        || async move {
+            match client.create_license(body).await {
+                Err(err)
+                    if err.status() == Some(400)
+                        && wait_name_free(context, client, name).await? =>
+                {
+                    // The name belonged to a license being deleted; it is free now.
+                    Ok(client.create_license(body).await?)
+                }
+                other => Ok(other?),
+            }
+        },
+        // Whatever the failure, a license of this name may be ours.
+        |_| async move { Ok(find_by_name(client, name).await?) },
+    )
+    .await?;
     context
         .record(address, |record| {
             if let Some(record) = record {
@@ -276,31 +248,26 @@ async fn wait_name_free(
     context: &Context,
     client: &ArcserveClient,
     name: &str,
-) -> Result<bool, String> {
-    let started = Instant::now();
-    let mut pause = context.options.poll_interval;
-    let mut waited = false;
-    loop {
-        let live = client
-            .list_licenses(None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let deleting = live
-            .iter()
-            .any(|l| l.name == name && l.status == "Deleting");
-        if !deleting {
-            return Ok(waited);
-        }
-        if started.elapsed() >= context.options.wait_timeout {
-            return Err(format!(
-                "the name `{name}` is still held by a license being deleted after {:?}",
-                context.options.wait_timeout
-            ));
-        }
-        waited = true;
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
-    }
+) -> Result<bool, ApplyError> {
+    let waited = &AtomicBool::new(false);
+    poll_until(
+        &context.options,
+        "the create is not sent; the next apply tries again",
+        || async move {
+            let live = client.list_licenses(None).await?;
+            let deleting = live
+                .iter()
+                .any(|l| l.name == name && l.status == "Deleting");
+            if !deleting {
+                return Ok(Polled::Done(waited.load(Ordering::Relaxed)));
+            }
+            waited.store(true, Ordering::Relaxed);
+            Ok(Polled::Pending(format!(
+                "the name `{name}` is still held by a license being deleted"
+            )))
+        },
+    )
+    .await
 }
 
 /// The license of this name that is not being deleted, if any.
@@ -317,23 +284,23 @@ async fn wait_until_active(
     context: &Context,
     client: &ArcserveClient,
     id: Uuid,
-) -> Result<License, String> {
-    let started = Instant::now();
-    let mut pause = context.options.poll_interval;
-    loop {
-        let license = client.get_license(id).await.map_err(|e| e.to_string())?;
-        if license.status == "Active" {
-            return Ok(license);
-        }
-        if started.elapsed() >= context.options.wait_timeout {
-            return Err(format!(
-                "license {id} is still {} after {:?}; it is recorded, and the next apply picks it up",
-                license.status, context.options.wait_timeout
-            ));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
-    }
+) -> Result<License, ApplyError> {
+    poll_until(
+        &context.options,
+        "it is recorded, and the next apply picks it up",
+        || async move {
+            let license = client.get_license(id).await?;
+            if license.status == "Active" {
+                Ok(Polled::Done(license))
+            } else {
+                Ok(Polled::Pending(format!(
+                    "license {id} is still {}",
+                    license.status
+                )))
+            }
+        },
+    )
+    .await
 }
 
 /// Issues a key of every type in `wanted` the license does not have yet;
@@ -342,7 +309,7 @@ async fn issue_missing_keys(
     client: &ArcserveClient,
     mut license: License,
     wanted: &[Uuid],
-) -> Result<License, String> {
+) -> Result<License, ApplyError> {
     for key_type in wanted {
         for _ in 0..AMBIGUOUS_ROUNDS {
             if license.keys.iter().any(|k| k.key_type_id == *key_type) {
@@ -351,19 +318,16 @@ async fn issue_missing_keys(
             match client.issue_key(license.id, *key_type).await {
                 Ok(updated) => license = updated,
                 Err(err) if err.is_ambiguous() => {
-                    license = client
-                        .get_license(license.id)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    license = client.get_license(license.id).await?;
                 }
-                Err(err) => return Err(err.to_string()),
+                Err(err) => return Err(err.into()),
             }
         }
         if !license.keys.iter().any(|k| k.key_type_id == *key_type) {
-            return Err(format!(
+            return Err(ApplyError::Unconfirmed(format!(
                 "license {}: a key of type {key_type} could not be confirmed after {AMBIGUOUS_ROUNDS} attempts; the next apply checks again",
                 license.id
-            ));
+            )));
         }
     }
     Ok(license)
@@ -377,16 +341,16 @@ async fn delete_and_wait(
     id: Uuid,
     address: &str,
     forget: bool,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     match client.delete_license(id).await {
         Ok(_) => {}
         Err(err) if err.status() == Some(404) => {}
         Err(err) if err.status() == Some(400) => {
             // Still provisioning: wait, then delete.
             wait_until_active(context, client, id).await?;
-            client.delete_license(id).await.map_err(|e| e.to_string())?;
+            client.delete_license(id).await?;
         }
-        Err(err) => return Err(err.to_string()),
+        Err(err) => return Err(err.into()),
     }
     context
         .record(address, |record| {
@@ -395,23 +359,21 @@ async fn delete_and_wait(
             }
         })
         .await?;
-    let started = Instant::now();
-    let mut pause = context.options.poll_interval;
-    loop {
-        match client.get_license(id).await {
-            Err(err) if err.status() == Some(404) => break,
-            Err(err) => return Err(err.to_string()),
-            Ok(license) if started.elapsed() >= context.options.wait_timeout => {
-                return Err(format!(
-                    "license {id} is still {} after {:?}; the next apply checks again",
-                    license.status, context.options.wait_timeout
-                ));
+    poll_until(
+        &context.options,
+        "the next apply checks again",
+        || async move {
+            match client.get_license(id).await {
+                Err(err) if err.status() == Some(404) => Ok(Polled::Done(())),
+                Err(err) => Err(err.into()),
+                Ok(license) => Ok(Polled::Pending(format!(
+                    "license {id} is still {}",
+                    license.status
+                ))),
             }
-            Ok(_) => {}
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
-    }
+        },
+    )
+    .await?;
     if forget {
         context.record(address, |record| *record = None).await?;
     }
@@ -426,7 +388,7 @@ async fn bulk_upgrade(
     version: &str,
     members: &[UpgradeMember],
     contact: Option<&crate::plan::model::Contact>,
-) -> Result<String, String> {
+) -> Result<String, ApplyError> {
     let mut pending: Vec<&UpgradeMember> = members.iter().collect();
     for _ in 0..AMBIGUOUS_ROUNDS {
         if pending.is_empty() {
@@ -445,10 +407,7 @@ async fn bulk_upgrade(
             }
             Err(err) if err.is_ambiguous() => {
                 tracing::warn!("bulk upgrade to {version}: {err}; reading back");
-                let live = client
-                    .list_licenses(None)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let live = client.list_licenses(None).await?;
                 let upgraded: Vec<License> = live
                     .into_iter()
                     .filter(|l| {
@@ -460,16 +419,16 @@ async fn bulk_upgrade(
                 record_versions(context, &pending, &upgraded, version).await?;
                 pending.retain(|m| !upgraded.iter().any(|l| l.id == m.license_id));
             }
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(err.into()),
         }
     }
     if pending.is_empty() {
         Ok(format!("{} license(s) now at {version}", members.len()))
     } else {
-        Err(format!(
+        Err(ApplyError::Unconfirmed(format!(
             "{} license(s) could not be confirmed at {version}; the next plan shows what is left",
             pending.len()
-        ))
+        )))
     }
 }
 
@@ -478,7 +437,7 @@ async fn record_versions(
     members: &[&UpgradeMember],
     licenses: &[License],
     version: &str,
-) -> Result<(), String> {
+) -> Result<(), ApplyError> {
     let by_id: HashMap<Uuid, &License> = licenses.iter().map(|l| (l.id, l)).collect();
     let license_of: HashMap<&str, &License> = members
         .iter()
@@ -502,5 +461,8 @@ async fn record_versions(
             },
         )
         .await
-        .map_err(|err| err.to_string())
+        .map_err(|source| ApplyError::Record {
+            source,
+            then: "the licenses are upgraded on the server; the state could not record it",
+        })
 }

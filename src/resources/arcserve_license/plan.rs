@@ -19,12 +19,12 @@ use uuid::Uuid;
 use crate::api::ecl::EclClients;
 use crate::manifest::Desired;
 use crate::manifest::{Resource, Spec};
+use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::live::{ObservedLicense, TenantLive, version_order};
 use crate::plan::model::{
     Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, NewLicense, Operation,
     TenantRef, UpgradeMember,
 };
-use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
 use crate::resources::ArcserveLicenseSpec;
 use crate::resources::ecl_tenant::{self, DeclaredTenant, tenant_ref_from_state};
 use crate::state::model::RecordedLifecycle;

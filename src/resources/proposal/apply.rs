@@ -4,35 +4,39 @@
 //! and may be repeated. After either, the proposal is read once for its
 //! status, which drift compares later.
 
+use std::collections::BTreeSet;
+
 use serde_json::json;
 
 use super::plan::{ProposalAttributes, READ_LANGUAGE, observe, to_xml};
 use crate::api::proposal::{ProposalClient, Submission};
-use crate::apply::executor::Context;
+use crate::apply::context::{ApplyError, Context};
+use crate::apply::steps::{Resolution, create_resolving};
 use crate::plan::model::{Action, Operation, ProposalSubmission};
 use crate::resources::proposal_catalog::Service;
 use crate::state::{ResourceState, Status};
 
-/// How many times an ambiguous create is resolved and retried.
-const AMBIGUOUS_ROUNDS: usize = 3;
-
 /// Carries out a proposal operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, String> {
+pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
     let Operation::SubmitProposal(submission) = &action.operation else {
-        return Err(format!("{}: not a proposal operation", action.id));
+        return Err(ApplyError::Unconfirmed(format!(
+            "{}: not a proposal operation",
+            action.id
+        )));
     };
     let address = action.addresses.first().cloned().unwrap_or_default();
     let tenant = &submission.tenant;
-    let client = context
-        .clients
-        .proposal_for(
-            &tenant.tenant_id,
-            &tenant.region,
-            tenant.endpoint.as_deref(),
+    let client = context.clients.proposal_for(
+        &tenant.tenant_id,
+        &tenant.region,
+        tenant.endpoint.as_deref(),
+    )?;
+    let service = Service::from_id(submission.service_id).ok_or_else(|| {
+        ApplyError::refused(
+            format!("service {} takes no proposals", submission.service_id),
+            "plan again: the manifest checks refuse such a proposal",
         )
-        .map_err(|e| e.to_string())?;
-    let service = Service::from_id(submission.service_id)
-        .ok_or_else(|| format!("service {} takes no proposals", submission.service_id))?;
+    })?;
     let body = |order_id: Option<String>| Submission {
         language: submission.language.id(),
         service_id: submission.service_id,
@@ -49,10 +53,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
 
     let order_id = match &submission.order_id {
         Some(order) => {
-            client
-                .submit(&body(Some(order.clone())))
-                .await
-                .map_err(|e| e.to_string())?;
+            client.submit(&body(Some(order.clone()))).await?;
             order.clone()
         }
         None => create(context, &client, &address, submission, &body(None)).await?,
@@ -62,8 +63,13 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
         .await
         .map(|record| record.status_id)
         .ok();
-    let mut attributes: ProposalAttributes =
-        serde_json::from_value(submission.attributes.clone()).map_err(|e| e.to_string())?;
+    let mut attributes: ProposalAttributes = serde_json::from_value(submission.attributes.clone())
+        .map_err(|err| {
+            ApplyError::refused(
+                format!("the plan's proposal attributes do not read back: {err}"),
+                "plan again with this version of entitle",
+            )
+        })?;
     attributes.status_id = status;
     let record = ResourceState {
         remote_id: Some(order_id.clone()),
@@ -75,8 +81,9 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
         .recorder
         .set(&address, Some(record))
         .await
-        .map_err(|err| {
-            format!("{err}\n  the proposal {order_id} was sent; the state could not record it")
+        .map_err(|source| ApplyError::Record {
+            source,
+            then: "the proposal was sent; the state could not record it",
         })?;
     Ok(match &submission.order_id {
         Some(_) => format!("replaced order {order_id}"),
@@ -103,57 +110,55 @@ async fn create(
     address: &str,
     submission: &ProposalSubmission,
     body: &Submission,
-) -> Result<String, String> {
+) -> Result<String, ApplyError> {
     context
-        .recorder
-        .set(address, Some(new_record(submission)))
-        .await
-        .map_err(|err| format!("{err}\n  nothing was sent to the server"))?;
-    let ours: std::collections::BTreeSet<&str> =
-        submission.models.iter().map(|m| m.uuid.as_str()).collect();
-    let mut uncertain = false;
-    for _ in 0..AMBIGUOUS_ROUNDS {
-        match client.submit(body).await {
-            Ok(order_id) => return Ok(order_id),
-            Err(err) => {
-                let definite = err.status().is_some_and(|s| (400..500).contains(&s));
-                if definite && !uncertain {
-                    // Certainly not created: the record must not claim otherwise.
-                    let _ = context.recorder.set(address, None).await;
-                    return Err(err.to_string());
-                }
-                uncertain = true;
-                if ours.is_empty() {
-                    // A proposal without rows cannot be told apart in the
-                    // list: never send it again blindly.
-                    return Err(format!(
-                        "{err}\n  a proposal without rows cannot be found again by its rows; the state keeps a `creating` record, and the next plan says what to check"
-                    ));
-                }
-                tracing::warn!("{address}: {err}; looking for it in the tenant's list");
-                let listed = client
-                    .list(submission.service_id, READ_LANGUAGE)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let found = listed.iter().map(observe).find(|o| {
-                    o.models
-                        .iter()
-                        .map(|m| m.uuid.as_str())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        == ours
-                });
-                if let Some(found) = found {
-                    return Ok(found.order_id);
-                }
-                if definite {
-                    return Err(format!(
-                        "{err}\n  an earlier attempt may have made it; the state keeps a `creating` record, and the next apply looks for it again"
-                    ));
-                }
-            }
-        }
+        .record_before_sending(address, Some(new_record(submission)))
+        .await?;
+    let ours: &BTreeSet<&str> = &submission.models.iter().map(|m| m.uuid.as_str()).collect();
+    let resolution = Resolution {
+        next: "the next apply looks for it again",
+        read_back_first: false,
+    };
+    create_resolving(
+        context,
+        address,
+        resolution,
+        || async move { Ok(client.submit(body).await?) },
+        |err| {
+            // A proposal without rows cannot be told apart in the list:
+            // never send it again blindly.
+            let rowless = ours.is_empty().then(|| {
+                ApplyError::Unconfirmed(format!(
+                    "{err}\n  a proposal without rows cannot be found again by its rows; the state keeps a `creating` record, and the next plan says what to check"
+                ))
+            });
+            find_by_rows(client, submission.service_id, ours, rowless)
+        },
+    )
+    .await
+}
+
+/// The order id of the proposal whose rows have exactly the UUIDs `ours`;
+/// `rowless` is the answer when there are none to look for.
+async fn find_by_rows(
+    client: &ProposalClient,
+    service_id: u32,
+    ours: &BTreeSet<&str>,
+    rowless: Option<ApplyError>,
+) -> Result<Option<String>, ApplyError> {
+    if let Some(err) = rowless {
+        return Err(err);
     }
-    Err(format!(
-        "{address}: the create stayed ambiguous after {AMBIGUOUS_ROUNDS} read-backs; the state keeps a `creating` record, and the next apply looks for it again"
-    ))
+    let listed = client.list(service_id, READ_LANGUAGE).await?;
+    Ok(listed
+        .iter()
+        .map(observe)
+        .find(|o| {
+            o.models
+                .iter()
+                .map(|m| m.uuid.as_str())
+                .collect::<BTreeSet<_>>()
+                == *ours
+        })
+        .map(|found| found.order_id))
 }

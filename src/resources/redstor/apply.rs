@@ -5,25 +5,19 @@
 //! so that a company's delete, which needs its subscriptions gone, can
 //! follow. Replacements run only with `--allow-replace`.
 
-use crate::hint::HINT;
-use std::time::{Duration, Instant};
-
 use uuid::Uuid;
 
 use super::plan::{being_removed, company_scope, same_name, subscription_record};
-use crate::api::ApiError;
 use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
-use crate::apply::executor::Context;
+use crate::apply::context::{ApplyError, Context};
+use crate::apply::steps::{Polled, Resolution, create_resolving, poll_until};
 use crate::plan::model::{Action, CompanyParent, NewCompany, NewSubscription, Operation};
 use crate::state::{ResourceState, Status};
 
-/// How many times an ambiguous create is resolved and retried.
-const AMBIGUOUS_ROUNDS: usize = 3;
-
 /// Carries out a Redstor operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, String> {
+pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
     let address = action.addresses.first().cloned().unwrap_or_default();
-    let client = context.redstor.client().map_err(|e| e.to_string())?;
+    let client = context.redstor.client()?;
     match &action.operation {
         Operation::CreateCompany(new) => {
             let company = create_company(context, client, &address, new).await?;
@@ -39,17 +33,11 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             let mut parent = None;
             if let Some(target) = reassign_to {
                 let parent_id = parent_id(context, target)?;
-                client
-                    .reassign(parent_id, *company_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                client.reassign(parent_id, *company_id).await?;
                 parent = Some(parent_id);
             }
             if let Some(enabled) = enabled {
-                client
-                    .set_enabled(*company_id, *enabled)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                client.set_enabled(*company_id, *enabled).await?;
             }
             context
                 .record(&address, |record| {
@@ -76,11 +64,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             new,
         } => {
             refuse_replace_unless_allowed(context, &address)?;
-            for subscription in client
-                .subscriptions(*old_id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            for subscription in client.subscriptions(*old_id).await? {
                 remove_subscription(context, client, *old_id, subscription.subscription_id).await?;
             }
             // Only the records still in the old company: a subscription that
@@ -97,11 +81,11 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                     }
                 })
                 .await
-                .map_err(|e| e.to_string())?;
-            client
-                .delete_company(*old_id)
-                .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|source| ApplyError::Record {
+                    source,
+                    then: "the subscriptions are removed at Redstor; the state could not record it",
+                })?;
+            client.delete_company(*old_id).await?;
             context.record(&address, |record| *record = None).await?;
             let company = create_company(context, client, &address, new).await?;
             Ok(format!(
@@ -110,10 +94,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
             ))
         }
         Operation::DeleteCompany { company_id } => {
-            let deleted = client
-                .delete_company(*company_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let deleted = client.delete_company(*company_id).await?;
             context.record(&address, |record| *record = None).await?;
             Ok(if deleted {
                 "deleted".into()
@@ -134,17 +115,12 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                 // A retried convert whose first answer was lost finds the
                 // trial converted already: that is success.
                 let converted = err.status() == Some(422)
-                    && client
-                        .subscriptions(*company_id)
-                        .await
-                        .map_err(|e| e.to_string())?
-                        .iter()
-                        .any(|s| {
-                            s.subscription_id == *subscription_id
-                                && s.trial_status == TrialStatus::Converted
-                        });
+                    && client.subscriptions(*company_id).await?.iter().any(|s| {
+                        s.subscription_id == *subscription_id
+                            && s.trial_status == TrialStatus::Converted
+                    });
                 if !converted {
-                    return Err(err.to_string());
+                    return Err(err.into());
                 }
             }
             context
@@ -191,24 +167,28 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, String>
                 .await?;
             Ok("bound to the object a previous run created".into())
         }
-        _ => Err(format!("{}: not a Redstor operation", action.id)),
+        _ => Err(ApplyError::Unconfirmed(format!(
+            "{}: not a Redstor operation",
+            action.id
+        ))),
     }
 }
 
 /// Destroying a company's data needs the user's explicit consent.
-fn refuse_replace_unless_allowed(context: &Context, address: &str) -> Result<(), String> {
+fn refuse_replace_unless_allowed(context: &Context, address: &str) -> Result<(), ApplyError> {
     if context.options.allow_replace {
         Ok(())
     } else {
-        Err(format!(
-            "{address}: replacing it deletes it and its data at Redstor; nothing was done{HINT}run apply with --allow-replace if that is intended"
+        Err(ApplyError::refused(
+            format!("{address}: replacing it deletes it and its data at Redstor; nothing was done"),
+            "run apply with --allow-replace if that is intended",
         ))
     }
 }
 
 /// The id of a company's parent: the root's from the plan, a managed one's
 /// from the state (it may have been created earlier in this apply).
-fn parent_id(context: &Context, parent: &CompanyParent) -> Result<Uuid, String> {
+fn parent_id(context: &Context, parent: &CompanyParent) -> Result<Uuid, ApplyError> {
     match parent {
         CompanyParent::Root { company_id } => Ok(*company_id),
         CompanyParent::Managed { address } => context
@@ -216,50 +196,13 @@ fn parent_id(context: &Context, parent: &CompanyParent) -> Result<Uuid, String> 
             .get(address)
             .and_then(|r| r.remote_id)
             .and_then(|id| id.parse().ok())
-            .ok_or_else(|| format!("{address} has no company id in the state; apply it first")),
+            .ok_or_else(|| {
+                ApplyError::refused(
+                    format!("{address} has no company id in the state"),
+                    format!("apply {address} first"),
+                )
+            }),
     }
-}
-
-/// Sends a create; an ambiguous failure is resolved with `find`, a definite
-/// one drops the `creating` record unless an earlier attempt was ambiguous.
-async fn create_resolving<T, Send, SendFut, Find, FindFut>(
-    context: &Context,
-    address: &str,
-    send: Send,
-    find: Find,
-) -> Result<T, String>
-where
-    Send: Fn() -> SendFut,
-    SendFut: Future<Output = Result<T, ApiError>>,
-    Find: Fn() -> FindFut,
-    FindFut: Future<Output = Result<Option<T>, ApiError>>,
-{
-    let mut uncertain = false;
-    for _ in 0..AMBIGUOUS_ROUNDS {
-        let err = match send().await {
-            Ok(created) => return Ok(created),
-            Err(err) => err,
-        };
-        let definite = err.status().is_some_and(|s| (400..500).contains(&s));
-        if definite && !uncertain {
-            // Certainly not created: the record must not claim otherwise.
-            let _ = context.recorder.set(address, None).await;
-            return Err(err.to_string());
-        }
-        uncertain = true;
-        tracing::warn!("{address}: {err}; reading back");
-        if let Some(found) = find().await.map_err(|e| e.to_string())? {
-            return Ok(found);
-        }
-        if definite {
-            return Err(format!(
-                "{err}\n  an earlier attempt may have made it; the state keeps a `creating` record, and the next apply looks for it again"
-            ));
-        }
-    }
-    Err(format!(
-        "{address}: the create stayed ambiguous after {AMBIGUOUS_ROUNDS} read-backs; the state keeps a `creating` record, and the next apply looks for it again"
-    ))
 }
 
 async fn create_company(
@@ -267,7 +210,7 @@ async fn create_company(
     client: &RedstorClient,
     address: &str,
     new: &NewCompany,
-) -> Result<Company, String> {
+) -> Result<Company, ApplyError> {
     let parent = parent_id(context, &new.parent)?;
     let creating = ResourceState {
         remote_id: None,
@@ -279,15 +222,18 @@ async fn create_company(
         lifecycle: new.lifecycle.clone(),
     };
     context
-        .recorder
-        .set(address, Some(creating))
-        .await
-        .map_err(|err| format!("{err}\n  nothing was sent to Redstor"))?;
+        .record_before_sending(address, Some(creating))
+        .await?;
     let company = create_resolving(
         context,
         address,
-        || client.create_customer(parent, &new.name, new.company_type),
-        || async {
+        LOOK_AGAIN,
+        || async move {
+            Ok(client
+                .create_customer(parent, &new.name, new.company_type)
+                .await?)
+        },
+        |_| async move {
             let children = client.customers(parent).await?;
             Ok(children
                 .into_iter()
@@ -304,10 +250,7 @@ async fn create_company(
         })
         .await?;
     if company.is_enabled != new.enabled {
-        client
-            .set_enabled(company.company_id, new.enabled)
-            .await
-            .map_err(|e| e.to_string())?;
+        client.set_enabled(company.company_id, new.enabled).await?;
     }
     context
         .record(address, |record| {
@@ -319,13 +262,21 @@ async fn create_company(
     Ok(company)
 }
 
+/// How a Redstor create is resolved: by reading back, now and next time.
+const LOOK_AGAIN: Resolution = Resolution {
+    next: "the next apply looks for it again",
+    read_back_first: false,
+};
+
 /// A 409 on create means the name or product is taken by an object the
 /// state does not know: say how to adopt it.
-fn conflict_hint(err: String, address: &str) -> String {
-    if err.contains("answered 409") {
-        format!("{err}{HINT}it exists already; `entitle import {address} ID` manages it")
-    } else {
-        err
+fn conflict_hint(err: ApplyError, address: &str) -> ApplyError {
+    match err {
+        ApplyError::Api(source) if source.status() == Some(409) => ApplyError::Exists {
+            source,
+            address: address.to_string(),
+        },
+        other => other,
     }
 }
 
@@ -334,7 +285,7 @@ async fn create_subscription(
     client: &RedstorClient,
     address: &str,
     new: &NewSubscription,
-) -> Result<Subscription, String> {
+) -> Result<Subscription, ApplyError> {
     let company = parent_id(context, &new.company)?;
     let mut creating = subscription_record(
         company,
@@ -346,16 +297,11 @@ async fn create_subscription(
     creating.remote_id = None;
     creating.status = Status::Creating;
     context
-        .recorder
-        .set(address, Some(creating))
-        .await
-        .map_err(|err| format!("{err}\n  nothing was sent to Redstor"))?;
+        .record_before_sending(address, Some(creating))
+        .await?;
     // A subscription to the product that is being removed holds the
     // product until it is gone.
-    let listed = client
-        .subscriptions(company)
-        .await
-        .map_err(|e| e.to_string())?;
+    let listed = client.subscriptions(company).await?;
     if let Some(leaving) = listed
         .iter()
         .find(|s| s.product_id == new.product_id && being_removed(s))
@@ -365,8 +311,13 @@ async fn create_subscription(
     let subscription = create_resolving(
         context,
         address,
-        || client.subscribe(company, new.product_id, new.edition_id, new.trial),
-        || async {
+        LOOK_AGAIN,
+        || async move {
+            Ok(client
+                .subscribe(company, new.product_id, new.edition_id, new.trial)
+                .await?)
+        },
+        |_| async move {
             let listed = client.subscriptions(company).await?;
             Ok(listed
                 .into_iter()
@@ -394,11 +345,8 @@ async fn remove_subscription(
     client: &RedstorClient,
     company: Uuid,
     subscription: Uuid,
-) -> Result<Removal, String> {
-    let removal = client
-        .unsubscribe(company, subscription)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<Removal, ApplyError> {
+    let removal = client.unsubscribe(company, subscription).await?;
     if removal == Removal::Queued {
         wait_gone(context, client, company, subscription).await?;
     }
@@ -411,24 +359,20 @@ async fn wait_gone(
     client: &RedstorClient,
     company: Uuid,
     subscription: Uuid,
-) -> Result<(), String> {
-    let started = Instant::now();
-    let mut pause = context.options.poll_interval;
-    loop {
-        let listed = client
-            .subscriptions(company)
-            .await
-            .map_err(|e| e.to_string())?;
-        if !listed.iter().any(|s| s.subscription_id == subscription) {
-            return Ok(());
-        }
-        if started.elapsed() >= context.options.wait_timeout {
-            return Err(format!(
-                "the removal of subscription {subscription} is still queued after {:?}; the next apply checks again",
-                context.options.wait_timeout
-            ));
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
-    }
+) -> Result<(), ApplyError> {
+    poll_until(
+        &context.options,
+        "the next apply checks again",
+        || async move {
+            let listed = client.subscriptions(company).await?;
+            if listed.iter().any(|s| s.subscription_id == subscription) {
+                Ok(Polled::Pending(format!(
+                    "the removal of subscription {subscription} is still queued"
+                )))
+            } else {
+                Ok(Polled::Done(()))
+            }
+        },
+    )
+    .await
 }

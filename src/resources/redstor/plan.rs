@@ -21,11 +21,11 @@ use uuid::Uuid;
 use super::{CatalogRef, ROOT, RedstorCompanySpec, RedstorSubscriptionSpec, company_name_problem};
 use crate::api::redstor::{Company, CompanyType, Product, RedstorClient, TrialStatus};
 use crate::manifest::{Address, Desired, Resource, Spec, suggest};
+use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::live::RedstorLive;
 use crate::plan::model::{
     ActionKind, Change, CompanyParent, NewCompany, NewSubscription, Operation,
 };
-use crate::plan::planner::{Context, Draft, KindPlan, PlanError};
 use crate::resources::Kind;
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Scope, State, Status};
