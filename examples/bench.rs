@@ -44,7 +44,7 @@ use entitle::api::keystone::{EclCredentials, Keystone};
 use entitle::api::redstor::{RedstorAccess, RedstorClient};
 use entitle::api::redstor_auth::{RedstorAuth, RedstorCredentials};
 use entitle::plan::Live;
-use entitle::plan::live::TenantLive;
+use entitle::resources::arcserve_license::TenantLive;
 use entitle::sim::{RedstorAccount, SimConfig, Simulator};
 use entitle::state::{ResourceState, Scope, State, StateFile, Status};
 use entitle::workflow::Workspace;
@@ -522,6 +522,7 @@ async fn measure(
             &state,
             &workspace.clients,
             &workspace.redstor,
+            entitle::resources::provider::Purpose::Plan,
         )
         .await
         .unwrap();
@@ -862,7 +863,7 @@ async fn pure(options: &Options) {
             plans,
             None,
         );
-        live.tenants.insert(tenant, tenant_live);
+        live.licenses.tenants.insert(tenant, tenant_live);
     }
     drop(sim);
     drop(raw);

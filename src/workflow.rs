@@ -8,17 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use uuid::Uuid;
 
 use crate::Error;
 use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
-use crate::manifest::{self, Address, Desired, Kind};
-use crate::plan::model::TenantRef;
+use crate::manifest::{self, Address, Desired};
 use crate::plan::{self, Live, Plan, PlanInput};
-use crate::report::drift::{self, DriftReport};
-use crate::resources::{arcserve_license, proposal, redstor};
+use crate::report::drift::DriftReport;
+use crate::resources;
+use crate::resources::provider::{Clients, Purpose, Scope};
 use crate::state::{StateFile, StateLock, Status};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
@@ -42,6 +41,14 @@ pub struct Planned {
 }
 
 impl Workspace {
+    /// The API clients, as the providers take them.
+    fn api(&self) -> Clients<'_> {
+        Clients {
+            ecl: &self.clients,
+            redstor: &self.redstor,
+        }
+    }
+
     pub fn load(&self) -> Result<Desired, Error> {
         Ok(manifest::load(&self.paths)?)
     }
@@ -68,7 +75,14 @@ impl Workspace {
         let existing = self.state_file.load()?;
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
-        let live = plan::refresh::refresh(&desired, &state, &self.clients, &self.redstor).await?;
+        let live = plan::refresh::refresh(
+            &desired,
+            &state,
+            &self.clients,
+            &self.redstor,
+            Purpose::Plan,
+        )
+        .await?;
         let plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
@@ -107,15 +121,13 @@ impl Workspace {
     pub async fn drift(&self) -> Result<DriftReport, Error> {
         let desired = self.load()?;
         let state = self.state_file.load_or_new()?;
-        let mut tenants = arcserve_license::tenants_in_play(&desired, &state);
-        tenants.extend(declared_tenants(&desired));
-        let scopes = proposal::tenants_and_services(&desired, &state);
-        let (mut live, redstor) = tokio::try_join!(
-            plan::refresh::refresh_scopes(&tenants, &scopes, &self.clients, &|_, _| false),
-            plan::refresh::refresh_redstor_in_play(&desired, &state, &self.redstor)
-        )?;
-        live.redstor = redstor;
-        Ok(drift::drift(&state, &live, &tenants))
+        let scope = Scope {
+            desired: &desired,
+            state: &state,
+            purpose: Purpose::Drift,
+        };
+        let live = resources::refresh(scope, self.api()).await?;
+        Ok(resources::drift(scope, &live))
     }
 
     /// `apply --refresh-only`: records the drift in the state (the caller
@@ -175,30 +187,20 @@ impl Workspace {
                 format!("`entitle state mv {other} {address}` moves the binding"),
             ));
         }
-        let record = match address.kind {
-            Kind::ArcserveLicense => {
-                let id: Uuid = remote_id.parse().map_err(|_| {
-                    Error::usage(
-                        format!("`{remote_id}` is not a license id"),
-                        "a license id is a UUID, as `entitle drift` or the portal shows it",
-                    )
-                })?;
-                arcserve_license::import(&desired, resource, id, &self.clients).await?
-            }
-            Kind::Proposal => {
-                proposal::import(&desired, resource, remote_id, &self.clients).await?
-            }
-            Kind::RedstorCompany | Kind::RedstorSubscription => {
-                let client = self.redstor.client()?;
-                redstor::import(&desired, &state, resource, remote_id, client).await?
-            }
-            other => {
-                return Err(Error::usage(
-                    format!("{other} resources cannot be imported"),
-                    "licenses, proposals and Redstor companies and subscriptions are imported; tenants are not remote objects",
-                ));
-            }
+        let Some(provider) = address.kind.provider() else {
+            return Err(Error::usage(
+                format!("{} resources cannot be imported", address.kind),
+                "a tenant is a scope, not a remote object: declare it, there is nothing to import",
+            ));
         };
+        let scope = Scope {
+            desired: &desired,
+            state: &state,
+            purpose: Purpose::Plan,
+        };
+        let record = provider
+            .import(scope, resource, remote_id, self.api())
+            .await?;
         // The id as the server spells it (typed in another case, or with
         // other hyphens, it may still name a bound object).
         if let Some(other) = record.remote_id.as_deref().and_then(bound_elsewhere) {
@@ -211,12 +213,4 @@ impl Workspace {
         self.state_file.write(&mut state)?;
         Ok(format!("{address} is now bound to {remote_id}"))
     }
-}
-
-/// The tenants the manifests declare.
-fn declared_tenants(desired: &Desired) -> Vec<TenantRef> {
-    crate::resources::ecl_tenant::declared(desired)
-        .into_values()
-        .map(|t| t.reference)
-        .collect()
 }

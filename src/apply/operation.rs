@@ -1,5 +1,6 @@
-//! Dispatch from a plan operation to the code that carries it out: generic
-//! operations here, kind-specific ones in the kind's module.
+//! Dispatch from a plan operation to the code that carries it out: the
+//! changes to the state alone here, a provider's operation through the
+//! provider that planned it.
 
 use super::context::{ApplyError, Context};
 use crate::plan::model::{Action, Operation};
@@ -36,16 +37,6 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, ApplyErro
                 })?;
             Ok("lifecycle recorded in the state".into())
         }
-        Operation::SubmitProposal(_) => crate::resources::proposal::apply(action, context).await,
-        Operation::CreateCompany(_)
-        | Operation::UpdateCompany { .. }
-        | Operation::ReplaceCompany { .. }
-        | Operation::DeleteCompany { .. }
-        | Operation::CreateSubscription(_)
-        | Operation::ConvertTrial { .. }
-        | Operation::ReplaceSubscription { .. }
-        | Operation::DeleteSubscription { .. }
-        | Operation::Bind { .. } => crate::resources::redstor::apply(action, context).await,
-        _ => crate::resources::arcserve_license::apply(action, context).await,
+        Operation::Provider(operation) => operation.apply(action, context).await,
     }
 }

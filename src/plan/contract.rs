@@ -6,10 +6,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use super::live::Live;
 use super::model::{Action, ActionKind, Change, Deferred, Operation};
 use crate::hint::Hint;
 use crate::manifest::{Address, Desired, SourceLocation};
+use crate::resources::Live;
 use crate::state::State;
 
 /// What the planner works from.
@@ -105,7 +105,7 @@ impl Draft {
         address: &str,
         reason: String,
         changes: Vec<Change>,
-        operation: Operation,
+        operation: impl Into<Operation>,
     ) -> Draft {
         Draft {
             action: Action {
@@ -116,7 +116,7 @@ impl Draft {
                 changes,
                 after: Vec::new(),
                 detail: None,
-                operation,
+                operation: operation.into(),
             },
             resources: vec![address.to_string()],
             removal: false,
@@ -125,7 +125,12 @@ impl Draft {
 
     /// A delete or forget of one resource, ordered by the dependencies
     /// recorded in the state.
-    pub fn removal(kind: ActionKind, address: &str, reason: String, operation: Operation) -> Draft {
+    pub fn removal(
+        kind: ActionKind,
+        address: &str,
+        reason: String,
+        operation: impl Into<Operation>,
+    ) -> Draft {
         Draft {
             removal: true,
             ..Draft::single(kind, address, reason, Vec::new(), operation)
@@ -157,7 +162,7 @@ impl KindPlan {
         &mut self,
         address: &str,
         record: &crate::state::ResourceState,
-        delete: Option<(&str, Operation)>,
+        delete: Option<(&str, impl Into<Operation>)>,
         gone: &str,
     ) {
         if record.lifecycle.orphan_on_delete {

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::state::model::RecordedLifecycle;
 
@@ -34,11 +33,9 @@ impl Plan {
     pub fn replacements_needing_consent(&self) -> Vec<&str> {
         self.actions
             .iter()
-            .filter(|a| {
-                matches!(
-                    a.operation,
-                    Operation::ReplaceCompany { .. } | Operation::ReplaceSubscription { .. }
-                )
+            .filter(|a| match &a.operation {
+                Operation::Provider(operation) => operation.destroys_data(),
+                Operation::Forget | Operation::RecordLifecycle { .. } => false,
             })
             .flat_map(|a| a.addresses.iter().map(String::as_str))
             .collect()
@@ -187,196 +184,19 @@ pub struct Deferred {
     pub reason: String,
 }
 
-/// Where an ECL tenant's requests go, as recorded in the plan so that a
-/// saved plan can be applied without the manifests' help.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TenantRef {
-    /// The `EclTenant` resource name.
-    pub name: String,
-    pub tenant_id: String,
-    pub region: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-}
-
-/// The desired attributes of a license, as recorded in state after apply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LicenseAttributes {
-    pub tenant: String,
-    pub plan: Uuid,
-    pub standalone_keys: u32,
-    pub version: String,
-    pub key_types: Vec<Uuid>,
-}
-
-/// What the executor does for an action.
+/// What the executor does for an action: a change to the state alone, or
+/// a provider's operation (written into the plan file with its own `op`
+/// tag, beside these).
+// Most actions carry a provider's operation; boxing it to shrink the two
+// rare state-only variants would cost an allocation per action.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Operation {
-    /// Create, wait until active, issue the keys.
-    CreateLicense(NewLicense),
-    /// Adopt the license of this name that a previous run created.
-    AdoptLicense {
-        tenant: TenantRef,
-        name: String,
-        license_id: Uuid,
-        attributes: LicenseAttributes,
-    },
-    /// PATCH the fields that changed.
-    UpdateLicense {
-        tenant: TenantRef,
-        license_id: Uuid,
-        standalone_keys: Option<u32>,
-        attributes: LicenseAttributes,
-    },
-    /// Delete the old license, wait until it is gone, create the new one.
-    ReplaceLicense {
-        old_tenant: TenantRef,
-        old_id: Uuid,
-        new: NewLicense,
-    },
-    /// Delete and wait until it is gone.
-    DeleteLicense { tenant: TenantRef, license_id: Uuid },
-    /// Issue one key of each type.
-    IssueKeys {
-        tenant: TenantRef,
-        license_id: Uuid,
-        key_types: Vec<Uuid>,
-        attributes: LicenseAttributes,
-    },
-    /// One bulk-license-upgrade call (at most 100 licenses).
-    BulkUpgrade {
-        tenant: TenantRef,
-        version: String,
-        licenses: Vec<UpgradeMember>,
-        contact: Option<Contact>,
-    },
-    /// Create (no order id) or replace a proposal.
-    SubmitProposal(ProposalSubmission),
-    /// Add a Redstor customer or partner (then disable it if so declared).
-    CreateCompany(NewCompany),
-    /// Move a company to another parent and/or enable or disable it.
-    UpdateCompany {
-        company_id: Uuid,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reassign_to: Option<CompanyParent>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        enabled: Option<bool>,
-        attributes: Value,
-        dependencies: Vec<String>,
-    },
-    /// Remove the company's subscriptions, delete it, create the new one.
-    /// Destroys the company's data: runs only with `--allow-replace`.
-    ReplaceCompany {
-        old_id: Uuid,
-        /// State records of subscriptions that go with the old company.
-        subscriptions: Vec<String>,
-        new: NewCompany,
-    },
-    /// Delete a company (its customers and subscriptions went first).
-    DeleteCompany { company_id: Uuid },
-    /// Subscribe a company to a product edition (as a trial or paid).
-    CreateSubscription(NewSubscription),
-    /// Turn an active trial into a paid subscription.
-    ConvertTrial {
-        company_id: Uuid,
-        subscription_id: Uuid,
-        attributes: Value,
-    },
-    /// Remove the subscription (waiting for a queued removal), add the new one.
-    ReplaceSubscription {
-        old_company_id: Uuid,
-        old_id: Uuid,
-        new: NewSubscription,
-    },
-    /// Remove a subscription and wait until it is gone.
-    DeleteSubscription {
-        company_id: Uuid,
-        subscription_id: Uuid,
-    },
-    /// Bind the address to an object a previous run created but did not
-    /// record (its answer was lost): write this record.
-    Bind { record: crate::state::ResourceState },
     /// Remove the address from the state; the object stays.
     Forget,
     /// Record the resource's lifecycle rules in the state.
     RecordLifecycle { lifecycle: RecordedLifecycle },
-}
-
-/// A proposal to send, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProposalSubmission {
-    pub tenant: TenantRef,
-    pub name: String,
-    /// Absent for a create.
-    pub order_id: Option<String>,
-    pub service_id: u32,
-    pub language: crate::resources::proposal_catalog::Language,
-    pub customer_email: String,
-    /// The rows as sent, in the proposal's language.
-    pub models: Vec<crate::resources::proposal::Model>,
-    /// What the state records (the rows in English).
-    pub attributes: Value,
-    pub dependencies: Vec<String>,
-    pub lifecycle: RecordedLifecycle,
-}
-
-/// A license to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewLicense {
-    pub tenant: TenantRef,
-    pub name: String,
-    pub attributes: LicenseAttributes,
-    pub dependencies: Vec<String>,
-    pub lifecycle: RecordedLifecycle,
-}
-
-/// A license in a bulk upgrade.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UpgradeMember {
-    pub address: String,
-    pub license_id: Uuid,
-}
-
-/// The upgrade contact sent with a tenant's first upgrade.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
-    pub email: String,
-    pub company_name: String,
-}
-
-/// Where a Redstor company goes: under the account's root, or under a
-/// managed company whose id the state holds when the action runs (it may be
-/// created earlier in the same apply).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum CompanyParent {
-    Root { company_id: Uuid },
-    Managed { address: String },
-}
-
-/// A Redstor company to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewCompany {
-    /// The company's name at Redstor.
-    pub name: String,
-    pub company_type: crate::api::redstor::CompanyType,
-    pub parent: CompanyParent,
-    pub enabled: bool,
-    pub attributes: Value,
-    pub dependencies: Vec<String>,
-    pub lifecycle: RecordedLifecycle,
-}
-
-/// A Redstor subscription to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NewSubscription {
-    pub company: CompanyParent,
-    pub product_id: u32,
-    pub edition_id: u32,
-    pub trial: bool,
-    pub attributes: Value,
-    pub dependencies: Vec<String>,
-    pub lifecycle: RecordedLifecycle,
+    #[serde(untagged)]
+    Provider(crate::resources::ProviderOperation),
 }

@@ -38,14 +38,6 @@ pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-/// The planner of every kind that has remote objects; a new kind adds its
-/// function here.
-const KIND_PLANNERS: &[fn(&Context<'_>) -> KindPlan] = &[
-    crate::resources::arcserve_license::plan,
-    crate::resources::proposal::plan,
-    crate::resources::redstor::plan,
-];
-
 /// Makes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
     let deps = dependencies(input.desired);
@@ -54,8 +46,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
     let context = Context::new(input, scope);
 
     let mut outcome = KindPlan::default();
-    for kind_planner in KIND_PLANNERS {
-        let kind_plan = kind_planner(&context);
+    for kind_plan in crate::resources::plan(&context) {
         outcome.drafts.extend(kind_plan.drafts);
         outcome.deferred.extend(kind_plan.deferred);
         outcome.notes.extend(kind_plan.notes);

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use super::text_rules;
 use super::{Kind, KindSpec, Reference, SpecProblem};
 use crate::manifest::{Desired, Resource, Spec};
-use crate::plan::model::TenantRef;
 use crate::state::ResourceState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -241,6 +240,26 @@ fn check_tenant_id(id: &str) -> Result<(), SpecProblem> {
         "the tenant id must contain only hex digits (0-9, a-f), but `{id}` has `{}`",
         id.chars().find(|c| !c.is_ascii_hexdigit()).unwrap_or('?')
     )))
+}
+
+/// The tenants the manifests declare, each as where its requests go.
+pub fn declared_refs(desired: &Desired) -> Vec<TenantRef> {
+    declared(desired)
+        .into_values()
+        .map(|t| t.reference)
+        .collect()
+}
+
+/// Where an ECL tenant's requests go, as recorded in the plan so that a
+/// saved plan can be applied without the manifests' help.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRef {
+    /// The `EclTenant` resource name.
+    pub name: String,
+    pub tenant_id: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 #[cfg(test)]

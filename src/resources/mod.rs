@@ -1,9 +1,14 @@
-//! The kinds of resource `entitle` manages, one file per kind.
+//! The kinds of resource `entitle` manages, and the providers that manage
+//! them: one provider per API family, one folder each, split by job
+//! (`observe` what refresh reads, `plan`, `apply`, `operation`, `import`,
+//! `drift`), behind the [`Provider`] trait.
 //!
-//! Each kind's file holds its spec (the Rust type that manifests deserialize
-//! into and that generates its JSON Schema) and the rules the schema cannot
-//! express. To add a kind, add its file and one line to the `kinds!` call below.
+//! `kinds!` declares the kinds (their specs and schemas), `providers!` the
+//! providers (their part of `Live`, of `Operation`, and the dispatch from
+//! the core); `Kind::provider` says which provider manages which kind.
+//! ARCHITECTURE.md, "Adding a kind", lists every file a new kind touches.
 
+pub mod provider;
 mod registry;
 mod schema_types;
 pub mod text_rules;
@@ -17,6 +22,7 @@ pub mod redstor;
 pub use arcserve_license::ArcserveLicenseSpec;
 pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
 pub use proposal::ProposalSpec;
+pub use provider::Provider;
 pub use redstor::{RedstorCompanySpec, RedstorSubscriptionSpec};
 pub use registry::{KindSpec, Reference, SpecProblem, SpecVisitor, UnknownKind};
 
@@ -26,4 +32,23 @@ registry::kinds! {
     Proposal => ProposalSpec,
     RedstorCompany => RedstorCompanySpec,
     RedstorSubscription => RedstorSubscriptionSpec,
+}
+
+provider::providers! {
+    Licenses(licenses): arcserve_license::ArcserveLicenses,
+    Proposals(proposals): proposal::Proposals,
+    Redstor(redstor): redstor::Redstor,
+}
+
+impl Kind {
+    /// The provider that manages resources of this kind; `None` for a kind
+    /// that is only a scope (a tenant has no remote object).
+    pub fn provider(self) -> Option<ProviderId> {
+        match self {
+            Kind::EclTenant => None,
+            Kind::ArcserveLicense => Some(ProviderId::Licenses),
+            Kind::Proposal => Some(ProviderId::Proposals),
+            Kind::RedstorCompany | Kind::RedstorSubscription => Some(ProviderId::Redstor),
+        }
+    }
 }

@@ -101,14 +101,16 @@ fn empty_live() -> Live {
                 .collect(),
         })
         .collect();
-    let tenant = entitle::plan::live::TenantLive::from_api(
+    let tenant = entitle::resources::arcserve_license::TenantLive::from_api(
         time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
         Vec::new(),
         plans,
         Some(&[]),
     );
     Live {
-        tenants: BTreeMap::from([(TENANT_A.to_string(), tenant)]),
+        licenses: entitle::resources::arcserve_license::LicensesLive {
+            tenants: BTreeMap::from([(TENANT_A.to_string(), tenant)]),
+        },
         ..Live::default()
     }
 }

@@ -13,27 +13,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::observe::version_order;
+use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
 use crate::api::ApiError;
 use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges};
 use crate::apply::context::{ApplyError, Context};
 use crate::apply::steps::{AMBIGUOUS_ROUNDS, Polled, Resolution, create_resolving, poll_until};
-use crate::plan::live::version_order;
-use crate::plan::model::{
-    Action, LicenseAttributes, NewLicense, Operation, TenantRef, UpgradeMember,
-};
+use crate::plan::model::Action;
+use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Status};
 
 /// Carries out a license operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
+pub async fn apply(
+    operation: &LicenseOperation,
+    action: &Action,
+    context: &Context,
+) -> Result<String, ApplyError> {
     let address = action.addresses.first().cloned().unwrap_or_default();
-    match &action.operation {
-        Operation::CreateLicense(new) => {
+    match operation {
+        LicenseOperation::CreateLicense(new) => {
             let client = client(context, &new.tenant)?;
             let license = create(context, &client, &address, new).await?;
             Ok(format!("created (id {})", license.id))
         }
-        Operation::ReplaceLicense {
+        LicenseOperation::ReplaceLicense {
             old_tenant,
             old_id,
             new,
@@ -44,7 +48,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
             let license = create(context, &client, &address, new).await?;
             Ok(format!("replaced {old_id} by {}", license.id))
         }
-        Operation::AdoptLicense {
+        LicenseOperation::AdoptLicense {
             tenant,
             name,
             license_id,
@@ -62,7 +66,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 .await?;
             Ok(format!("adopted {license_id}"))
         }
-        Operation::UpdateLicense {
+        LicenseOperation::UpdateLicense {
             tenant,
             license_id,
             standalone_keys,
@@ -82,12 +86,12 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
             record_observed(context, &address, &license, attributes).await?;
             Ok("updated in place".into())
         }
-        Operation::DeleteLicense { tenant, license_id } => {
+        LicenseOperation::DeleteLicense { tenant, license_id } => {
             let client = client(context, tenant)?;
             delete_and_wait(context, &client, *license_id, &address, true).await?;
             Ok(format!("deleted {license_id}"))
         }
-        Operation::IssueKeys {
+        LicenseOperation::IssueKeys {
             tenant,
             license_id,
             key_types,
@@ -99,7 +103,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
             record_observed(context, &address, &license, attributes).await?;
             Ok(format!("issued {} key(s)", key_types.len()))
         }
-        Operation::BulkUpgrade {
+        LicenseOperation::BulkUpgrade {
             tenant,
             version,
             licenses,
@@ -108,10 +112,6 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
             let client = client(context, tenant)?;
             bulk_upgrade(context, &client, version, licenses, contact.as_ref()).await
         }
-        _ => Err(ApplyError::Unconfirmed(format!(
-            "{}: not a license operation",
-            action.id
-        ))),
     }
 }
 
@@ -387,7 +387,7 @@ async fn bulk_upgrade(
     client: &ArcserveClient,
     version: &str,
     members: &[UpgradeMember],
-    contact: Option<&crate::plan::model::Contact>,
+    contact: Option<&Contact>,
 ) -> Result<String, ApplyError> {
     let mut pending: Vec<&UpgradeMember> = members.iter().collect();
     for _ in 0..AMBIGUOUS_ROUNDS {

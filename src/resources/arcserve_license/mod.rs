@@ -2,12 +2,28 @@
 //! in an `EclTenant` from a plan, with its standalone keys and key version.
 
 mod apply;
+mod drift;
+mod import;
+mod observe;
+mod operation;
 mod plan;
 
-pub use apply::{apply, attributes_of};
-pub use plan::{
-    BULK_CHUNK, FIELDS, import, observed_attributes, plan, tenants_in_play, version_change_in_sight,
+pub use apply::attributes_of;
+pub use observe::{
+    LicensesLive, ObservedLicense, TOKYO, TenantLive, observed_attributes, tenants_in_play,
+    tokyo_date, version_change_in_sight, version_order,
 };
+pub use operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
+pub use plan::{BULK_CHUNK, FIELDS};
+
+use crate::api::ApiError;
+use crate::apply::context::{ApplyError, Context as ApplyContext};
+use crate::manifest::Resource;
+use crate::plan::contract::{Context as PlanContext, KindPlan};
+use crate::plan::model::Action;
+use crate::report::drift::DriftReport;
+use crate::resources::provider::{Clients, Provider, Purpose, Scope};
+use crate::state::ResourceState;
 
 use super::schema_types::UuidSchema;
 use super::{Kind, KindSpec, Reference, SpecProblem};
@@ -124,6 +140,69 @@ fn suggest_version(version: &str) -> Option<String> {
     let fixed = format!("{value:.1}");
     let same_number = fixed.parse::<f64>().ok()? == value;
     (same_number && version_tenths(&fixed).is_some_and(|t| (1..=999).contains(&t))).then_some(fixed)
+}
+
+/// The Arcserve UDP licenses of every ECL tenant in play.
+pub struct ArcserveLicenses;
+
+impl Provider for ArcserveLicenses {
+    type Live = LicensesLive;
+    type Operation = LicenseOperation;
+
+    async fn refresh(scope: Scope<'_>, clients: Clients<'_>) -> Result<LicensesLive, ApiError> {
+        let mut tenants = tenants_in_play(scope.desired, scope.state);
+        match scope.purpose {
+            Purpose::Plan => {
+                let wants_orders = |tenant: &str, live: &TenantLive| {
+                    version_change_in_sight(scope.desired, scope.state, tenant, live)
+                };
+                observe::refresh(&tenants, clients.ecl, &wants_orders).await
+            }
+            Purpose::Drift => {
+                tenants.extend(super::ecl_tenant::declared_refs(scope.desired));
+                observe::refresh(&tenants, clients.ecl, &|_, _| false).await
+            }
+        }
+    }
+
+    fn plan(context: &PlanContext<'_>, live: &LicensesLive) -> KindPlan {
+        plan::plan(context, live)
+    }
+
+    async fn apply(
+        operation: &LicenseOperation,
+        action: &Action,
+        context: &ApplyContext,
+    ) -> Result<String, ApplyError> {
+        apply::apply(operation, action, context).await
+    }
+
+    fn destroys_data(operation: &LicenseOperation) -> bool {
+        match operation {
+            LicenseOperation::CreateLicense(_)
+            | LicenseOperation::AdoptLicense { .. }
+            | LicenseOperation::UpdateLicense { .. }
+            | LicenseOperation::ReplaceLicense { .. }
+            | LicenseOperation::DeleteLicense { .. }
+            | LicenseOperation::IssueKeys { .. }
+            | LicenseOperation::BulkUpgrade { .. } => false,
+        }
+    }
+
+    async fn import(
+        scope: Scope<'_>,
+        resource: &Resource,
+        remote_id: &str,
+        clients: Clients<'_>,
+    ) -> Result<ResourceState, crate::Error> {
+        import::import(scope.desired, resource, remote_id, clients.ecl).await
+    }
+
+    fn drift(scope: Scope<'_>, live: &LicensesLive, report: &mut DriftReport) {
+        let mut tenants = tenants_in_play(scope.desired, scope.state);
+        tenants.extend(super::ecl_tenant::declared_refs(scope.desired));
+        drift::drift(scope.state, live, &tenants, report);
+    }
 }
 
 #[cfg(test)]

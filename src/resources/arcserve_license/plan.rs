@@ -16,19 +16,17 @@ use serde_json::{Value, json};
 use time::Duration;
 use uuid::Uuid;
 
-use crate::api::ecl::EclClients;
-use crate::manifest::Desired;
+use super::observe::{
+    LicensesLive, ObservedLicense, TenantLive, observed_attributes, version_order,
+};
+use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
 use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
-use crate::plan::live::{ObservedLicense, TenantLive, version_order};
-use crate::plan::model::{
-    Action, ActionKind, Change, Contact, Deferred, LicenseAttributes, NewLicense, Operation,
-    TenantRef, UpgradeMember,
-};
+use crate::plan::model::{Action, ActionKind, Change, Deferred};
 use crate::resources::ArcserveLicenseSpec;
 use crate::resources::ecl_tenant::{self, DeclaredTenant, tenant_ref_from_state};
 use crate::state::model::RecordedLifecycle;
-use crate::state::{ResourceState, State, Status};
+use crate::state::{ResourceState, Status};
 
 /// The most licenses one bulk-upgrade call takes.
 pub const BULK_CHUNK: usize = 100;
@@ -41,7 +39,7 @@ pub const FIELDS: [&str; 4] = ["plan", "standaloneKeys", "version", "keyTypes"];
 type Upgrades = BTreeMap<(String, String), Vec<(UpgradeMember, Option<String>)>>;
 
 /// Plans every license in scope.
-pub fn plan(context: &Context<'_>) -> KindPlan {
+pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
     let input = context.input;
     let mut out = KindPlan::default();
     let tenants = ecl_tenant::declared(input.desired);
@@ -67,7 +65,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
             );
             continue;
         };
-        let Some(live) = input.live.tenants.get(&tenant.reference.tenant_id) else {
+        let Some(tenant_live) = live.tenants.get(&tenant.reference.tenant_id) else {
             out.errors.push(PlanError::new(
                 Some(address),
                 format!("tenant {} was not refreshed", tenant.reference.tenant_id),
@@ -80,7 +78,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
             resource,
             spec,
             tenant,
-            live,
+            tenant_live,
             input.prior.get(&address),
             input.desired,
         );
@@ -93,10 +91,10 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         {
             continue;
         }
-        plan_removed(&mut out, address, record, input.live);
+        plan_removed(&mut out, address, record, live);
     }
 
-    plan_upgrades(&mut out, upgrades, &tenants, input.live);
+    plan_upgrades(&mut out, upgrades, &tenants, live);
     out
 }
 
@@ -206,7 +204,7 @@ fn plan_desired(
         dependencies,
         lifecycle: RecordedLifecycle::from(lifecycle),
     };
-    let create = || Operation::CreateLicense(new_license.clone());
+    let create = || LicenseOperation::CreateLicense(new_license.clone());
     let defer_created_version = |out: &mut KindPlan| {
         if catalog_plan.version != spec.version {
             out.deferred.push(Deferred {
@@ -281,7 +279,7 @@ fn plan_desired(
             forces_replacement: true,
         };
         let operation = match old_id {
-            Some(old_id) => Operation::ReplaceLicense {
+            Some(old_id) => LicenseOperation::ReplaceLicense {
                 old_tenant,
                 old_id,
                 new: new_license.clone(),
@@ -335,7 +333,7 @@ fn plan_desired(
                 observed.id
             ),
             Vec::new(),
-            Operation::AdoptLicense {
+            LicenseOperation::AdoptLicense {
                 tenant: tenant.reference.clone(),
                 name: name.to_string(),
                 license_id: observed.id,
@@ -368,7 +366,7 @@ fn plan_desired(
             &address,
             "the plan of a license cannot change: a new license replaces it".into(),
             vec![change],
-            Operation::ReplaceLicense {
+            LicenseOperation::ReplaceLicense {
                 old_tenant: tenant.reference.clone(),
                 old_id: observed.id,
                 new: new_license.clone(),
@@ -402,7 +400,7 @@ fn plan_desired(
                 after: Some(json!(spec.standalone_keys)),
                 forces_replacement: false,
             }],
-            Operation::UpdateLicense {
+            LicenseOperation::UpdateLicense {
                 tenant: tenant.reference.clone(),
                 license_id: observed.id,
                 standalone_keys: Some(spec.standalone_keys),
@@ -432,7 +430,7 @@ fn plan_desired(
                     after: Some(json!(after)),
                     forces_replacement: false,
                 }],
-                Operation::IssueKeys {
+                LicenseOperation::IssueKeys {
                     tenant: tenant.reference.clone(),
                     license_id: observed.id,
                     key_types: missing,
@@ -509,12 +507,7 @@ fn plan_desired(
 }
 
 /// A license in the state that the manifests no longer declare.
-fn plan_removed(
-    out: &mut KindPlan,
-    address: &str,
-    record: &ResourceState,
-    live: &crate::plan::live::Live,
-) {
+fn plan_removed(out: &mut KindPlan, address: &str, record: &ResourceState, live: &LicensesLive) {
     let tenant = tenant_ref_from_state(record);
     let observed = live.tenants.get(&tenant.tenant_id).and_then(|tl| {
         record
@@ -531,7 +524,7 @@ fn plan_removed(
     let delete = observed.map(|observed| {
         (
             "it is gone from the manifests",
-            Operation::DeleteLicense {
+            LicenseOperation::DeleteLicense {
                 tenant,
                 license_id: observed.id,
             },
@@ -545,7 +538,7 @@ fn plan_upgrades(
     out: &mut KindPlan,
     upgrades: Upgrades,
     tenants: &BTreeMap<&str, DeclaredTenant<'_>>,
-    live: &crate::plan::live::Live,
+    live: &LicensesLive,
 ) {
     for ((tenant_name, version), mut members) in upgrades {
         let Some(tenant) = tenants.get(tenant_name.as_str()) else {
@@ -610,12 +603,13 @@ fn plan_upgrades(
                     changes,
                     after: Vec::new(),
                     detail: None,
-                    operation: Operation::BulkUpgrade {
+                    operation: LicenseOperation::BulkUpgrade {
                         tenant: tenant.reference.clone(),
                         version: version.clone(),
                         licenses: members.clone(),
                         contact: if has_order { None } else { contact.clone() },
-                    },
+                    }
+                    .into(),
                 },
                 resources: members.iter().map(|m| m.address.clone()).collect(),
                 removal: false,
@@ -655,155 +649,6 @@ fn attribute_changes(before: Option<&LicenseAttributes>, after: &LicenseAttribut
         .collect()
 }
 
-/// The attributes a live license has now.
-pub fn observed_attributes(observed: &ObservedLicense, tenant: &str) -> LicenseAttributes {
-    LicenseAttributes {
-        tenant: tenant.to_string(),
-        plan: observed.plan,
-        standalone_keys: observed.standalone_keys,
-        version: observed.version.clone().unwrap_or_default(),
-        key_types: observed.key_types.iter().copied().collect(),
-    }
-}
-
-/// Whether any declared license of `tenant_id` has another version live:
-/// only then does refresh read the tenant's orders (for the upgrade rules).
-pub fn version_change_in_sight(
-    desired: &Desired,
-    state: &State,
-    tenant_id: &str,
-    live: &TenantLive,
-) -> bool {
-    let tenants = ecl_tenant::declared(desired);
-    desired.resources.iter().any(|resource| {
-        let Spec::ArcserveLicense(spec) = &resource.spec else {
-            return false;
-        };
-        if tenants
-            .get(spec.tenant.as_str())
-            .is_none_or(|t| t.reference.tenant_id != tenant_id)
-        {
-            return false;
-        }
-        let by_state = state
-            .get(&resource.address.to_string())
-            .and_then(|r| r.remote_id.as_deref())
-            .and_then(|id| id.parse().ok())
-            .and_then(|id| live.by_id(id));
-        let recorded = state
-            .get(&resource.address.to_string())
-            .and_then(|r| r.attributes.get("version"))
-            .and_then(Value::as_str);
-        by_state
-            .or_else(|| live.by_name(&resource.metadata.name))
-            .is_some_and(|o| {
-                let now = match (o.key_types.is_empty(), recorded) {
-                    (true, Some(recorded)) => Some(recorded),
-                    _ => o.version.as_deref(),
-                };
-                now != Some(spec.version.as_str())
-            })
-    })
-}
-
-/// The tenants a plan must refresh: those of the declared licenses and
-/// those of the licenses in the state.
-pub fn tenants_in_play(desired: &Desired, state: &State) -> Vec<TenantRef> {
-    let declared = ecl_tenant::declared(desired);
-    let mut tenants: BTreeMap<String, TenantRef> = BTreeMap::new();
-    for resource in &desired.resources {
-        if let Spec::ArcserveLicense(spec) = &resource.spec
-            && let Some(tenant) = declared.get(spec.tenant.as_str())
-        {
-            let reference = tenant.reference.clone();
-            tenants
-                .entry(reference.tenant_id.clone())
-                .or_insert(reference);
-        }
-    }
-    for (address, record) in &state.resources {
-        if address.starts_with("ArcserveLicense/") && record.scope.tenant_id.is_some() {
-            let reference = tenant_ref_from_state(record);
-            tenants
-                .entry(reference.tenant_id.clone())
-                .or_insert(reference);
-        }
-    }
-    tenants.into_values().collect()
-}
-
-/// Reads license `id` in the tenant of `resource` and makes the state record
-/// that binds them. The license's name must be the resource's name.
-pub async fn import(
-    desired: &Desired,
-    resource: &Resource,
-    id: Uuid,
-    clients: &EclClients,
-) -> Result<ResourceState, crate::Error> {
-    let Spec::ArcserveLicense(spec) = &resource.spec else {
-        return Err(crate::Error::usage(
-            format!("{} is not an ArcserveLicense", resource.address),
-            "import binds ArcserveLicense resources",
-        ));
-    };
-    let tenant = ecl_tenant::declared_ref(desired, &spec.tenant, "license")?;
-    let client = clients.arcserve_for(
-        &tenant.tenant_id,
-        &tenant.region,
-        tenant.endpoint.as_deref(),
-    )?;
-    let license = client
-        .get_license(id)
-        .await
-        .map_err(|err| match err.status() {
-            Some(404) => crate::Error::usage(
-                format!("tenant {} has no license {id}", tenant.name),
-                "check the id (`entitle drift` lists the licenses entitle does not manage)",
-            ),
-            _ => err.into(),
-        })?;
-    if license.name != resource.metadata.name {
-        return Err(crate::Error::usage(
-            format!(
-                "license {id} is named `{}`, but the resource is {}",
-                license.name, resource.address
-            ),
-            format!(
-                "a license is found by its name: rename the resource to ArcserveLicense/{}",
-                license.name
-            ),
-        ));
-    }
-    let plan_version = if license.keys.is_empty() {
-        client
-            .list_plans()
-            .await?
-            .into_iter()
-            .find(|p| p.id == license.plan_id)
-            .map(|p| p.version)
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let intended = LicenseAttributes {
-        tenant: spec.tenant.clone(),
-        plan: license.plan_id,
-        standalone_keys: license.number_of_standalone_keys,
-        version: plan_version,
-        key_types: Vec::new(),
-    };
-    let attributes = super::apply::attributes_of(&license, &intended);
-    Ok(ResourceState {
-        remote_id: Some(id.to_string()),
-        scope: ecl_tenant::scope(&tenant),
-        natural_key: license.name.clone(),
-        attributes: json!(attributes),
-        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
-        status: Status::Ready,
-        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -813,9 +658,9 @@ mod tests {
 
     use super::*;
     use crate::api::arcserve::{KeyType, Plan as CatalogPlan};
-    use crate::plan::live::{Live, TenantLive};
     use crate::plan::model::Plan;
     use crate::plan::{PlanErrors, PlanInput};
+    use crate::resources::Live;
     use crate::state::{Scope, State};
 
     const TENANT: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
@@ -887,15 +732,17 @@ mod tests {
 
     fn live(licenses: Vec<ObservedLicense>, has_upgrade_order: bool) -> Live {
         Live {
-            tenants: BTreeMap::from([(
-                TENANT.to_string(),
-                TenantLive::new(
-                    date!(2026 - 11 - 26),
-                    licenses,
-                    catalog(),
-                    Some(has_upgrade_order),
-                ),
-            )]),
+            licenses: LicensesLive {
+                tenants: BTreeMap::from([(
+                    TENANT.to_string(),
+                    TenantLive::new(
+                        date!(2026 - 11 - 26),
+                        licenses,
+                        catalog(),
+                        Some(has_upgrade_order),
+                    ),
+                )]),
+            },
             ..Live::default()
         }
     }
@@ -1039,7 +886,10 @@ mod tests {
         );
         let summary = plan.summary();
         assert_eq!((summary.upgrade, summary.upgrade_calls), (250, 3));
-        let Operation::BulkUpgrade { contact, .. } = &plan.actions[0].operation else {
+        let crate::plan::model::Operation::Provider(crate::resources::ProviderOperation::Licenses(
+            LicenseOperation::BulkUpgrade { contact, .. },
+        )) = &plan.actions[0].operation
+        else {
             panic!("not a bulk upgrade");
         };
         assert!(contact.is_some(), "the first upgrade carries the contact");

@@ -8,22 +8,23 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::plan::{ProposalAttributes, READ_LANGUAGE, observe, to_xml};
+use super::observe::observe;
+use super::operation::{ProposalOperation, ProposalSubmission};
+use super::plan::{ProposalAttributes, READ_LANGUAGE, to_xml};
 use crate::api::proposal::{ProposalClient, Submission};
 use crate::apply::context::{ApplyError, Context};
 use crate::apply::steps::{Resolution, create_resolving};
-use crate::plan::model::{Action, Operation, ProposalSubmission};
+use crate::plan::model::Action;
 use crate::resources::proposal_catalog::Service;
 use crate::state::{ResourceState, Status};
 
 /// Carries out a proposal operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
-    let Operation::SubmitProposal(submission) = &action.operation else {
-        return Err(ApplyError::Unconfirmed(format!(
-            "{}: not a proposal operation",
-            action.id
-        )));
-    };
+pub async fn apply(
+    operation: &ProposalOperation,
+    action: &Action,
+    context: &Context,
+) -> Result<String, ApplyError> {
+    let ProposalOperation::SubmitProposal(submission) = operation;
     let address = action.addresses.first().cloned().unwrap_or_default();
     let tenant = &submission.tenant;
     let client = context.clients.proposal_for(

@@ -8,12 +8,24 @@
 //! keeps its UUID for as long as it stays the same row.
 
 mod apply;
+mod drift;
+mod import;
+mod observe;
+mod operation;
 mod plan;
 
-pub use apply::apply;
-pub use plan::{
-    ProposalAttributes, READ_LANGUAGE, import, observe, plan, tenants_and_services, to_xml,
-};
+pub use observe::{ObservedProposal, ProposalsLive, observe, tenants_and_services};
+pub use operation::{ProposalOperation, ProposalSubmission};
+pub use plan::{ProposalAttributes, READ_LANGUAGE, to_xml};
+
+use crate::api::ApiError;
+use crate::apply::context::{ApplyError, Context as ApplyContext};
+use crate::manifest::Resource;
+use crate::plan::contract::{Context as PlanContext, KindPlan};
+use crate::plan::model::Action;
+use crate::report::drift::DriftReport;
+use crate::resources::provider::{Clients, Provider, Scope};
+use crate::state::ResourceState;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -343,4 +355,48 @@ impl KindSpec for ProposalSpec {
 
 fn is_dc(dc: &str) -> bool {
     matches!(dc, "jp1" | "jp2" | "jp3" | "jp4" | "jp5" | "jp6" | "jp7")
+}
+
+/// The ECL Proposal API of every tenant in play.
+pub struct Proposals;
+
+impl Provider for Proposals {
+    type Live = ProposalsLive;
+    type Operation = ProposalOperation;
+
+    async fn refresh(scope: Scope<'_>, clients: Clients<'_>) -> Result<ProposalsLive, ApiError> {
+        let scopes = tenants_and_services(scope.desired, scope.state);
+        observe::refresh(&scopes, clients.ecl).await
+    }
+
+    fn plan(context: &PlanContext<'_>, live: &ProposalsLive) -> KindPlan {
+        plan::plan(context, live)
+    }
+
+    async fn apply(
+        operation: &ProposalOperation,
+        action: &Action,
+        context: &ApplyContext,
+    ) -> Result<String, ApplyError> {
+        apply::apply(operation, action, context).await
+    }
+
+    fn destroys_data(operation: &ProposalOperation) -> bool {
+        match operation {
+            ProposalOperation::SubmitProposal(_) => false,
+        }
+    }
+
+    async fn import(
+        scope: Scope<'_>,
+        resource: &Resource,
+        remote_id: &str,
+        clients: Clients<'_>,
+    ) -> Result<ResourceState, crate::Error> {
+        import::import(scope.desired, resource, remote_id, clients.ecl).await
+    }
+
+    fn drift(scope: Scope<'_>, live: &ProposalsLive, report: &mut DriftReport) {
+        drift::drift(scope.state, live, report);
+    }
 }

@@ -12,17 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::observe::{ObservedProposal, ProposalsLive};
+use super::operation::{ProposalOperation, ProposalSubmission};
 use super::{Item, Model, ProposalSpec};
-use crate::api::proposal::ProposalRecord;
 use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftModels};
-use crate::manifest::{Desired, Resource, Spec};
+use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
-use crate::plan::live::ObservedProposal;
-use crate::plan::model::{ActionKind, Change, Operation, ProposalSubmission, TenantRef};
-use crate::resources::ecl_tenant::{self, tenant_ref_from_state};
-use crate::resources::proposal_catalog::{HulftChoice, Language, Service, find_hulft};
+use crate::plan::model::{ActionKind, Change, Operation};
+use crate::resources::ecl_tenant::{self, TenantRef};
+use crate::resources::proposal_catalog::{Language, Service};
 use crate::state::model::RecordedLifecycle;
-use crate::state::{ResourceState, State, Status};
+use crate::state::{ResourceState, Status};
 
 /// Proposals are read in English, so rows compare whatever their language.
 pub const READ_LANGUAGE: u32 = 2;
@@ -40,124 +40,6 @@ pub struct ProposalAttributes {
     /// The vendor's status when last read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_id: Option<u32>,
-}
-
-/// The (tenant, service) pairs to list: those of declared proposals and of
-/// proposals in the state.
-pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef, u32)> {
-    let tenants = ecl_tenant::declared(desired);
-    let mut scopes: BTreeMap<(String, u32), TenantRef> = BTreeMap::new();
-    for resource in &desired.resources {
-        if let Spec::Proposal(spec) = &resource.spec
-            && let Some(tenant) = tenants.get(spec.tenant.as_str())
-        {
-            scopes
-                .entry((tenant.reference.tenant_id.clone(), spec.service.id()))
-                .or_insert_with(|| tenant.reference.clone());
-        }
-    }
-    for (address, record) in &state.resources {
-        if !address.starts_with("Proposal/") {
-            continue;
-        }
-        let Ok(attributes) =
-            serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
-        else {
-            continue;
-        };
-        let tenant = tenant_ref_from_state(record);
-        scopes
-            .entry((tenant.tenant_id.clone(), attributes.service.id()))
-            .or_insert(tenant);
-    }
-    scopes
-        .into_iter()
-        .map(|((_, service), tenant)| (tenant, service))
-        .collect()
-}
-
-/// Reads a listed proposal's XML into rows spelt in English. A document
-/// that cannot be read is kept, with the problem, so the plan can say so.
-pub fn observe(record: &ProposalRecord) -> ObservedProposal {
-    let mut observed = ObservedProposal {
-        order_id: record.order_id.clone(),
-        service_id: record.service_id,
-        status_id: record.status_id,
-        language: None,
-        customer_email: None,
-        models: Vec::new(),
-        problem: None,
-    };
-    let parsed = if record.service_id == Service::Hulft.id() {
-        HulftModels::from_xml(&record.proposal_xml).map(|doc| {
-            let models = doc.models.iter().map(hulft_model).collect();
-            (doc.language, doc.customer_email, models)
-        })
-    } else {
-        GenericModels::from_xml(&record.proposal_xml).map(|doc| {
-            let models = doc
-                .models
-                .iter()
-                .map(|m| Model {
-                    uuid: m.uuid.to_ascii_lowercase(),
-                    row_number: m.row_number,
-                    number: m.number,
-                    item: Item::Plan { id: m.id },
-                })
-                .collect();
-            (doc.language, doc.customer_email, models)
-        })
-    };
-    match parsed {
-        Ok((language, email, models)) => {
-            observed.language = Some(language);
-            observed.customer_email = Some(email);
-            observed.models = models;
-        }
-        Err(err) => {
-            observed.problem = Some(format!(
-                "the ProposalXml of order {} could not be read: {err}",
-                record.order_id
-            ));
-        }
-    }
-    observed
-}
-
-/// A HULFT row read back, spelt in English when it is a known combination.
-fn hulft_model(model: &HulftModel) -> Model {
-    let choice = HulftChoice {
-        product: model.product.clone(),
-        license_pack: model.license_pack.clone(),
-        cluster: model.cluster.clone(),
-        aes: model.aes.clone(),
-        script: model.script.clone(),
-        name: Some(model.name.clone()),
-    };
-    let item = match find_hulft(&choice) {
-        Ok(found) => super::hulft_item(
-            found,
-            Language::En,
-            model.dc.clone(),
-            model.parent_serial.clone(),
-        ),
-        Err(_) => Item::Hulft {
-            dc: model.dc.clone(),
-            product: model.product.clone(),
-            cluster: model.cluster.clone(),
-            aes: model.aes.clone(),
-            script: model.script.clone(),
-            license_pack: model.license_pack.clone(),
-            name: model.name.clone(),
-            parent_serial: model.parent_serial.clone(),
-        },
-    };
-    Model {
-        uuid: model.uuid.to_ascii_lowercase(),
-        row_number: model.row_number,
-        number: model.number,
-        item,
-    }
 }
 
 /// The XML a proposal is sent as.
@@ -229,7 +111,7 @@ pub fn to_xml(
 }
 
 /// Plans every proposal in scope.
-pub fn plan(context: &Context<'_>) -> KindPlan {
+pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
     let input = context.input;
     let mut out = KindPlan::default();
     let tenants = ecl_tenant::declared(input.desired);
@@ -246,10 +128,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
         let Some(tenant) = tenants.get(spec.tenant.as_str()).map(|t| &t.reference) else {
             continue;
         };
-        let Some(live) = input
-            .live
-            .proposals_of(&tenant.tenant_id, spec.service.id())
-        else {
+        let Some(listed) = live.proposals_of(&tenant.tenant_id, spec.service.id()) else {
             out.errors.push(PlanError::new(
                 Some(address),
                 "the tenant's proposals were not refreshed",
@@ -261,7 +140,7 @@ pub fn plan(context: &Context<'_>) -> KindPlan {
             resource,
             spec,
             tenant,
-            live,
+            listed,
             input.prior.get(&address),
         );
     }
@@ -413,7 +292,7 @@ fn plan_one(
             &address,
             reason.into(),
             changes,
-            Operation::SubmitProposal(submission(None)),
+            ProposalOperation::SubmitProposal(submission(None)),
         ));
         return;
     };
@@ -489,7 +368,7 @@ fn plan_one(
             &address,
             reason,
             changes,
-            Operation::SubmitProposal(submission(Some(observed.order_id.clone()))),
+            ProposalOperation::SubmitProposal(submission(Some(observed.order_id.clone()))),
         )
         .with_detail(detail),
     );
@@ -532,123 +411,4 @@ fn row_changes(live: &[Model], wanted: &[Model]) -> Vec<Change> {
         }
     }
     changes
-}
-
-/// Reads proposal `order_id` of `resource`'s service in its tenant and
-/// makes the state record that binds them.
-pub async fn import(
-    desired: &Desired,
-    resource: &Resource,
-    order_id: &str,
-    clients: &crate::api::ecl::EclClients,
-) -> Result<ResourceState, crate::Error> {
-    let Spec::Proposal(spec) = &resource.spec else {
-        return Err(crate::Error::usage(
-            format!("{} is not a Proposal", resource.address),
-            "import binds Proposal resources here",
-        ));
-    };
-    let tenant = ecl_tenant::declared_ref(desired, &spec.tenant, "proposal")?;
-    let client = clients.proposal_for(
-        &tenant.tenant_id,
-        &tenant.region,
-        tenant.endpoint.as_deref(),
-    )?;
-    let record = client
-        .detail(spec.service.id(), order_id, READ_LANGUAGE)
-        .await
-        .map_err(|err| match err.status() {
-            Some(404) => crate::Error::usage(
-                format!(
-                    "tenant {} has no {} proposal {order_id}",
-                    tenant.name,
-                    spec.service.name()
-                ),
-                "check the order id (`entitle drift` lists the proposals entitle does not manage)",
-            ),
-            _ => err.into(),
-        })?;
-    let observed = observe(&record);
-    if let Some(problem) = observed.problem {
-        return Err(crate::Error::usage(
-            problem,
-            "check the proposal in the portal",
-        ));
-    }
-    let attributes = ProposalAttributes {
-        tenant: spec.tenant.clone(),
-        service: spec.service,
-        language: observed
-            .language
-            .as_deref()
-            .and_then(Language::from_code)
-            .unwrap_or(spec.language),
-        customer_email: observed.customer_email.unwrap_or_default(),
-        models: observed.models,
-        status_id: Some(record.status_id),
-    };
-    Ok(ResourceState {
-        remote_id: Some(record.order_id),
-        scope: ecl_tenant::scope(&tenant),
-        natural_key: resource.metadata.name.clone(),
-        attributes: json!(attributes),
-        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
-        status: Status::Ready,
-        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn record(service_id: u32, xml: &str) -> ProposalRecord {
-        ProposalRecord {
-            order_id: "ORDER-7".into(),
-            service_id,
-            status_id: 1,
-            tenant_id: "3f6c2a9e-81d0-4b7f-9a5e-2c1d0b8f7a61".into(),
-            proposal_date: None,
-            update_date: None,
-            delete_date: None,
-            proposal_xml: xml.into(),
-        }
-    }
-
-    #[test]
-    fn a_malformed_document_is_a_problem_that_names_the_order() {
-        for xml in ["", "<HulftModels><Models>", "\u{0}\u{1}garbage", "<Other/>"] {
-            let observed = observe(&record(1, xml));
-            let problem = observed.problem.expect("a problem");
-            assert!(problem.contains("order ORDER-7"), "{problem}");
-        }
-    }
-
-    #[test]
-    fn rows_read_back_in_japanese_compare_in_english() {
-        let models = vec![Model {
-            uuid: "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into(),
-            row_number: 1,
-            number: 2,
-            item: Item::Hulft {
-                dc: "jp1".into(),
-                product: "HULFT8 for Windows-Server".into(),
-                cluster: Some("あり(アクティブ機-CL)".into()),
-                aes: Some("あり".into()),
-                script: Some("なし".into()),
-                license_pack: None,
-                name: "HULFT8 for Windows-Server CL AES暗号オプション付".into(),
-                parent_serial: None,
-            },
-        }];
-        let xml = to_xml(Service::Hulft, Language::Ja, "a@example.com", None, &models);
-        let observed = observe(&record(1, &xml));
-        assert_eq!(observed.problem, None);
-        assert_eq!(observed.language.as_deref(), Some("ja"));
-        let Item::Hulft { aes, cluster, .. } = &observed.models[0].item else {
-            panic!("not a HULFT row");
-        };
-        assert_eq!(aes.as_deref(), Some("Yes"));
-        assert_eq!(cluster.as_deref(), Some("Yes (Active-CL)"));
-    }
 }

@@ -7,23 +7,28 @@
 
 use uuid::Uuid;
 
+use super::operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 use super::plan::{being_removed, company_scope, same_name, subscription_record};
 use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
 use crate::apply::context::{ApplyError, Context};
 use crate::apply::steps::{Polled, Resolution, create_resolving, poll_until};
-use crate::plan::model::{Action, CompanyParent, NewCompany, NewSubscription, Operation};
+use crate::plan::model::Action;
 use crate::state::{ResourceState, Status};
 
 /// Carries out a Redstor operation.
-pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyError> {
+pub async fn apply(
+    operation: &RedstorOperation,
+    action: &Action,
+    context: &Context,
+) -> Result<String, ApplyError> {
     let address = action.addresses.first().cloned().unwrap_or_default();
     let client = context.redstor.client()?;
-    match &action.operation {
-        Operation::CreateCompany(new) => {
+    match operation {
+        RedstorOperation::CreateCompany(new) => {
             let company = create_company(context, client, &address, new).await?;
             Ok(format!("created company {}", company.company_id))
         }
-        Operation::UpdateCompany {
+        RedstorOperation::UpdateCompany {
             company_id,
             reassign_to,
             enabled,
@@ -58,7 +63,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 (None, _) => "disabled".into(),
             })
         }
-        Operation::ReplaceCompany {
+        RedstorOperation::ReplaceCompany {
             old_id,
             subscriptions,
             new,
@@ -93,7 +98,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 company.company_id
             ))
         }
-        Operation::DeleteCompany { company_id } => {
+        RedstorOperation::DeleteCompany { company_id } => {
             let deleted = client.delete_company(*company_id).await?;
             context.record(&address, |record| *record = None).await?;
             Ok(if deleted {
@@ -102,11 +107,11 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 "was already gone".into()
             })
         }
-        Operation::CreateSubscription(new) => {
+        RedstorOperation::CreateSubscription(new) => {
             let subscription = create_subscription(context, client, &address, new).await?;
             Ok(format!("subscribed ({})", subscription.subscription_id))
         }
-        Operation::ConvertTrial {
+        RedstorOperation::ConvertTrial {
             company_id,
             subscription_id,
             attributes,
@@ -133,7 +138,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 .await?;
             Ok("trial converted to a paid subscription".into())
         }
-        Operation::ReplaceSubscription {
+        RedstorOperation::ReplaceSubscription {
             old_company_id,
             old_id,
             new,
@@ -147,7 +152,7 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 subscription.subscription_id
             ))
         }
-        Operation::DeleteSubscription {
+        RedstorOperation::DeleteSubscription {
             company_id,
             subscription_id,
         } => {
@@ -160,17 +165,13 @@ pub async fn apply(action: &Action, context: &Context) -> Result<String, ApplyEr
                 Removal::Absent => "was already gone".into(),
             })
         }
-        Operation::Bind { record: bound } => {
+        RedstorOperation::Bind { record: bound } => {
             let bound = bound.clone();
             context
                 .record(&address, |record| *record = Some(bound))
                 .await?;
             Ok("bound to the object a previous run created".into())
         }
-        _ => Err(ApplyError::Unconfirmed(format!(
-            "{}: not a Redstor operation",
-            action.id
-        ))),
     }
 }
 

@@ -8,13 +8,27 @@
 //! the planning of both, `apply.rs` their operations.
 
 mod apply;
+mod drift;
+mod import;
+mod observe;
+mod operation;
 mod plan;
 
-pub use apply::apply;
+pub use observe::{RedstorLive, SUBSCRIPTION_CONCURRENCY, in_play, subscription_companies};
+pub use operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 pub use plan::{
-    CompanyAttributes, SubscriptionAttributes, being_removed, import, in_play,
-    observed_company_attributes, plan, same_name, subscription_companies,
+    CompanyAttributes, SubscriptionAttributes, being_removed, observed_company_attributes,
+    same_name,
 };
+
+use crate::api::ApiError;
+use crate::apply::context::{ApplyError, Context as ApplyContext};
+use crate::manifest::Resource;
+use crate::plan::contract::{Context as PlanContext, KindPlan};
+use crate::plan::model::Action;
+use crate::report::drift::DriftReport;
+use crate::resources::provider::{Clients, Provider, Scope};
+use crate::state::ResourceState;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -203,6 +217,64 @@ impl KindSpec for RedstorSubscriptionSpec {
             kind: Kind::RedstorCompany,
             name: self.company.clone(),
         }]
+    }
+}
+
+/// RedAPI: the MSP's company tree and its subscriptions.
+pub struct Redstor;
+
+impl Provider for Redstor {
+    /// `None` when no Redstor resource is declared or recorded.
+    type Live = Option<RedstorLive>;
+    type Operation = RedstorOperation;
+
+    async fn refresh(
+        scope: Scope<'_>,
+        clients: Clients<'_>,
+    ) -> Result<Option<RedstorLive>, ApiError> {
+        observe::refresh(scope.desired, scope.state, clients.redstor).await
+    }
+
+    fn plan(context: &PlanContext<'_>, live: &Option<RedstorLive>) -> KindPlan {
+        plan::plan(context, live.as_ref())
+    }
+
+    async fn apply(
+        operation: &RedstorOperation,
+        action: &Action,
+        context: &ApplyContext,
+    ) -> Result<String, ApplyError> {
+        apply::apply(operation, action, context).await
+    }
+
+    fn destroys_data(operation: &RedstorOperation) -> bool {
+        match operation {
+            RedstorOperation::ReplaceCompany { .. }
+            | RedstorOperation::ReplaceSubscription { .. } => true,
+            RedstorOperation::CreateCompany(_)
+            | RedstorOperation::UpdateCompany { .. }
+            | RedstorOperation::DeleteCompany { .. }
+            | RedstorOperation::CreateSubscription(_)
+            | RedstorOperation::ConvertTrial { .. }
+            | RedstorOperation::DeleteSubscription { .. }
+            | RedstorOperation::Bind { .. } => false,
+        }
+    }
+
+    async fn import(
+        scope: Scope<'_>,
+        resource: &Resource,
+        remote_id: &str,
+        clients: Clients<'_>,
+    ) -> Result<ResourceState, crate::Error> {
+        let client = clients.redstor.client()?;
+        import::import(scope.desired, scope.state, resource, remote_id, client).await
+    }
+
+    fn drift(scope: Scope<'_>, live: &Option<RedstorLive>, report: &mut DriftReport) {
+        if let Some(live) = live {
+            drift::drift(scope.state, live, report);
+        }
     }
 }
 

@@ -18,14 +18,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::observe::{RedstorLive, in_play};
+use super::operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 use super::{CatalogRef, ROOT, RedstorCompanySpec, RedstorSubscriptionSpec, company_name_problem};
-use crate::api::redstor::{Company, CompanyType, Product, RedstorClient, TrialStatus};
+use crate::api::redstor::{Company, CompanyType, Product, TrialStatus};
 use crate::manifest::{Address, Desired, Resource, Spec, suggest};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
-use crate::plan::live::RedstorLive;
-use crate::plan::model::{
-    ActionKind, Change, CompanyParent, NewCompany, NewSubscription, Operation,
-};
+use crate::plan::model::{ActionKind, Change};
 use crate::resources::Kind;
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Scope, State, Status};
@@ -52,18 +51,6 @@ pub struct SubscriptionAttributes {
     pub product_id: u32,
     pub edition_id: u32,
     pub trial: bool,
-}
-
-/// Whether any Redstor resource is declared or recorded.
-pub fn in_play(desired: &Desired, state: &State) -> bool {
-    desired.resources.iter().any(|r| is_redstor(r.address.kind))
-        || state.resources.keys().any(|address| {
-            address.starts_with("RedstorCompany/") || address.starts_with("RedstorSubscription/")
-        })
-}
-
-fn is_redstor(kind: Kind) -> bool {
-    matches!(kind, Kind::RedstorCompany | Kind::RedstorSubscription)
 }
 
 /// The live company each declared or recorded company is bound to, by
@@ -132,33 +119,7 @@ pub fn bound_companies(
     bound
 }
 
-/// The companies whose subscriptions refresh reads: every bound company,
-/// and the root when a subscription is on it.
-pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLive) -> Vec<Uuid> {
-    let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
-        .into_values()
-        .collect();
-    let root_used = desired
-        .resources
-        .iter()
-        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT));
-    if root_used {
-        ids.insert(live.root_id());
-    }
-    // Companies recorded as holding a subscription, the root included
-    // (they may have moved out of the manifests' view).
-    for (address, record) in &state.resources {
-        if address.starts_with("RedstorSubscription/")
-            && let Some(id) = record.scope.company()
-            && live.company(id).is_some()
-        {
-            ids.insert(id);
-        }
-    }
-    ids.into_iter().collect()
-}
-
-fn company_address(name: &str) -> String {
+pub(super) fn company_address(name: &str) -> String {
     Address::new(Kind::RedstorCompany, name).to_string()
 }
 
@@ -172,13 +133,13 @@ struct Fate {
 }
 
 /// Plans every Redstor resource in scope.
-pub fn plan(context: &Context<'_>) -> KindPlan {
+pub fn plan(context: &Context<'_>, live: Option<&RedstorLive>) -> KindPlan {
     let input = context.input;
     let mut out = KindPlan::default();
     if !in_play(input.desired, input.prior) {
         return out;
     }
-    let Some(live) = &input.live.redstor else {
+    let Some(live) = live else {
         out.errors.push(PlanError::new(
             None,
             "the Redstor account was not refreshed",
@@ -348,7 +309,7 @@ fn plan_company(
             &address,
             reason.into(),
             company_changes(None, &attributes),
-            Operation::CreateCompany(new_company()),
+            RedstorOperation::CreateCompany(new_company()),
         ));
         return Fate {
             id: None,
@@ -459,7 +420,7 @@ fn plan_company(
             &address,
             format!("{why}; the company and its data are deleted and made anew"),
             changes,
-            Operation::ReplaceCompany {
+            RedstorOperation::ReplaceCompany {
                 old_id: observed.company_id,
                 subscriptions,
                 new: new_company(),
@@ -476,7 +437,7 @@ fn plan_company(
             &address,
             "a previous run created it but was stopped before recording it".into(),
             Vec::new(),
-            Operation::Bind {
+            RedstorOperation::Bind {
                 record: ResourceState {
                     remote_id: Some(observed.company_id.to_string()),
                     scope: company_scope(observed.parent_company_id),
@@ -522,7 +483,7 @@ fn plan_company(
             &address,
             reason.into(),
             changes,
-            Operation::UpdateCompany {
+            RedstorOperation::UpdateCompany {
                 company_id: observed.company_id,
                 reassign_to: moves.then(|| parent.clone()),
                 enabled: enable,
@@ -608,7 +569,7 @@ fn diff_fields(before: Option<&Value>, after: &Value) -> Vec<Change> {
 
 /// What a Redstor resource depends on, as the state records it: the
 /// resources its spec names and its `dependsOn`, sorted.
-fn recorded_dependencies(resource: &Resource) -> Vec<String> {
+pub(super) fn recorded_dependencies(resource: &Resource) -> Vec<String> {
     let mut deps: BTreeSet<String> = resource
         .metadata
         .depends_on
@@ -662,7 +623,7 @@ fn plan_removed_company(
     let delete = observed.map(|observed| {
         (
             "it is gone from the manifests; the company and its data are deleted",
-            Operation::DeleteCompany {
+            RedstorOperation::DeleteCompany {
                 company_id: observed.company_id,
             },
         )
@@ -937,7 +898,7 @@ fn plan_subscription(
             &address,
             reason.into(),
             diff_fields(None, &json!(attributes)),
-            Operation::CreateSubscription(new_subscription()),
+            RedstorOperation::CreateSubscription(new_subscription()),
         ));
         return;
     };
@@ -1034,7 +995,7 @@ fn plan_subscription(
             &address,
             format!("{why}; the subscription is removed and added anew"),
             changes,
-            Operation::ReplaceSubscription {
+            RedstorOperation::ReplaceSubscription {
                 old_company_id: observed_company,
                 old_id: observed.subscription_id,
                 new: new_subscription(),
@@ -1048,7 +1009,7 @@ fn plan_subscription(
             &address,
             "a previous run created it but was stopped before recording it".into(),
             Vec::new(),
-            Operation::Bind {
+            RedstorOperation::Bind {
                 record: subscription_record(
                     observed_company,
                     observed.subscription_id,
@@ -1070,7 +1031,7 @@ fn plan_subscription(
                 after: Some(json!(false)),
                 forces_replacement: false,
             }],
-            Operation::ConvertTrial {
+            RedstorOperation::ConvertTrial {
                 company_id: observed_company,
                 subscription_id: observed.subscription_id,
                 attributes: json!(attributes),
@@ -1129,100 +1090,11 @@ fn plan_removed_subscription(
     let delete = company.zip(observed).map(|(company, observed)| {
         (
             "it is gone from the manifests",
-            Operation::DeleteSubscription {
+            RedstorOperation::DeleteSubscription {
                 company_id: company,
                 subscription_id: observed.subscription_id,
             },
         )
     });
     out.removal(address, record, delete, "from its company");
-}
-
-/// Reads the object `remote_id` for `resource` and makes the state record
-/// that binds them: a company by its id (it must be in the account's tree),
-/// a subscription by its id in its declared company.
-pub async fn import(
-    desired: &Desired,
-    state: &State,
-    resource: &Resource,
-    remote_id: &str,
-    client: &RedstorClient,
-) -> Result<ResourceState, crate::Error> {
-    let id: Uuid = remote_id.parse().map_err(|_| {
-        crate::Error::usage(
-            format!("`{remote_id}` is not a Redstor id"),
-            "company and subscription ids are UUIDs, as `entitle drift` or the portal shows them",
-        )
-    })?;
-    let lifecycle = RecordedLifecycle::from(&resource.metadata.lifecycle);
-    match &resource.spec {
-        Spec::RedstorCompany(spec) => {
-            let company = client.company(id).await?.ok_or_else(|| {
-                crate::Error::usage(
-                    format!("the account has no company {id}"),
-                    "check the id: a service account sees only its own company and the customers below it",
-                )
-            })?;
-            if company.parent_company_id.is_none() {
-                return Err(crate::Error::usage(
-                    format!("{id} is the account's root company, which entitle does not manage"),
-                    "subscriptions of the root company use `company: root`; import a company below it",
-                ));
-            }
-            Ok(ResourceState {
-                remote_id: Some(company.company_id.to_string()),
-                scope: company_scope(company.parent_company_id),
-                natural_key: company.company_name.clone(),
-                attributes: json!(observed_company_attributes(&company, spec.parent.clone())),
-                dependencies: recorded_dependencies(resource),
-                status: Status::Ready,
-                lifecycle,
-            })
-        }
-        Spec::RedstorSubscription(spec) => {
-            let company_id = if spec.company == ROOT {
-                client.root_company().await?.company_id
-            } else {
-                let company = company_address(&spec.company);
-                state
-                    .get(&company)
-                    .and_then(|r| r.remote_id.as_deref())
-                    .and_then(|id| id.parse().ok())
-                    .ok_or_else(|| {
-                        crate::Error::usage(
-                            format!("{company} is not in the state, so its subscriptions cannot be looked up"),
-                            format!("import or apply {company} first"),
-                        )
-                    })?
-            };
-            let subscriptions = client.subscriptions(company_id).await?;
-            let found = subscriptions
-                .iter()
-                .find(|s| s.subscription_id == id)
-                .ok_or_else(|| {
-                    crate::Error::usage(
-                        format!("company {company_id} has no subscription {id}"),
-                        "check the id, and that spec.company names the company that holds it",
-                    )
-                })?;
-            let attributes = SubscriptionAttributes {
-                company: spec.company.clone(),
-                product_id: found.product_id,
-                edition_id: found.edition_id,
-                trial: found.is_trial(),
-            };
-            let _ = desired;
-            Ok(subscription_record(
-                company_id,
-                found.subscription_id,
-                &json!(attributes),
-                recorded_dependencies(resource),
-                lifecycle,
-            ))
-        }
-        _ => Err(crate::Error::usage(
-            format!("{} is not a Redstor resource", resource.address),
-            "this is a bug in entitle; please report it",
-        )),
-    }
 }

@@ -1,16 +1,31 @@
-//! `Live`: what the APIs said at refresh time, per tenant, in the shape the
-//! planner compares against. Built by [`super::refresh`]; a plain value, so
-//! the planner stays pure and tests can build one by hand.
+//! What refresh reads of the Arcserve UDP licenses, and the planner's view
+//! of it: per tenant in play, one paged listing of licenses (never one
+//! request per license) and its plan catalog; the tenant's orders (which
+//! grow with every license) only when a version change is in sight,
+//! because only the upgrade rules need them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use super::operation::LicenseAttributes;
+use crate::api::ApiError;
 use crate::api::arcserve::{License, Order, Plan as CatalogPlan};
-use crate::api::redstor::{Company, Product, Subscription};
+use crate::api::ecl::EclClients;
+use crate::manifest::{Desired, Spec};
+use crate::resources::ecl_tenant::{self, TenantRef, tenant_ref_from_state};
+use crate::state::State;
+
+/// The licenses of every tenant refreshed, by tenant id.
+#[derive(Clone, Debug, Default)]
+pub struct LicensesLive {
+    pub tenants: BTreeMap<String, TenantLive>,
+}
 
 /// Asia/Tokyo: UTC+9 all year (no daylight saving), the zone of the API's
 /// date rules.
@@ -18,138 +33,6 @@ pub const TOKYO: UtcOffset = match UtcOffset::from_hms(9, 0, 0) {
     Ok(offset) => offset,
     Err(_) => UtcOffset::UTC,
 };
-
-/// Everything refreshed, keyed by tenant id.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Live {
-    /// Arcserve UDP licenses, catalog and orders.
-    pub tenants: BTreeMap<String, TenantLive>,
-    /// Proposals per tenant id and service id.
-    #[serde(default)]
-    pub proposals: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>>,
-    /// The Redstor account, when Redstor resources are in play.
-    #[serde(default)]
-    pub redstor: Option<RedstorLive>,
-}
-
-/// The Redstor account as refresh saw it: the root company, every company
-/// below it, the product catalog, and the subscriptions of the companies
-/// in play (not of every company).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct RedstorLive {
-    pub root: Option<Company>,
-    /// Every company below the root, at any depth.
-    pub companies: Vec<Company>,
-    pub products: Vec<Product>,
-    /// Per company id, for the companies that were read.
-    pub subscriptions: BTreeMap<Uuid, Vec<Subscription>>,
-    /// Where each company is in `companies`, made on the first lookup (a
-    /// plan looks up every company and its parent's children). `companies`
-    /// is not changed after the first lookup.
-    #[serde(skip)]
-    index: OnceLock<CompanyIndex>,
-}
-
-/// Positions in `RedstorLive::companies`: by id, by parent and lower-case
-/// name (the first of each), and the children of each parent.
-#[derive(Clone, Debug, Default)]
-struct CompanyIndex {
-    by_id: HashMap<Uuid, usize>,
-    by_parent_and_name: HashMap<(Uuid, String), usize>,
-    children: HashMap<Uuid, Vec<usize>>,
-}
-
-impl RedstorLive {
-    /// The root company's id (nil when the account has none, which refresh
-    /// refuses).
-    pub fn root_id(&self) -> Uuid {
-        self.root.as_ref().map(|c| c.company_id).unwrap_or_default()
-    }
-
-    /// What refresh read: the root, every company below it, the catalog.
-    pub fn new(root: Option<Company>, companies: Vec<Company>, products: Vec<Product>) -> Self {
-        RedstorLive {
-            root,
-            companies,
-            products,
-            ..RedstorLive::default()
-        }
-    }
-
-    fn index(&self) -> &CompanyIndex {
-        self.index.get_or_init(|| {
-            let mut index = CompanyIndex::default();
-            for (at, company) in self.companies.iter().enumerate() {
-                index.by_id.entry(company.company_id).or_insert(at);
-                if let Some(parent) = company.parent_company_id {
-                    index
-                        .by_parent_and_name
-                        .entry((parent, company.company_name.to_lowercase()))
-                        .or_insert(at);
-                    index.children.entry(parent).or_default().push(at);
-                }
-            }
-            index
-        })
-    }
-
-    /// A company of the tree, the root included.
-    pub fn company(&self, id: Uuid) -> Option<&Company> {
-        match &self.root {
-            Some(root) if root.company_id == id => Some(root),
-            _ => self.index().by_id.get(&id).map(|&at| &self.companies[at]),
-        }
-    }
-
-    /// The company called `name` (case-insensitively, as RedAPI compares)
-    /// directly below `parent`.
-    pub fn child_named(&self, parent: Uuid, name: &str) -> Option<&Company> {
-        self.index()
-            .by_parent_and_name
-            .get(&(parent, name.to_lowercase()))
-            .map(|&at| &self.companies[at])
-    }
-
-    /// The companies directly below `parent`.
-    pub fn children(&self, parent: Uuid) -> impl Iterator<Item = &Company> {
-        self.index()
-            .children
-            .get(&parent)
-            .into_iter()
-            .flatten()
-            .map(|&at| &self.companies[at])
-    }
-
-    /// The subscriptions of a company, when they were read.
-    pub fn subscriptions_of(&self, company: Uuid) -> Option<&[Subscription]> {
-        self.subscriptions.get(&company).map(Vec::as_slice)
-    }
-}
-
-impl Live {
-    /// The proposals of a service in a tenant, when they were refreshed.
-    pub fn proposals_of(&self, tenant_id: &str, service_id: u32) -> Option<&[ObservedProposal]> {
-        self.proposals
-            .get(tenant_id)
-            .and_then(|services| services.get(&service_id))
-            .map(Vec::as_slice)
-    }
-}
-
-/// A proposal as the planner sees it: its rows spelt in English, whatever
-/// language it was made in, so that rows compare across languages.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ObservedProposal {
-    pub order_id: String,
-    pub service_id: u32,
-    pub status_id: u32,
-    /// `ja` / `en`, from the document's `Language`.
-    pub language: Option<String>,
-    pub customer_email: Option<String>,
-    pub models: Vec<crate::resources::proposal::Model>,
-    /// Why the document could not be read, when it could not.
-    pub problem: Option<String>,
-}
 
 /// One tenant's licenses, catalog and upgrade history.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -324,6 +207,125 @@ pub fn tokyo_date(text: &str) -> Option<Date> {
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(|t| t.to_offset(TOKYO).date())
+}
+
+/// The attributes a live license has now.
+pub fn observed_attributes(observed: &ObservedLicense, tenant: &str) -> LicenseAttributes {
+    LicenseAttributes {
+        tenant: tenant.to_string(),
+        plan: observed.plan,
+        standalone_keys: observed.standalone_keys,
+        version: observed.version.clone().unwrap_or_default(),
+        key_types: observed.key_types.iter().copied().collect(),
+    }
+}
+
+/// Whether any declared license of `tenant_id` has another version live:
+/// only then does refresh read the tenant's orders (for the upgrade rules).
+pub fn version_change_in_sight(
+    desired: &Desired,
+    state: &State,
+    tenant_id: &str,
+    live: &TenantLive,
+) -> bool {
+    let tenants = ecl_tenant::declared(desired);
+    desired.resources.iter().any(|resource| {
+        let Spec::ArcserveLicense(spec) = &resource.spec else {
+            return false;
+        };
+        if tenants
+            .get(spec.tenant.as_str())
+            .is_none_or(|t| t.reference.tenant_id != tenant_id)
+        {
+            return false;
+        }
+        let by_state = state
+            .get(&resource.address.to_string())
+            .and_then(|r| r.remote_id.as_deref())
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| live.by_id(id));
+        let recorded = state
+            .get(&resource.address.to_string())
+            .and_then(|r| r.attributes.get("version"))
+            .and_then(Value::as_str);
+        by_state
+            .or_else(|| live.by_name(&resource.metadata.name))
+            .is_some_and(|o| {
+                let now = match (o.key_types.is_empty(), recorded) {
+                    (true, Some(recorded)) => Some(recorded),
+                    _ => o.version.as_deref(),
+                };
+                now != Some(spec.version.as_str())
+            })
+    })
+}
+
+/// The tenants a plan must refresh: those of the declared licenses and
+/// those of the licenses in the state.
+pub fn tenants_in_play(desired: &Desired, state: &State) -> Vec<TenantRef> {
+    let declared = ecl_tenant::declared(desired);
+    let mut tenants: BTreeMap<String, TenantRef> = BTreeMap::new();
+    for resource in &desired.resources {
+        if let Spec::ArcserveLicense(spec) = &resource.spec
+            && let Some(tenant) = declared.get(spec.tenant.as_str())
+        {
+            let reference = tenant.reference.clone();
+            tenants
+                .entry(reference.tenant_id.clone())
+                .or_insert(reference);
+        }
+    }
+    for (address, record) in &state.resources {
+        if address.starts_with("ArcserveLicense/") && record.scope.tenant_id.is_some() {
+            let reference = tenant_ref_from_state(record);
+            tenants
+                .entry(reference.tenant_id.clone())
+                .or_insert(reference);
+        }
+    }
+    tenants.into_values().collect()
+}
+
+/// Whether a tenant's orders must be read, given what was listed.
+pub type WantsOrders<'a> = &'a (dyn Fn(&str, &TenantLive) -> bool + Sync);
+
+/// Reads the licenses of every tenant in `tenants` (deduplicated by id).
+pub async fn refresh(
+    tenants: &[TenantRef],
+    clients: &EclClients,
+    wants_orders: WantsOrders<'_>,
+) -> Result<LicensesLive, ApiError> {
+    let mut unique: BTreeMap<&str, &TenantRef> = BTreeMap::new();
+    for tenant in tenants {
+        unique.entry(tenant.tenant_id.as_str()).or_insert(tenant);
+    }
+    let reads = unique.into_values().map(|tenant| async move {
+        let client = clients.arcserve_for(
+            &tenant.tenant_id,
+            &tenant.region,
+            tenant.endpoint.as_deref(),
+        )?;
+        let ((licenses, server_time), plans) =
+            tokio::try_join!(client.list_licenses_dated(), client.list_plans())?;
+        let now = server_time.unwrap_or_else(OffsetDateTime::now_utc);
+        let first = TenantLive::from_api(now, licenses.clone(), plans.clone(), None);
+        let live = if wants_orders(&tenant.tenant_id, &first) {
+            let orders = client.list_orders().await?;
+            TenantLive::from_api(now, licenses, plans, Some(&orders))
+        } else {
+            first
+        };
+        tracing::info!(
+            "refreshed tenant {} ({}): {} licenses",
+            tenant.name,
+            tenant.tenant_id,
+            live.licenses.len()
+        );
+        Ok::<_, ApiError>((tenant.tenant_id.clone(), live))
+    });
+    Ok(LicensesLive {
+        tenants: try_join_all(reads).await?.into_iter().collect(),
+    })
 }
 
 #[cfg(test)]

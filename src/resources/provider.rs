@@ -1,0 +1,206 @@
+//! The contract of a provider: one per API family (Arcserve licenses,
+//! proposals, Redstor with its two kinds), everything the core asks of it.
+//!
+//! The core (refresh, the planner, the executor, drift, import) never names
+//! a kind: it goes through the functions that `providers!` generates from
+//! one line per provider, which match over every provider with no `_` arm,
+//! so a provider that is missed does not compile.
+
+use std::fmt::Debug;
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::ApiError;
+use crate::api::ecl::EclClients;
+use crate::api::redstor::RedstorAccess;
+use crate::apply::context::{ApplyError, Context as ApplyContext};
+use crate::manifest::{Desired, Resource};
+use crate::plan::contract::{Context as PlanContext, KindPlan};
+use crate::plan::model::Action;
+use crate::report::drift::DriftReport;
+use crate::state::{ResourceState, State};
+
+/// The API clients a provider may use; each takes what it needs.
+#[derive(Clone, Copy)]
+pub struct Clients<'a> {
+    pub ecl: &'a EclClients,
+    /// The RedAPI client, or why there is none.
+    pub redstor: &'a RedstorAccess,
+}
+
+/// Why refresh runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// For a plan: what the manifests and the state put in play, and what
+    /// the planning rules need (a tenant's orders when an upgrade is in
+    /// sight).
+    Plan,
+    /// For drift: also the scopes the manifests declare, to list what is in
+    /// them unmanaged; nothing only the planning rules need.
+    Drift,
+}
+
+/// What refresh and drift look from.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub desired: &'a Desired,
+    pub state: &'a State,
+    pub purpose: Purpose,
+}
+
+/// One API family: what it reads, plans, carries out, imports and reports.
+pub trait Provider {
+    /// What refresh saw: this provider's part of `Live`.
+    type Live: Clone + Debug + Default + Send + Sync;
+    /// What apply carries out: this provider's part of `Operation`, as it
+    /// is written into a plan file (tagged `op`, kebab-case, each tag
+    /// unique among every provider's).
+    type Operation: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+
+    /// Reads what `scope` puts in play, with the fewest calls the API
+    /// allows; nothing at all when none of its kinds is in play.
+    fn refresh(
+        scope: Scope<'_>,
+        clients: Clients<'_>,
+    ) -> impl Future<Output = Result<Self::Live, ApiError>> + Send;
+
+    /// Plans its kinds: the pure diff of the manifests and the state
+    /// against `live`.
+    fn plan(context: &PlanContext<'_>, live: &Self::Live) -> KindPlan;
+
+    /// Carries out one of its operations, recording each change in the
+    /// state before going on; a short description of what was done.
+    fn apply(
+        operation: &Self::Operation,
+        action: &Action,
+        context: &ApplyContext,
+    ) -> impl Future<Output = Result<String, ApplyError>> + Send;
+
+    /// Whether `operation` destroys data at the vendor, and so runs only
+    /// with `--allow-replace`.
+    fn destroys_data(operation: &Self::Operation) -> bool;
+
+    /// Binds the declared `resource` to the existing object `remote_id`:
+    /// the record to write.
+    fn import(
+        scope: Scope<'_>,
+        resource: &Resource,
+        remote_id: &str,
+        clients: Clients<'_>,
+    ) -> impl Future<Output = Result<ResourceState, crate::Error>> + Send;
+
+    /// What changed outside entitle among its kinds: recorded attributes
+    /// against `live`, objects gone, and objects in managed scopes that no
+    /// record knows.
+    fn drift(scope: Scope<'_>, live: &Self::Live, report: &mut DriftReport);
+}
+
+/// Declares the providers: the `Live` value (one field per provider), the
+/// `ProviderOperation` enum (one variant per provider), `ProviderId`, and
+/// the dispatch from the core to each provider.
+macro_rules! providers {
+    ($($variant:ident($field:ident): $provider:ty),+ $(,)?) => {
+        /// A provider, by name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ProviderId {
+            $($variant),+
+        }
+
+        /// What refresh saw, one part per provider: a plain value, so the
+        /// planner stays pure and tests can build one by hand.
+        #[derive(Clone, Debug, Default)]
+        pub struct Live {
+            $(pub $field: <$provider as $crate::resources::Provider>::Live),+
+        }
+
+        /// A provider's operation. Untagged: each provider's operations
+        /// carry their own `op` tag, so a plan file reads as one flat list.
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(untagged)]
+        pub enum ProviderOperation {
+            $($variant(<$provider as $crate::resources::Provider>::Operation)),+
+        }
+
+        $(
+            impl From<<$provider as $crate::resources::Provider>::Operation>
+                for $crate::plan::model::Operation
+            {
+                fn from(operation: <$provider as $crate::resources::Provider>::Operation) -> Self {
+                    $crate::plan::model::Operation::Provider(ProviderOperation::$variant(operation))
+                }
+            }
+        )+
+
+        /// Reads what `scope` puts in play, every provider at once.
+        pub async fn refresh(
+            scope: $crate::resources::provider::Scope<'_>,
+            clients: $crate::resources::provider::Clients<'_>,
+        ) -> Result<Live, $crate::api::ApiError> {
+            let ($($field,)+) = tokio::try_join!(
+                $(<$provider as $crate::resources::Provider>::refresh(scope, clients)),+
+            )?;
+            Ok(Live { $($field),+ })
+        }
+
+        /// Every provider's part of the plan.
+        pub fn plan(context: &$crate::plan::contract::Context<'_>) -> Vec<$crate::plan::contract::KindPlan> {
+            let live = context.input.live;
+            vec![$(<$provider as $crate::resources::Provider>::plan(context, &live.$field)),+]
+        }
+
+        impl ProviderOperation {
+            /// Carries out the operation through its provider.
+            pub async fn apply(
+                &self,
+                action: &$crate::plan::model::Action,
+                context: &$crate::apply::context::Context,
+            ) -> Result<String, $crate::apply::context::ApplyError> {
+                match self {
+                    $(ProviderOperation::$variant(operation) => {
+                        <$provider as $crate::resources::Provider>::apply(operation, action, context).await
+                    })+
+                }
+            }
+
+            /// Whether it destroys data at the vendor (`--allow-replace`).
+            pub fn destroys_data(&self) -> bool {
+                match self {
+                    $(ProviderOperation::$variant(operation) => {
+                        <$provider as $crate::resources::Provider>::destroys_data(operation)
+                    })+
+                }
+            }
+        }
+
+        impl ProviderId {
+            /// Binds `resource` to `remote_id` through this provider.
+            pub async fn import(
+                self,
+                scope: $crate::resources::provider::Scope<'_>,
+                resource: &$crate::manifest::Resource,
+                remote_id: &str,
+                clients: $crate::resources::provider::Clients<'_>,
+            ) -> Result<$crate::state::ResourceState, $crate::Error> {
+                match self {
+                    $(ProviderId::$variant => {
+                        <$provider as $crate::resources::Provider>::import(scope, resource, remote_id, clients).await
+                    })+
+                }
+            }
+        }
+
+        /// What every provider finds changed outside entitle.
+        pub fn drift(
+            scope: $crate::resources::provider::Scope<'_>,
+            live: &Live,
+        ) -> $crate::report::drift::DriftReport {
+            let mut report = $crate::report::drift::DriftReport::default();
+            $(<$provider as $crate::resources::Provider>::drift(scope, &live.$field, &mut report);)+
+            report
+        }
+    };
+}
+
+pub(crate) use providers;

@@ -1,0 +1,187 @@
+//! What refresh reads of the Redstor account, and the planner's view of it:
+//! the root company, one transitive listing of the tree (paged by 100), the
+//! product catalog, and one subscription list per company in play,
+//! concurrently.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ROOT;
+use super::plan::bound_companies;
+use crate::api::ApiError;
+use crate::api::redstor::{Company, Product, RedstorAccess, Subscription};
+use crate::manifest::{Desired, Spec};
+use crate::resources::Kind;
+use crate::state::State;
+
+/// The Redstor account as refresh saw it: the root company, every company
+/// below it, the product catalog, and the subscriptions of the companies
+/// in play (not of every company).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RedstorLive {
+    pub root: Option<Company>,
+    /// Every company below the root, at any depth.
+    pub companies: Vec<Company>,
+    pub products: Vec<Product>,
+    /// Per company id, for the companies that were read.
+    pub subscriptions: BTreeMap<Uuid, Vec<Subscription>>,
+    /// Where each company is in `companies`, made on the first lookup (a
+    /// plan looks up every company and its parent's children). `companies`
+    /// is not changed after the first lookup.
+    #[serde(skip)]
+    index: OnceLock<CompanyIndex>,
+}
+
+/// Positions in `RedstorLive::companies`: by id, by parent and lower-case
+/// name (the first of each), and the children of each parent.
+#[derive(Clone, Debug, Default)]
+struct CompanyIndex {
+    by_id: HashMap<Uuid, usize>,
+    by_parent_and_name: HashMap<(Uuid, String), usize>,
+    children: HashMap<Uuid, Vec<usize>>,
+}
+
+impl RedstorLive {
+    /// The root company's id (nil when the account has none, which refresh
+    /// refuses).
+    pub fn root_id(&self) -> Uuid {
+        self.root.as_ref().map(|c| c.company_id).unwrap_or_default()
+    }
+
+    /// What refresh read: the root, every company below it, the catalog.
+    pub fn new(root: Option<Company>, companies: Vec<Company>, products: Vec<Product>) -> Self {
+        RedstorLive {
+            root,
+            companies,
+            products,
+            ..RedstorLive::default()
+        }
+    }
+
+    fn index(&self) -> &CompanyIndex {
+        self.index.get_or_init(|| {
+            let mut index = CompanyIndex::default();
+            for (at, company) in self.companies.iter().enumerate() {
+                index.by_id.entry(company.company_id).or_insert(at);
+                if let Some(parent) = company.parent_company_id {
+                    index
+                        .by_parent_and_name
+                        .entry((parent, company.company_name.to_lowercase()))
+                        .or_insert(at);
+                    index.children.entry(parent).or_default().push(at);
+                }
+            }
+            index
+        })
+    }
+
+    /// A company of the tree, the root included.
+    pub fn company(&self, id: Uuid) -> Option<&Company> {
+        match &self.root {
+            Some(root) if root.company_id == id => Some(root),
+            _ => self.index().by_id.get(&id).map(|&at| &self.companies[at]),
+        }
+    }
+
+    /// The company called `name` (case-insensitively, as RedAPI compares)
+    /// directly below `parent`.
+    pub fn child_named(&self, parent: Uuid, name: &str) -> Option<&Company> {
+        self.index()
+            .by_parent_and_name
+            .get(&(parent, name.to_lowercase()))
+            .map(|&at| &self.companies[at])
+    }
+
+    /// The companies directly below `parent`.
+    pub fn children(&self, parent: Uuid) -> impl Iterator<Item = &Company> {
+        self.index()
+            .children
+            .get(&parent)
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.companies[at])
+    }
+
+    /// The subscriptions of a company, when they were read.
+    pub fn subscriptions_of(&self, company: Uuid) -> Option<&[Subscription]> {
+        self.subscriptions.get(&company).map(Vec::as_slice)
+    }
+}
+
+/// Whether any Redstor resource is declared or recorded.
+pub fn in_play(desired: &Desired, state: &State) -> bool {
+    desired.resources.iter().any(|r| is_redstor(r.address.kind))
+        || state.resources.keys().any(|address| {
+            address.starts_with("RedstorCompany/") || address.starts_with("RedstorSubscription/")
+        })
+}
+
+fn is_redstor(kind: Kind) -> bool {
+    matches!(kind, Kind::RedstorCompany | Kind::RedstorSubscription)
+}
+
+/// The companies whose subscriptions refresh reads: every bound company,
+/// and the root when a subscription is on it.
+pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLive) -> Vec<Uuid> {
+    let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
+        .into_values()
+        .collect();
+    let root_used = desired
+        .resources
+        .iter()
+        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT));
+    if root_used {
+        ids.insert(live.root_id());
+    }
+    // Companies recorded as holding a subscription, the root included
+    // (they may have moved out of the manifests' view).
+    for (address, record) in &state.resources {
+        if address.starts_with("RedstorSubscription/")
+            && let Some(id) = record.scope.company()
+            && live.company(id).is_some()
+        {
+            ids.insert(id);
+        }
+    }
+    ids.into_iter().collect()
+}
+
+/// How many companies' subscriptions are read at once.
+pub const SUBSCRIPTION_CONCURRENCY: usize = 16;
+
+/// The Redstor account, when a Redstor resource is declared or recorded.
+pub async fn refresh(
+    desired: &Desired,
+    state: &State,
+    redstor: &RedstorAccess,
+) -> Result<Option<RedstorLive>, ApiError> {
+    if !in_play(desired, state) {
+        return Ok(None);
+    }
+    let client = redstor.client()?;
+    let root = client.root_company().await?;
+    let (companies, products) = tokio::try_join!(
+        client.customers_transitive(root.company_id),
+        client.products()
+    )?;
+    let mut live = RedstorLive::new(Some(root), companies, products);
+    let wanted = subscription_companies(desired, state, &live);
+    live.subscriptions =
+        stream::iter(wanted)
+            .map(|company| async move {
+                Ok::<_, ApiError>((company, client.subscriptions(company).await?))
+            })
+            .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
+            .try_collect()
+            .await?;
+    tracing::info!(
+        "refreshed the Redstor account: {} companies, subscriptions of {}",
+        live.companies.len(),
+        live.subscriptions.len()
+    );
+    Ok(Some(live))
+}
