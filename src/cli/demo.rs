@@ -22,10 +22,11 @@ use crate::api::redstor::{CompanyType, RedstorAccess, RedstorClient};
 use crate::api::redstor_auth::{RedstorAuth, RedstorCredentials};
 use crate::api::redstor_reports::Operation;
 use crate::apply::{ApplyOptions, Outcome, Silent};
-use crate::manifest::{self, Spec};
+use crate::manifest;
 use crate::plan::render::{self, Style};
 use crate::report::usage::{self, UsageReport};
 use crate::report::{drift, usage_read};
+use crate::resources::EclTenantSpec;
 use crate::sim::{SimConfig, Simulator};
 use crate::state::StateFile;
 use crate::workflow::Workspace;
@@ -101,10 +102,10 @@ async fn against_simulator(
     };
 
     // A license someone made in the portal, in the first tenant.
-    let first_tenant = desired.resources.iter().find_map(|r| match &r.spec {
-        Spec::EclTenant(spec) => Some((r.metadata.name.clone(), spec.clone())),
-        _ => None,
-    });
+    let first_tenant = desired
+        .specs::<EclTenantSpec>()
+        .next()
+        .map(|(r, spec)| (r.metadata.name.clone(), spec.clone()));
     let Some((tenant_name, tenant)) = first_tenant else {
         return Err(Error::usage(
             "the demo manifests declare no EclTenant",

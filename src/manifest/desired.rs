@@ -28,6 +28,15 @@ impl Desired {
         Desired { resources }
     }
 
+    /// The resources of the kind whose spec is `S`, with their specs.
+    pub fn specs<S: crate::resources::KindSpec + 'static>(
+        &self,
+    ) -> impl Iterator<Item = (&Resource, &S)> {
+        self.resources
+            .iter()
+            .filter_map(|resource| Some((resource, S::spec_of(&resource.spec)?)))
+    }
+
     pub fn get(&self, address: &Address) -> Option<&Resource> {
         self.resources
             .binary_search_by(|resource| resource.address.cmp(address))

@@ -24,9 +24,7 @@ mod schema;
 mod schema_check;
 pub(crate) mod suggest;
 
-pub use crate::resources::{
-    ArcserveLicenseSpec, EclTenantSpec, Kind, Region, Spec, UpgradeContact,
-};
+pub use crate::resources::{Kind, Spec};
 pub use address::{Address, AddressError};
 pub use desired::{Desired, Resource};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceLocation};

@@ -9,10 +9,8 @@ use super::usage::{self, CompanyRef, ConsumptionReport, StatusReport};
 use crate::Error;
 use crate::api::redstor::{Company, RedstorClient};
 use crate::api::redstor_reports::{ConsumptionQuery, Operation};
+use crate::resources::redstor::{COMPANY_KIND, company_address};
 use crate::state::State;
-
-/// The state address prefix of a managed Redstor company.
-const COMPANY_KIND: &str = "RedstorCompany";
 
 /// The company a report is about. `None`: the account's root company.
 /// A name is looked up, in order: a `RedstorCompany/<name>` record of the
@@ -26,7 +24,7 @@ pub async fn resolve_company(
     let Some(name) = name else {
         return Ok(company_ref(client.root_company().await?));
     };
-    let address = format!("{COMPANY_KIND}/{name}");
+    let address = company_address(name);
     if let Some(remote_id) = state
         .and_then(|s| s.get(&address))
         .and_then(|r| r.remote_id.as_deref())

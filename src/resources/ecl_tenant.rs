@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::text_rules;
 use super::{Kind, KindSpec, Reference, SpecProblem};
-use crate::manifest::{Desired, Resource, Spec};
+use crate::manifest::{Desired, Resource};
 use crate::state::ResourceState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -93,18 +93,16 @@ pub struct DeclaredTenant<'a> {
 /// The tenants the manifests declare, by name.
 pub fn declared(desired: &Desired) -> BTreeMap<&str, DeclaredTenant<'_>> {
     desired
-        .resources
-        .iter()
-        .filter_map(|resource| match &resource.spec {
-            Spec::EclTenant(spec) => Some((
+        .specs::<EclTenantSpec>()
+        .map(|(resource, spec)| {
+            (
                 resource.metadata.name.as_str(),
                 DeclaredTenant {
                     resource,
                     spec,
                     reference: tenant_ref(&resource.metadata.name, spec),
                 },
-            )),
-            _ => None,
+            )
         })
         .collect()
 }

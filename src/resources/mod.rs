@@ -24,7 +24,7 @@ pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
 pub use proposal::ProposalSpec;
 pub use provider::Provider;
 pub use redstor::{RedstorCompanySpec, RedstorSubscriptionSpec};
-pub use registry::{KindSpec, Reference, SpecProblem, SpecVisitor, UnknownKind};
+pub use registry::{KindSpec, Reference, SpecOf, SpecProblem, SpecVisitor, UnknownKind};
 
 registry::kinds! {
     EclTenant => EclTenantSpec,

@@ -18,3 +18,4 @@ mod reports;
 mod scale;
 mod sim;
 mod support;
+mod tidy;

@@ -809,7 +809,14 @@ fn subscriptions_trials_conversion_and_queued_removal() {
 
 #[test]
 fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
-    let sim = start();
+    // A removal queued for 2 s of the simulated clock, which also moves
+    // with real time: long enough that a slow machine does not finish it
+    // between two requests, short enough for the 5 s advanced below.
+    let sim = TestSim::with_config(SimConfig {
+        provisioning_delay: Duration::from_secs(2),
+        redstor_account: Some(account()),
+        ..SimConfig::default()
+    });
     let mut api = Api::new(&sim);
     let root = api.root();
     let company = api.create(&root, "Fabrikam", "Customer");

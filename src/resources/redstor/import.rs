@@ -97,9 +97,11 @@ pub async fn import(
                 lifecycle,
             ))
         }
-        _ => Err(crate::Error::usage(
-            format!("{} is not a Redstor resource", resource.address),
-            "this is a bug in entitle; please report it",
-        )),
+        Spec::EclTenant(_) | Spec::ArcserveLicense(_) | Spec::Proposal(_) => {
+            Err(crate::Error::usage(
+                format!("{} is not a Redstor resource", resource.address),
+                "this is a bug in entitle; please report it",
+            ))
+        }
     }
 }

@@ -17,8 +17,8 @@ mod plan;
 pub use observe::{RedstorLive, SUBSCRIPTION_CONCURRENCY, in_play, subscription_companies};
 pub use operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 pub use plan::{
-    CompanyAttributes, SubscriptionAttributes, being_removed, observed_company_attributes,
-    same_name,
+    CompanyAttributes, SubscriptionAttributes, being_removed, company_address,
+    observed_company_attributes, same_name,
 };
 
 use crate::api::ApiError;
@@ -35,6 +35,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Kind, KindSpec, Reference, SpecProblem};
 use crate::api::redstor::CompanyType;
+
+/// The kind of a managed company, for what looks companies up by address.
+pub const COMPANY_KIND: Kind = Kind::RedstorCompany;
 
 /// The word a subscription's `company` uses for the account's root company.
 pub const ROOT: &str = "root";

@@ -82,14 +82,8 @@ pub fn bound_companies(
     }
     // Declared companies found by name, parents first (a parent is bound
     // before its children look under it).
-    let declared: Vec<(&Resource, &RedstorCompanySpec)> = desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::RedstorCompany(spec) => Some((r, spec)),
-            _ => None,
-        })
-        .collect();
+    let declared: Vec<(&Resource, &RedstorCompanySpec)> =
+        desired.specs::<RedstorCompanySpec>().collect();
     loop {
         let mut progress = false;
         for (resource, spec) in &declared {
@@ -119,8 +113,8 @@ pub fn bound_companies(
     bound
 }
 
-pub(super) fn company_address(name: &str) -> String {
-    Address::new(Kind::RedstorCompany, name).to_string()
+pub fn company_address(name: &str) -> String {
+    Address::new(super::COMPANY_KIND, name).to_string()
 }
 
 /// How a company comes out of this plan, for its subscriptions.
@@ -161,12 +155,8 @@ fn plan_companies(
     let input = context.input;
     let declared: BTreeMap<String, (&Resource, &RedstorCompanySpec)> = input
         .desired
-        .resources
-        .iter()
-        .filter_map(|r| match &r.spec {
-            Spec::RedstorCompany(spec) => Some((r.address.to_string(), (r, spec))),
-            _ => None,
-        })
+        .specs::<RedstorCompanySpec>()
+        .map(|(r, spec)| (r.address.to_string(), (r, spec)))
         .collect();
     // Parents before children, so that a child knows whether its parent
     // is being made in this plan.
