@@ -2,9 +2,9 @@
 //! turns one line per kind into the [`Kind`](super::Kind) and [`Spec`](super::Spec) enums.
 //!
 //! The manifest loader is generic over kinds: it reaches a kind's Rust type
-//! only through [`Kind::visit`](super::Kind::visit) and the [`KindSpec`] trait,
-//! so adding a kind is a new file in `src/resources/` and one line in the
-//! `kinds!` call in `src/resources/mod.rs`.
+//! only through [`Kind::visit`](super::Kind::visit) and the [`KindSpec`]
+//! trait. What else a kind needs (its provider) is listed in ARCHITECTURE.md,
+//! "Adding a kind".
 
 use super::{Kind, Spec};
 use schemars::JsonSchema;
