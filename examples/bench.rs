@@ -43,6 +43,7 @@ use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments
 use entitle::api::keystone::{EclCredentials, Keystone};
 use entitle::api::redstor::{RedstorAccess, RedstorClient};
 use entitle::api::redstor_auth::{RedstorAuth, RedstorCredentials};
+use entitle::manifest::{Address, Kind};
 use entitle::plan::Live;
 use entitle::resources::arcserve_license::TenantLive;
 use entitle::sim::{RedstorAccount, SimConfig, Simulator};
@@ -568,27 +569,33 @@ async fn baseline(sim: &SimProcess, raw: &reqwest::Client, state_path: &Path) ->
     let redstor = sim.redstor();
     sim.reset_metrics(raw).await;
     let started = Instant::now();
-    let reads: Vec<(String, ResourceState)> = state.resources.into_iter().collect();
+    let reads: Vec<(Address, ResourceState)> = state.resources.into_iter().collect();
     stream::iter(reads)
         .map(|(address, record)| {
             let (clients, redstor) = (&clients, &redstor);
             async move {
                 let id = record.remote_id.clone().unwrap_or_default();
                 let tenant = record.scope.tenant_id.clone().unwrap_or_default();
-                if address.starts_with("ArcserveLicense/") {
-                    let client = clients.arcserve_for(&tenant, "jp1", None).unwrap();
-                    client.get_license(id.parse().unwrap()).await.unwrap();
-                } else if address.starts_with("Proposal/") {
-                    let client = clients.proposal_for(&tenant, "jp1", None).unwrap();
-                    client
-                        .detail(8, &id, entitle::resources::proposal::READ_LANGUAGE)
-                        .await
-                        .unwrap();
-                } else if address.starts_with("RedstorCompany/") {
-                    redstor.company(id.parse().unwrap()).await.unwrap();
-                } else if address.starts_with("RedstorSubscription/") {
-                    let company: Uuid = record.scope.company_id.unwrap().parse().unwrap();
-                    redstor.subscriptions(company).await.unwrap();
+                match address.kind {
+                    Kind::ArcserveLicense => {
+                        let client = clients.arcserve_for(&tenant, "jp1", None).unwrap();
+                        client.get_license(id.parse().unwrap()).await.unwrap();
+                    }
+                    Kind::Proposal => {
+                        let client = clients.proposal_for(&tenant, "jp1", None).unwrap();
+                        client
+                            .detail(8, &id, entitle::resources::proposal::READ_LANGUAGE)
+                            .await
+                            .unwrap();
+                    }
+                    Kind::RedstorCompany => {
+                        redstor.company(id.parse().unwrap()).await.unwrap();
+                    }
+                    Kind::RedstorSubscription => {
+                        let company: Uuid = record.scope.company_id.unwrap().parse().unwrap();
+                        redstor.subscriptions(company).await.unwrap();
+                    }
+                    Kind::EclTenant => {}
                 }
             }
         })
@@ -839,7 +846,7 @@ async fn pure(options: &Options) {
             license.id = Uuid::new_v4();
             license.name = format!("l{i:06}");
             state.resources.insert(
-                format!("ArcserveLicense/{}", license.name),
+                Address::new(Kind::ArcserveLicense, license.name.clone()),
                 ResourceState {
                     remote_id: Some(license.id.to_string()),
                     scope: Scope {
@@ -850,7 +857,7 @@ async fn pure(options: &Options) {
                     },
                     natural_key: license.name.clone(),
                     attributes: json!({"tenant": format!("t{t}"), "plan": PLAN, "standaloneKeys": 1, "version": "9.0", "keyTypes": []}),
-                    dependencies: vec![format!("EclTenant/t{t}")],
+                    dependencies: vec![Address::new(Kind::EclTenant, format!("t{t}"))],
                     status: Status::Ready,
                     lifecycle: Default::default(),
                 },

@@ -156,7 +156,7 @@ impl Workspace {
         // A `creating` record without an id (a create whose answer was lost)
         // may be bound by hand; anything else must be removed first.
         if state
-            .get(&address.to_string())
+            .get(address)
             .is_some_and(|r| r.remote_id.is_some() || r.status != Status::Creating)
         {
             return Err(Error::usage(
@@ -176,9 +176,7 @@ impl Workspace {
             state
                 .resources
                 .iter()
-                .find(|(other, r)| {
-                    r.remote_id.as_deref() == Some(id) && other.as_str() != address.to_string()
-                })
+                .find(|(other, r)| r.remote_id.as_deref() == Some(id) && *other != address)
                 .map(|(other, _)| other.clone())
         };
         if let Some(other) = bound_elsewhere(remote_id) {
@@ -209,7 +207,7 @@ impl Workspace {
                 format!("`entitle state mv {other} {address}` moves the binding"),
             ));
         }
-        state.resources.insert(address.to_string(), record);
+        state.resources.insert(address.clone(), record);
         self.state_file.write(&mut state)?;
         Ok(format!("{address} is now bound to {remote_id}"))
     }

@@ -10,6 +10,8 @@ use crate::api::ApiError;
 use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::hint::HINT;
+use crate::manifest::Address;
+use crate::plan::model::Action;
 use crate::state::{ResourceState, StateError};
 
 /// How the executor runs.
@@ -52,7 +54,7 @@ impl Context {
     /// is fine and only its record is missing.
     pub async fn record(
         &self,
-        address: &str,
+        address: &Address,
         change: impl FnOnce(&mut Option<ResourceState>),
     ) -> Result<(), ApplyError> {
         self.recorder
@@ -68,7 +70,7 @@ impl Context {
     /// `creating` record, so that a lost answer is looked for again).
     pub async fn record_before_sending(
         &self,
-        address: &str,
+        address: &Address,
         record: Option<ResourceState>,
     ) -> Result<(), ApplyError> {
         self.recorder
@@ -79,6 +81,17 @@ impl Context {
                 then: "nothing was sent to the server",
             })
     }
+}
+
+/// The resource an action is about: its first address (a plan file edited
+/// by hand may name none).
+pub fn subject(action: &Action) -> Result<&Address, ApplyError> {
+    action.addresses.first().ok_or_else(|| {
+        ApplyError::refused(
+            format!("{} names no resource", action.id),
+            "make the plan again with `entitle plan --out`; do not edit plan files",
+        )
+    })
 }
 
 /// Why an operation did not succeed. Each message says where the object

@@ -25,7 +25,7 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, ApplyErro
         Operation::RecordLifecycle { lifecycle } => {
             context
                 .recorder
-                .change_each(action.addresses.iter().map(String::as_str), |_, record| {
+                .change_each(&action.addresses, |_, record| {
                     if let Some(record) = record {
                         record.lifecycle = lifecycle.clone();
                     }

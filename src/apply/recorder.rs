@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use crate::manifest::Address;
 use crate::state::journal::{Changes, Journal};
 use crate::state::{ResourceState, State, StateError, StateFile};
 
@@ -32,7 +33,7 @@ pub struct Recorder {
 struct Inner {
     state: State,
     /// Addresses changed in memory and not yet written.
-    dirty: BTreeSet<String>,
+    dirty: BTreeSet<Address>,
     /// Changes made in memory, counted.
     version: u64,
     /// The last version known to be on disk.
@@ -65,7 +66,7 @@ impl Recorder {
     }
 
     /// A copy of one record.
-    pub fn get(&self, address: &str) -> Option<ResourceState> {
+    pub fn get(&self, address: &Address) -> Option<ResourceState> {
         self.lock().state.resources.get(address).cloned()
     }
 
@@ -73,7 +74,7 @@ impl Recorder {
     /// and returns once that is on disk.
     pub async fn change(
         &self,
-        address: &str,
+        address: &Address,
         change: impl FnOnce(&mut Option<ResourceState>),
     ) -> Result<(), StateError> {
         let mut change = Some(change);
@@ -89,7 +90,7 @@ impl Recorder {
     /// once that is on disk.
     pub async fn set(
         &self,
-        address: &str,
+        address: &Address,
         record: Option<ResourceState>,
     ) -> Result<(), StateError> {
         self.change(address, |current| *current = record).await
@@ -100,8 +101,8 @@ impl Recorder {
     /// refused, and what is on disk is the state as last recorded.
     pub async fn change_each<'a>(
         &self,
-        addresses: impl IntoIterator<Item = &'a str>,
-        mut change: impl FnMut(&str, &mut Option<ResourceState>),
+        addresses: impl IntoIterator<Item = &'a Address>,
+        mut change: impl FnMut(&Address, &mut Option<ResourceState>),
     ) -> Result<(), StateError> {
         let mine = {
             let mut inner = self.lock();
@@ -112,9 +113,9 @@ impl Recorder {
                 let mut current = inner.state.resources.remove(address);
                 change(address, &mut current);
                 if let Some(record) = current {
-                    inner.state.resources.insert(address.to_string(), record);
+                    inner.state.resources.insert(address.clone(), record);
                 }
-                inner.dirty.insert(address.to_string());
+                inner.dirty.insert(address.clone());
             }
             inner.version += 1;
             inner.version
@@ -256,7 +257,7 @@ mod tests {
                 tokio::spawn(async move {
                     recorder
                         .set(
-                            &format!("ArcserveLicense/r{i}"),
+                            &format!("ArcserveLicense/r{i}").into(),
                             Some(record(&format!("r{i}"))),
                         )
                         .await
@@ -277,7 +278,7 @@ mod tests {
         let file = StateFile::new(dir.join("s.json"));
         let recorder = Recorder::new(State::new(), file.clone());
         recorder
-            .set("ArcserveLicense/a", Some(record("a")))
+            .set(&"ArcserveLicense/a".into(), Some(record("a")))
             .await
             .unwrap();
         (file, recorder)
@@ -292,14 +293,14 @@ mod tests {
         // even for root.
         std::fs::create_dir(file.journal_path()).unwrap();
         let err = recorder
-            .set("ArcserveLicense/b", Some(record("b")))
+            .set(&"ArcserveLicense/b".into(), Some(record("b")))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("s.json.journal"), "{err}");
         std::fs::remove_dir_all(file.journal_path()).unwrap();
         assert!(
             recorder
-                .set("ArcserveLicense/c", Some(record("c")))
+                .set(&"ArcserveLicense/c".into(), Some(record("c")))
                 .await
                 .is_err()
         );
@@ -313,11 +314,17 @@ mod tests {
         let first = std::fs::read(file.path()).unwrap();
         for name in ["b", "c", "d"] {
             recorder
-                .set(&format!("ArcserveLicense/{name}"), Some(record(name)))
+                .set(
+                    &format!("ArcserveLicense/{name}").into(),
+                    Some(record(name)),
+                )
                 .await
                 .unwrap();
         }
-        recorder.set("ArcserveLicense/a", None).await.unwrap();
+        recorder
+            .set(&"ArcserveLicense/a".into(), None)
+            .await
+            .unwrap();
         assert_eq!(
             std::fs::read(file.path()).unwrap(),
             first,
@@ -333,7 +340,11 @@ mod tests {
         assert!(!file.journal_path().exists());
         let whole: State = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
         assert_eq!(
-            whole.resources.keys().collect::<Vec<_>>(),
+            whole
+                .resources
+                .keys()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             [
                 "ArcserveLicense/b",
                 "ArcserveLicense/c",
@@ -354,13 +365,13 @@ mod tests {
             ..record("big")
         };
         recorder
-            .set("ArcserveLicense/big", Some(big(0)))
+            .set(&"ArcserveLicense/big".into(), Some(big(0)))
             .await
             .unwrap();
         let mut largest = 0;
         for i in 1..12 {
             recorder
-                .set("ArcserveLicense/big", Some(big(i)))
+                .set(&"ArcserveLicense/big".into(), Some(big(i)))
                 .await
                 .unwrap();
             let len = std::fs::metadata(file.journal_path()).map_or(0, |m| m.len());
@@ -372,6 +383,9 @@ mod tests {
             "the journal was folded once it passed {FOLD_AT_LEAST} bytes: it reached {largest}"
         );
         let read = file.load().unwrap().unwrap();
-        assert_eq!(read.resources["ArcserveLicense/big"].attributes["i"], 11);
+        assert_eq!(
+            read.resources[&"ArcserveLicense/big".into()].attributes["i"],
+            11
+        );
     }
 }

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::context::{ApplyError, ApplyOptions, Context};
+use crate::manifest::Address;
 
 /// How many times an ambiguous create is resolved and retried.
 pub const AMBIGUOUS_ROUNDS: usize = 3;
@@ -64,7 +65,7 @@ pub struct Resolution {
 /// failure and reads back; never sent again while `find` might see it.
 pub async fn create_resolving<T, Send, SendFut, Find, FindFut>(
     context: &Context,
-    address: &str,
+    address: &Address,
     resolution: Resolution,
     send: Send,
     find: Find,
@@ -115,7 +116,7 @@ where
 
 /// Drops the `creating` record of a create that certainly was not made:
 /// the record must not claim otherwise.
-async fn forget_creating(context: &Context, address: &str, err: ApplyError) -> ApplyError {
+async fn forget_creating(context: &Context, address: &Address, err: ApplyError) -> ApplyError {
     let _ = context.recorder.set(address, None).await;
     err
 }

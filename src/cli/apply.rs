@@ -105,7 +105,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             return Err(Error::usage(
                 format!(
                     "the plan replaces {}, which deletes the old object and its data at Redstor",
-                    destroying.join(", ")
+                    destroying
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 "review the plan; if that is intended, run apply again with --allow-replace",
             ));

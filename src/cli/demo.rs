@@ -22,7 +22,7 @@ use crate::api::redstor::{CompanyType, RedstorAccess, RedstorClient};
 use crate::api::redstor_auth::{RedstorAuth, RedstorCredentials};
 use crate::api::redstor_reports::Operation;
 use crate::apply::{ApplyOptions, Outcome, Silent};
-use crate::manifest;
+use crate::manifest::{self, Kind};
 use crate::plan::render::{self, Style};
 use crate::report::usage::{self, UsageReport};
 use crate::report::{drift, usage_read};
@@ -167,12 +167,8 @@ async fn against_simulator(
     // Someone raises a key count in the portal.
     let state = workspace.state_file.load_or_new()?;
     let changed = state
-        .resources
-        .iter()
-        .find(|(address, r)| {
-            address.starts_with("ArcserveLicense/")
-                && r.scope.tenant_id.as_deref() == Some(tenant.tenant_id.as_str())
-        })
+        .of_kind(Kind::ArcserveLicense)
+        .find(|(_, r)| r.scope.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
         .and_then(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
     if let Some((address, id)) = changed {
         let license = client.get_license(id).await?;
@@ -192,9 +188,7 @@ async fn against_simulator(
 
     // Someone disables a managed customer and adds one in the portal.
     let managed_company = state
-        .resources
-        .iter()
-        .filter(|(address, _)| address.starts_with("RedstorCompany/"))
+        .of_kind(Kind::RedstorCompany)
         .find_map(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
     if let Some((address, id)) = managed_company {
         redstor.set_enabled(id, false).await?;

@@ -49,14 +49,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         StateCommand::Show { address } => {
             let state = file.load_or_new()?;
             let record = state
-                .get(&address.to_string())
+                .get(&address)
                 .ok_or_else(|| not_found(&address, &file))?;
             output::println(format_args!("{:#}", serde_json::json!(record)))?;
         }
         StateCommand::Rm { address } => {
             let _lock = StateLock::acquire(file.path(), "state rm", global.lock_timeout)?;
             let mut state = file.load_or_new()?;
-            if state.resources.remove(&address.to_string()).is_none() {
+            if state.resources.remove(&address).is_none() {
                 return Err(not_found(&address, &file));
             }
             file.write(&mut state)?;
@@ -73,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             let _lock = StateLock::acquire(file.path(), "state mv", global.lock_timeout)?;
             let mut state = file.load_or_new()?;
-            if state.get(&to.to_string()).is_some() {
+            if state.get(&to).is_some() {
                 return Err(Error::usage(
                     format!("{to} is already in the state"),
                     format!("`entitle state rm {to}` first"),
@@ -81,9 +81,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             let record = state
                 .resources
-                .remove(&from.to_string())
+                .remove(&from)
                 .ok_or_else(|| not_found(&from, &file))?;
-            state.resources.insert(to.to_string(), record);
+            state.resources.insert(to.clone(), record);
             file.write(&mut state)?;
             output::println(format_args!("Moved {from} to {to}."))?;
         }

@@ -25,6 +25,21 @@ impl Address {
     }
 }
 
+/// Addresses written as text in unit tests (`"ArcserveLicense/a".into()`).
+#[cfg(test)]
+impl From<&str> for Address {
+    fn from(text: &str) -> Self {
+        text.parse().expect("a valid address in a test")
+    }
+}
+
+#[cfg(test)]
+impl From<String> for Address {
+    fn from(text: String) -> Self {
+        Address::from(text.as_str())
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.kind, self.name)

@@ -24,14 +24,14 @@ pub struct PlanInput<'a> {
 /// A problem that stops the plan, with what to do about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanError {
-    pub address: Option<String>,
+    pub address: Option<Address>,
     pub message: String,
     pub hint: Option<String>,
     pub location: Option<SourceLocation>,
 }
 
 impl PlanError {
-    pub fn new(address: Option<String>, message: impl Into<String>) -> Self {
+    pub fn new(address: Option<Address>, message: impl Into<String>) -> Self {
         PlanError {
             address,
             message: message.into(),
@@ -92,7 +92,7 @@ impl std::error::Error for PlanErrors {}
 pub struct Draft {
     pub action: Action,
     /// The resources whose dependencies order this action.
-    pub resources: Vec<String>,
+    pub resources: Vec<Address>,
     /// A delete (or forget) orders by the dependencies recorded in state,
     /// in reverse.
     pub removal: bool,
@@ -102,7 +102,7 @@ impl Draft {
     /// An action on one resource; its id is `<kind> <address>`.
     pub fn single(
         kind: ActionKind,
-        address: &str,
+        address: &Address,
         reason: String,
         changes: Vec<Change>,
         operation: impl Into<Operation>,
@@ -111,14 +111,14 @@ impl Draft {
             action: Action {
                 id: format!("{} {address}", kind.word()),
                 kind,
-                addresses: vec![address.to_string()],
+                addresses: vec![address.clone()],
                 reason,
                 changes,
                 after: Vec::new(),
                 detail: None,
                 operation: operation.into(),
             },
-            resources: vec![address.to_string()],
+            resources: vec![address.clone()],
             removal: false,
         }
     }
@@ -127,7 +127,7 @@ impl Draft {
     /// recorded in the state.
     pub fn removal(
         kind: ActionKind,
-        address: &str,
+        address: &Address,
         reason: String,
         operation: impl Into<Operation>,
     ) -> Draft {
@@ -160,7 +160,7 @@ impl KindPlan {
     /// (the reason and the operation).
     pub fn removal(
         &mut self,
-        address: &str,
+        address: &Address,
         record: &crate::state::ResourceState,
         delete: Option<(&str, impl Into<Operation>)>,
         gone: &str,
@@ -186,7 +186,7 @@ impl KindPlan {
         if record.lifecycle.prevent_destroy {
             self.errors.push(
                 PlanError::new(
-                    Some(address.to_string()),
+                    Some(address.clone()),
                     "it is gone from the manifests, but it was applied with lifecycle.preventDestroy: refusing to delete it",
                 )
                 .hint(format!(
@@ -207,17 +207,17 @@ impl KindPlan {
 /// What a kind's planner may look at.
 pub struct Context<'a> {
     pub input: &'a PlanInput<'a>,
-    scope: Option<BTreeSet<String>>,
+    scope: Option<BTreeSet<Address>>,
 }
 
 impl<'a> Context<'a> {
     /// The context for `input`, limited to `scope` (everything when `None`).
-    pub fn new(input: &'a PlanInput<'a>, scope: Option<BTreeSet<String>>) -> Self {
+    pub fn new(input: &'a PlanInput<'a>, scope: Option<BTreeSet<Address>>) -> Self {
         Context { input, scope }
     }
 
     /// Whether `address` is within `--target` (everything when none given).
-    pub fn in_scope(&self, address: &str) -> bool {
+    pub fn in_scope(&self, address: &Address) -> bool {
         self.scope.as_ref().is_none_or(|s| s.contains(address))
     }
 }

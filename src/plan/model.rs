@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::manifest::Address;
 use crate::state::model::RecordedLifecycle;
 
 /// The plan format this build writes and reads.
@@ -30,14 +31,14 @@ impl Plan {
 
     /// The addresses of replacements that destroy data and so run only
     /// with `--allow-replace` (a Redstor company or subscription made anew).
-    pub fn replacements_needing_consent(&self) -> Vec<&str> {
+    pub fn replacements_needing_consent(&self) -> Vec<&Address> {
         self.actions
             .iter()
             .filter(|a| match &a.operation {
                 Operation::Provider(operation) => operation.destroys_data(),
                 Operation::Forget | Operation::RecordLifecycle { .. } => false,
             })
-            .flat_map(|a| a.addresses.iter().map(String::as_str))
+            .flat_map(|a| &a.addresses)
             .collect()
     }
 
@@ -144,7 +145,7 @@ pub struct Action {
     pub id: String,
     pub kind: ActionKind,
     /// The resources it touches (many for a bulk upgrade).
-    pub addresses: Vec<String>,
+    pub addresses: Vec<Address>,
     /// Why, in a sentence.
     pub reason: String,
     /// The attribute diff behind it.
@@ -175,7 +176,7 @@ pub struct Change {
 /// A change that must wait for a date.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Deferred {
-    pub address: String,
+    pub address: Address,
     pub field: String,
     pub before: Value,
     pub after: Value,

@@ -21,19 +21,19 @@ use crate::state::model::RecordedLifecycle;
 
 /// The dependencies of every desired resource: its references and its
 /// `dependsOn`.
-pub fn dependencies(desired: &Desired) -> BTreeMap<String, BTreeSet<String>> {
+pub fn dependencies(desired: &Desired) -> BTreeMap<Address, BTreeSet<Address>> {
     desired
         .resources
         .iter()
         .map(|resource| {
-            let mut deps: BTreeSet<String> = resource
+            let mut deps: BTreeSet<Address> = resource
                 .spec
                 .references()
                 .into_iter()
-                .map(|r| Address::new(r.kind, r.name).to_string())
+                .map(|r| Address::new(r.kind, r.name))
                 .collect();
-            deps.extend(resource.metadata.depends_on.iter().map(Address::to_string));
-            (resource.address.to_string(), deps)
+            deps.extend(resource.metadata.depends_on.iter().cloned());
+            (resource.address.clone(), deps)
         })
         .collect()
 }
@@ -76,10 +76,10 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
         .resources
         .iter()
         .filter_map(|resource| {
-            let address = resource.address.to_string();
-            let record = input.prior.get(&address)?;
+            let address = &resource.address;
+            let record = input.prior.get(address)?;
             let wanted = RecordedLifecycle::from(&resource.metadata.lifecycle);
-            if record.lifecycle == wanted || !context.in_scope(&address) {
+            if record.lifecycle == wanted || !context.in_scope(address) {
                 return None;
             }
             let change = |field: &str, before: bool, after: bool| {
@@ -107,7 +107,7 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
             .collect();
             Some(Draft::single(
                 ActionKind::Record,
-                &address,
+                address,
                 "its lifecycle rules changed; the state records them".into(),
                 changes,
                 Operation::RecordLifecycle { lifecycle: wanted },
@@ -118,17 +118,16 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
 
 fn check_cycles(
     input: &PlanInput<'_>,
-    deps: &BTreeMap<String, BTreeSet<String>>,
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
 ) -> Result<(), PlanErrors> {
     let mut graph = OrderGraph::new();
-    let index: BTreeMap<&str, usize> = deps
+    let index: BTreeMap<&Address, usize> = deps
         .keys()
-        .map(|address| (address.as_str(), graph.add(address.clone())))
+        .map(|address| (address, graph.add(address.to_string())))
         .collect();
     for (address, targets) in deps {
         for dep in targets {
-            if let (Some(&from), Some(&to)) = (index.get(dep.as_str()), index.get(address.as_str()))
-            {
+            if let (Some(&from), Some(&to)) = (index.get(dep), index.get(address)) {
                 graph.before(from, to);
             }
         }
@@ -157,16 +156,16 @@ fn check_cycles(
 /// The targets and everything they depend on; `None` when no target is given.
 fn target_scope(
     input: &PlanInput<'_>,
-    deps: &BTreeMap<String, BTreeSet<String>>,
-) -> Result<Option<BTreeSet<String>>, PlanErrors> {
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
+) -> Result<Option<BTreeSet<Address>>, PlanErrors> {
     if input.targets.is_empty() {
         return Ok(None);
     }
     let mut scope = BTreeSet::new();
     let mut errors = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
+    let mut stack: Vec<Address> = Vec::new();
     for target in input.targets {
-        let address = target.to_string();
+        let address = target.clone();
         if !deps.contains_key(&address) && input.prior.get(&address).is_none() {
             errors.push(
                 PlanError::new(
@@ -195,7 +194,7 @@ fn target_scope(
 /// Orders the drafts into the plan's actions and fills in `after`.
 fn order(
     drafts: Vec<Draft>,
-    deps: &BTreeMap<String, BTreeSet<String>>,
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
     prior: &State,
 ) -> Result<Vec<Action>, PlanErrors> {
     let mut graph = OrderGraph::new();
@@ -203,8 +202,8 @@ fn order(
         graph.add(draft.action.id.clone());
     }
     // Which drafts touch each resource, split by creation-side and removal.
-    let mut building: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    let mut removing: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut building: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
+    let mut removing: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
     for (i, draft) in drafts.iter().enumerate() {
         for resource in &draft.resources {
             let map = if draft.removal {
@@ -212,7 +211,7 @@ fn order(
             } else {
                 &mut building
             };
-            map.entry(resource.as_str()).or_default().push(i);
+            map.entry(resource).or_default().push(i);
         }
     }
     // Actions on one resource keep the order the kind gave them.
@@ -227,7 +226,7 @@ fn order(
     let bulk = |i: usize| drafts[i].action.kind == ActionKind::BulkUpgrade;
     for (resource, list) in &building {
         for dep in deps.get(*resource).into_iter().flatten() {
-            for &first in building.get(dep.as_str()).into_iter().flatten() {
+            for &first in building.get(dep).into_iter().flatten() {
                 for &then in list {
                     if first != then && !bulk(first) && !bulk(then) {
                         graph.before(first, then);
@@ -238,16 +237,14 @@ fn order(
     }
     // What depended on each resource when it was applied (the reverse of
     // the recorded dependencies), for the rules on removal below.
-    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
     for (dependent, record) in &prior.resources {
         for dependency in &record.dependencies {
-            dependents
-                .entry(dependency.as_str())
-                .or_default()
-                .push(dependent.as_str());
+            dependents.entry(dependency).or_default().push(dependent);
         }
     }
-    let dependents_of = |resource: &str| dependents.get(resource).into_iter().flatten().copied();
+    let dependents_of =
+        |resource: &Address| dependents.get(resource).into_iter().flatten().copied();
     // The rules from what was recorded, most important first. They come
     // from dependencies that may have turned around since, so they give way
     // when they would close a cycle with what the manifests now say.

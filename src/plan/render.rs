@@ -98,7 +98,12 @@ fn action_text(out: &mut String, action: &Action, style: Style) {
     };
     let title = match action.kind {
         ActionKind::BulkUpgrade => action.id.clone(),
-        _ => action.addresses.join(", "),
+        _ => action
+            .addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     };
     if heading.is_empty() {
         let _ = writeln!(out, "  # {}", action.reason);

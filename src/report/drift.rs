@@ -10,6 +10,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::manifest::Address;
 use crate::state::State;
 
 /// Everything drift found.
@@ -23,7 +24,7 @@ pub struct DriftReport {
 /// A managed object whose attributes differ from what was applied.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Changed {
-    pub address: String,
+    pub address: Address,
     pub field: String,
     pub recorded: Value,
     pub live: Value,
@@ -37,7 +38,7 @@ pub struct Changed {
 /// A managed object that is gone from the server.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Deleted {
-    pub address: String,
+    pub address: Address,
     pub remote_id: String,
 }
 
@@ -87,7 +88,7 @@ impl DriftReport {
 /// but those in `skip`.
 pub fn changed_fields(
     report: &mut DriftReport,
-    address: &str,
+    address: &Address,
     recorded: &Value,
     now: &Value,
     skip: &[&str],
@@ -99,7 +100,7 @@ pub fn changed_fields(
         let current = now.get(field).cloned().unwrap_or(Value::Null);
         if *value != current && !skip.contains(&field.as_str()) {
             report.changed.push(Changed {
-                address: address.to_string(),
+                address: address.clone(),
                 field: field.clone(),
                 recorded: value.clone(),
                 live: current,

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::manifest::Address;
 use crate::manifest::Desired;
 use crate::plan::planner::dependencies;
 
@@ -11,9 +12,15 @@ use crate::plan::planner::dependencies;
 pub fn dot(desired: &Desired) -> String {
     let mut out = String::from("digraph entitle {\n  rankdir=LR;\n  node [shape=box];\n");
     for (resource, deps) in dependencies(desired) {
+        let resource = resource.to_string();
         let _ = writeln!(out, "  {};", quote(&resource));
         for dep in deps {
-            let _ = writeln!(out, "  {} -> {};", quote(&resource), quote(&dep));
+            let _ = writeln!(
+                out,
+                "  {} -> {};",
+                quote(&resource),
+                quote(&dep.to_string())
+            );
         }
     }
     out.push_str("}\n");
@@ -23,16 +30,20 @@ pub fn dot(desired: &Desired) -> String {
 /// A Mermaid flowchart (renders in GitHub Markdown).
 pub fn mermaid(desired: &Desired) -> String {
     let deps = dependencies(desired);
-    let ids: Vec<&String> = deps.keys().collect();
-    let id_of = |address: &str| {
+    let ids: Vec<&Address> = deps.keys().collect();
+    let id_of = |address: &Address| {
         ids.iter()
-            .position(|a| a.as_str() == address)
+            .position(|a| *a == address)
             .map(|i| format!("n{i}"))
             .unwrap_or_else(|| "missing".into())
     };
     let mut out = String::from("flowchart LR\n");
     for (i, address) in ids.iter().enumerate() {
-        let _ = writeln!(out, "  n{i}[\"{}\"]", address.replace('"', "#quot;"));
+        let _ = writeln!(
+            out,
+            "  n{i}[\"{}\"]",
+            address.to_string().replace('"', "#quot;")
+        );
     }
     for (resource, targets) in &deps {
         for dep in targets {

@@ -84,13 +84,10 @@ pub async fn resolve_company(
         .collect();
     names.push(root.company_name);
     if let Some(state) = state {
-        let prefix = format!("{COMPANY_KIND}/");
         names.extend(
             state
-                .resources
-                .keys()
-                .filter_map(|a| a.strip_prefix(&prefix))
-                .map(String::from),
+                .of_kind(COMPANY_KIND)
+                .map(|(address, _)| address.name.clone()),
         );
     }
     let close = usage::close_names(name, &names, 5);

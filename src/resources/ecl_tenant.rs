@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::text_rules;
 use super::{Kind, KindSpec, Reference, SpecProblem};
-use crate::manifest::{Desired, Resource};
+use crate::manifest::{Address, Desired, Resource};
 use crate::state::ResourceState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -144,14 +144,10 @@ pub fn scope(tenant: &TenantRef) -> crate::state::Scope {
 /// What a resource in tenant `tenant` depends on, as the state records it
 /// (for ordering its delete after the manifest is gone): its tenant and its
 /// `dependsOn`, sorted.
-pub fn recorded_dependencies(resource: &Resource, tenant: &str) -> Vec<String> {
-    let mut deps: std::collections::BTreeSet<String> = resource
-        .metadata
-        .depends_on
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    deps.insert(crate::manifest::Address::new(super::Kind::EclTenant, tenant).to_string());
+pub fn recorded_dependencies(resource: &Resource, tenant: &str) -> Vec<Address> {
+    let mut deps: std::collections::BTreeSet<Address> =
+        resource.metadata.depends_on.iter().cloned().collect();
+    deps.insert(Address::new(super::Kind::EclTenant, tenant));
     deps.into_iter().collect()
 }
 

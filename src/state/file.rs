@@ -505,8 +505,12 @@ mod tests {
             Journal::create(file.journal_path(), state.lineage, state.serial, 0).unwrap();
         for line in lines {
             let changes: journal::Changes = match *line {
-                "-a" => [("ArcserveLicense/a".to_string(), None)].into(),
-                name => [(format!("ArcserveLicense/{name}"), Some(license(name)))].into(),
+                "-a" => [("ArcserveLicense/a".into(), None)].into(),
+                name => [(
+                    format!("ArcserveLicense/{name}").into(),
+                    Some(license(name)),
+                )]
+                .into(),
             };
             journal.append(&changes).unwrap();
         }
@@ -520,7 +524,10 @@ mod tests {
         let read = file.load().unwrap().unwrap();
         assert_eq!(read.serial, state.serial + 3);
         assert_eq!(
-            read.resources.keys().collect::<Vec<_>>(),
+            read.resources
+                .keys()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["ArcserveLicense/b", "ArcserveLicense/c"]
         );
         // A run that stopped in the middle of a line.

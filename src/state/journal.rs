@@ -29,9 +29,10 @@ use uuid::Uuid;
 
 use super::StateError;
 use super::model::{ResourceState, State};
+use crate::manifest::Address;
 
 /// The changes of one commit: each address and its record, `None` if removed.
-pub type Changes = BTreeMap<String, Option<ResourceState>>;
+pub type Changes = BTreeMap<Address, Option<ResourceState>>;
 
 #[derive(Serialize)]
 struct Line<'a> {

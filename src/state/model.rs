@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::manifest::{Address, Kind};
+
 /// The format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -23,8 +25,8 @@ pub struct State {
     pub lineage: Uuid,
     /// +1 on every write.
     pub serial: u64,
-    /// Per address (`Kind/name`), sorted.
-    pub resources: BTreeMap<String, ResourceState>,
+    /// Per address (written `Kind/name`), sorted by kind, then name.
+    pub resources: BTreeMap<Address, ResourceState>,
 }
 
 impl State {
@@ -38,8 +40,15 @@ impl State {
         }
     }
 
-    pub fn get(&self, address: &str) -> Option<&ResourceState> {
+    pub fn get(&self, address: &Address) -> Option<&ResourceState> {
         self.resources.get(address)
+    }
+
+    /// The records of one kind, in address order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&Address, &ResourceState)> {
+        self.resources
+            .range(Address::new(kind, "")..)
+            .take_while(move |(address, _)| address.kind == kind)
     }
 }
 
@@ -65,7 +74,7 @@ pub struct ResourceState {
     /// Addresses this one depended on when it was applied, for ordering a
     /// delete after the manifest is gone.
     #[serde(default)]
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<Address>,
     pub status: Status,
     /// The lifecycle rules in force when last applied, so that a resource
     /// removed from the manifests is still deleted, kept or forgotten as its

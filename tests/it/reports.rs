@@ -399,7 +399,7 @@ fn company_from_the_state_then_the_account_else_close_names() {
     let state_path = tree.dir.path().join("entitle.state.json");
     let mut state = State::new();
     state.resources.insert(
-        "RedstorCompany/partner".into(),
+        "RedstorCompany/partner".parse().unwrap(),
         ResourceState {
             remote_id: Some(tree.reseller.to_string().to_uppercase()),
             scope: Scope::default(),

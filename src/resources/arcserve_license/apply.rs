@@ -17,8 +17,9 @@ use super::observe::version_order;
 use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
 use crate::api::ApiError;
 use crate::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges};
-use crate::apply::context::{ApplyError, Context};
+use crate::apply::context::{ApplyError, Context, subject};
 use crate::apply::steps::{AMBIGUOUS_ROUNDS, Polled, Resolution, create_resolving, poll_until};
+use crate::manifest::Address;
 use crate::plan::model::Action;
 use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
@@ -30,11 +31,11 @@ pub async fn apply(
     action: &Action,
     context: &Context,
 ) -> Result<String, ApplyError> {
-    let address = action.addresses.first().cloned().unwrap_or_default();
+    let address = subject(action)?;
     match operation {
         LicenseOperation::CreateLicense(new) => {
             let client = client(context, &new.tenant)?;
-            let license = create(context, &client, &address, new).await?;
+            let license = create(context, &client, address, new).await?;
             Ok(format!("created (id {})", license.id))
         }
         LicenseOperation::ReplaceLicense {
@@ -43,9 +44,9 @@ pub async fn apply(
             new,
         } => {
             let old_client = client(context, old_tenant)?;
-            delete_and_wait(context, &old_client, *old_id, &address, false).await?;
+            delete_and_wait(context, &old_client, *old_id, address, false).await?;
             let client = client(context, &new.tenant)?;
-            let license = create(context, &client, &address, new).await?;
+            let license = create(context, &client, address, new).await?;
             Ok(format!("replaced {old_id} by {}", license.id))
         }
         LicenseOperation::AdoptLicense {
@@ -55,7 +56,7 @@ pub async fn apply(
             attributes,
         } => {
             context
-                .record(&address, |record| {
+                .record(address, |record| {
                     let record = record.get_or_insert_with(|| {
                         new_record(tenant, name, attributes, &[], RecordedLifecycle::default())
                     });
@@ -83,12 +84,12 @@ pub async fn apply(
             } else {
                 client.update_license(*license_id, &changes).await?
             };
-            record_observed(context, &address, &license, attributes).await?;
+            record_observed(context, address, &license, attributes).await?;
             Ok("updated in place".into())
         }
         LicenseOperation::DeleteLicense { tenant, license_id } => {
             let client = client(context, tenant)?;
-            delete_and_wait(context, &client, *license_id, &address, true).await?;
+            delete_and_wait(context, &client, *license_id, address, true).await?;
             Ok(format!("deleted {license_id}"))
         }
         LicenseOperation::IssueKeys {
@@ -100,7 +101,7 @@ pub async fn apply(
             let client = client(context, tenant)?;
             let license = wait_until_active(context, &client, *license_id).await?;
             let license = issue_missing_keys(&client, license, key_types).await?;
-            record_observed(context, &address, &license, attributes).await?;
+            record_observed(context, address, &license, attributes).await?;
             Ok(format!("issued {} key(s)", key_types.len()))
         }
         LicenseOperation::BulkUpgrade {
@@ -127,7 +128,7 @@ fn new_record(
     tenant: &TenantRef,
     name: &str,
     attributes: &LicenseAttributes,
-    dependencies: &[String],
+    dependencies: &[Address],
     lifecycle: RecordedLifecycle,
 ) -> ResourceState {
     ResourceState {
@@ -144,7 +145,7 @@ fn new_record(
 /// Records a license as it is now on the server.
 async fn record_observed(
     context: &Context,
-    address: &str,
+    address: &Address,
     license: &License,
     intended: &LicenseAttributes,
 ) -> Result<(), ApplyError> {
@@ -185,7 +186,7 @@ pub fn attributes_of(license: &License, intended: &LicenseAttributes) -> License
 async fn create(
     context: &Context,
     client: &ArcserveClient,
-    address: &str,
+    address: &Address,
     new: &NewLicense,
 ) -> Result<License, ApplyError> {
     let (name, attributes) = (new.name.as_str(), &new.attributes);
@@ -339,7 +340,7 @@ async fn delete_and_wait(
     context: &Context,
     client: &ArcserveClient,
     id: Uuid,
-    address: &str,
+    address: &Address,
     forget: bool,
 ) -> Result<(), ApplyError> {
     match client.delete_license(id).await {
@@ -439,27 +440,24 @@ async fn record_versions(
     version: &str,
 ) -> Result<(), ApplyError> {
     let by_id: HashMap<Uuid, &License> = licenses.iter().map(|l| (l.id, l)).collect();
-    let license_of: HashMap<&str, &License> = members
+    let license_of: HashMap<&Address, &License> = members
         .iter()
-        .filter_map(|m| Some((m.address.as_str(), *by_id.get(&m.license_id)?)))
+        .filter_map(|m| Some((&m.address, *by_id.get(&m.license_id)?)))
         .collect();
     context
         .recorder
-        .change_each(
-            members.iter().map(|m| m.address.as_str()),
-            |address, record| {
-                let (Some(record), Some(license)) = (record, license_of.get(address)) else {
-                    return;
-                };
-                let intended: Option<LicenseAttributes> =
-                    serde_json::from_value(record.attributes.clone()).ok();
-                let Some(mut intended) = intended else {
-                    return;
-                };
-                intended.version = version.to_string();
-                record.attributes = json!(attributes_of(license, &intended));
-            },
-        )
+        .change_each(members.iter().map(|m| &m.address), |address, record| {
+            let (Some(record), Some(license)) = (record, license_of.get(address)) else {
+                return;
+            };
+            let intended: Option<LicenseAttributes> =
+                serde_json::from_value(record.attributes.clone()).ok();
+            let Some(mut intended) = intended else {
+                return;
+            };
+            intended.version = version.to_string();
+            record.attributes = json!(attributes_of(license, &intended));
+        })
         .await
         .map_err(|source| ApplyError::Record {
             source,

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::observe::{LicensesLive, observed_attributes};
 use super::operation::LicenseAttributes;
 use crate::report::drift::{Deleted, DriftReport, Unmanaged, changed_fields};
+use crate::resources::Kind;
 use crate::resources::ecl_tenant::TenantRef;
 use crate::state::{State, Status};
 
@@ -15,10 +16,7 @@ use crate::state::{State, Status};
 /// managed tenants whose unmanaged licenses are listed.
 pub fn drift(state: &State, live: &LicensesLive, tenants: &[TenantRef], report: &mut DriftReport) {
     let mut known: BTreeSet<String> = BTreeSet::new();
-    for (address, record) in &state.resources {
-        if !address.starts_with("ArcserveLicense/") {
-            continue;
-        }
+    for (address, record) in state.of_kind(Kind::ArcserveLicense) {
         let Some(id) = record.remote_id.as_deref() else {
             continue;
         };

@@ -18,6 +18,7 @@ use crate::api::ApiError;
 use crate::api::arcserve::{License, Order, Plan as CatalogPlan};
 use crate::api::ecl::EclClients;
 use crate::manifest::{Desired, Spec};
+use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, TenantRef, tenant_ref_from_state};
 use crate::state::State;
 
@@ -240,12 +241,12 @@ pub fn version_change_in_sight(
             return false;
         }
         let by_state = state
-            .get(&resource.address.to_string())
+            .get(&resource.address)
             .and_then(|r| r.remote_id.as_deref())
             .and_then(|id| id.parse().ok())
             .and_then(|id| live.by_id(id));
         let recorded = state
-            .get(&resource.address.to_string())
+            .get(&resource.address)
             .and_then(|r| r.attributes.get("version"))
             .and_then(Value::as_str);
         by_state
@@ -275,8 +276,8 @@ pub fn tenants_in_play(desired: &Desired, state: &State) -> Vec<TenantRef> {
                 .or_insert(reference);
         }
     }
-    for (address, record) in &state.resources {
-        if address.starts_with("ArcserveLicense/") && record.scope.tenant_id.is_some() {
+    for (_, record) in state.of_kind(Kind::ArcserveLicense) {
+        if record.scope.tenant_id.is_some() {
             let reference = tenant_ref_from_state(record);
             tenants
                 .entry(reference.tenant_id.clone())

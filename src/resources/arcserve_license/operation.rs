@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::manifest::Address;
 use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
 
@@ -68,14 +69,14 @@ pub struct NewLicense {
     pub tenant: TenantRef,
     pub name: String,
     pub attributes: LicenseAttributes,
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<Address>,
     pub lifecycle: RecordedLifecycle,
 }
 
 /// A license in a bulk upgrade.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpgradeMember {
-    pub address: String,
+    pub address: Address,
     pub license_id: Uuid,
 }
 

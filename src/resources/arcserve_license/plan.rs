@@ -20,10 +20,12 @@ use super::observe::{
     LicensesLive, ObservedLicense, TenantLive, observed_attributes, version_order,
 };
 use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
+use crate::manifest::Address;
 use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{Action, ActionKind, Change, Deferred};
 use crate::resources::ArcserveLicenseSpec;
+use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, DeclaredTenant, tenant_ref_from_state};
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Status};
@@ -50,7 +52,7 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
         let Spec::ArcserveLicense(spec) = &resource.spec else {
             continue;
         };
-        let address = resource.address.to_string();
+        let address = resource.address.clone();
         desired_addresses.insert(address.clone());
         if !context.in_scope(&address) {
             continue;
@@ -84,11 +86,8 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
         );
     }
 
-    for (address, record) in &input.prior.resources {
-        if !address.starts_with("ArcserveLicense/")
-            || desired_addresses.contains(address)
-            || !context.in_scope(address)
-        {
+    for (address, record) in input.prior.of_kind(Kind::ArcserveLicense) {
+        if desired_addresses.contains(address) || !context.in_scope(address) {
             continue;
         }
         plan_removed(&mut out, address, record, live);
@@ -110,7 +109,7 @@ fn plan_desired(
     record: Option<&ResourceState>,
     desired: &crate::manifest::Desired,
 ) {
-    let address = resource.address.to_string();
+    let address = resource.address.clone();
     let name = resource.metadata.name.as_str();
     let ignore: BTreeSet<&str> = resource
         .metadata
@@ -507,7 +506,12 @@ fn plan_desired(
 }
 
 /// A license in the state that the manifests no longer declare.
-fn plan_removed(out: &mut KindPlan, address: &str, record: &ResourceState, live: &LicensesLive) {
+fn plan_removed(
+    out: &mut KindPlan,
+    address: &Address,
+    record: &ResourceState,
+    live: &LicensesLive,
+) {
     let tenant = tenant_ref_from_state(record);
     let observed = live.tenants.get(&tenant.tenant_id).and_then(|tl| {
         record
@@ -550,7 +554,7 @@ fn plan_upgrades(
             .and_then(|t| t.has_upgrade_order);
         let Some(has_order) = has_order else {
             out.errors.push(PlanError::new(
-                Some(tenant.resource.address.to_string()),
+                Some(tenant.resource.address.clone()),
                 "this is a bug in entitle: the tenant's orders were not read, and a version upgrade needs them",
             ));
             continue;
@@ -560,7 +564,7 @@ fn plan_upgrades(
             company_name: c.company_name.clone(),
         });
         if !has_order && contact.is_none() {
-            let tenant_address = tenant.resource.address.to_string();
+            let tenant_address = &tenant.resource.address;
             out.errors.push(
                 PlanError::new(
                     Some(tenant_address.clone()),
@@ -618,9 +622,9 @@ fn plan_upgrades(
     }
 }
 
-fn prevent_destroy_error(address: &str, why: &str, resource: &Resource) -> PlanError {
+fn prevent_destroy_error(address: &Address, why: &str, resource: &Resource) -> PlanError {
     PlanError::new(
-        Some(address.to_string()),
+        Some(address.clone()),
         format!("{why}, but lifecycle.preventDestroy is set"),
     )
     .hint("undo the change, or set preventDestroy: false if the license may really be destroyed")
@@ -752,7 +756,7 @@ mod tests {
         let mut state = State::new();
         for l in licenses {
             state.resources.insert(
-                format!("ArcserveLicense/{}", l.name),
+                format!("ArcserveLicense/{}", l.name).into(),
                 ResourceState {
                     remote_id: Some(l.id.to_string()),
                     scope: Scope {
@@ -788,7 +792,16 @@ mod tests {
     fn kinds(plan: &Plan) -> Vec<(ActionKind, String)> {
         plan.actions
             .iter()
-            .map(|a| (a.kind, a.addresses.join(",")))
+            .map(|a| {
+                (
+                    a.kind,
+                    a.addresses
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+            })
             .collect()
     }
 
@@ -928,7 +941,7 @@ mod tests {
         let a = observed("a", 1, "9.0", OLD);
         let b = observed("b", 1, "9.0", OLD);
         let mut state = state_of(&[a.clone(), b.clone()], RecordedLifecycle::default());
-        if let Some(record) = state.resources.get_mut("ArcserveLicense/b") {
+        if let Some(record) = state.resources.get_mut(&"ArcserveLicense/b".into()) {
             record.lifecycle.orphan_on_delete = true;
         }
         let plan = run(&tenant_yaml(true), &state, &live(vec![a, b], false)).unwrap();
@@ -947,7 +960,7 @@ mod tests {
     fn a_creating_record_is_adopted_by_name() {
         let made = observed("db", 1, "9.0", OLD);
         let mut state = state_of(std::slice::from_ref(&made), RecordedLifecycle::default());
-        if let Some(record) = state.resources.get_mut("ArcserveLicense/db") {
+        if let Some(record) = state.resources.get_mut(&"ArcserveLicense/db".into()) {
             record.remote_id = None;
             record.status = Status::Creating;
         }
@@ -969,7 +982,7 @@ mod tests {
     fn a_created_but_unready_record_is_adopted_to_ready() {
         let made = observed("db", 1, "9.0", OLD);
         let mut state = state_of(std::slice::from_ref(&made), RecordedLifecycle::default());
-        if let Some(record) = state.resources.get_mut("ArcserveLicense/db") {
+        if let Some(record) = state.resources.get_mut(&"ArcserveLicense/db".into()) {
             record.status = Status::Creating;
         }
         let text = tenant_yaml(true) + &license_yaml("db", PLAN_9, 1, "9.0", "");

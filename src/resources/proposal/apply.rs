@@ -12,8 +12,9 @@ use super::observe::observe;
 use super::operation::{ProposalOperation, ProposalSubmission};
 use super::plan::{ProposalAttributes, READ_LANGUAGE, to_xml};
 use crate::api::proposal::{ProposalClient, Submission};
-use crate::apply::context::{ApplyError, Context};
+use crate::apply::context::{ApplyError, Context, subject};
 use crate::apply::steps::{Resolution, create_resolving};
+use crate::manifest::Address;
 use crate::plan::model::Action;
 use crate::resources::proposal_catalog::Service;
 use crate::state::{ResourceState, Status};
@@ -25,7 +26,7 @@ pub async fn apply(
     context: &Context,
 ) -> Result<String, ApplyError> {
     let ProposalOperation::SubmitProposal(submission) = operation;
-    let address = action.addresses.first().cloned().unwrap_or_default();
+    let address = subject(action)?;
     let tenant = &submission.tenant;
     let client = context.clients.proposal_for(
         &tenant.tenant_id,
@@ -57,7 +58,7 @@ pub async fn apply(
             client.submit(&body(Some(order.clone()))).await?;
             order.clone()
         }
-        None => create(context, &client, &address, submission, &body(None)).await?,
+        None => create(context, &client, address, submission, &body(None)).await?,
     };
     let status = client
         .detail(submission.service_id, &order_id, READ_LANGUAGE)
@@ -80,7 +81,7 @@ pub async fn apply(
     };
     context
         .recorder
-        .set(&address, Some(record))
+        .set(address, Some(record))
         .await
         .map_err(|source| ApplyError::Record {
             source,
@@ -108,7 +109,7 @@ fn new_record(submission: &ProposalSubmission) -> ResourceState {
 async fn create(
     context: &Context,
     client: &ProposalClient,
-    address: &str,
+    address: &Address,
     submission: &ProposalSubmission,
     body: &Submission,
 ) -> Result<String, ApplyError> {

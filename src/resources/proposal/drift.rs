@@ -8,16 +8,14 @@ use serde_json::{Value, json};
 use super::observe::ProposalsLive;
 use super::plan::ProposalAttributes;
 use crate::report::drift::{Changed, Deleted, DriftReport, Unmanaged};
+use crate::resources::Kind;
 use crate::state::State;
 
 /// Proposals: rows, e-mail or language changed, status moved, gone from
 /// the list; and proposals of the listed services that no state knows.
 pub fn drift(state: &State, live: &ProposalsLive, report: &mut DriftReport) {
     let mut known: BTreeSet<&str> = BTreeSet::new();
-    for (address, record) in &state.resources {
-        if !address.starts_with("Proposal/") {
-            continue;
-        }
+    for (address, record) in state.of_kind(Kind::Proposal) {
         let (Some(order), Ok(recorded)) = (
             record.remote_id.as_deref(),
             serde_json::from_value::<ProposalAttributes>(record.attributes.clone()),

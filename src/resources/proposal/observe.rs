@@ -14,6 +14,7 @@ use crate::api::ecl::EclClients;
 use crate::api::proposal::ProposalRecord;
 use crate::api::proposal_xml::{GenericModels, HulftModel, HulftModels};
 use crate::manifest::{Desired, Spec};
+use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, TenantRef, tenant_ref_from_state};
 use crate::resources::proposal_catalog::{HulftChoice, Language, Service, find_hulft};
 use crate::state::State;
@@ -63,10 +64,7 @@ pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef,
                 .or_insert_with(|| tenant.reference.clone());
         }
     }
-    for (address, record) in &state.resources {
-        if !address.starts_with("Proposal/") {
-            continue;
-        }
+    for (_, record) in state.of_kind(Kind::Proposal) {
         let Ok(attributes) =
             serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
         else {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::manifest::Address;
 use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
 
@@ -29,6 +30,6 @@ pub struct ProposalSubmission {
     pub models: Vec<crate::resources::proposal::Model>,
     /// What the state records (the rows in English).
     pub attributes: Value,
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<Address>,
     pub lifecycle: RecordedLifecycle,
 }

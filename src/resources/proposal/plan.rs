@@ -19,6 +19,7 @@ use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftMod
 use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{ActionKind, Change, Operation};
+use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, TenantRef};
 use crate::resources::proposal_catalog::{Language, Service};
 use crate::state::model::RecordedLifecycle;
@@ -120,7 +121,7 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
         let Spec::Proposal(spec) = &resource.spec else {
             continue;
         };
-        let address = resource.address.to_string();
+        let address = resource.address.clone();
         declared.insert(address.clone());
         if !context.in_scope(&address) {
             continue;
@@ -144,11 +145,8 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
             input.prior.get(&address),
         );
     }
-    for (address, record) in &input.prior.resources {
-        if !address.starts_with("Proposal/")
-            || declared.contains(address)
-            || !context.in_scope(address)
-        {
+    for (address, record) in input.prior.of_kind(Kind::Proposal) {
+        if declared.contains(address) || !context.in_scope(address) {
             continue;
         }
         if record.lifecycle.orphan_on_delete {
@@ -182,7 +180,7 @@ fn plan_one(
     live: &[ObservedProposal],
     record: Option<&ResourceState>,
 ) {
-    let address = resource.address.to_string();
+    let address = resource.address.clone();
     let name = resource.metadata.name.as_str();
     if !resource.metadata.lifecycle.ignore_changes.is_empty() {
         // A proposal is replaced whole: an ignored field would have to be

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 use super::plan::{being_removed, company_scope, same_name, subscription_record};
 use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
-use crate::apply::context::{ApplyError, Context};
+use crate::apply::context::{ApplyError, Context, subject};
 use crate::apply::steps::{Polled, Resolution, create_resolving, poll_until};
+use crate::manifest::Address;
 use crate::plan::model::Action;
 use crate::state::{ResourceState, Status};
 
@@ -21,11 +22,11 @@ pub async fn apply(
     action: &Action,
     context: &Context,
 ) -> Result<String, ApplyError> {
-    let address = action.addresses.first().cloned().unwrap_or_default();
+    let address = subject(action)?;
     let client = context.redstor.client()?;
     match operation {
         RedstorOperation::CreateCompany(new) => {
-            let company = create_company(context, client, &address, new).await?;
+            let company = create_company(context, client, address, new).await?;
             Ok(format!("created company {}", company.company_id))
         }
         RedstorOperation::UpdateCompany {
@@ -45,7 +46,7 @@ pub async fn apply(
                 client.set_enabled(*company_id, *enabled).await?;
             }
             context
-                .record(&address, |record| {
+                .record(address, |record| {
                     if let Some(record) = record {
                         if let Some(parent) = parent {
                             record.scope = company_scope(Some(parent));
@@ -68,7 +69,7 @@ pub async fn apply(
             subscriptions,
             new,
         } => {
-            refuse_replace_unless_allowed(context, &address)?;
+            refuse_replace_unless_allowed(context, address)?;
             for subscription in client.subscriptions(*old_id).await? {
                 remove_subscription(context, client, *old_id, subscription.subscription_id).await?;
             }
@@ -77,7 +78,7 @@ pub async fn apply(
             let old = old_id.to_string();
             context
                 .recorder
-                .change_each(subscriptions.iter().map(String::as_str), |_, record| {
+                .change_each(subscriptions, |_, record| {
                     if record
                         .as_ref()
                         .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
@@ -91,8 +92,8 @@ pub async fn apply(
                     then: "the subscriptions are removed at Redstor; the state could not record it",
                 })?;
             client.delete_company(*old_id).await?;
-            context.record(&address, |record| *record = None).await?;
-            let company = create_company(context, client, &address, new).await?;
+            context.record(address, |record| *record = None).await?;
+            let company = create_company(context, client, address, new).await?;
             Ok(format!(
                 "deleted company {old_id}, created {}",
                 company.company_id
@@ -100,7 +101,7 @@ pub async fn apply(
         }
         RedstorOperation::DeleteCompany { company_id } => {
             let deleted = client.delete_company(*company_id).await?;
-            context.record(&address, |record| *record = None).await?;
+            context.record(address, |record| *record = None).await?;
             Ok(if deleted {
                 "deleted".into()
             } else {
@@ -108,7 +109,7 @@ pub async fn apply(
             })
         }
         RedstorOperation::CreateSubscription(new) => {
-            let subscription = create_subscription(context, client, &address, new).await?;
+            let subscription = create_subscription(context, client, address, new).await?;
             Ok(format!("subscribed ({})", subscription.subscription_id))
         }
         RedstorOperation::ConvertTrial {
@@ -129,7 +130,7 @@ pub async fn apply(
                 }
             }
             context
-                .record(&address, |record| {
+                .record(address, |record| {
                     if let Some(record) = record {
                         record.attributes = attributes.clone();
                         record.status = Status::Ready;
@@ -143,10 +144,10 @@ pub async fn apply(
             old_id,
             new,
         } => {
-            refuse_replace_unless_allowed(context, &address)?;
+            refuse_replace_unless_allowed(context, address)?;
             remove_subscription(context, client, *old_company_id, *old_id).await?;
-            context.record(&address, |record| *record = None).await?;
-            let subscription = create_subscription(context, client, &address, new).await?;
+            context.record(address, |record| *record = None).await?;
+            let subscription = create_subscription(context, client, address, new).await?;
             Ok(format!(
                 "removed {old_id}, subscribed {}",
                 subscription.subscription_id
@@ -158,7 +159,7 @@ pub async fn apply(
         } => {
             let removal =
                 remove_subscription(context, client, *company_id, *subscription_id).await?;
-            context.record(&address, |record| *record = None).await?;
+            context.record(address, |record| *record = None).await?;
             Ok(match removal {
                 Removal::Done => "removed".into(),
                 Removal::Queued => "removed (after the queued removal finished)".into(),
@@ -168,7 +169,7 @@ pub async fn apply(
         RedstorOperation::Bind { record: bound } => {
             let bound = bound.clone();
             context
-                .record(&address, |record| *record = Some(bound))
+                .record(address, |record| *record = Some(bound))
                 .await?;
             Ok("bound to the object a previous run created".into())
         }
@@ -176,7 +177,7 @@ pub async fn apply(
 }
 
 /// Destroying a company's data needs the user's explicit consent.
-fn refuse_replace_unless_allowed(context: &Context, address: &str) -> Result<(), ApplyError> {
+fn refuse_replace_unless_allowed(context: &Context, address: &Address) -> Result<(), ApplyError> {
     if context.options.allow_replace {
         Ok(())
     } else {
@@ -209,7 +210,7 @@ fn parent_id(context: &Context, parent: &CompanyParent) -> Result<Uuid, ApplyErr
 async fn create_company(
     context: &Context,
     client: &RedstorClient,
-    address: &str,
+    address: &Address,
     new: &NewCompany,
 ) -> Result<Company, ApplyError> {
     let parent = parent_id(context, &new.parent)?;
@@ -271,7 +272,7 @@ const LOOK_AGAIN: Resolution = Resolution {
 
 /// A 409 on create means the name or product is taken by an object the
 /// state does not know: say how to adopt it.
-fn conflict_hint(err: ApplyError, address: &str) -> ApplyError {
+fn conflict_hint(err: ApplyError, address: &Address) -> ApplyError {
     match err {
         ApplyError::Api(source) if source.status() == Some(409) => ApplyError::Exists {
             source,
@@ -284,7 +285,7 @@ fn conflict_hint(err: ApplyError, address: &str) -> ApplyError {
 async fn create_subscription(
     context: &Context,
     client: &RedstorClient,
-    address: &str,
+    address: &Address,
     new: &NewSubscription,
 ) -> Result<Subscription, ApplyError> {
     let company = parent_id(context, &new.company)?;

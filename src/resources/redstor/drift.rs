@@ -13,6 +13,7 @@ use super::plan::{
     same_name,
 };
 use crate::report::drift::{Changed, Deleted, DriftReport, Unmanaged, changed_fields};
+use crate::resources::Kind;
 use crate::state::State;
 
 /// Redstor: companies renamed, retyped, moved, enabled or disabled, or
@@ -35,7 +36,7 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
     };
     for (address, record) in &state.resources {
         let Some(id) = remote(record) else { continue };
-        if address.starts_with("RedstorCompany/") {
+        if address.kind == Kind::RedstorCompany {
             managed.insert(id);
             let Some(company) = live.company(id) else {
                 report.deleted.push(Deleted {
@@ -65,7 +66,7 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                     live_parent_id: company.parent_company_id.map(|id| id.to_string()),
                 });
             }
-        } else if address.starts_with("RedstorSubscription/") {
+        } else if address.kind == Kind::RedstorSubscription {
             known_subscriptions.insert(id);
             let company = record.scope.company();
             let Some(listed) = company.and_then(|c| live.subscriptions_of(c)) else {

@@ -115,9 +115,10 @@ impl RedstorLive {
 /// Whether any Redstor resource is declared or recorded.
 pub fn in_play(desired: &Desired, state: &State) -> bool {
     desired.resources.iter().any(|r| is_redstor(r.address.kind))
-        || state.resources.keys().any(|address| {
-            address.starts_with("RedstorCompany/") || address.starts_with("RedstorSubscription/")
-        })
+        || state
+            .resources
+            .keys()
+            .any(|address| is_redstor(address.kind))
 }
 
 fn is_redstor(kind: Kind) -> bool {
@@ -139,9 +140,8 @@ pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLi
     }
     // Companies recorded as holding a subscription, the root included
     // (they may have moved out of the manifests' view).
-    for (address, record) in &state.resources {
-        if address.starts_with("RedstorSubscription/")
-            && let Some(id) = record.scope.company()
+    for (_, record) in state.of_kind(Kind::RedstorSubscription) {
+        if let Some(id) = record.scope.company()
             && live.company(id).is_some()
         {
             ids.insert(id);

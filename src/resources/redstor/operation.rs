@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::manifest::Address;
 use crate::state::model::RecordedLifecycle;
 
 /// A Redstor operation.
@@ -22,14 +23,14 @@ pub enum RedstorOperation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         enabled: Option<bool>,
         attributes: Value,
-        dependencies: Vec<String>,
+        dependencies: Vec<Address>,
     },
     /// Remove the company's subscriptions, delete it, create the new one.
     /// Destroys the company's data: runs only with `--allow-replace`.
     ReplaceCompany {
         old_id: Uuid,
         /// State records of subscriptions that go with the old company.
-        subscriptions: Vec<String>,
+        subscriptions: Vec<Address>,
         new: NewCompany,
     },
     /// Delete a company (its customers and subscriptions went first).
@@ -65,7 +66,7 @@ pub enum RedstorOperation {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum CompanyParent {
     Root { company_id: Uuid },
-    Managed { address: String },
+    Managed { address: Address },
 }
 
 /// A Redstor company to create, and what the state records with it.
@@ -77,7 +78,7 @@ pub struct NewCompany {
     pub parent: CompanyParent,
     pub enabled: bool,
     pub attributes: Value,
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<Address>,
     pub lifecycle: RecordedLifecycle,
 }
 
@@ -89,6 +90,6 @@ pub struct NewSubscription {
     pub edition_id: u32,
     pub trial: bool,
     pub attributes: Value,
-    pub dependencies: Vec<String>,
+    pub dependencies: Vec<Address>,
     pub lifecycle: RecordedLifecycle,
 }

@@ -61,12 +61,9 @@ pub fn bound_companies(
     desired: &Desired,
     state: &State,
     live: &RedstorLive,
-) -> BTreeMap<String, Uuid> {
+) -> BTreeMap<Address, Uuid> {
     let mut bound = BTreeMap::new();
-    for (address, record) in &state.resources {
-        if !address.starts_with("RedstorCompany/") {
-            continue;
-        }
+    for (address, record) in state.of_kind(Kind::RedstorCompany) {
         if let Some(id) = record.remote_id.as_deref().and_then(|id| id.parse().ok())
             && live.company(id).is_some()
         {
@@ -87,7 +84,7 @@ pub fn bound_companies(
     loop {
         let mut progress = false;
         for (resource, spec) in &declared {
-            let address = resource.address.to_string();
+            let address = resource.address.clone();
             if bound.contains_key(&address)
                 || state
                     .get(&address)
@@ -113,8 +110,8 @@ pub fn bound_companies(
     bound
 }
 
-pub fn company_address(name: &str) -> String {
-    Address::new(super::COMPANY_KIND, name).to_string()
+pub fn company_address(name: &str) -> Address {
+    Address::new(super::COMPANY_KIND, name)
 }
 
 /// How a company comes out of this plan, for its subscriptions.
@@ -149,19 +146,19 @@ pub fn plan(context: &Context<'_>, live: Option<&RedstorLive>) -> KindPlan {
 fn plan_companies(
     context: &Context<'_>,
     live: &RedstorLive,
-    bound: &BTreeMap<String, Uuid>,
+    bound: &BTreeMap<Address, Uuid>,
     out: &mut KindPlan,
-) -> BTreeMap<String, Fate> {
+) -> BTreeMap<Address, Fate> {
     let input = context.input;
-    let declared: BTreeMap<String, (&Resource, &RedstorCompanySpec)> = input
+    let declared: BTreeMap<Address, (&Resource, &RedstorCompanySpec)> = input
         .desired
         .specs::<RedstorCompanySpec>()
-        .map(|(r, spec)| (r.address.to_string(), (r, spec)))
+        .map(|(r, spec)| (r.address.clone(), (r, spec)))
         .collect();
     // Parents before children, so that a child knows whether its parent
     // is being made in this plan.
-    let mut fates: BTreeMap<String, Fate> = BTreeMap::new();
-    let mut pending: Vec<&String> = declared.keys().collect();
+    let mut fates: BTreeMap<Address, Fate> = BTreeMap::new();
+    let mut pending: Vec<&Address> = declared.keys().collect();
     while !pending.is_empty() {
         let before = pending.len();
         pending.retain(|address| {
@@ -182,11 +179,8 @@ fn plan_companies(
             break;
         }
     }
-    for (address, record) in &input.prior.resources {
-        if address.starts_with("RedstorCompany/")
-            && !declared.contains_key(address)
-            && context.in_scope(address)
-        {
+    for (address, record) in input.prior.of_kind(Kind::RedstorCompany) {
+        if !declared.contains_key(address) && context.in_scope(address) {
             plan_removed_company(context, out, address, record, live);
         }
     }
@@ -197,14 +191,14 @@ fn plan_companies(
 fn plan_company(
     context: &Context<'_>,
     live: &RedstorLive,
-    bound: &BTreeMap<String, Uuid>,
-    fates: &BTreeMap<String, Fate>,
+    bound: &BTreeMap<Address, Uuid>,
+    fates: &BTreeMap<Address, Fate>,
     resource: &Resource,
     spec: &RedstorCompanySpec,
     out: &mut KindPlan,
 ) -> Fate {
     let input = context.input;
-    let address = resource.address.to_string();
+    let address = resource.address.clone();
     let name = spec.name_at_redstor(&resource.metadata.name).to_string();
     let record = input.prior.get(&address);
     let observed = bound.get(&address).and_then(|id| live.company(*id));
@@ -361,14 +355,10 @@ fn plan_company(
             return unchanged;
         }
         let old_id = observed.company_id.to_string();
-        let recorded_here: Vec<(&String, &ResourceState)> = input
+        let recorded_here: Vec<(&Address, &ResourceState)> = input
             .prior
-            .resources
-            .iter()
-            .filter(|(a, r)| {
-                a.starts_with("RedstorSubscription/")
-                    && r.scope.company_id.as_deref() == Some(old_id.as_str())
-            })
+            .of_kind(Kind::RedstorSubscription)
+            .filter(|(_, r)| r.scope.company_id.as_deref() == Some(old_id.as_str()))
             .collect();
         // The replace removes every subscription of the old company: none
         // of them may be protected, kept, or outside this plan.
@@ -378,14 +368,9 @@ fn plan_company(
                 r.lifecycle.prevent_destroy
                     || r.lifecycle.orphan_on_delete
                     || !context.in_scope(a)
-                    || input
-                        .desired
-                        .resources
-                        .iter()
-                        .find(|d| d.address.to_string() == **a)
-                        .is_some_and(|d| ignored(d, "company"))
+                    || input.desired.get(a).is_some_and(|d| ignored(d, "company"))
             })
-            .map(|(a, _)| (*a).clone())
+            .map(|(a, _)| a.to_string())
             .collect();
         if !held.is_empty() {
             out.errors.push(error(
@@ -559,19 +544,14 @@ fn diff_fields(before: Option<&Value>, after: &Value) -> Vec<Change> {
 
 /// What a Redstor resource depends on, as the state records it: the
 /// resources its spec names and its `dependsOn`, sorted.
-pub(super) fn recorded_dependencies(resource: &Resource) -> Vec<String> {
-    let mut deps: BTreeSet<String> = resource
-        .metadata
-        .depends_on
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+pub(super) fn recorded_dependencies(resource: &Resource) -> Vec<Address> {
+    let mut deps: BTreeSet<Address> = resource.metadata.depends_on.iter().cloned().collect();
     deps.extend(
         resource
             .spec
             .references()
             .into_iter()
-            .map(|r| Address::new(r.kind, r.name).to_string()),
+            .map(|r| Address::new(r.kind, r.name)),
     );
     deps.into_iter().collect()
 }
@@ -581,7 +561,7 @@ pub(super) fn recorded_dependencies(resource: &Resource) -> Vec<String> {
 fn plan_removed_company(
     context: &Context<'_>,
     out: &mut KindPlan,
-    address: &str,
+    address: &Address,
     record: &ResourceState,
     live: &RedstorLive,
 ) {
@@ -599,7 +579,7 @@ fn plan_removed_company(
         if !staying.is_empty() {
             out.errors.push(
                 PlanError::new(
-                    Some(address.to_string()),
+                    Some(address.clone()),
                     format!(
                         "it is gone from the manifests, but RedAPI deletes a company only without customers and subscriptions, and these stay: {}",
                         staying.join(", ")
@@ -633,15 +613,11 @@ fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<St
             .iter()
             .find(|(_, r)| r.remote_id.as_deref().and_then(|i| i.parse().ok()) == Some(remote))
     };
-    let stays = |found: Option<(&String, &ResourceState)>, what: String| -> Option<String> {
+    let stays = |found: Option<(&Address, &ResourceState)>, what: String| -> Option<String> {
         let Some((address, record)) = found else {
             return Some(format!("{what} (not managed)"));
         };
-        let declared = input
-            .desired
-            .resources
-            .iter()
-            .any(|d| d.address.to_string() == *address);
+        let declared = input.desired.get(address).is_some();
         if declared {
             // Declared elsewhere: it moves away first.
             None
@@ -684,7 +660,7 @@ fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<St
 fn plan_subscriptions(
     context: &Context<'_>,
     live: &RedstorLive,
-    fates: &BTreeMap<String, Fate>,
+    fates: &BTreeMap<Address, Fate>,
     out: &mut KindPlan,
 ) {
     let input = context.input;
@@ -693,17 +669,14 @@ fn plan_subscriptions(
         let Spec::RedstorSubscription(spec) = &resource.spec else {
             continue;
         };
-        let address = resource.address.to_string();
+        let address = resource.address.clone();
         declared.insert(address.clone());
         if context.in_scope(&address) {
             plan_subscription(context, live, fates, resource, spec, out);
         }
     }
-    for (address, record) in &input.prior.resources {
-        if address.starts_with("RedstorSubscription/")
-            && !declared.contains(address)
-            && context.in_scope(address)
-        {
+    for (address, record) in input.prior.of_kind(Kind::RedstorSubscription) {
+        if !declared.contains(address) && context.in_scope(address) {
             plan_removed_subscription(out, address, record, live);
         }
     }
@@ -777,13 +750,13 @@ fn resolve<'a>(
 fn plan_subscription(
     context: &Context<'_>,
     live: &RedstorLive,
-    fates: &BTreeMap<String, Fate>,
+    fates: &BTreeMap<Address, Fate>,
     resource: &Resource,
     spec: &RedstorSubscriptionSpec,
     out: &mut KindPlan,
 ) {
     let input = context.input;
-    let address = resource.address.to_string();
+    let address = resource.address.clone();
     let error = |field: &str, message: String, hint: String| {
         PlanError::new(Some(address.clone()), format!("spec.{field}: {message}"))
             .hint(hint)
@@ -1040,7 +1013,7 @@ pub fn subscription_record(
     company: Uuid,
     subscription: Uuid,
     attributes: &Value,
-    dependencies: Vec<String>,
+    dependencies: Vec<Address>,
     lifecycle: RecordedLifecycle,
 ) -> ResourceState {
     ResourceState {
@@ -1059,7 +1032,7 @@ pub fn subscription_record(
 
 fn plan_removed_subscription(
     out: &mut KindPlan,
-    address: &str,
+    address: &Address,
     record: &ResourceState,
     live: &RedstorLive,
 ) {
