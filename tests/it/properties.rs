@@ -313,7 +313,7 @@ proptest! {
     ) {
         let sim = TestSim::start();
         let client = sim.redstor();
-        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
+        let root = sim.redstor_root();
         for i in 0..outside {
             sim.block_on(client.create_customer(
                 root,
@@ -363,8 +363,7 @@ proptest! {
         }
         // What entitle did not make is still there.
         let names: Vec<String> = sim
-            .block_on(client.customers_transitive(root))
-            .unwrap()
+            .redstor_tree()
             .into_iter()
             .map(|c| c.company_name)
             .collect();

@@ -2,8 +2,7 @@
 //! applies manifests against the simulator's RedAPI over HTTP; the tree is
 //! checked through the client, and call counts through `/_sim/metrics`.
 
-use entitle::api::redstor::{Company, CompanyType, RedstorClient, TrialStatus};
-use uuid::Uuid;
+use entitle::api::redstor::{Company, CompanyType, TrialStatus};
 
 use crate::support::{Project, TestSim};
 
@@ -60,16 +59,6 @@ fn tree() -> String {
     .concat()
 }
 
-fn client(sim: &TestSim) -> RedstorClient {
-    sim.redstor()
-}
-
-fn tree_of(sim: &TestSim) -> Vec<Company> {
-    let client = client(sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
-    sim.block_on(client.customers_transitive(root)).unwrap()
-}
-
 fn named<'a>(tree: &'a [Company], name: &str) -> &'a Company {
     tree.iter()
         .find(|c| c.company_name == name)
@@ -84,8 +73,8 @@ fn a_three_level_tree_is_built_from_empty_and_then_plans_empty() {
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("7 done, 0 failed"), "{}", run.stdout);
 
-    let tree = tree_of(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let tree = sim.redstor_tree();
+    let root = sim.redstor_root();
     let northwind = named(&tree, "northwind");
     assert_eq!(northwind.company_type, CompanyType::Partner);
     assert_eq!(northwind.parent_company_id, Some(root));
@@ -98,9 +87,7 @@ fn a_three_level_tree_is_built_from_empty_and_then_plans_empty() {
         named(&tree, "contoso").parent_company_id,
         Some(northwind.company_id)
     );
-    let subscriptions = sim
-        .block_on(client(&sim).subscriptions(adatum.company_id))
-        .unwrap();
+    let subscriptions = sim.redstor_subscriptions(adatum.company_id);
     assert_eq!(subscriptions.len(), 2);
     let gws = subscriptions.iter().find(|s| s.product_id == 91).unwrap();
     assert_eq!(gws.trial_status, TrialStatus::Active);
@@ -120,7 +107,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let before = named(&tree_of(&sim), "contoso").company_id;
+    let before = named(&sim.redstor_tree(), "contoso").company_id;
 
     project.write(
         "msp.yaml",
@@ -140,7 +127,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
     assert_eq!(sim.calls(REASSIGN), 1);
     assert_eq!(sim.calls(DELETE_COMPANY), 0);
     assert_eq!(sim.calls(CREATE_CUSTOMER), 0);
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     let contoso = named(&tree, "contoso");
     assert_eq!(contoso.company_id, before, "the company kept its id");
     assert_eq!(
@@ -148,12 +135,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
         Some(named(&tree, "tailspin").company_id)
     );
     // Its subscription moved with it.
-    assert_eq!(
-        sim.block_on(client(&sim).subscriptions(before))
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sim.redstor_subscriptions(before).len(), 1);
     project.plan().expect(0);
 }
 
@@ -169,12 +151,12 @@ fn disabling_and_enabling_a_company() {
     );
     project.write("msp.yaml", &disabled);
     project.apply().expect(0);
-    assert!(!named(&tree_of(&sim), "contoso").is_enabled);
+    assert!(!named(&sim.redstor_tree(), "contoso").is_enabled);
     project.plan().expect(0);
 
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    assert!(named(&tree_of(&sim), "contoso").is_enabled);
+    assert!(named(&sim.redstor_tree(), "contoso").is_enabled);
     project.plan().expect(0);
 }
 
@@ -184,10 +166,9 @@ fn turning_trial_off_converts_the_trial() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let adatum = named(&tree_of(&sim), "adatum").company_id;
+    let adatum = named(&sim.redstor_tree(), "adatum").company_id;
     let before = sim
-        .block_on(client(&sim).subscriptions(adatum))
-        .unwrap()
+        .redstor_subscriptions(adatum)
         .into_iter()
         .find(|s| s.product_id == 91)
         .unwrap();
@@ -199,8 +180,7 @@ fn turning_trial_off_converts_the_trial() {
     project.apply().expect(0);
     assert_eq!(sim.calls(CONVERT), 1);
     let after = sim
-        .block_on(client(&sim).subscriptions(adatum))
-        .unwrap()
+        .redstor_subscriptions(adatum)
         .into_iter()
         .find(|s| s.product_id == 91)
         .unwrap();
@@ -228,7 +208,11 @@ fn removing_a_subtree_deletes_children_and_subscriptions_first() {
     project.write("msp.yaml", &kept);
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("4 done, 0 failed"), "{}", run.stdout);
-    let names: Vec<String> = tree_of(&sim).into_iter().map(|c| c.company_name).collect();
+    let names: Vec<String> = sim
+        .redstor_tree()
+        .into_iter()
+        .map(|c| c.company_name)
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!names.contains(&"tailspin".to_string()));
     let state = project.state();
@@ -243,7 +227,7 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let old = named(&tree_of(&sim), "contoso").company_id;
+    let old = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "msp.yaml",
         &tree().replace(
@@ -260,22 +244,17 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
         "{}",
         refused.stderr
     );
-    assert_eq!(named(&tree_of(&sim), "contoso").company_id, old);
+    assert_eq!(named(&sim.redstor_tree(), "contoso").company_id, old);
 
     project
         .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
         .expect(0);
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     let renamed = named(&tree, "Contoso Group");
     assert_ne!(renamed.company_id, old);
     assert!(tree.iter().all(|c| c.company_name != "contoso"));
     // Its subscription was made again in the new company.
-    assert_eq!(
-        sim.block_on(client(&sim).subscriptions(renamed.company_id))
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sim.redstor_subscriptions(renamed.company_id).len(), 1);
     project.plan().expect(0);
 }
 
@@ -292,8 +271,8 @@ fn a_token_signed_with_another_key_is_refused() {
 #[test]
 fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_managed_company() {
     let sim = TestSim::start();
-    let client = client(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let client = sim.redstor();
+    let root = sim.redstor_root();
     // 260 companies made outside entitle, flat under the root.
     sim.block_on(async {
         for i in 0..260 {
@@ -330,7 +309,7 @@ fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     }));
     project.apply().expect(0);
     sim.set_faults(serde_json::json!({}));
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     assert_eq!(
         tree.iter()
             .filter(|c| c.company_name == "northwind")
@@ -379,8 +358,8 @@ fn drift_shows_changes_made_outside() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let client = client(&sim);
-    let tree = tree_of(&sim);
+    let client = sim.redstor();
+    let tree = sim.redstor_tree();
     let contoso = named(&tree, "contoso").company_id;
     let northwind = named(&tree, "northwind").company_id;
     sim.block_on(async {
@@ -410,8 +389,8 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
     );
     project.write("msp.yaml", &tree_ignoring);
     project.apply().expect(0);
-    let client = client(&sim);
-    let live = tree_of(&sim);
+    let client = sim.redstor();
+    let live = sim.redstor_tree();
     let contoso = named(&live, "contoso").company_id;
     let tailspin = named(&live, "tailspin").company_id;
     // Someone disables Contoso and moves it, in the portal.
@@ -429,18 +408,18 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
         plan.stdout
     );
     project.apply().expect(0);
-    let contoso = named(&tree_of(&sim), "contoso").clone();
+    let contoso = named(&sim.redstor_tree(), "contoso").clone();
     assert!(contoso.is_enabled);
     assert_eq!(
         contoso.parent_company_id,
-        Some(named(&tree_of(&sim), "northwind").company_id)
+        Some(named(&sim.redstor_tree(), "northwind").company_id)
     );
 }
 
 #[test]
 fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
     let sim = TestSim::start();
-    let client = client(&sim);
+    let client = sim.redstor();
     sim.reset_metrics();
     sim.block_on(async {
         client.root_company().await.unwrap();
@@ -462,8 +441,8 @@ fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
 #[test]
 fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
     let sim = TestSim::start();
-    let client = client(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let client = sim.redstor();
+    let root = sim.redstor_root();
     let (made, subscribed) = sim.block_on(async {
         let company = client
             .create_customer(root, "contoso", CompanyType::Customer)
@@ -571,8 +550,8 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
         .expect(0);
     sim.set_faults(serde_json::json!({}));
     let state = project.state();
-    let fabrikam = named(&tree_of(&sim), "fabrikam").company_id;
-    let live = sim.block_on(client(&sim).subscriptions(fabrikam)).unwrap();
+    let fabrikam = named(&sim.redstor_tree(), "fabrikam").company_id;
+    let live = sim.redstor_subscriptions(fabrikam);
     assert_eq!(live.len(), 1, "subscribed in fabrikam");
     assert!(
         state["resources"].get("RedstorSubscription/m365").is_some(),
@@ -588,7 +567,7 @@ fn import_refuses_an_id_already_bound_in_another_case() {
     let project = Project::new(&sim);
     project.write("a.yaml", &company("contoso", "Customer", None, ""));
     project.apply().expect(0);
-    let id = named(&tree_of(&sim), "contoso").company_id;
+    let id = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "b.yaml",
         &company(
@@ -629,9 +608,9 @@ fn import_refuses_an_id_already_bound_in_another_case() {
 fn an_imported_company_differing_only_in_case_is_not_replaced() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let root = sim.redstor_root();
     let made = sim
-        .block_on(client(&sim).create_customer(
+        .block_on(sim.redstor().create_customer(
             root,
             "CONTOSO LTD",
             entitle::api::redstor::CompanyType::Customer,
@@ -681,9 +660,9 @@ fn refresh_only_accepts_a_moved_company_once() {
         .concat(),
     );
     project.apply().expect(0);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
-    let contoso = named(&tree_of(&sim), "contoso").company_id;
-    sim.block_on(client(&sim).reassign(root, contoso)).unwrap();
+    let root = sim.redstor_root();
+    let contoso = named(&sim.redstor_tree(), "contoso").company_id;
+    sim.block_on(sim.redstor().reassign(root, contoso)).unwrap();
     project
         .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
         .expect(0);
@@ -717,8 +696,8 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
         .concat(),
     );
     project.apply().expect(0);
-    let northwind = named(&tree_of(&sim), "northwind").company_id;
-    sim.block_on(client(&sim).create_customer(
+    let northwind = named(&sim.redstor_tree(), "northwind").company_id;
+    sim.block_on(sim.redstor().create_customer(
         northwind,
         "Walk-in",
         entitle::api::redstor::CompanyType::Customer,
@@ -734,7 +713,7 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
         "{}",
         refused.stderr
     );
-    assert!(tree_of(&sim).iter().any(|c| c.company_id == northwind));
+    assert!(sim.redstor_tree().iter().any(|c| c.company_id == northwind));
 }
 
 /// A document of `kind` named `name` that depends on `on`, with `spec`.
@@ -794,7 +773,7 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     project
         .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
         .expect(0);
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     let acme = named(&tree, "Acme Group");
     assert_eq!(
         named(&tree, "initech").parent_company_id,

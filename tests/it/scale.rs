@@ -235,9 +235,7 @@ impl Customers {
     /// The account holds exactly the desired tree, each company once, and
     /// the state binds each address to it.
     fn check(&self, sim: &TestSim, state: &serde_json::Value, seed: u64) {
-        let client = sim.redstor();
-        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
-        let tree = sim.block_on(client.customers_transitive(root)).unwrap();
+        let tree = sim.redstor_tree();
         let mut names: Vec<&str> = tree.iter().map(|c| c.company_name.as_str()).collect();
         names.sort_unstable();
         let mut wanted: Vec<&str> = self.chosen.keys().map(String::as_str).collect();
@@ -263,9 +261,7 @@ impl Customers {
                 company.company_id.to_string(),
                 "seed {seed}: {name}"
             );
-            let subscriptions = sim
-                .block_on(client.subscriptions(company.company_id))
-                .unwrap();
+            let subscriptions = sim.redstor_subscriptions(company.company_id);
             assert_eq!(
                 subscriptions.len(),
                 1,

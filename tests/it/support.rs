@@ -75,8 +75,33 @@ impl TestSim {
     }
 
     /// The id of the Redstor account's root company.
-    pub fn redstor_root(&self) -> String {
-        self.sim.as_ref().unwrap().redstor_root_company_id()
+    pub fn redstor_root(&self) -> uuid::Uuid {
+        uuid::Uuid::parse_str(&self.sim.as_ref().unwrap().redstor_root_company_id()).unwrap()
+    }
+
+    /// RedAPI's base URL, with the trailing slash.
+    pub fn redstor_api_url(&self) -> String {
+        self.sim.as_ref().unwrap().redstor_api_url()
+    }
+
+    /// The Redstor token endpoint.
+    pub fn redstor_token_url(&self) -> String {
+        self.sim.as_ref().unwrap().redstor_token_url()
+    }
+
+    /// Every company below the Redstor root, read through the client.
+    pub fn redstor_tree(&self) -> Vec<entitle::api::redstor::Company> {
+        self.block_on(self.redstor().customers_transitive(self.redstor_root()))
+            .unwrap()
+    }
+
+    /// The Redstor subscriptions of `company`, read through the client.
+    pub fn redstor_subscriptions(
+        &self,
+        company: uuid::Uuid,
+    ) -> Vec<entitle::api::redstor::Subscription> {
+        self.block_on(self.redstor().subscriptions(company))
+            .unwrap()
     }
 
     /// A RedAPI client signed in as the simulator's account.
@@ -86,10 +111,9 @@ impl TestSim {
 
     /// A RedAPI client of the simulator's client id, signing with `pem`.
     pub fn redstor_with_key(&self, pem: &str) -> RedstorClient {
-        let sim = self.sim.as_ref().unwrap();
         let credentials = RedstorCredentials::service_account(
-            &sim.redstor_api_url(),
-            &sim.redstor_token_url(),
+            &self.redstor_api_url(),
+            &self.redstor_token_url(),
             &self.redstor_account().client_id,
             pem.as_bytes(),
             std::path::Path::new("test key"),
@@ -224,16 +248,56 @@ pub fn fast_retries() -> HttpConfig {
     }
 }
 
-/// The `entitle` binary with no ECL or Redstor variables from the outside.
-pub fn entitle() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("entitle").unwrap();
+/// The `entitle` binary, with no ECL, Redstor or entitle variables from the
+/// outside.
+fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
     for (name, _) in std::env::vars() {
         if name.starts_with("OS_") || name.starts_with("REDSTOR_") || name.starts_with("ENTITLE_") {
             command.env_remove(name);
         }
     }
+    command
+}
+
+/// The `entitle` binary, in the repository, with no ECL or Redstor
+/// variables from the outside.
+pub fn entitle() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::from_std(binary());
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     command
+}
+
+impl TestSim {
+    /// `entitle --no-progress`, run in `dir` and pointed at this simulator:
+    /// the demo ECL account, and the Redstor service account with its key
+    /// written to `dir/redstor-key.pem`.
+    pub fn command_in(&self, dir: &std::path::Path) -> std::process::Command {
+        let key = self.redstor_key_in(dir);
+        let mut command = binary();
+        command
+            .current_dir(dir)
+            .env("REDSTOR_CLIENT_ID", &self.redstor_account().client_id)
+            .env("REDSTOR_PRIVATE_KEY_FILE", &key)
+            .env("REDSTOR_API_URL", self.redstor_api_url())
+            .env("REDSTOR_TOKEN_URL", self.redstor_token_url())
+            .env("OS_AUTH_URL", format!("{}/v3", self.url))
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demo-secret")
+            .env("ENTITLE_ECL_ENDPOINT", &self.url)
+            .arg("--no-progress");
+        command
+    }
+
+    /// The Redstor account's private key, written to
+    /// `dir/redstor-key.pem` unless it is there already.
+    pub fn redstor_key_in(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let key = dir.join("redstor-key.pem");
+        if !key.exists() {
+            std::fs::write(&key, self.redstor_account().private_key_pem()).unwrap();
+        }
+        key
+    }
 }
 
 /// A directory of manifests and a state file, run with the `entitle` binary
@@ -252,6 +316,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `command` with no input and captures what it printed.
+    pub fn of(mut command: std::process::Command) -> Self {
+        let output = command.stdin(std::process::Stdio::null()).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
         assert_eq!(
@@ -324,39 +398,10 @@ impl<'a> Project<'a> {
         self.dir.path().join("entitle.state.json")
     }
 
-    /// The binary, in the project directory, pointed at the simulator.
-    pub fn command(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_command())
-    }
-
-    /// The same, as a process to start and stop at will.
+    /// The binary, in the project directory, pointed at the simulator, as a
+    /// process to start and stop at will.
     pub fn std_command(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("OS_")
-                || name.starts_with("REDSTOR_")
-                || name.starts_with("ENTITLE_")
-            {
-                command.env_remove(name);
-            }
-        }
-        let key = self.dir.path().join("redstor-key.pem");
-        if !key.exists() {
-            std::fs::write(&key, self.sim.redstor_account().private_key_pem()).unwrap();
-        }
-        let sim = self.sim.sim.as_ref().unwrap();
-        command
-            .current_dir(self.dir.path())
-            .env("REDSTOR_CLIENT_ID", &self.sim.redstor_account().client_id)
-            .env("REDSTOR_PRIVATE_KEY_FILE", &key)
-            .env("REDSTOR_API_URL", sim.redstor_api_url())
-            .env("REDSTOR_TOKEN_URL", sim.redstor_token_url())
-            .env("OS_AUTH_URL", format!("{}/v3", self.sim.url))
-            .env("OS_USERNAME", "demo")
-            .env("OS_PASSWORD", "demo-secret")
-            .env("ENTITLE_ECL_ENDPOINT", &self.sim.url)
-            .arg("--no-progress");
-        command
+        self.sim.command_in(self.dir.path())
     }
 
     /// Starts `entitle apply manifests --auto-approve` with `extra` flags,
@@ -371,13 +416,11 @@ impl<'a> Project<'a> {
             .unwrap()
     }
 
+    /// `entitle <args>` in the project, run to its end.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.command().args(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        let mut command = self.std_command();
+        command.args(args);
+        Run::of(command)
     }
 
     pub fn plan(&self) -> Run {
