@@ -127,27 +127,46 @@ impl TestSim {
         self.runtime.block_on(future)
     }
 
-    /// Calls a `/_sim/...` control endpoint and returns its JSON answer.
-    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/_sim/{path}", self.url);
+    /// A request to `path` as it is, with a bearer `token` and a JSON `body`
+    /// when given: for what the typed clients never send.
+    pub fn call(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.url);
         self.block_on(async {
             let mut request = reqwest::Client::new().request(method, &url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             if let Some(body) = body {
                 request = request.json(&body);
             }
             let response = request.send().await.unwrap();
-            assert!(
-                response.status().is_success(),
-                "{url}: {}",
-                response.status()
-            );
+            let status = response.status();
+            let headers = response.headers().clone();
             let text = response.text().await.unwrap();
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap()
+            Reply {
+                status,
+                headers,
+                body: serde_json::from_str(&text).unwrap_or(Value::Null),
+                text,
             }
         })
+    }
+
+    /// Calls a `/_sim/...` control endpoint and returns its JSON answer.
+    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let reply = self.call(None, method, &format!("/_sim/{path}"), body);
+        assert!(reply.status.is_success(), "/_sim/{path}: {}", reply.status);
+        if reply.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&reply.text).unwrap()
+        }
     }
 
     pub fn set_faults(&self, faults: Value) {
@@ -227,6 +246,22 @@ impl TestSim {
     /// A Proposal API client for `tenant` with the demo account.
     pub fn proposals(&self, tenant: &str) -> ProposalClient {
         ProposalClient::new(self.session(tenant))
+    }
+}
+
+/// The simulator's answer to a request sent as it is.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    /// The body as JSON, or null when it is not JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
     }
 }
 
