@@ -710,10 +710,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
 
 #[test]
 fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
-    let sim = TestSim::with_config(entitle::sim::SimConfig {
-        provisioning_delay: Duration::from_secs(3600),
-        ..entitle::sim::SimConfig::default()
-    });
+    let sim = TestSim::with_provisioning_delay(Duration::from_secs(3600));
     let project = Project::new(&sim);
     project.write("tenant.yaml", TENANT_YAML);
     project.write(

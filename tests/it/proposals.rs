@@ -257,10 +257,7 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
 
 #[test]
 fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
-    let sim = TestSim::with_config(entitle::sim::SimConfig {
-        provisioning_delay: std::time::Duration::from_secs(3600),
-        ..entitle::sim::SimConfig::default()
-    });
+    let sim = TestSim::with_provisioning_delay(std::time::Duration::from_secs(3600));
     let project = Project::new(&sim);
     project.write("tenant.yaml", TENANT_YAML);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));

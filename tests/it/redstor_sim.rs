@@ -2,6 +2,8 @@
 //! (assertions signed here with ring), tenancy, errors, paging, the company
 //! tree, subscriptions and their removal, and the generated reports.
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use entitle::sim::SimConfig;
@@ -13,6 +15,13 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
 use crate::support::{Reply, TestSim};
+
+/// A simulator whose queued subscription removals take two seconds by its
+/// clock: long enough to be seen queued however slow the machine, short
+/// enough for a few seconds' advance of the clock to finish them.
+fn with_slow_removals() -> TestSim {
+    TestSim::with_provisioning_delay(Duration::from_secs(2))
+}
 
 /// A JWS compact JWT over `claims` with header `alg`, signed RS256 with the
 /// simulator's account key (whatever `alg` says).
@@ -651,7 +660,7 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
 
 #[test]
 fn subscriptions_trials_conversion_and_queued_removal() {
-    let sim = TestSim::start();
+    let sim = with_slow_removals();
     let mut api = Api::new(&sim);
     let root = api.root();
     let company = api.create(&root, "Contoso", "Customer");
@@ -763,7 +772,7 @@ fn subscriptions_trials_conversion_and_queued_removal() {
 
 #[test]
 fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
-    let sim = TestSim::start();
+    let sim = with_slow_removals();
     let mut api = Api::new(&sim);
     let root = api.root();
     let company = api.create(&root, "Fabrikam", "Customer");

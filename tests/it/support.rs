@@ -39,8 +39,14 @@ pub struct TestSim {
 impl TestSim {
     /// A simulator with a short provisioning delay.
     pub fn start() -> Self {
+        Self::with_provisioning_delay(Duration::from_millis(50))
+    }
+
+    /// A simulator whose licenses and proposals take `delay` to provision
+    /// and whose queued Redstor removals take as long to be done.
+    pub fn with_provisioning_delay(delay: Duration) -> Self {
         Self::with_config(SimConfig {
-            provisioning_delay: Duration::from_millis(50),
+            provisioning_delay: delay,
             ..SimConfig::default()
         })
     }
