@@ -11,8 +11,6 @@ use sha2::{Digest, Sha256};
 
 use crate::support::*;
 
-const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
-
 fn two_licenses(project: &Project<'_>) {
     project.write("tenant.yaml", TENANT_YAML);
     project.write(
@@ -546,22 +544,8 @@ fn no_secret_reaches_output_state_or_plans() {
     two_licenses(&project);
     project.write(
         "redstor.yaml",
-        "apiVersion: entitle/v1
-kind: RedstorCompany
-metadata:
-  name: northwind
-spec:
-  type: Partner
----
-apiVersion: entitle/v1
-kind: RedstorSubscription
-metadata:
-  name: northwind-m365
-spec:
-  company: northwind
-  product: O365
-  edition: Standard
-",
+        &(company_yaml("northwind", "Partner", None, "")
+            + &subscription_yaml("northwind-m365", "northwind", "O365", "Standard", "")),
     );
     let mut outputs = Vec::new();
     for args in [
@@ -749,10 +733,7 @@ fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     project.write("tenant.yaml", TENANT_YAML);
-    let keyless = |version: &str| {
-        license_yaml("bare", PLAN_ADVANCED_9, 1, version, "")
-            .replace(&format!("keyTypes: [{KEY_STANDALONE}]"), "keyTypes: []")
-    };
+    let keyless = |version: &str| keyless_license_yaml("bare", PLAN_ADVANCED_9, 1, version, "");
     project.write("bare.yaml", &keyless("9.0"));
     project.apply().expect(0);
     sim.advance_clock(86_400);

@@ -5,9 +5,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::support::{Project, TENANT_YAML, TestSim, license_yaml};
-
-const PLAN: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+use crate::support::{PLAN_ADVANCED_9, Project, TENANT_YAML, TestSim, license_yaml};
 
 /// Where stdout goes in a run.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +70,10 @@ fn assert_one_clear_error(what: &str, (code, stderr): (i32, String)) {
 fn project(sim: &TestSim) -> Project<'_> {
     let project = Project::new(sim);
     project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &license_yaml("web", PLAN, 2, "9.0", ""));
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", ""),
+    );
     project
 }
 
@@ -154,7 +155,10 @@ fn apply_completes_whatever_happens_to_stdout() {
     assert_ends_quietly("apply", run_into(command, Sink::ClosedPipe));
     assert_eq!(project.live().len(), 1);
 
-    project.write("licenses.yaml", &license_yaml("web", PLAN, 3, "9.0", ""));
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 3, "9.0", ""),
+    );
     project
         .run(&["plan", "manifests", "--out", "p.json"])
         .expect(0);

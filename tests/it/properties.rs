@@ -61,14 +61,17 @@ fn manifests(licenses: &[Gen]) -> String {
             Some(d) if d < i => format!("  dependsOn: [ArcserveLicense/l{d}]\n"),
             _ => String::new(),
         };
-        let keys = if license.keyed {
-            format!("[{KEY_STANDALONE}]")
+        let yaml = if license.keyed {
+            license_yaml
         } else {
-            "[]".into()
+            keyless_license_yaml
         };
-        text.push_str(&format!(
-            "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: l{i}\n{depends}spec:\n  tenant: prod\n  plan: {}\n  standaloneKeys: {}\n  version: \"{}\"\n  keyTypes: {keys}\n",
-            PLANS[license.plan], license.keys, license.version
+        text.push_str(&yaml(
+            &format!("l{i}"),
+            PLANS[license.plan],
+            license.keys,
+            license.version,
+            &depends,
         ));
     }
     text
@@ -263,15 +266,15 @@ fn parent_in(tree: &[GenCompany], i: usize) -> Option<usize> {
 /// `before` stays paid (a paid subscription cannot become a trial again).
 fn redstor_manifests(tree: &[GenCompany], before: Option<&[GenCompany]>) -> String {
     // One company in every tree, so that no tree is an empty set of files.
-    let mut text = "apiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: anchor\nspec:\n  type: Partner\n".to_string();
+    let mut text = company_yaml("anchor", "Partner", None, "");
     for (i, company) in tree.iter().enumerate().filter(|(_, c)| c.present) {
         let kind = if i % 2 == 0 { "Partner" } else { "Customer" };
-        let parent = parent_in(tree, i)
-            .map(|p| format!("  parent: c{p}\n"))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: c{i}\nspec:\n  type: {kind}\n{parent}  enabled: {}\n",
-            company.enabled
+        let parent = parent_in(tree, i).map(|p| format!("c{p}"));
+        text.push_str(&company_yaml(
+            &format!("c{i}"),
+            kind,
+            parent.as_deref(),
+            &format!("  enabled: {}\n", company.enabled),
         ));
         for (slot, subscription) in company.subscriptions.iter().enumerate() {
             let Some((edition, mut trial)) = *subscription else {
@@ -286,9 +289,12 @@ fn redstor_manifests(tree: &[GenCompany], before: Option<&[GenCompany]>) -> Stri
                 trial = false;
             }
             let (product, editions) = PRODUCTS[slot];
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: c{i}-{product}\nspec:\n  company: c{i}\n  product: {product}\n  edition: {}\n  trial: {trial}\n",
-                editions[usize::from(edition)]
+            text.push_str(&subscription_yaml(
+                &format!("c{i}-{product}"),
+                &format!("c{i}"),
+                product,
+                editions[usize::from(edition)],
+                &format!("  trial: {trial}\n"),
             ));
         }
     }

@@ -4,7 +4,7 @@
 
 use entitle::api::redstor::{Company, CompanyType, TrialStatus};
 
-use crate::support::{Project, TestSim};
+use crate::support::{Project, TestSim, company_yaml, subscription_yaml};
 
 const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
 const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
@@ -13,48 +13,17 @@ const CONVERT: &str = "PATCH /companies/{companyId}/subscriptions/{subscriptionI
 const DELETE_COMPANY: &str = "DELETE /companies/{companyId}";
 const CREATE_CUSTOMER: &str = "POST /companies/{companyId}/customers";
 
-fn company(name: &str, company_type: &str, parent: Option<&str>, extra: &str) -> String {
-    let parent = parent
-        .map(|p| format!("  parent: {p}\n"))
-        .unwrap_or_default();
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorCompany
-metadata:
-  name: {name}
-spec:
-  type: {company_type}
-{parent}{extra}"
-    )
-}
-
-fn subscription(name: &str, company: &str, product: &str, edition: &str, extra: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorSubscription
-metadata:
-  name: {name}
-spec:
-  company: {company}
-  product: {product}
-  edition: {edition}
-{extra}"
-    )
-}
-
 /// A partner, a nested partner, customers at two levels, subscriptions
 /// including a trial.
 fn tree() -> String {
     [
-        company("northwind", "Partner", None, ""),
-        company("contoso", "Customer", Some("northwind"), ""),
-        company("tailspin", "Partner", Some("northwind"), ""),
-        company("adatum", "Customer", Some("tailspin"), ""),
-        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
-        subscription("adatum-gws", "adatum", "GWS", "Standard", "  trial: true\n"),
-        subscription("adatum-archive", "adatum", "Archive", "Standard", ""),
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml("contoso", "Customer", Some("northwind"), ""),
+        company_yaml("tailspin", "Partner", Some("northwind"), ""),
+        company_yaml("adatum", "Customer", Some("tailspin"), ""),
+        subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
+        subscription_yaml("adatum-gws", "adatum", "GWS", "Standard", "  trial: true\n"),
+        subscription_yaml("adatum-archive", "adatum", "Archive", "Standard", ""),
     ]
     .concat()
 }
@@ -200,9 +169,9 @@ fn removing_a_subtree_deletes_children_and_subscriptions_first() {
     // refuses to delete a company that still has customers or
     // subscriptions, so success proves the order.
     let kept = [
-        company("northwind", "Partner", None, ""),
-        company("contoso", "Customer", Some("northwind"), ""),
-        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml("contoso", "Customer", Some("northwind"), ""),
+        subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &kept);
@@ -302,7 +271,7 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
 fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    project.write("msp.yaml", &company("northwind", "Partner", None, ""));
+    project.write("msp.yaml", &company_yaml("northwind", "Partner", None, ""));
     sim.set_faults(serde_json::json!({
         "drop_rate": 1.0,
         "only": CREATE_CUSTOMER,
@@ -327,10 +296,10 @@ fn unknown_products_and_editions_are_plan_errors_with_suggestions() {
     project.write(
         "msp.yaml",
         &[
-            company("northwind", "Partner", None, ""),
-            subscription("a", "northwind", "O356", "Standard", ""),
-            subscription("b", "northwind", "Machines", "Servr", ""),
-            subscription(
+            company_yaml("northwind", "Partner", None, ""),
+            subscription_yaml("a", "northwind", "O356", "Standard", ""),
+            subscription_yaml("b", "northwind", "Machines", "Servr", ""),
+            subscription_yaml(
                 "c",
                 "northwind",
                 "Salesforce",
@@ -458,8 +427,8 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
     project.write(
         "msp.yaml",
         &[
-            company("contoso", "Customer", None, ""),
-            subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+            company_yaml("contoso", "Customer", None, ""),
+            subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
         ]
         .concat(),
     );
@@ -517,9 +486,9 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     let before = [
-        company("contoso", "Customer", None, ""),
-        company("fabrikam", "Customer", None, ""),
-        subscription("m365", "contoso", "O365", "Advanced", ""),
+        company_yaml("contoso", "Customer", None, ""),
+        company_yaml("fabrikam", "Customer", None, ""),
+        subscription_yaml("m365", "contoso", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &before);
@@ -528,15 +497,15 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
     // subscription moves to fabrikam. The partner's create is slow (as
     // a real create can be), so the subscription's replace runs first.
     let after = [
-        company("northwind", "Partner", None, ""),
-        company(
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml(
             "contoso",
             "Customer",
             Some("northwind"),
             "  companyName: Contoso Two\n",
         ),
-        company("fabrikam", "Customer", None, ""),
-        subscription("m365", "fabrikam", "O365", "Advanced", ""),
+        company_yaml("fabrikam", "Customer", None, ""),
+        subscription_yaml("m365", "fabrikam", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &after);
@@ -565,12 +534,12 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
 fn import_refuses_an_id_already_bound_in_another_case() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    project.write("a.yaml", &company("contoso", "Customer", None, ""));
+    project.write("a.yaml", &company_yaml("contoso", "Customer", None, ""));
     project.apply().expect(0);
     let id = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "b.yaml",
-        &company(
+        &company_yaml(
             "contoso-again",
             "Customer",
             None,
@@ -618,7 +587,7 @@ fn an_imported_company_differing_only_in_case_is_not_replaced() {
         .unwrap();
     project.write(
         "a.yaml",
-        &company("contoso", "Customer", None, "  companyName: Contoso Ltd\n"),
+        &company_yaml("contoso", "Customer", None, "  companyName: Contoso Ltd\n"),
     );
     project.plan().expect(1);
     project
@@ -649,13 +618,13 @@ fn refresh_only_accepts_a_moved_company_once() {
     project.write(
         "a.yaml",
         &[
-            company(
+            company_yaml(
                 "northwind",
                 "Partner",
                 None,
                 "  companyName: Northwind Traders\n",
             ),
-            company("contoso", "Customer", Some("northwind"), ""),
+            company_yaml("contoso", "Customer", Some("northwind"), ""),
         ]
         .concat(),
     );
@@ -687,8 +656,8 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
     project.write(
         "a.yaml",
         &[
-            company("northwind", "Partner", None, ""),
-            subscription("nw-m365", "northwind", "O365", "Standard", "").replace(
+            company_yaml("northwind", "Partner", None, ""),
+            subscription_yaml("nw-m365", "northwind", "O365", "Standard", "").replace(
                 "  name: nw-m365\n",
                 "  name: nw-m365\n  lifecycle:\n    deletionPolicy: Orphan\n",
             ),
@@ -703,7 +672,7 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
         entitle::api::redstor::CompanyType::Customer,
     ))
     .unwrap();
-    project.write("a.yaml", &company("other", "Partner", None, ""));
+    project.write("a.yaml", &company_yaml("other", "Partner", None, ""));
     let refused = project.plan().expect(1);
     assert!(
         refused.stderr.contains("company `Walk-in` (not managed)")
@@ -742,8 +711,8 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     let before = [
-        company("acme", "Partner", None, ""),
-        company("globex", "Partner", None, ""),
+        company_yaml("acme", "Partner", None, ""),
+        company_yaml("globex", "Partner", None, ""),
         depending(
             "RedstorSubscription",
             "globex-m365",
@@ -762,9 +731,9 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     project.apply().expect(0);
 
     let after = [
-        company("acme", "Partner", None, "  companyName: Acme Group\n"),
-        company("globex", "Partner", None, ""),
-        company("initech", "Customer", Some("acme"), ""),
+        company_yaml("acme", "Partner", None, "  companyName: Acme Group\n"),
+        company_yaml("globex", "Partner", None, ""),
+        company_yaml("initech", "Customer", Some("acme"), ""),
     ]
     .concat();
     project.write("msp.yaml", &after);

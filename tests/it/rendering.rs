@@ -5,8 +5,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
-
 /// Replaces every license and order id the simulator made with `[id]`.
 fn redact(text: &str, sim: &TestSim) -> String {
     let dump = sim.control(reqwest::Method::GET, "dump", None);
@@ -120,32 +118,21 @@ fn redact_uuids(text: &str) -> String {
     out
 }
 
-fn redstor_company(name: &str, extra: &str) -> String {
-    format!(
-        "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n{extra}"
-    )
-}
-
-fn redstor_subscription(name: &str, company: &str, trial: bool) -> String {
-    format!(
-        "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}\nspec:\n  company: {company}\n  product: GWS\n  edition: Standard\n  trial: {trial}\n"
-    )
-}
-
 /// A Redstor plan with a create, a reassign with a disable, a replace (a
 /// rename), a trial conversion, and the removal of a customer with its
 /// subscription.
 fn redstor_plan(project: &Project<'_>) {
+    let trial = |trial: bool| format!("  trial: {trial}\n");
     project.write(
         "msp.yaml",
         &[
-            redstor_company("northwind", "  type: Partner\n"),
-            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
-            redstor_company("contoso", "  type: Customer\n  parent: northwind\n"),
-            redstor_company("fabrikam", "  type: Customer\n  parent: northwind\n"),
-            redstor_company("adatum", "  type: Customer\n  parent: northwind\n"),
-            redstor_subscription("contoso-gws", "contoso", true),
-            redstor_subscription("adatum-gws", "adatum", false),
+            company_yaml("northwind", "Partner", None, ""),
+            company_yaml("tailspin", "Partner", Some("northwind"), ""),
+            company_yaml("contoso", "Customer", Some("northwind"), ""),
+            company_yaml("fabrikam", "Customer", Some("northwind"), ""),
+            company_yaml("adatum", "Customer", Some("northwind"), ""),
+            subscription_yaml("contoso-gws", "contoso", "GWS", "Standard", &trial(true)),
+            subscription_yaml("adatum-gws", "adatum", "GWS", "Standard", &trial(false)),
         ]
         .concat(),
     );
@@ -153,18 +140,22 @@ fn redstor_plan(project: &Project<'_>) {
     project.write(
         "msp.yaml",
         &[
-            redstor_company("northwind", "  type: Partner\n"),
-            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
-            redstor_company(
+            company_yaml("northwind", "Partner", None, ""),
+            company_yaml("tailspin", "Partner", Some("northwind"), ""),
+            company_yaml(
                 "contoso",
-                "  type: Customer\n  parent: tailspin\n  enabled: false\n",
+                "Customer",
+                Some("tailspin"),
+                "  enabled: false\n",
             ),
-            redstor_company(
+            company_yaml(
                 "fabrikam",
-                "  companyName: Fabrikam Group\n  type: Customer\n  parent: northwind\n",
+                "Customer",
+                Some("northwind"),
+                "  companyName: Fabrikam Group\n",
             ),
-            redstor_company("wingtip", "  type: Customer\n  parent: tailspin\n"),
-            redstor_subscription("contoso-gws", "contoso", false),
+            company_yaml("wingtip", "Customer", Some("tailspin"), ""),
+            subscription_yaml("contoso-gws", "contoso", "GWS", "Standard", &trial(false)),
         ]
         .concat(),
     );

@@ -214,19 +214,21 @@ impl Customers {
     }
 
     fn yaml(&self) -> String {
-        let mut text = String::new();
-        for partner in ["pa", "pb"] {
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {partner}\nspec:\n  type: Partner\n"
-            ));
-        }
+        let mut text =
+            company_yaml("pa", "Partner", None, "") + &company_yaml("pb", "Partner", None, "");
         for (name, (parent, enabled)) in &self.chosen {
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  type: Customer\n  parent: {parent}\n  enabled: {enabled}\n"
+            text.push_str(&company_yaml(
+                name,
+                "Customer",
+                Some(parent),
+                &format!("  enabled: {enabled}\n"),
             ));
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}-gws\nspec:\n  company: {name}\n  product: GWS\n  edition: Standard\n  trial: {}\n",
-                self.trial
+            text.push_str(&subscription_yaml(
+                &format!("{name}-gws"),
+                name,
+                "GWS",
+                "Standard",
+                &format!("  trial: {}\n", self.trial),
             ));
         }
         text

@@ -19,6 +19,7 @@ use serde_json::Value;
 pub const TENANT_A: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
 pub const TENANT_B: &str = "9b1e7d3c5a2f4e8db6c0a9f1e2d3c4b5";
 pub const PLAN_ADVANCED_9: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+pub const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
 pub const KEY_STANDALONE: &str = "a1b2c3d4-0001-4000-8000-000000000001";
 
 /// One Redstor key pair for the whole test process: making one takes a while.
@@ -411,6 +412,58 @@ metadata:
   version: \"{version}\"
   keyTypes: [{KEY_STANDALONE}]
 "
+    )
+}
+
+/// The same license without key types.
+pub fn keyless_license_yaml(
+    name: &str,
+    plan: &str,
+    keys: u32,
+    version: &str,
+    extra_metadata: &str,
+) -> String {
+    license_yaml(name, plan, keys, version, extra_metadata)
+        .replace(&format!("keyTypes: [{KEY_STANDALONE}]"), "keyTypes: []")
+}
+
+/// A RedstorCompany manifest of `company_type` (`Partner` or `Customer`),
+/// under `parent` when given, with `extra` lines of spec.
+pub fn company_yaml(name: &str, company_type: &str, parent: Option<&str>, extra: &str) -> String {
+    let parent = parent
+        .map(|p| format!("  parent: {p}\n"))
+        .unwrap_or_default();
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: RedstorCompany
+metadata:
+  name: {name}
+spec:
+  type: {company_type}
+{parent}{extra}"
+    )
+}
+
+/// A RedstorSubscription manifest, with `extra` lines of spec.
+pub fn subscription_yaml(
+    name: &str,
+    company: &str,
+    product: &str,
+    edition: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: RedstorSubscription
+metadata:
+  name: {name}
+spec:
+  company: {company}
+  product: {product}
+  edition: {edition}
+{extra}"
     )
 }
 
