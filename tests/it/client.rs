@@ -22,20 +22,12 @@ use crate::support::*;
 const TOKENS: &str = "POST /v3/auth/tokens";
 const LIST: &str = "GET /v2/arcserve-udp/{tenant_id}/licenses";
 
-fn new_license(name: &str) -> NewLicense {
-    NewLicense {
-        name: name.to_string(),
-        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-        number_of_standalone_keys: 1,
-    }
-}
-
 /// Creates `count` licenses named `{prefix}-{i}` in one tenant, 16 at a time.
 fn create_many(sim: &TestSim, tenant: &str, prefix: &str, count: usize) {
     let client = sim.arcserve(tenant);
     sim.block_on(async {
         let bodies: Vec<NewLicense> = (0..count)
-            .map(|i| new_license(&format!("{prefix}-{i:04}")))
+            .map(|i| new_license(&format!("{prefix}-{i:04}"), 1))
             .collect();
         for chunk in bodies.chunks(16) {
             try_join_all(chunk.iter().map(|body| client.create_license(body)))
@@ -141,7 +133,7 @@ fn a_license_goes_through_its_whole_life() {
     let sim = TestSim::start();
     let client = sim.arcserve(TENANT_A);
     let created = sim
-        .block_on(client.create_license(&new_license("life")))
+        .block_on(client.create_license(&new_license("life", 1)))
         .unwrap();
     assert_eq!(created.status, "Provisioning");
     assert!(created.keys.is_empty());
@@ -149,7 +141,7 @@ fn a_license_goes_through_its_whole_life() {
     // Not usable until provisioned.
     let early = sim.block_on(client.issue_key(created.id, KEY_STANDALONE.parse().unwrap()));
     assert_eq!(early.unwrap_err().status(), Some(400));
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let active = sim.block_on(client.get_license(created.id)).unwrap();
     assert_eq!(active.status, "Active");
 
@@ -181,7 +173,7 @@ fn a_license_goes_through_its_whole_life() {
     let deleting = sim.block_on(client.delete_license(created.id)).unwrap();
     assert_eq!(deleting.status, "Deleting");
     assert!(deleting.deletion_date.is_some());
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let gone = sim.block_on(client.get_license(created.id)).unwrap_err();
     assert_eq!(gone.status(), Some(404));
     assert!(sim.block_on(client.list_licenses(None)).unwrap().is_empty());
@@ -191,7 +183,7 @@ fn a_license_goes_through_its_whole_life() {
 fn bulk_upgrade_follows_the_day_after_and_contact_rules() {
     let sim = TestSim::start();
     create_many(&sim, TENANT_A, "up", 3);
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let client = sim.arcserve(TENANT_A);
     let ids: Vec<Uuid> = sim
         .block_on(client.list_licenses(None))
@@ -243,11 +235,11 @@ fn bulk_upgrade_follows_the_day_after_and_contact_rules() {
 fn the_vendor_validation_rules_are_enforced() {
     let sim = TestSim::start();
     create_many(&sim, TENANT_A, "v", 1);
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let client = sim.arcserve(TENANT_A);
     let id = sim.block_on(client.list_licenses(None)).unwrap()[0].id;
 
-    let duplicate = sim.block_on(client.create_license(&new_license("v-0000")));
+    let duplicate = sim.block_on(client.create_license(&new_license("v-0000", 1)));
     assert_eq!(duplicate.unwrap_err().status(), Some(400));
 
     let bulk = |ids: Vec<Uuid>, version: &str, email: Option<String>, company: Option<String>| {
@@ -399,7 +391,7 @@ fn a_create_whose_answer_is_lost_is_ambiguous_and_not_repeated() {
     sim.set_faults(json!({ "drop_rate": 1.0 }));
     sim.reset_metrics();
     let err = sim
-        .block_on(client.create_license(&new_license("lost-answer")))
+        .block_on(client.create_license(&new_license("lost-answer", 1)))
         .unwrap_err();
     assert!(err.is_ambiguous(), "{err}");
     assert!(err.to_string().contains("read the object back"), "{err}");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use entitle::api::arcserve::{LicenseChanges, NewLicense};
+use entitle::api::arcserve::LicenseChanges;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -74,11 +74,7 @@ fn a_changed_key_count_is_updated_in_place() {
         plan.stdout
     );
     project.apply().expect(0);
-    let web = project
-        .live()
-        .into_iter()
-        .find(|l| l.name == "web")
-        .unwrap();
+    let web = project.live_named("web");
     assert_eq!(web.number_of_standalone_keys, 5);
     assert_eq!(
         project.state()["resources"]["ArcserveLicense/web"]["remote_id"],
@@ -193,13 +189,9 @@ fn import_binds_an_existing_license() {
     let project = Project::new(&sim);
     let client = sim.arcserve(TENANT_A);
     let made = sim
-        .block_on(client.create_license(&NewLicense {
-            name: "legacy".into(),
-            plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-            number_of_standalone_keys: 3,
-        }))
+        .block_on(client.create_license(&new_license("legacy", 3)))
         .unwrap();
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     project.write("tenant.yaml", TENANT_YAML);
     project.write(
         "legacy.yaml",
@@ -216,13 +208,7 @@ fn import_binds_an_existing_license() {
     );
 
     project
-        .run(&[
-            "import",
-            "ArcserveLicense/legacy",
-            &made.id.to_string(),
-            "--manifests",
-            "manifests",
-        ])
+        .import("ArcserveLicense/legacy", &made.id.to_string())
         .expect(0);
     let plan = project.plan().expect(2);
     // Only the key the manifest asks for is missing.
@@ -239,12 +225,10 @@ fn drift_reports_changes_deletions_and_unmanaged_licenses() {
     let project = Project::new(&sim);
     two_licenses(&project);
     project.apply().expect(0);
-    project.run(&["drift", "manifests"]).expect(0);
+    project.drift().expect(0);
 
     let client = sim.arcserve(TENANT_A);
-    let live = project.live();
-    let web = live.iter().find(|l| l.name == "web").unwrap();
-    let db = live.iter().find(|l| l.name == "db").unwrap();
+    let (web, db) = (project.live_named("web"), project.live_named("db"));
     sim.block_on(client.update_license(
         web.id,
         &LicenseChanges {
@@ -254,15 +238,11 @@ fn drift_reports_changes_deletions_and_unmanaged_licenses() {
     ))
     .unwrap();
     sim.block_on(client.delete_license(db.id)).unwrap();
-    sim.block_on(client.create_license(&NewLicense {
-        name: "shadow-it".into(),
-        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-        number_of_standalone_keys: 1,
-    }))
-    .unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    sim.block_on(client.create_license(&new_license("shadow-it", 1)))
+        .unwrap();
+    sim.settle();
 
-    let drift = project.run(&["drift", "manifests"]).expect(2);
+    let drift = project.drift().expect(2);
     assert!(
         drift
             .stdout
@@ -307,15 +287,8 @@ fn a_stale_saved_plan_is_refused() {
     assert_eq!(project.live().len(), 2, "nothing applied twice");
 
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        for file in ["first.plan", "entitle.state.json"] {
-            let mode = std::fs::metadata(project.dir.path().join(file))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600, "{file}");
-        }
+    for file in ["first.plan", "entitle.state.json"] {
+        assert_owner_only(&project.dir.path().join(file));
     }
 }
 
@@ -497,13 +470,9 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
 
     // `base` disappears behind entitle's back after the plan was made.
     let client = sim.arcserve(TENANT_A);
-    let base = project
-        .live()
-        .into_iter()
-        .find(|l| l.name == "base")
-        .unwrap();
+    let base = project.live_named("base");
     sim.block_on(client.delete_license(base.id)).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    sim.settle();
 
     let run = project.run(&["apply", "p.plan"]).expect(1);
     assert!(
@@ -523,11 +492,7 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
         "{}",
         run.stderr
     );
-    let other = project
-        .live()
-        .into_iter()
-        .find(|l| l.name == "other")
-        .unwrap();
+    let other = project.live_named("other");
     assert_eq!(
         other.number_of_standalone_keys, 2,
         "the independent branch went on"
@@ -622,12 +587,7 @@ fn no_secret_reaches_output_state_or_plans() {
     // The files that hold state and plans are the owner's alone.
     #[cfg(unix)]
     for file in ["p.plan", "entitle.state.json"] {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(project.dir.path().join(file))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600, "{file}");
+        assert_owner_only(&project.dir.path().join(file));
     }
 }
 
@@ -638,8 +598,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
     two_licenses(&project);
     project.apply().expect(0);
     let client = sim.arcserve(TENANT_A);
-    let live = project.live();
-    let web = live.iter().find(|l| l.name == "web").unwrap();
+    let web = project.live_named("web");
     sim.block_on(client.update_license(
         web.id,
         &LicenseChanges {
@@ -648,9 +607,9 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
         },
     ))
     .unwrap();
-    let db = live.iter().find(|l| l.name == "db").unwrap();
+    let db = project.live_named("db");
     sim.block_on(client.delete_license(db.id)).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    sim.settle();
 
     let plan = project
         .run(&["plan", "manifests", "--refresh-only", "--detailed-exitcode"])
@@ -661,9 +620,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
         plan.stdout
     );
     sim.reset_metrics();
-    project
-        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
-        .expect(0);
+    project.apply_with(&["--refresh-only"]).expect(0);
     let writes: u64 = sim
         .metrics()
         .iter()
@@ -677,7 +634,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
         7
     );
     assert!(state["resources"].get("ArcserveLicense/db").is_none());
-    project.run(&["drift", "manifests"]).expect(0);
+    project.drift().expect(0);
     // The manifests still say 2 keys and want db: a normal plan puts them back.
     let plan = project.plan().expect(2);
     assert!(
@@ -701,15 +658,7 @@ fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
         "web.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 1, "9.0", ""),
     );
-    let run = project
-        .run(&[
-            "apply",
-            "manifests",
-            "--auto-approve",
-            "--wait-timeout",
-            "1s",
-        ])
-        .expect(1);
+    let run = project.apply_with(&["--wait-timeout", "1s"]).expect(1);
     assert!(
         run.stderr.contains("still Provisioning after 1s"),
         "{}",

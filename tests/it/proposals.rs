@@ -24,21 +24,7 @@ const HULFT_STANDBY_ROW: &str = "    - product: HULFT8 for Windows-Server
 ";
 
 fn hulft(language: &str, rows: &[String], metadata: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: hulft
-{metadata}spec:
-  tenant: prod
-  service: HULFT
-  language: {language}
-  customerEmail: ops@example.co.jp
-  models:
-{}",
-        rows.concat()
-    )
+    proposal_yaml("hulft", "HULFT", language, metadata, &rows.concat())
 }
 
 fn row(number: u32) -> String {
@@ -262,11 +248,11 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     project.write("tenant.yaml", TENANT_YAML);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
-    project.run(&["drift", "manifests"]).expect(0);
+    project.drift().expect(0);
 
     // The vendor accepts the proposal: its status moves.
     sim.advance_clock(2 * 3600);
-    let moved = project.run(&["drift", "manifests"]).expect(2);
+    let moved = project.drift().expect(2);
     assert!(
         moved
             .stdout
@@ -274,10 +260,8 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
         "{}",
         moved.stdout
     );
-    project
-        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
-        .expect(0);
-    project.run(&["drift", "manifests"]).expect(0);
+    project.apply_with(&["--refresh-only"]).expect(0);
+    project.drift().expect(0);
 
     // Someone changes the count in the portal, and adds a proposal of their own.
     let (order, mut doc) = listed(&project, 2).remove(0);
@@ -297,7 +281,7 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     sim.block_on(client.submit(&submit(None, theirs.to_xml())))
         .unwrap();
 
-    let drift = project.run(&["drift", "manifests"]).expect(2);
+    let drift = project.drift().expect(2);
     assert!(
         drift.stdout.contains("~ Proposal/hulft: models"),
         "{}",
@@ -363,15 +347,7 @@ fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
             proposal_xml: xml,
         }))
         .unwrap();
-    project
-        .run(&[
-            "import",
-            "Proposal/hulft",
-            &order,
-            "--manifests",
-            "manifests",
-        ])
-        .expect(0);
+    project.import("Proposal/hulft", &order).expect(0);
     // The rows carry the vendor's UUIDs; entitle replaces them with its own.
     project.plan().expect(2);
     project.apply().expect(0);
@@ -388,16 +364,7 @@ fn a_rowless_proposal_whose_answer_was_lost_is_never_sent_twice() {
     project.write("tenant.yaml", TENANT_YAML);
     project.write(
         "power.yaml",
-        "apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: power
-spec:
-  tenant: prod
-  service: PowerSystems
-  language: en
-  customerEmail: ops@example.co.jp
-",
+        &proposal_yaml("power", "PowerSystems", "en", "", ""),
     );
     sim.set_faults(json!({ "drop_rate": 1.0, "only": "POST /v1/proposal/update/{tenant_id}" }));
     let lost = project.apply().expect(1);

@@ -4,7 +4,7 @@
 
 use entitle::api::redstor::{Company, CompanyType, TrialStatus};
 
-use crate::support::{Project, TestSim, company_yaml, subscription_yaml};
+use crate::support::{Project, TestSim, company_yaml, document, subscription_yaml};
 
 const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
 const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
@@ -215,9 +215,7 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
     );
     assert_eq!(named(&sim.redstor_tree(), "contoso").company_id, old);
 
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
+    project.apply_with(&["--allow-replace"]).expect(0);
     let tree = sim.redstor_tree();
     let renamed = named(&tree, "Contoso Group");
     assert_ne!(renamed.company_id, old);
@@ -263,7 +261,7 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
     assert_eq!(sim.calls("GET /companies/{companyId}"), 0);
 
     // Every outside company is listed by drift as unmanaged under the root.
-    let drift = project.run(&["drift", "manifests"]).expect(2);
+    let drift = project.drift().expect(2);
     assert_eq!(drift.stdout.matches("outside-").count(), 260);
 }
 
@@ -338,7 +336,7 @@ fn drift_shows_changes_made_outside() {
             .await
             .unwrap();
     });
-    let run = project.run(&["drift", "manifests"]).expect(2);
+    let run = project.drift().expect(2);
     assert!(
         run.stdout
             .contains("RedstorCompany/contoso: enabled = false"),
@@ -442,27 +440,13 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
         "{}",
         refused.stderr
     );
-    project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso",
-            &id,
-            "--manifests",
-            "manifests",
-        ])
-        .expect(0);
+    project.import("RedstorCompany/contoso", &id).expect(0);
     // The subscription's hint comes once its company is known.
     let refused = project.plan().expect(1);
     let sid = subscribed.subscription_id.to_string();
     assert!(refused.stderr.contains(&sid), "{}", refused.stderr);
     project
-        .run(&[
-            "import",
-            "RedstorSubscription/contoso-m365",
-            &sid.to_uppercase(),
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorSubscription/contoso-m365", &sid.to_uppercase())
         .expect(0);
     // Managed now: the edition differs (41 live, Advanced declared), so the
     // plan replaces the subscription rather than making a second one.
@@ -514,9 +498,7 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
         "only": "POST /companies/{companyId}/customers"
     }));
     project.plan().expect(2);
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
+    project.apply_with(&["--allow-replace"]).expect(0);
     sim.set_faults(serde_json::json!({}));
     let state = project.state();
     let fabrikam = named(&sim.redstor_tree(), "fabrikam").company_id;
@@ -548,13 +530,7 @@ fn import_refuses_an_id_already_bound_in_another_case() {
     );
     let upper = id.to_string().to_uppercase();
     let run = project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso-again",
-            &upper,
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorCompany/contoso-again", &upper)
         .expect(1);
     assert!(
         run.stderr
@@ -591,13 +567,7 @@ fn an_imported_company_differing_only_in_case_is_not_replaced() {
     );
     project.plan().expect(1);
     project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso",
-            &made.company_id.to_string(),
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorCompany/contoso", &made.company_id.to_string())
         .expect(0);
     let plan = project.plan();
     assert_eq!(
@@ -605,7 +575,7 @@ fn an_imported_company_differing_only_in_case_is_not_replaced() {
         "plans a data-destroying replace for a case-only difference:\n{}",
         plan.stdout
     );
-    let drift = project.run(&["drift", "manifests"]).expect(0);
+    let drift = project.drift().expect(0);
     assert!(drift.stdout.contains("No drift"), "{}", drift.stdout);
 }
 
@@ -632,15 +602,13 @@ fn refresh_only_accepts_a_moved_company_once() {
     let root = sim.redstor_root();
     let contoso = named(&sim.redstor_tree(), "contoso").company_id;
     sim.block_on(sim.redstor().reassign(root, contoso)).unwrap();
-    project
-        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
-        .expect(0);
+    project.apply_with(&["--refresh-only"]).expect(0);
     let state = project.state();
     assert_eq!(
         state["resources"]["RedstorCompany/contoso"]["attributes"]["parent"], "northwind",
         "the state keeps the manifest's name"
     );
-    let drift = project.run(&["drift", "manifests"]).expect(0);
+    let drift = project.drift().expect(0);
     assert!(
         !drift.stdout.contains("parent"),
         "the accepted drift is reported again"
@@ -687,16 +655,7 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
 
 /// A document of `kind` named `name` that depends on `on`, with `spec`.
 fn depending(kind: &str, name: &str, on: &str, spec: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: {kind}
-metadata:
-  name: {name}
-  dependsOn: [{on}]
-spec:
-{spec}"
-    )
+    document(kind, name, &format!("  dependsOn: [{on}]\n"), spec)
 }
 
 /// Declared dependencies between companies and subscriptions that turn
@@ -739,9 +698,7 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     project.write("msp.yaml", &after);
     let plan = project.plan().expect(2);
     assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
+    project.apply_with(&["--allow-replace"]).expect(0);
     let tree = sim.redstor_tree();
     let acme = named(&tree, "Acme Group");
     assert_eq!(

@@ -980,11 +980,7 @@ fn the_key_is_kept_beside_the_data_file() {
     let pem = std::fs::read_to_string(&key_file).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    crate::support::assert_owner_only(&key_file);
     let second = TestSim::with_config(SimConfig {
         data: Some(data),
         ..SimConfig::default()

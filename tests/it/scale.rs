@@ -22,15 +22,7 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
     let project = Project::new(&sim);
     project.write("tenant.yaml", TENANT_YAML);
     project.write("licenses.yaml", &licenses(250, "9.0"));
-    project
-        .run(&[
-            "apply",
-            "manifests",
-            "--auto-approve",
-            "--parallelism",
-            "32",
-        ])
-        .expect(0);
+    project.apply_with(&["--parallelism", "32"]).expect(0);
 
     // Created today: an upgrade must wait for tomorrow.
     project.write("licenses.yaml", &licenses(250, "10.0"));
@@ -305,35 +297,11 @@ impl Customers {
 
 /// A HULFT and a FastDNS proposal with the given counts.
 fn proposals(hulft: u32, dns: u32) -> String {
-    format!(
-        "apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: p-hulft
-spec:
-  tenant: prod
-  service: HULFT
-  language: en
-  customerEmail: ops@example.co.jp
-  models:
-    - product: HULFT8 Manager
-      dc: jp1
-      number: {hulft}
----
-apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: p-dns
-spec:
-  tenant: prod
-  service: FastDNS
-  language: en
-  customerEmail: ops@example.co.jp
-  models:
-    - plan: 1zone Plan
-      number: {dns}
-"
-    )
+    let hulft_row =
+        format!("    - product: HULFT8 Manager\n      dc: jp1\n      number: {hulft}\n");
+    let dns_row = format!("    - plan: 1zone Plan\n      number: {dns}\n");
+    proposal_yaml("p-hulft", "HULFT", "en", "", &hulft_row)
+        + &proposal_yaml("p-dns", "FastDNS", "en", "", &dns_row)
 }
 
 /// Ctrl-C: nothing new starts, what is in flight finishes and is recorded,
@@ -413,8 +381,7 @@ fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     sim.set_faults(json!({}));
     assert!(journal.exists(), "a killed apply does not fold its journal");
 
-    let in_file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    let in_file = project.state_file();
     let state = project.state();
     let records = state["resources"].as_object().unwrap();
     assert!(
@@ -440,8 +407,7 @@ fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     );
     project.run(&["state", "rm", &gone]).expect(0);
     assert!(!journal.exists(), "a whole write folds the journal in");
-    let folded: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    let folded = project.state_file();
     assert_eq!(
         folded["resources"].as_object().unwrap().len(),
         records.len() - 1

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use entitle::api::arcserve::NewLicense;
 use entitle::sim::SimConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -86,12 +85,8 @@ fn metrics_count_per_route_template_and_reset_clears_everything() {
         Some(&1)
     );
 
-    sim.block_on(client.create_license(&NewLicense {
-        name: "x".into(),
-        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-        number_of_standalone_keys: 0,
-    }))
-    .unwrap();
+    sim.block_on(client.create_license(&new_license("x", 0)))
+        .unwrap();
     sim.set_faults(json!({"latency_ms": 1}));
     sim.control(Method::POST, "reset", None);
     assert!(sim.metrics().is_empty());
@@ -168,11 +163,10 @@ fn the_data_file_survives_a_restart() {
     };
     {
         let sim = TestSim::with_config(config());
-        sim.block_on(sim.arcserve(TENANT_A).create_license(&NewLicense {
-            name: "kept".into(),
-            plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-            number_of_standalone_keys: 2,
-        }))
+        sim.block_on(
+            sim.arcserve(TENANT_A)
+                .create_license(&new_license("kept", 2)),
+        )
         .unwrap();
     }
     let sim = TestSim::with_config(config());

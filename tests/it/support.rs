@@ -176,6 +176,12 @@ impl TestSim {
         }
     }
 
+    /// Waits out the provisioning delay of [`TestSim::start`], so that what
+    /// was just made is active and what was just deleted is gone.
+    pub fn settle(&self) {
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
     pub fn set_faults(&self, faults: Value) {
         self.control(reqwest::Method::PUT, "faults", Some(faults));
     }
@@ -391,6 +397,20 @@ spec:
     companyName: Example K.K.
 ";
 
+/// One YAML document of `kind` named `name`, with `extra_metadata` lines
+/// below the name and `spec` lines below `spec:`.
+pub fn document(kind: &str, name: &str, extra_metadata: &str, spec: &str) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: {kind}
+metadata:
+  name: {name}
+{extra_metadata}spec:
+{spec}"
+    )
+}
+
 /// An ArcserveLicense manifest in tenant `prod`.
 pub fn license_yaml(
     name: &str,
@@ -399,19 +419,18 @@ pub fn license_yaml(
     version: &str,
     extra_metadata: &str,
 ) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: ArcserveLicense
-metadata:
-  name: {name}
-{extra_metadata}spec:
-  tenant: prod
+    document(
+        "ArcserveLicense",
+        name,
+        extra_metadata,
+        &format!(
+            "  tenant: prod
   plan: {plan}
   standaloneKeys: {keys}
   version: \"{version}\"
   keyTypes: [{KEY_STANDALONE}]
 "
+        ),
     )
 }
 
@@ -433,15 +452,11 @@ pub fn company_yaml(name: &str, company_type: &str, parent: Option<&str>, extra:
     let parent = parent
         .map(|p| format!("  parent: {p}\n"))
         .unwrap_or_default();
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorCompany
-metadata:
-  name: {name}
-spec:
-  type: {company_type}
-{parent}{extra}"
+    document(
+        "RedstorCompany",
+        name,
+        "",
+        &format!("  type: {company_type}\n{parent}{extra}"),
     )
 }
 
@@ -453,18 +468,55 @@ pub fn subscription_yaml(
     edition: &str,
     extra: &str,
 ) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorSubscription
-metadata:
-  name: {name}
-spec:
-  company: {company}
-  product: {product}
-  edition: {edition}
-{extra}"
+    document(
+        "RedstorSubscription",
+        name,
+        "",
+        &format!("  company: {company}\n  product: {product}\n  edition: {edition}\n{extra}"),
     )
+}
+
+/// A Proposal manifest in tenant `prod` for `service`, in `language`, with
+/// `extra_metadata` lines below the name and the YAML list `rows` (if any)
+/// as its models.
+pub fn proposal_yaml(
+    name: &str,
+    service: &str,
+    language: &str,
+    extra_metadata: &str,
+    rows: &str,
+) -> String {
+    let models = if rows.is_empty() {
+        String::new()
+    } else {
+        format!("  models:\n{rows}")
+    };
+    document(
+        "Proposal",
+        name,
+        extra_metadata,
+        &format!(
+            "  tenant: prod\n  service: {service}\n  language: {language}\n  customerEmail: ops@example.co.jp\n{models}"
+        ),
+    )
+}
+
+/// A license as the API takes it, on PLAN_ADVANCED_9.
+pub fn new_license(name: &str, keys: u32) -> entitle::api::arcserve::NewLicense {
+    entitle::api::arcserve::NewLicense {
+        name: name.to_string(),
+        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+        number_of_standalone_keys: keys,
+    }
+}
+
+/// Asserts that only the file's owner may read or write it.
+#[cfg(unix)]
+#[track_caller]
+pub fn assert_owner_only(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
 }
 
 impl<'a> Project<'a> {
@@ -522,7 +574,21 @@ impl<'a> Project<'a> {
     }
 
     pub fn apply(&self) -> Run {
-        self.run(&["apply", "manifests", "--auto-approve"])
+        self.apply_with(&[])
+    }
+
+    /// `entitle apply manifests --auto-approve` with `extra` flags.
+    pub fn apply_with(&self, extra: &[&str]) -> Run {
+        self.run(&[&["apply", "manifests", "--auto-approve"], extra].concat())
+    }
+
+    pub fn drift(&self) -> Run {
+        self.run(&["drift", "manifests"])
+    }
+
+    /// `entitle import <address> <id>` for the project's manifests.
+    pub fn import(&self, address: &str, id: &str) -> Run {
+        self.run(&["import", address, id, "--manifests", "manifests"])
     }
 
     /// The state as entitle reads it (the file and any journal left by a
@@ -535,10 +601,26 @@ impl<'a> Project<'a> {
         serde_json::to_value(state).unwrap()
     }
 
+    /// The state file alone, without any journal beside it.
+    pub fn state_file(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.state_path()).unwrap()).unwrap()
+    }
+
     /// The live licenses of TENANT_A, read through the client.
     pub fn live(&self) -> Vec<entitle::api::arcserve::License> {
         self.sim
             .block_on(self.sim.arcserve(TENANT_A).list_licenses(None))
             .unwrap()
+    }
+
+    /// The live license of TENANT_A named `name`.
+    #[track_caller]
+    pub fn live_named(&self, name: &str) -> entitle::api::arcserve::License {
+        let live = self.live();
+        let found = live.iter().position(|l| l.name == name);
+        let Some(i) = found else {
+            panic!("no license {name} in {live:?}")
+        };
+        live.into_iter().nth(i).unwrap()
     }
 }
