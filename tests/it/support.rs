@@ -624,3 +624,39 @@ impl<'a> Project<'a> {
         live.into_iter().nth(i).unwrap()
     }
 }
+
+/// `text` with every UUID that varies between runs (what the simulator and
+/// entitle made: licenses, orders, proposal rows, companies, subscriptions)
+/// as `[id]`. The catalog's plan and key type ids stay: they are fixed.
+pub fn redact(text: &str) -> String {
+    let fixed: Vec<&str> = entitle::sim::catalog::PLANS
+        .iter()
+        .flat_map(|p| std::iter::once(p.id).chain(p.key_types.iter().map(|k| k.id)))
+        .collect();
+    let is_uuid = |candidate: &str| {
+        candidate.len() == 36
+            && candidate.bytes().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.get(..36) {
+            Some(candidate)
+                if is_uuid(candidate)
+                    && !fixed.iter().any(|f| f.eq_ignore_ascii_case(candidate)) =>
+            {
+                out.push_str("[id]");
+                rest = &rest[36..];
+            }
+            _ => {
+                let c = rest.chars().next().unwrap();
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}
