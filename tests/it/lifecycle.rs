@@ -1,5 +1,7 @@
 //! The whole loop through the real binary: plan, apply, update, replace,
-//! delete, orphan, preventDestroy, import, drift, saved plans, the lock.
+//! delete, orphan, preventDestroy, import, drift, saved plans, the lock. The
+//! plans and drift reports each step prints are snapshot-tested, the ids the
+//! simulator made redacted.
 
 use std::time::Duration;
 
@@ -27,12 +29,7 @@ fn apply_from_empty_then_a_second_plan_is_empty() {
     two_licenses(&project);
 
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("+ ArcserveLicense/web"),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains("Plan: 2 to create"), "{}", plan.stdout);
+    insta::assert_snapshot!("create-two", redact(&plan.stdout));
 
     project.apply().expect(0);
     let live = project.live();
@@ -63,16 +60,7 @@ fn a_changed_key_count_is_updated_in_place() {
             + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
     );
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("~ standaloneKeys = 2 -> 5"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("0 to create, 1 to update"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("update-in-place", redact(&plan.stdout));
     project.apply().expect(0);
     let web = project.live_named("web");
     assert_eq!(web.number_of_standalone_keys, 5);
@@ -97,16 +85,7 @@ fn a_changed_plan_replaces_the_license() {
             + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
     );
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("-/+ ArcserveLicense/web"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("forces replacement"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("replace", redact(&plan.stdout));
     project.apply().expect(0);
     let new = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
     assert_ne!(old, new);
@@ -142,16 +121,7 @@ fn a_removed_manifest_deletes_and_orphan_forgets() {
 
     project.remove("web.yaml").remove("archive.yaml");
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("- ArcserveLicense/web"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("<= ArcserveLicense/archive"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("delete-and-forget", redact(&plan.stdout));
     project.apply().expect(0);
 
     let names: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
@@ -212,8 +182,7 @@ fn import_binds_an_existing_license() {
         .expect(0);
     let plan = project.plan().expect(2);
     // Only the key the manifest asks for is missing.
-    assert!(plan.stdout.contains("will get new keys"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("0 to create"), "{}", plan.stdout);
+    insta::assert_snapshot!("after-import", redact(&plan.stdout));
     project.apply().expect(0);
     assert_eq!(project.live().len(), 1);
     project.plan().expect(0);
@@ -243,19 +212,11 @@ fn drift_reports_changes_deletions_and_unmanaged_licenses() {
     sim.settle();
 
     let drift = project.drift().expect(2);
-    assert!(
-        drift
-            .stdout
-            .contains("ArcserveLicense/web: standaloneKeys = 9"),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift.stdout.contains("- ArcserveLicense/db"),
-        "{}",
-        drift.stdout
-    );
-    assert!(drift.stdout.contains("`shadow-it`"), "{}", drift.stdout);
+    insta::assert_snapshot!("drift-text", redact(&drift.stdout));
+    let markdown = project
+        .run(&["drift", "manifests", "--format", "markdown"])
+        .expect(2);
+    insta::assert_snapshot!("drift-markdown", redact(&markdown.stdout));
 
     let json = project
         .run(&["drift", "manifests", "--format", "json"])
@@ -395,12 +356,7 @@ fn plan_formats_json_and_markdown() {
     let markdown = project
         .run(&["plan", "manifests", "--format", "markdown"])
         .expect(0);
-    assert!(
-        markdown.stdout.contains("### entitle plan"),
-        "{}",
-        markdown.stdout
-    );
-    assert!(markdown.stdout.contains("<details>"), "{}", markdown.stdout);
+    insta::assert_snapshot!("create-two-markdown", redact(&markdown.stdout));
 }
 
 #[test]
@@ -614,11 +570,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
     let plan = project
         .run(&["plan", "manifests", "--refresh-only", "--detailed-exitcode"])
         .expect(2);
-    assert!(
-        plan.stdout.contains("apply --refresh-only"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("refresh-only", redact(&plan.stdout));
     sim.reset_metrics();
     project.apply_with(&["--refresh-only"]).expect(0);
     let writes: u64 = sim
@@ -637,16 +589,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
     project.drift().expect(0);
     // The manifests still say 2 keys and want db: a normal plan puts them back.
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("+ ArcserveLicense/db"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("standaloneKeys = 7 -> 2"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("after-refresh-only", redact(&plan.stdout));
 }
 
 #[test]
@@ -688,11 +631,7 @@ fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
     sim.advance_clock(86_400);
     project.write("bare.yaml", &keyless("10.0"));
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("1 to upgrade in 1 call(s)"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("keyless-upgrade", redact(&plan.stdout));
     project.apply().expect(0);
     // Its version cannot be seen on the server; the state remembers it.
     project.plan().expect(0);
