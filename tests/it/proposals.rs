@@ -1,5 +1,7 @@
 //! Proposals end to end: create, change a row, add and remove rows, switch
-//! language, refuse what cannot be done, and read Arcserve orders back.
+//! language, refuse what cannot be done, drift, import, and read Arcserve
+//! orders back. The plans and drift reports are snapshot-tested, the ids
+//! redacted.
 
 use entitle::api::proposal_xml::{ArcserveModels, HulftModels};
 use serde_json::json;
@@ -50,7 +52,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
 
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("+ Proposal/hulft"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-create", redact(&plan.stdout));
     project.apply().expect(0);
     let first = listed(&project, 2);
     assert_eq!(first.len(), 1);
@@ -65,8 +67,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     // A changed count keeps the row's UUID and the order.
     project.write("hulft.yaml", &hulft("en", &[row(3)], ""));
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("row 1 ("), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-count-changed", redact(&plan.stdout));
     project.apply().expect(0);
     let after = listed(&project, 2);
     assert_eq!(after.len(), 1, "replaced, not added");
@@ -86,7 +87,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
         &hulft("en", &[HULFT_STANDBY_ROW.to_string()], ""),
     );
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("- row 1"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-row-removed", redact(&plan.stdout));
     project.apply().expect(0);
     let last = listed(&project, 2);
     assert_eq!(last[0].1.models.len(), 1);
@@ -110,12 +111,7 @@ fn switching_language_changes_only_the_language() {
     project.apply().expect(0);
     project.write("hulft.yaml", &hulft("ja", &[row(1)], ""));
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("~ language = \"en\" -> \"ja\""),
-        "{}",
-        plan.stdout
-    );
-    assert!(!plan.stdout.contains("row 1"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-language", redact(&plan.stdout));
     project.apply().expect(0);
     let in_japanese = listed(&project, 1);
     assert_eq!(in_japanese[0].1.language, "ja");
@@ -186,7 +182,7 @@ fn removing_a_proposal_needs_orphan_or_state_rm() {
     project.apply().expect(0);
     project.remove("hulft.yaml");
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("<= Proposal/hulft"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-forget", redact(&plan.stdout));
     project.apply().expect(0);
     assert!(project.state()["resources"].get("Proposal/hulft").is_none());
     assert_eq!(listed(&project, 2).len(), 1, "the vendor keeps it");
@@ -253,13 +249,7 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     // The vendor accepts the proposal: its status moves.
     sim.advance_clock(2 * 3600);
     let moved = project.drift().expect(2);
-    assert!(
-        moved
-            .stdout
-            .contains("~ Proposal/hulft: statusId = 2 (applied: 1)"),
-        "{}",
-        moved.stdout
-    );
+    insta::assert_snapshot!("drift-status-moved", redact(&moved.stdout));
     project.apply_with(&["--refresh-only"]).expect(0);
     project.drift().expect(0);
 
@@ -282,30 +272,11 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
         .unwrap();
 
     let drift = project.drift().expect(2);
-    assert!(
-        drift.stdout.contains("~ Proposal/hulft: models"),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift.stdout.contains("Proposal (HULFT)"),
-        "{}",
-        drift.stdout
-    );
+    insta::assert_snapshot!("drift-rows-and-undeclared", redact(&drift.stdout));
 
     // The plan puts the count back, and -v shows the XML diff.
     let plan = project.run(&["-v", "plan", "manifests"]).expect(0);
-    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
-    assert!(
-        plan.stdout.contains("-      <Number>5</Number>"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("+      <Number>1</Number>"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("plan-xml-diff", redact(&plan.stdout));
     project.apply().expect(0);
     let after = listed(&project, 2);
     let ours = after.iter().find(|(id, _)| *id == order).unwrap();
