@@ -1,10 +1,12 @@
 //! Redstor companies and subscriptions end to end: the binary plans and
 //! applies manifests against the simulator's RedAPI over HTTP; the tree is
-//! checked through the client, and call counts through `/_sim/metrics`.
+//! checked through the client, call counts through `/_sim/metrics`, and the
+//! plans and drift reports printed on the way are snapshot-tested with the
+//! ids redacted.
 
 use entitle::api::redstor::{Company, CompanyType, TrialStatus};
 
-use crate::support::{Project, TestSim, company_yaml, document, subscription_yaml};
+use crate::support::{Project, TestSim, company_yaml, document, redact, subscription_yaml};
 
 const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
 const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
@@ -86,11 +88,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
         ),
     );
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("RedstorCompany/contoso") && plan.stdout.contains("reassign"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("move-customer", redact(&plan.stdout));
     sim.reset_metrics();
     project.apply().expect(0);
     assert_eq!(sim.calls(REASSIGN), 1);
@@ -144,7 +142,7 @@ fn turning_trial_off_converts_the_trial() {
 
     project.write("msp.yaml", &tree().replace("  trial: true\n", ""));
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("convert"), "{}", plan.stdout);
+    insta::assert_snapshot!("convert-trial", redact(&plan.stdout));
     sim.reset_metrics();
     project.apply().expect(0);
     assert_eq!(sim.calls(CONVERT), 1);
@@ -205,7 +203,7 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
         ),
     );
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
+    insta::assert_snapshot!("rename-replace", redact(&plan.stdout));
 
     let refused = project.apply().expect(1);
     assert!(
@@ -336,14 +334,12 @@ fn drift_shows_changes_made_outside() {
             .await
             .unwrap();
     });
-    let run = project.drift().expect(2);
-    assert!(
-        run.stdout
-            .contains("RedstorCompany/contoso: enabled = false"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("Walk-in Customer"), "{}", run.stdout);
+    let drift = project.drift().expect(2);
+    insta::assert_snapshot!("drift-text", redact(&drift.stdout));
+    let markdown = project
+        .run(&["drift", "manifests", "--format", "markdown"])
+        .expect(2);
+    insta::assert_snapshot!("drift-markdown", redact(&markdown.stdout));
 }
 
 #[test]
@@ -369,11 +365,7 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
     // Without the rule, both are put back.
     project.write("msp.yaml", &tree());
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("~ RedstorCompany/contoso"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("without-ignore-changes", redact(&plan.stdout));
     project.apply().expect(0);
     let contoso = named(&sim.redstor_tree(), "contoso").clone();
     assert!(contoso.is_enabled);
@@ -451,16 +443,7 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
     // Managed now: the edition differs (41 live, Advanced declared), so the
     // plan replaces the subscription rather than making a second one.
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("-/+ RedstorSubscription/contoso-m365"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains("RedstorCompany/contoso"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("after-import", redact(&plan.stdout));
 }
 
 /// A company is replaced while its subscription moves to another company:
@@ -697,7 +680,7 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     .concat();
     project.write("msp.yaml", &after);
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
+    insta::assert_snapshot!("dependencies-turned-around", redact(&plan.stdout));
     project.apply_with(&["--allow-replace"]).expect(0);
     let tree = sim.redstor_tree();
     let acme = named(&tree, "Acme Group");
