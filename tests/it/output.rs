@@ -3,7 +3,7 @@
 //! one clear error and exit 1 on a full disk, never with a panic; a saved
 //! plan is written before anything is printed.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::support::{PLAN_ADVANCED_9, Project, TENANT_YAML, TestSim, license_yaml};
 
@@ -33,9 +33,12 @@ impl Sink {
     }
 }
 
-/// Runs `command` with stdout into `sink`; its exit code and stderr.
-fn run_into(mut command: Command, sink: Sink) -> (i32, String) {
-    let output = command
+/// Runs `entitle <args>` in `project` with stdout into `sink`; its exit
+/// code and stderr.
+fn run_into(project: &Project<'_>, args: &[&str], sink: Sink) -> (i32, String) {
+    let output = project
+        .std_command()
+        .args(args)
         .stdout(sink.stdio())
         .stderr(Stdio::piped())
         .output()
@@ -99,9 +102,7 @@ fn every_command_ends_quietly_when_its_reader_is_gone() {
     let project = project(&sim);
     project.apply().expect(0);
     for args in COMMANDS {
-        let mut command = project.std_command();
-        command.args(*args);
-        assert_ends_quietly(&args.join(" "), run_into(command, Sink::ClosedPipe));
+        assert_ends_quietly(&args.join(" "), run_into(&project, args, Sink::ClosedPipe));
     }
 }
 
@@ -111,9 +112,7 @@ fn every_command_fails_once_and_clearly_on_a_full_disk() {
     let project = project(&sim);
     project.apply().expect(0);
     for args in COMMANDS {
-        let mut command = project.std_command();
-        command.args(*args);
-        assert_one_clear_error(&args.join(" "), run_into(command, Sink::FullDisk));
+        assert_one_clear_error(&args.join(" "), run_into(&project, args, Sink::FullDisk));
     }
 }
 
@@ -124,9 +123,7 @@ fn a_saved_plan_is_written_before_printing_and_survives_a_full_disk() {
     for sink in [Sink::FullDisk, Sink::ClosedPipe] {
         let saved = project.dir.path().join("p.json");
         let _ = std::fs::remove_file(&saved);
-        let mut command = project.std_command();
-        command.args(["plan", "manifests", "--out", "p.json"]);
-        let outcome = run_into(command, sink);
+        let outcome = run_into(&project, &["plan", "manifests", "--out", "p.json"], sink);
         match sink {
             Sink::FullDisk => assert_one_clear_error("plan --out", outcome),
             Sink::ClosedPipe => assert_ends_quietly("plan --out", outcome),
@@ -150,9 +147,14 @@ fn a_saved_plan_is_written_before_printing_and_survives_a_full_disk() {
 fn apply_completes_whatever_happens_to_stdout() {
     let sim = TestSim::start();
     let project = project(&sim);
-    let mut command = project.std_command();
-    command.args(["apply", "manifests", "--auto-approve"]);
-    assert_ends_quietly("apply", run_into(command, Sink::ClosedPipe));
+    assert_ends_quietly(
+        "apply",
+        run_into(
+            &project,
+            &["apply", "manifests", "--auto-approve"],
+            Sink::ClosedPipe,
+        ),
+    );
     assert_eq!(project.live().len(), 1);
 
     project.write(
@@ -162,9 +164,7 @@ fn apply_completes_whatever_happens_to_stdout() {
     project
         .run(&["plan", "manifests", "--out", "p.json"])
         .expect(0);
-    let mut command = project.std_command();
-    command.args(["apply", "p.json"]);
-    let (code, stderr) = run_into(command, Sink::FullDisk);
+    let (code, stderr) = run_into(&project, &["apply", "p.json"], Sink::FullDisk);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("Apply complete: 1 done, 0 failed")
