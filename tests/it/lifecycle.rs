@@ -213,14 +213,10 @@ fn drift_reports_changes_deletions_and_unmanaged_licenses() {
 
     let drift = project.drift().expect(2);
     insta::assert_snapshot!("drift-text", redact(&drift.stdout));
-    let markdown = project
-        .run(&["drift", "manifests", "--format", "markdown"])
-        .expect(2);
+    let markdown = project.drift_as("markdown").expect(2);
     insta::assert_snapshot!("drift-markdown", redact(&markdown.stdout));
 
-    let json = project
-        .run(&["drift", "manifests", "--format", "json"])
-        .expect(2);
+    let json = project.drift_as("json").expect(2);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(report["changed"][0]["field"], "standaloneKeys");
     assert_eq!(report["unmanaged"][0]["name"], "shadow-it");
@@ -345,17 +341,13 @@ fn plan_formats_json_and_markdown() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     two_licenses(&project);
-    let json = project
-        .run(&["plan", "manifests", "--format", "json"])
-        .expect(0);
+    let json = project.plan_as("json").expect(0);
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(plan["format_version"], 1);
     assert_eq!(plan["summary"]["create"], 2);
     assert_eq!(plan["actions"][0]["kind"], "create");
     assert!(plan["actions"][0]["reason"].is_string());
-    let markdown = project
-        .run(&["plan", "manifests", "--format", "markdown"])
-        .expect(0);
+    let markdown = project.plan_as("markdown").expect(0);
     insta::assert_snapshot!("create-two-markdown", redact(&markdown.stdout));
 }
 

@@ -336,9 +336,7 @@ fn drift_shows_changes_made_outside() {
     });
     let drift = project.drift().expect(2);
     insta::assert_snapshot!("drift-text", redact(&drift.stdout));
-    let markdown = project
-        .run(&["drift", "manifests", "--format", "markdown"])
-        .expect(2);
+    let markdown = project.drift_as("markdown").expect(2);
     insta::assert_snapshot!("drift-markdown", redact(&markdown.stdout));
 }
 

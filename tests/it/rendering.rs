@@ -59,10 +59,7 @@ fn a_plan_with_every_kind_of_action_renders_as_markdown() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     mixed_plan(&project);
-    let markdown = project
-        .run(&["plan", "manifests", "--format", "markdown"])
-        .expect(0)
-        .stdout;
+    let markdown = project.plan_as("markdown").expect(0).stdout;
     insta::assert_snapshot!("plan-markdown", redact(&markdown));
 }
 
@@ -71,10 +68,7 @@ fn a_plan_with_every_kind_of_action_renders_as_json() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     mixed_plan(&project);
-    let json = project
-        .run(&["plan", "manifests", "--format", "json"])
-        .expect(0)
-        .stdout;
+    let json = project.plan_as("json").expect(0).stdout;
     insta::assert_snapshot!("plan-json", redact(&json));
 }
 
@@ -128,9 +122,6 @@ fn a_redstor_plan_renders_as_text_and_markdown() {
     redstor_plan(&project);
     let text = project.plan().expect(2).stdout;
     insta::assert_snapshot!("redstor-plan-text", redact(&text));
-    let markdown = project
-        .run(&["plan", "manifests", "--format", "markdown"])
-        .expect(0)
-        .stdout;
+    let markdown = project.plan_as("markdown").expect(0).stdout;
     insta::assert_snapshot!("redstor-plan-markdown", redact(&markdown));
 }

@@ -582,8 +582,18 @@ impl<'a> Project<'a> {
         self.run(&[&["apply", "manifests", "--auto-approve"], extra].concat())
     }
 
+    /// `entitle plan manifests --format <format>`.
+    pub fn plan_as(&self, format: &str) -> Run {
+        self.run(&["plan", "manifests", "--format", format])
+    }
+
     pub fn drift(&self) -> Run {
         self.run(&["drift", "manifests"])
+    }
+
+    /// `entitle drift manifests --format <format>`.
+    pub fn drift_as(&self, format: &str) -> Run {
+        self.run(&["drift", "manifests", "--format", format])
     }
 
     /// `entitle import <address> <id>` for the project's manifests.
