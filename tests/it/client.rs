@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use entitle::api::ApiError;
-use entitle::api::arcserve::{ArcserveClient, BulkUpgrade, LicenseChanges, NewLicense};
+use entitle::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges, NewLicense};
 use entitle::api::ecl::{EclSession, TenantId};
 use entitle::api::http::{Request, join_segments};
 use entitle::api::keystone::Login;
@@ -35,6 +35,30 @@ fn create_many(sim: &TestSim, tenant: &str, prefix: &str, count: usize) {
                 .unwrap();
         }
     });
+}
+
+/// Lists the tenant's licenses through `client` while the simulator's
+/// faults, set before, are lifted `after` the read has started.
+fn list_lifting_faults_after(
+    sim: &TestSim,
+    client: &ArcserveClient,
+    after: Duration,
+) -> Result<Vec<License>, ApiError> {
+    let url = sim.url.clone();
+    sim.block_on(async {
+        let lift = tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            reqwest::Client::new()
+                .put(format!("{url}/_sim/faults"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+        });
+        let listed = client.list_licenses(None).await;
+        lift.await.unwrap();
+        listed
+    })
 }
 
 #[test]
@@ -359,22 +383,8 @@ fn retry_after_is_honoured() {
     let client = sim.arcserve(TENANT_A);
     sim.block_on(client.list_licenses(None)).unwrap();
     sim.set_faults(json!({ "rate_429": 1.0, "retry_after_secs": 1 }));
-    let url = sim.url.clone();
     let started = Instant::now();
-    let listed = sim.block_on(async {
-        let lift = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            reqwest::Client::new()
-                .put(format!("{url}/_sim/faults"))
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-        });
-        let listed = client.list_licenses(None).await;
-        lift.await.unwrap();
-        listed
-    });
+    let listed = list_lifting_faults_after(&sim, &client, Duration::from_millis(300));
     assert!(listed.is_ok(), "{listed:?}");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -487,21 +497,7 @@ fn rate_limited_reads_are_retried_longer_than_failed_ones() {
     // within the 429 budget (40 retries), far beyond the 500 one (1 retry).
     let with_faults = |faults: serde_json::Value| {
         sim.set_faults(faults);
-        let url = sim.url.clone();
-        sim.block_on(async {
-            let lift = tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                reqwest::Client::new()
-                    .put(format!("{url}/_sim/faults"))
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap();
-            });
-            let listed = client.list_licenses(None).await;
-            lift.await.unwrap();
-            listed
-        })
+        list_lifting_faults_after(&sim, &client, Duration::from_millis(500))
     };
     let listed = with_faults(json!({ "rate_429": 1.0, "retry_after_secs": 0 }));
     assert!(listed.is_ok(), "{listed:?}");
