@@ -13,20 +13,21 @@ use sha2::{Digest, Sha256};
 
 use crate::support::*;
 
-fn two_licenses(project: &Project<'_>) {
-    project.write("tenant.yaml", TENANT_YAML);
+/// A project with two licenses in `prod`: `web` with 2 keys, `db` with 1.
+fn two_licenses(sim: &TestSim) -> Project<'_> {
+    let project = Project::with_tenant(sim);
     project.write(
         "licenses.yaml",
         &(license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", "")
             + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
     );
+    project
 }
 
 #[test]
 fn apply_from_empty_then_a_second_plan_is_empty() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
 
     let plan = project.plan().expect(2);
     insta::assert_snapshot!("create-two", redact(&plan.stdout));
@@ -49,8 +50,7 @@ fn apply_from_empty_then_a_second_plan_is_empty() {
 #[test]
 fn a_changed_key_count_is_updated_in_place() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let id_before = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
 
@@ -74,8 +74,7 @@ fn a_changed_key_count_is_updated_in_place() {
 #[test]
 fn a_changed_plan_replaces_the_license() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let old = project.state()["resources"]["ArcserveLicense/web"]["remote_id"].clone();
 
@@ -101,8 +100,7 @@ fn a_changed_plan_replaces_the_license() {
 #[test]
 fn a_removed_manifest_deletes_and_orphan_forgets() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "web.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 1, "9.0", ""),
@@ -133,8 +131,7 @@ fn a_removed_manifest_deletes_and_orphan_forgets() {
 #[test]
 fn prevent_destroy_refuses_the_delete() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "db.yaml",
         &license_yaml(
@@ -156,13 +153,12 @@ fn prevent_destroy_refuses_the_delete() {
 #[test]
 fn import_binds_an_existing_license() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
+    let project = Project::with_tenant(&sim);
     let client = sim.arcserve(TENANT_A);
     let made = sim
         .block_on(client.create_license(&new_license("legacy", 3)))
         .unwrap();
     sim.settle();
-    project.write("tenant.yaml", TENANT_YAML);
     project.write(
         "legacy.yaml",
         &license_yaml("legacy", PLAN_ADVANCED_9, 3, "9.0", ""),
@@ -191,8 +187,7 @@ fn import_binds_an_existing_license() {
 #[test]
 fn drift_reports_changes_deletions_and_unmanaged_licenses() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     project.drift().expect(0);
 
@@ -225,8 +220,7 @@ fn drift_reports_changes_deletions_and_unmanaged_licenses() {
 #[test]
 fn a_stale_saved_plan_is_refused() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project
         .run(&["plan", "manifests", "--out", "first.plan"])
         .expect(0);
@@ -252,8 +246,7 @@ fn a_stale_saved_plan_is_refused() {
 #[test]
 fn a_changed_manifest_makes_a_saved_plan_stale() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project
         .run(&["plan", "manifests", "--out", "p.plan"])
         .expect(0);
@@ -273,8 +266,7 @@ fn a_changed_manifest_makes_a_saved_plan_stale() {
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     let refused = project.run(&["apply", "manifests"]).expect(1);
     assert!(
         refused.stderr.contains("--auto-approve"),
@@ -287,8 +279,7 @@ fn apply_without_a_terminal_needs_auto_approve() {
 #[test]
 fn two_concurrent_applies_never_lose_state() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let serial_before = project.state()["serial"].as_u64().unwrap();
     project.write(
@@ -315,8 +306,7 @@ fn two_concurrent_applies_never_lose_state() {
 #[test]
 fn a_waiting_apply_takes_the_lock_when_it_is_released() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     let held =
         entitle::state::StateLock::acquire(&project.state_path(), "test", Duration::ZERO).unwrap();
     let releaser = std::thread::spawn(move || {
@@ -339,8 +329,7 @@ fn a_waiting_apply_takes_the_lock_when_it_is_released() {
 #[test]
 fn plan_formats_json_and_markdown() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     let json = project.plan_as("json").expect(0);
     let plan: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(plan["format_version"], 1);
@@ -354,8 +343,7 @@ fn plan_formats_json_and_markdown() {
 #[test]
 fn state_commands_list_show_mv_and_rm() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let list = project.run(&["state", "list"]).expect(0);
     assert!(
@@ -393,8 +381,7 @@ fn state_commands_list_show_mv_and_rm() {
 #[test]
 fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let manifests = |keys: u32| {
         [
             license_yaml("base", PLAN_ADVANCED_9, keys, "9.0", ""),
@@ -453,8 +440,7 @@ fn a_failed_action_skips_its_dependents_but_not_independent_ones() {
 #[test]
 fn no_secret_reaches_output_state_or_plans() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.write(
         "redstor.yaml",
         &(company_yaml("northwind", "Partner", None, "")
@@ -542,8 +528,7 @@ fn no_secret_reaches_output_state_or_plans() {
 #[test]
 fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let client = sim.arcserve(TENANT_A);
     let web = project.live_named("web");
@@ -587,8 +572,7 @@ fn refresh_only_records_drift_in_the_state_and_changes_nothing_live() {
 #[test]
 fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
     let sim = TestSim::with_provisioning_delay(Duration::from_secs(3600));
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "web.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 1, "9.0", ""),
@@ -615,8 +599,7 @@ fn a_wait_that_runs_out_says_so_and_the_next_apply_finishes() {
 #[test]
 fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let keyless = |version: &str| keyless_license_yaml("bare", PLAN_ADVANCED_9, 1, version, "");
     project.write("bare.yaml", &keyless("9.0"));
     project.apply().expect(0);
@@ -647,8 +630,7 @@ fn a_license_without_keys_is_upgraded_once_and_never_downgraded() {
 #[test]
 fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    two_licenses(&project);
+    let project = two_licenses(&sim);
     project.apply().expect(0);
     let before = std::fs::read(project.state_path()).unwrap();
 

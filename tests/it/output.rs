@@ -5,7 +5,7 @@
 
 use std::process::Stdio;
 
-use crate::support::{PLAN_ADVANCED_9, Project, TENANT_YAML, TestSim, license_yaml};
+use crate::support::{PLAN_ADVANCED_9, Project, TestSim, license_yaml};
 
 /// Where stdout goes in a run.
 #[derive(Clone, Copy, Debug)]
@@ -71,8 +71,7 @@ fn assert_one_clear_error(what: &str, (code, stderr): (i32, String)) {
 }
 
 fn project(sim: &TestSim) -> Project<'_> {
-    let project = Project::new(sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(sim);
     project.write(
         "licenses.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", ""),

@@ -47,8 +47,7 @@ fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
 #[test]
 fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
 
     let plan = project.plan().expect(2);
@@ -105,8 +104,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
 #[test]
 fn switching_language_changes_only_the_language() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
     project.write("hulft.yaml", &hulft("ja", &[row(1)], ""));
@@ -122,8 +120,7 @@ fn switching_language_changes_only_the_language() {
 #[test]
 fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let bad = "    - product: HULFT8 for Linux-Enterprise
       cluster: None
       aes: None
@@ -149,8 +146,7 @@ fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
 #[test]
 fn removing_a_proposal_needs_orphan_or_state_rm() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
     project.remove("hulft.yaml");
@@ -191,8 +187,7 @@ fn removing_a_proposal_needs_orphan_or_state_rm() {
 #[test]
 fn a_lost_create_answer_is_found_in_the_list_not_sent_twice() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
     sim.set_faults(json!({ "drop_rate": 0.5 }));
     for _ in 0..5 {
@@ -209,8 +204,7 @@ fn a_lost_create_answer_is_found_in_the_list_not_sent_twice() {
 #[test]
 fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "licenses.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 3, "9.0", ""),
@@ -240,8 +234,7 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
 #[test]
 fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     let sim = TestSim::with_provisioning_delay(std::time::Duration::from_secs(3600));
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
     project.drift().expect(0);
@@ -286,8 +279,7 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
 #[test]
 fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
     let client = sim.proposals(TENANT_A);
     let xml = entitle::api::proposal_xml::HulftModels {
@@ -331,8 +323,7 @@ fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
 #[test]
 fn a_rowless_proposal_whose_answer_was_lost_is_never_sent_twice() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "power.yaml",
         &proposal_yaml("power", "PowerSystems", "en", "", ""),
@@ -375,8 +366,7 @@ fn a_rowless_proposal_whose_answer_was_lost_is_never_sent_twice() {
 #[test]
 fn ignore_changes_on_a_proposal_is_refused_not_silently_dropped() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "hulft.yaml",
         &hulft(

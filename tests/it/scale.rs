@@ -19,8 +19,7 @@ fn licenses(count: usize, version: &str) -> String {
 #[test]
 fn upgrading_250_licenses_costs_three_bulk_calls() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("licenses.yaml", &licenses(250, "9.0"));
     project.apply_with(&["--parallelism", "32"]).expect(0);
 
@@ -65,8 +64,7 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
 #[test]
 fn a_killed_apply_converges_without_duplicates() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let seed = std::env::var("ENTITLE_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -304,17 +302,22 @@ fn proposals(hulft: u32, dns: u32) -> String {
         + &proposal_yaml("p-dns", "FastDNS", "en", "", &dns_row)
 }
 
+/// Starts applying 30 new licenses two at a time, the simulator taking
+/// `latency_ms` over each request, output captured.
+fn start_slow_apply(project: &Project<'_>, latency_ms: u64) -> std::process::Child {
+    project.write("licenses.yaml", &licenses(30, "9.0"));
+    project.sim.set_faults(json!({ "latency_ms": latency_ms }));
+    project.spawn_apply(&["--parallelism", "2"])
+}
+
 /// Ctrl-C: nothing new starts, what is in flight finishes and is recorded,
 /// the lock is released, and the next apply picks up the rest.
 #[cfg(unix)]
 #[test]
 fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &licenses(30, "9.0"));
-    sim.set_faults(json!({ "latency_ms": 150 }));
-    let child = project.spawn_apply(&["--parallelism", "2"]);
+    let project = Project::with_tenant(&sim);
+    let child = start_slow_apply(&project, 150);
     std::thread::sleep(Duration::from_millis(2500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -365,11 +368,8 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
 #[test]
 fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &licenses(30, "9.0"));
-    sim.set_faults(json!({ "latency_ms": 100 }));
-    let mut child = project.spawn_apply(&["--parallelism", "2"]);
+    let project = Project::with_tenant(&sim);
+    let mut child = start_slow_apply(&project, 100);
     let journal = project.dir.path().join("entitle.state.json.journal");
     let started = std::time::Instant::now();
     while !journal.exists() && started.elapsed() < Duration::from_secs(20) {

@@ -527,6 +527,13 @@ impl<'a> Project<'a> {
         }
     }
 
+    /// A project whose manifests declare the `prod` tenant (TENANT_YAML).
+    pub fn with_tenant(sim: &'a TestSim) -> Self {
+        let project = Project::new(sim);
+        project.write("tenant.yaml", TENANT_YAML);
+        project
+    }
+
     /// Writes `manifests/<file>`.
     pub fn write(&self, file: &str, text: &str) -> &Self {
         let path = self.dir.path().join("manifests").join(file);
