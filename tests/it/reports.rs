@@ -43,27 +43,21 @@ impl Tree {
         let key = sim.redstor_key_in(dir.path());
         let client = sim.redstor();
         let reseller = sim.block_on(async {
+            let company = |parent, name, company_type| {
+                let client = &client;
+                async move {
+                    client
+                        .create_customer(parent, name, company_type)
+                        .await
+                        .unwrap()
+                        .company_id
+                }
+            };
             let root = client.root_company().await.unwrap().company_id;
-            let partner = client
-                .create_customer(root, "Reseller", CompanyType::Partner)
-                .await
-                .unwrap()
-                .company_id;
-            let a = client
-                .create_customer(partner, "Client A", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
-            let b = client
-                .create_customer(partner, "Client B | Pipes", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
-            let other = client
-                .create_customer(root, "Other Co", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
+            let partner = company(root, "Reseller", CompanyType::Partner).await;
+            let a = company(partner, "Client A", CompanyType::Customer).await;
+            let b = company(partner, "Client B | Pipes", CompanyType::Customer).await;
+            let other = company(root, "Other Co", CompanyType::Customer).await;
             for (company, product, edition, trial) in [
                 (partner, 130, 1301, false),
                 (a, 4, 41, false),
