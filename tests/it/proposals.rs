@@ -3,6 +3,7 @@
 //! orders back. The plans and drift reports are snapshot-tested, the ids
 //! redacted.
 
+use entitle::api::proposal::Submission;
 use entitle::api::proposal_xml::{ArcserveModels, HulftModels};
 use serde_json::json;
 
@@ -42,6 +43,18 @@ fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
         .into_iter()
         .map(|p| (p.order_id, HulftModels::from_xml(&p.proposal_xml).unwrap()))
         .collect()
+}
+
+/// A HULFT proposal as the portal submits it, in English: a new order or
+/// a change of `order_id`.
+fn hulft_in_english(order_id: Option<String>, xml: String) -> Submission {
+    Submission {
+        language: 2,
+        service_id: 1,
+        order_id,
+        customer_email: "ops@example.co.jp".into(),
+        proposal_xml: xml,
+    }
 }
 
 #[test]
@@ -250,18 +263,11 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
     let (order, mut doc) = listed(&project, 2).remove(0);
     doc.models[0].number = 5;
     let client = sim.proposals(TENANT_A);
-    let submit = |order_id: Option<String>, xml: String| entitle::api::proposal::Submission {
-        language: 2,
-        service_id: 1,
-        order_id,
-        customer_email: "ops@example.co.jp".into(),
-        proposal_xml: xml,
-    };
-    sim.block_on(client.submit(&submit(Some(order.clone()), doc.to_xml())))
+    sim.block_on(client.submit(&hulft_in_english(Some(order.clone()), doc.to_xml())))
         .unwrap();
     let mut theirs = doc.clone();
     theirs.models[0].uuid = "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into();
-    sim.block_on(client.submit(&submit(None, theirs.to_xml())))
+    sim.block_on(client.submit(&hulft_in_english(None, theirs.to_xml())))
         .unwrap();
 
     let drift = project.drift().expect(2);
@@ -302,13 +308,7 @@ fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
     }
     .to_xml();
     let order = sim
-        .block_on(client.submit(&entitle::api::proposal::Submission {
-            language: 2,
-            service_id: 1,
-            order_id: None,
-            customer_email: "ops@example.co.jp".into(),
-            proposal_xml: xml,
-        }))
+        .block_on(client.submit(&hulft_in_english(None, xml)))
         .unwrap();
     project.import("Proposal/hulft", &order).expect(0);
     // The rows carry the vendor's UUIDs; entitle replaces them with its own.
