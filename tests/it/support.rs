@@ -1,5 +1,8 @@
-//! Test support: a simulator on its own runtime, clients bound to it, and
-//! the `entitle` binary with a clean environment.
+//! Test support, kept once for every module: a simulator on its own runtime,
+//! clients bound to it and raw requests to it; the `entitle` binary with a
+//! clean environment, and a project of manifests and state to run it in;
+//! builders for the manifests of each kind; and the redaction of the ids
+//! that vary between runs, for snapshots.
 
 use std::collections::BTreeMap;
 use std::future::Future;
