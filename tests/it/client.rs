@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use entitle::api::ApiError;
-use entitle::api::arcserve::{ArcserveClient, BulkUpgrade, LicenseChanges, NewLicense};
+use entitle::api::arcserve::{ArcserveClient, BulkUpgrade, License, LicenseChanges, NewLicense};
 use entitle::api::ecl::{EclSession, TenantId};
 use entitle::api::http::{Request, join_segments};
 use entitle::api::keystone::Login;
@@ -22,20 +22,12 @@ use crate::support::*;
 const TOKENS: &str = "POST /v3/auth/tokens";
 const LIST: &str = "GET /v2/arcserve-udp/{tenant_id}/licenses";
 
-fn new_license(name: &str) -> NewLicense {
-    NewLicense {
-        name: name.to_string(),
-        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-        number_of_standalone_keys: 1,
-    }
-}
-
 /// Creates `count` licenses named `{prefix}-{i}` in one tenant, 16 at a time.
 fn create_many(sim: &TestSim, tenant: &str, prefix: &str, count: usize) {
     let client = sim.arcserve(tenant);
     sim.block_on(async {
         let bodies: Vec<NewLicense> = (0..count)
-            .map(|i| new_license(&format!("{prefix}-{i:04}")))
+            .map(|i| new_license(&format!("{prefix}-{i:04}"), 1))
             .collect();
         for chunk in bodies.chunks(16) {
             try_join_all(chunk.iter().map(|body| client.create_license(body)))
@@ -43,6 +35,30 @@ fn create_many(sim: &TestSim, tenant: &str, prefix: &str, count: usize) {
                 .unwrap();
         }
     });
+}
+
+/// Lists the tenant's licenses through `client` while the simulator's
+/// faults, set before, are lifted `after` the read has started.
+fn list_lifting_faults_after(
+    sim: &TestSim,
+    client: &ArcserveClient,
+    after: Duration,
+) -> Result<Vec<License>, ApiError> {
+    let url = sim.url.clone();
+    sim.block_on(async {
+        let lift = tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            reqwest::Client::new()
+                .put(format!("{url}/_sim/faults"))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+        });
+        let listed = client.list_licenses(None).await;
+        lift.await.unwrap();
+        listed
+    })
 }
 
 #[test]
@@ -141,7 +157,7 @@ fn a_license_goes_through_its_whole_life() {
     let sim = TestSim::start();
     let client = sim.arcserve(TENANT_A);
     let created = sim
-        .block_on(client.create_license(&new_license("life")))
+        .block_on(client.create_license(&new_license("life", 1)))
         .unwrap();
     assert_eq!(created.status, "Provisioning");
     assert!(created.keys.is_empty());
@@ -149,7 +165,7 @@ fn a_license_goes_through_its_whole_life() {
     // Not usable until provisioned.
     let early = sim.block_on(client.issue_key(created.id, KEY_STANDALONE.parse().unwrap()));
     assert_eq!(early.unwrap_err().status(), Some(400));
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let active = sim.block_on(client.get_license(created.id)).unwrap();
     assert_eq!(active.status, "Active");
 
@@ -181,7 +197,7 @@ fn a_license_goes_through_its_whole_life() {
     let deleting = sim.block_on(client.delete_license(created.id)).unwrap();
     assert_eq!(deleting.status, "Deleting");
     assert!(deleting.deletion_date.is_some());
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let gone = sim.block_on(client.get_license(created.id)).unwrap_err();
     assert_eq!(gone.status(), Some(404));
     assert!(sim.block_on(client.list_licenses(None)).unwrap().is_empty());
@@ -191,7 +207,7 @@ fn a_license_goes_through_its_whole_life() {
 fn bulk_upgrade_follows_the_day_after_and_contact_rules() {
     let sim = TestSim::start();
     create_many(&sim, TENANT_A, "up", 3);
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let client = sim.arcserve(TENANT_A);
     let ids: Vec<Uuid> = sim
         .block_on(client.list_licenses(None))
@@ -243,11 +259,11 @@ fn bulk_upgrade_follows_the_day_after_and_contact_rules() {
 fn the_vendor_validation_rules_are_enforced() {
     let sim = TestSim::start();
     create_many(&sim, TENANT_A, "v", 1);
-    std::thread::sleep(Duration::from_millis(120));
+    sim.settle();
     let client = sim.arcserve(TENANT_A);
     let id = sim.block_on(client.list_licenses(None)).unwrap()[0].id;
 
-    let duplicate = sim.block_on(client.create_license(&new_license("v-0000")));
+    let duplicate = sim.block_on(client.create_license(&new_license("v-0000", 1)));
     assert_eq!(duplicate.unwrap_err().status(), Some(400));
 
     let bulk = |ids: Vec<Uuid>, version: &str, email: Option<String>, company: Option<String>| {
@@ -367,22 +383,8 @@ fn retry_after_is_honoured() {
     let client = sim.arcserve(TENANT_A);
     sim.block_on(client.list_licenses(None)).unwrap();
     sim.set_faults(json!({ "rate_429": 1.0, "retry_after_secs": 1 }));
-    let url = sim.url.clone();
     let started = Instant::now();
-    let listed = sim.block_on(async {
-        let lift = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            reqwest::Client::new()
-                .put(format!("{url}/_sim/faults"))
-                .json(&json!({}))
-                .send()
-                .await
-                .unwrap();
-        });
-        let listed = client.list_licenses(None).await;
-        lift.await.unwrap();
-        listed
-    });
+    let listed = list_lifting_faults_after(&sim, &client, Duration::from_millis(300));
     assert!(listed.is_ok(), "{listed:?}");
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -399,7 +401,7 @@ fn a_create_whose_answer_is_lost_is_ambiguous_and_not_repeated() {
     sim.set_faults(json!({ "drop_rate": 1.0 }));
     sim.reset_metrics();
     let err = sim
-        .block_on(client.create_license(&new_license("lost-answer")))
+        .block_on(client.create_license(&new_license("lost-answer", 1)))
         .unwrap_err();
     assert!(err.is_ambiguous(), "{err}");
     assert!(err.to_string().contains("read the object back"), "{err}");
@@ -495,21 +497,7 @@ fn rate_limited_reads_are_retried_longer_than_failed_ones() {
     // within the 429 budget (40 retries), far beyond the 500 one (1 retry).
     let with_faults = |faults: serde_json::Value| {
         sim.set_faults(faults);
-        let url = sim.url.clone();
-        sim.block_on(async {
-            let lift = tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                reqwest::Client::new()
-                    .put(format!("{url}/_sim/faults"))
-                    .json(&json!({}))
-                    .send()
-                    .await
-                    .unwrap();
-            });
-            let listed = client.list_licenses(None).await;
-            lift.await.unwrap();
-            listed
-        })
+        list_lifting_faults_after(&sim, &client, Duration::from_millis(500))
     };
     let listed = with_faults(json!({ "rate_429": 1.0, "retry_after_secs": 0 }));
     assert!(listed.is_ok(), "{listed:?}");

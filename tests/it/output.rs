@@ -3,11 +3,9 @@
 //! one clear error and exit 1 on a full disk, never with a panic; a saved
 //! plan is written before anything is printed.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::support::{Project, TENANT_YAML, TestSim, license_yaml};
-
-const PLAN: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+use crate::support::{PLAN_ADVANCED_9, Project, TestSim, license_yaml};
 
 /// Where stdout goes in a run.
 #[derive(Clone, Copy, Debug)]
@@ -35,9 +33,12 @@ impl Sink {
     }
 }
 
-/// Runs `command` with stdout into `sink`; its exit code and stderr.
-fn run_into(mut command: Command, sink: Sink) -> (i32, String) {
-    let output = command
+/// Runs `entitle <args>` in `project` with stdout into `sink`; its exit
+/// code and stderr.
+fn run_into(project: &Project<'_>, args: &[&str], sink: Sink) -> (i32, String) {
+    let output = project
+        .std_command()
+        .args(args)
         .stdout(sink.stdio())
         .stderr(Stdio::piped())
         .output()
@@ -70,9 +71,11 @@ fn assert_one_clear_error(what: &str, (code, stderr): (i32, String)) {
 }
 
 fn project(sim: &TestSim) -> Project<'_> {
-    let project = Project::new(sim);
-    project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &license_yaml("web", PLAN, 2, "9.0", ""));
+    let project = Project::with_tenant(sim);
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", ""),
+    );
     project
 }
 
@@ -98,9 +101,7 @@ fn every_command_ends_quietly_when_its_reader_is_gone() {
     let project = project(&sim);
     project.apply().expect(0);
     for args in COMMANDS {
-        let mut command = project.std_command();
-        command.args(*args);
-        assert_ends_quietly(&args.join(" "), run_into(command, Sink::ClosedPipe));
+        assert_ends_quietly(&args.join(" "), run_into(&project, args, Sink::ClosedPipe));
     }
 }
 
@@ -110,9 +111,7 @@ fn every_command_fails_once_and_clearly_on_a_full_disk() {
     let project = project(&sim);
     project.apply().expect(0);
     for args in COMMANDS {
-        let mut command = project.std_command();
-        command.args(*args);
-        assert_one_clear_error(&args.join(" "), run_into(command, Sink::FullDisk));
+        assert_one_clear_error(&args.join(" "), run_into(&project, args, Sink::FullDisk));
     }
 }
 
@@ -123,9 +122,7 @@ fn a_saved_plan_is_written_before_printing_and_survives_a_full_disk() {
     for sink in [Sink::FullDisk, Sink::ClosedPipe] {
         let saved = project.dir.path().join("p.json");
         let _ = std::fs::remove_file(&saved);
-        let mut command = project.std_command();
-        command.args(["plan", "manifests", "--out", "p.json"]);
-        let outcome = run_into(command, sink);
+        let outcome = run_into(&project, &["plan", "manifests", "--out", "p.json"], sink);
         match sink {
             Sink::FullDisk => assert_one_clear_error("plan --out", outcome),
             Sink::ClosedPipe => assert_ends_quietly("plan --out", outcome),
@@ -149,18 +146,24 @@ fn a_saved_plan_is_written_before_printing_and_survives_a_full_disk() {
 fn apply_completes_whatever_happens_to_stdout() {
     let sim = TestSim::start();
     let project = project(&sim);
-    let mut command = project.std_command();
-    command.args(["apply", "manifests", "--auto-approve"]);
-    assert_ends_quietly("apply", run_into(command, Sink::ClosedPipe));
+    assert_ends_quietly(
+        "apply",
+        run_into(
+            &project,
+            &["apply", "manifests", "--auto-approve"],
+            Sink::ClosedPipe,
+        ),
+    );
     assert_eq!(project.live().len(), 1);
 
-    project.write("licenses.yaml", &license_yaml("web", PLAN, 3, "9.0", ""));
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 3, "9.0", ""),
+    );
     project
         .run(&["plan", "manifests", "--out", "p.json"])
         .expect(0);
-    let mut command = project.std_command();
-    command.args(["apply", "p.json"]);
-    let (code, stderr) = run_into(command, Sink::FullDisk);
+    let (code, stderr) = run_into(&project, &["apply", "p.json"], Sink::FullDisk);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("Apply complete: 1 done, 0 failed")

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use entitle::api::ecl::EclClients;
 use entitle::api::redstor::RedstorAccess;
+use entitle::apply::{ApplyOptions, ApplyReport, Silent};
 use entitle::manifest::Desired;
 use entitle::plan::{Live, Plan, PlanInput};
 use entitle::state::{State, StateFile};
-use entitle::workflow::Workspace;
+use entitle::workflow::{Planned, Workspace};
 use proptest::prelude::*;
 
 use crate::support::*;
@@ -61,14 +62,17 @@ fn manifests(licenses: &[Gen]) -> String {
             Some(d) if d < i => format!("  dependsOn: [ArcserveLicense/l{d}]\n"),
             _ => String::new(),
         };
-        let keys = if license.keyed {
-            format!("[{KEY_STANDALONE}]")
+        let yaml = if license.keyed {
+            license_yaml
         } else {
-            "[]".into()
+            keyless_license_yaml
         };
-        text.push_str(&format!(
-            "---\napiVersion: entitle/v1\nkind: ArcserveLicense\nmetadata:\n  name: l{i}\n{depends}spec:\n  tenant: prod\n  plan: {}\n  standaloneKeys: {}\n  version: \"{}\"\n  keyTypes: {keys}\n",
-            PLANS[license.plan], license.keys, license.version
+        text.push_str(&yaml(
+            &format!("l{i}"),
+            PLANS[license.plan],
+            license.keys,
+            license.version,
+            &depends,
         ));
     }
     text
@@ -125,6 +129,69 @@ fn plan_of(desired: &Desired, state: &State, live: &Live) -> Plan {
     .unwrap()
 }
 
+/// Each action's index in `plan`, by id.
+fn positions(plan: &Plan) -> BTreeMap<&str, usize> {
+    plan.actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id.as_str(), i))
+        .collect()
+}
+
+/// Every action of `plan` comes after each action in its `after` list.
+fn assert_after_lists_kept(plan: &Plan) -> Result<(), TestCaseError> {
+    let position = positions(plan);
+    for (i, action) in plan.actions.iter().enumerate() {
+        for before in &action.after {
+            prop_assert!(
+                position[before.as_str()] < i,
+                "{} runs before {}",
+                action.id,
+                before
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A workspace of `dir/m.yaml` and `dir/state.json` against the simulator.
+fn workspace(sim: &TestSim, dir: &std::path::Path, redstor: RedstorAccess) -> Workspace {
+    let http = sim.http();
+    Workspace {
+        paths: vec![dir.join("m.yaml")],
+        state_file: StateFile::new(dir.join("state.json")),
+        lock_timeout: Duration::ZERO,
+        clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
+        redstor,
+    }
+}
+
+/// Applies what `workspace` planned, polling fast, replacing if allowed.
+fn apply(
+    sim: &TestSim,
+    workspace: &Workspace,
+    planned: Planned,
+    allow_replace: bool,
+) -> ApplyReport {
+    sim.block_on(async {
+        let (_tx, cancel) = tokio::sync::watch::channel(false);
+        let options = ApplyOptions {
+            poll_interval: Duration::from_millis(20),
+            allow_replace,
+            ..ApplyOptions::default()
+        };
+        workspace
+            .apply(
+                &planned.plan,
+                planned.state,
+                options,
+                Arc::new(Silent),
+                cancel,
+            )
+            .await
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -142,17 +209,8 @@ proptest! {
     fn the_order_respects_every_dependency(licenses in prop::collection::vec(gen_license(), 1..8)) {
         let desired = load(&manifests(&licenses));
         let plan = plan_of(&desired, &State::new(), &empty_live());
-        let position: BTreeMap<&str, usize> = plan
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i))
-            .collect();
-        for (i, action) in plan.actions.iter().enumerate() {
-            for before in &action.after {
-                prop_assert!(position[before.as_str()] < i, "{} runs before {}", action.id, before);
-            }
-        }
+        assert_after_lists_kept(&plan)?;
+        let position = positions(&plan);
         for (i, license) in licenses.iter().enumerate() {
             if let Some(d) = license.depends_on.filter(|d| *d < i) {
                 let me = position[format!("create ArcserveLicense/l{i}").as_str()];
@@ -193,25 +251,13 @@ proptest! {
         }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("m.yaml"), manifests(&licenses)).unwrap();
-        let http = sim.http();
-        let workspace = Workspace {
-            paths: vec![dir.path().join("m.yaml")],
-            state_file: StateFile::new(dir.path().join("state.json")),
-            lock_timeout: Duration::ZERO,
-            clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
-            redstor: RedstorAccess::unavailable("no Redstor account in this test", ""),
-        };
-        let report = sim.block_on(async {
-            let planned = workspace.plan(&[]).await.unwrap();
-            let (_tx, cancel) = tokio::sync::watch::channel(false);
-            let options = entitle::apply::ApplyOptions {
-                poll_interval: Duration::from_millis(20),
-                ..entitle::apply::ApplyOptions::default()
-            };
-            workspace
-                .apply(&planned.plan, planned.state, options, Arc::new(entitle::apply::Silent), cancel)
-                .await
-        });
+        let workspace = workspace(
+            &sim,
+            dir.path(),
+            RedstorAccess::unavailable("no Redstor account in this test", ""),
+        );
+        let planned = sim.block_on(workspace.plan(&[])).unwrap();
+        let report = apply(&sim, &workspace, planned, false);
         prop_assert!(report.succeeded(), "{:?}", report.outcomes);
         let again = sim.block_on(workspace.plan(&[])).unwrap();
         prop_assert!(again.plan.is_empty(), "{:?}", again.plan.actions);
@@ -265,15 +311,15 @@ fn parent_in(tree: &[GenCompany], i: usize) -> Option<usize> {
 /// `before` stays paid (a paid subscription cannot become a trial again).
 fn redstor_manifests(tree: &[GenCompany], before: Option<&[GenCompany]>) -> String {
     // One company in every tree, so that no tree is an empty set of files.
-    let mut text = "apiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: anchor\nspec:\n  type: Partner\n".to_string();
+    let mut text = company_yaml("anchor", "Partner", None, "");
     for (i, company) in tree.iter().enumerate().filter(|(_, c)| c.present) {
         let kind = if i % 2 == 0 { "Partner" } else { "Customer" };
-        let parent = parent_in(tree, i)
-            .map(|p| format!("  parent: c{p}\n"))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: c{i}\nspec:\n  type: {kind}\n{parent}  enabled: {}\n",
-            company.enabled
+        let parent = parent_in(tree, i).map(|p| format!("c{p}"));
+        text.push_str(&company_yaml(
+            &format!("c{i}"),
+            kind,
+            parent.as_deref(),
+            &format!("  enabled: {}\n", company.enabled),
         ));
         for (slot, subscription) in company.subscriptions.iter().enumerate() {
             let Some((edition, mut trial)) = *subscription else {
@@ -288,9 +334,12 @@ fn redstor_manifests(tree: &[GenCompany], before: Option<&[GenCompany]>) -> Stri
                 trial = false;
             }
             let (product, editions) = PRODUCTS[slot];
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: c{i}-{product}\nspec:\n  company: c{i}\n  product: {product}\n  edition: {}\n  trial: {trial}\n",
-                editions[usize::from(edition)]
+            text.push_str(&subscription_yaml(
+                &format!("c{i}-{product}"),
+                &format!("c{i}"),
+                product,
+                editions[usize::from(edition)],
+                &format!("  trial: {trial}\n"),
             ));
         }
     }
@@ -315,7 +364,7 @@ proptest! {
     ) {
         let sim = TestSim::start();
         let client = sim.redstor();
-        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
+        let root = sim.redstor_root();
         for i in 0..outside {
             sim.block_on(client.create_customer(
                 root,
@@ -325,48 +374,19 @@ proptest! {
             .unwrap();
         }
         let dir = tempfile::tempdir().unwrap();
-        let http = sim.http();
-        let workspace = Workspace {
-            paths: vec![dir.path().join("m.yaml")],
-            state_file: StateFile::new(dir.path().join("state.json")),
-            lock_timeout: Duration::ZERO,
-            clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
-            redstor: RedstorAccess::new(client.clone()),
-        };
+        let workspace = workspace(&sim, dir.path(), RedstorAccess::new(client.clone()));
         for (tree, before) in [(&first, None), (&second, Some(first.as_slice()))] {
             std::fs::write(dir.path().join("m.yaml"), redstor_manifests(tree, before)).unwrap();
             let planned = sim.block_on(workspace.plan(&[])).unwrap();
-            let position: BTreeMap<&str, usize> = planned
-                .plan
-                .actions
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (a.id.as_str(), i))
-                .collect();
-            for (i, action) in planned.plan.actions.iter().enumerate() {
-                for before in &action.after {
-                    prop_assert!(position[before.as_str()] < i, "{} runs before {}", action.id, before);
-                }
-            }
-            let report = sim.block_on(async {
-                let (_tx, cancel) = tokio::sync::watch::channel(false);
-                let options = entitle::apply::ApplyOptions {
-                    poll_interval: Duration::from_millis(20),
-                    allow_replace: true,
-                    ..entitle::apply::ApplyOptions::default()
-                };
-                workspace
-                    .apply(&planned.plan, planned.state, options, Arc::new(entitle::apply::Silent), cancel)
-                    .await
-            });
+            assert_after_lists_kept(&planned.plan)?;
+            let report = apply(&sim, &workspace, planned, true);
             prop_assert!(report.succeeded(), "{:?}", report.outcomes);
             let again = sim.block_on(workspace.plan(&[])).unwrap();
             prop_assert!(again.plan.is_empty(), "{:?}", again.plan.actions);
         }
         // What entitle did not make is still there.
         let names: Vec<String> = sim
-            .block_on(client.customers_transitive(root))
-            .unwrap()
+            .redstor_tree()
             .into_iter()
             .map(|c| c.company_name)
             .collect();

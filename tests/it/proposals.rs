@@ -1,6 +1,9 @@
 //! Proposals end to end: create, change a row, add and remove rows, switch
-//! language, refuse what cannot be done, and read Arcserve orders back.
+//! language, refuse what cannot be done, drift, import, and read Arcserve
+//! orders back. The plans and drift reports are snapshot-tested, the ids
+//! redacted.
 
+use entitle::api::proposal::Submission;
 use entitle::api::proposal_xml::{ArcserveModels, HulftModels};
 use serde_json::json;
 
@@ -24,21 +27,7 @@ const HULFT_STANDBY_ROW: &str = "    - product: HULFT8 for Windows-Server
 ";
 
 fn hulft(language: &str, rows: &[String], metadata: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: hulft
-{metadata}spec:
-  tenant: prod
-  service: HULFT
-  language: {language}
-  customerEmail: ops@example.co.jp
-  models:
-{}",
-        rows.concat()
-    )
+    proposal_yaml("hulft", "HULFT", language, metadata, &rows.concat())
 }
 
 fn row(number: u32) -> String {
@@ -56,15 +45,26 @@ fn listed(project: &Project<'_>, language: u32) -> Vec<(String, HulftModels)> {
         .collect()
 }
 
+/// A HULFT proposal as the portal submits it, in English: a new order or
+/// a change of `order_id`.
+fn hulft_in_english(order_id: Option<String>, xml: String) -> Submission {
+    Submission {
+        language: 2,
+        service_id: 1,
+        order_id,
+        customer_email: "ops@example.co.jp".into(),
+        proposal_xml: xml,
+    }
+}
+
 #[test]
 fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
 
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("+ Proposal/hulft"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-create", redact(&plan.stdout));
     project.apply().expect(0);
     let first = listed(&project, 2);
     assert_eq!(first.len(), 1);
@@ -79,8 +79,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
     // A changed count keeps the row's UUID and the order.
     project.write("hulft.yaml", &hulft("en", &[row(3)], ""));
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("row 1 ("), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-count-changed", redact(&plan.stdout));
     project.apply().expect(0);
     let after = listed(&project, 2);
     assert_eq!(after.len(), 1, "replaced, not added");
@@ -100,7 +99,7 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
         &hulft("en", &[HULFT_STANDBY_ROW.to_string()], ""),
     );
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("- row 1"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-row-removed", redact(&plan.stdout));
     project.apply().expect(0);
     let last = listed(&project, 2);
     assert_eq!(last[0].1.models.len(), 1);
@@ -118,18 +117,12 @@ fn a_hulft_proposal_is_created_changed_extended_and_trimmed() {
 #[test]
 fn switching_language_changes_only_the_language() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
     project.write("hulft.yaml", &hulft("ja", &[row(1)], ""));
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("~ language = \"en\" -> \"ja\""),
-        "{}",
-        plan.stdout
-    );
-    assert!(!plan.stdout.contains("row 1"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-language", redact(&plan.stdout));
     project.apply().expect(0);
     let in_japanese = listed(&project, 1);
     assert_eq!(in_japanese[0].1.language, "ja");
@@ -140,8 +133,7 @@ fn switching_language_changes_only_the_language() {
 #[test]
 fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let bad = "    - product: HULFT8 for Linux-Enterprise
       cluster: None
       aes: None
@@ -167,8 +159,7 @@ fn an_invalid_combination_is_refused_offline_with_the_closest_one() {
 #[test]
 fn removing_a_proposal_needs_orphan_or_state_rm() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
     project.remove("hulft.yaml");
@@ -200,7 +191,7 @@ fn removing_a_proposal_needs_orphan_or_state_rm() {
     project.apply().expect(0);
     project.remove("hulft.yaml");
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("<= Proposal/hulft"), "{}", plan.stdout);
+    insta::assert_snapshot!("hulft-forget", redact(&plan.stdout));
     project.apply().expect(0);
     assert!(project.state()["resources"].get("Proposal/hulft").is_none());
     assert_eq!(listed(&project, 2).len(), 1, "the vendor keeps it");
@@ -209,8 +200,7 @@ fn removing_a_proposal_needs_orphan_or_state_rm() {
 #[test]
 fn a_lost_create_answer_is_found_in_the_list_not_sent_twice() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
     sim.set_faults(json!({ "drop_rate": 0.5 }));
     for _ in 0..5 {
@@ -227,8 +217,7 @@ fn a_lost_create_answer_is_found_in_the_list_not_sent_twice() {
 #[test]
 fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "licenses.yaml",
         &license_yaml("web", PLAN_ADVANCED_9, 3, "9.0", ""),
@@ -257,74 +246,36 @@ fn arcserve_orders_read_back_as_proposals_match_the_licenses() {
 
 #[test]
 fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
-    let sim = TestSim::with_config(entitle::sim::SimConfig {
-        provisioning_delay: std::time::Duration::from_secs(3600),
-        ..entitle::sim::SimConfig::default()
-    });
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let sim = TestSim::with_provisioning_delay(std::time::Duration::from_secs(3600));
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(1)], ""));
     project.apply().expect(0);
-    project.run(&["drift", "manifests"]).expect(0);
+    project.drift().expect(0);
 
     // The vendor accepts the proposal: its status moves.
     sim.advance_clock(2 * 3600);
-    let moved = project.run(&["drift", "manifests"]).expect(2);
-    assert!(
-        moved
-            .stdout
-            .contains("~ Proposal/hulft: statusId = 2 (applied: 1)"),
-        "{}",
-        moved.stdout
-    );
-    project
-        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
-        .expect(0);
-    project.run(&["drift", "manifests"]).expect(0);
+    let moved = project.drift().expect(2);
+    insta::assert_snapshot!("drift-status-moved", redact(&moved.stdout));
+    project.apply_with(&["--refresh-only"]).expect(0);
+    project.drift().expect(0);
 
     // Someone changes the count in the portal, and adds a proposal of their own.
     let (order, mut doc) = listed(&project, 2).remove(0);
     doc.models[0].number = 5;
     let client = sim.proposals(TENANT_A);
-    let submit = |order_id: Option<String>, xml: String| entitle::api::proposal::Submission {
-        language: 2,
-        service_id: 1,
-        order_id,
-        customer_email: "ops@example.co.jp".into(),
-        proposal_xml: xml,
-    };
-    sim.block_on(client.submit(&submit(Some(order.clone()), doc.to_xml())))
+    sim.block_on(client.submit(&hulft_in_english(Some(order.clone()), doc.to_xml())))
         .unwrap();
     let mut theirs = doc.clone();
     theirs.models[0].uuid = "0b0e3a2c-7f39-4d5a-9a7e-1c2d3e4f5a6b".into();
-    sim.block_on(client.submit(&submit(None, theirs.to_xml())))
+    sim.block_on(client.submit(&hulft_in_english(None, theirs.to_xml())))
         .unwrap();
 
-    let drift = project.run(&["drift", "manifests"]).expect(2);
-    assert!(
-        drift.stdout.contains("~ Proposal/hulft: models"),
-        "{}",
-        drift.stdout
-    );
-    assert!(
-        drift.stdout.contains("Proposal (HULFT)"),
-        "{}",
-        drift.stdout
-    );
+    let drift = project.drift().expect(2);
+    insta::assert_snapshot!("drift-rows-and-undeclared", redact(&drift.stdout));
 
     // The plan puts the count back, and -v shows the XML diff.
     let plan = project.run(&["-v", "plan", "manifests"]).expect(0);
-    assert!(plan.stdout.contains("~ Proposal/hulft"), "{}", plan.stdout);
-    assert!(
-        plan.stdout.contains("-      <Number>5</Number>"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("+      <Number>1</Number>"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("plan-xml-diff", redact(&plan.stdout));
     project.apply().expect(0);
     let after = listed(&project, 2);
     let ours = after.iter().find(|(id, _)| *id == order).unwrap();
@@ -334,8 +285,7 @@ fn drift_sees_status_moves_changed_rows_and_undeclared_proposals() {
 #[test]
 fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("hulft.yaml", &hulft("en", &[row(2)], ""));
     let client = sim.proposals(TENANT_A);
     let xml = entitle::api::proposal_xml::HulftModels {
@@ -358,23 +308,9 @@ fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
     }
     .to_xml();
     let order = sim
-        .block_on(client.submit(&entitle::api::proposal::Submission {
-            language: 2,
-            service_id: 1,
-            order_id: None,
-            customer_email: "ops@example.co.jp".into(),
-            proposal_xml: xml,
-        }))
+        .block_on(client.submit(&hulft_in_english(None, xml)))
         .unwrap();
-    project
-        .run(&[
-            "import",
-            "Proposal/hulft",
-            &order,
-            "--manifests",
-            "manifests",
-        ])
-        .expect(0);
+    project.import("Proposal/hulft", &order).expect(0);
     // The rows carry the vendor's UUIDs; entitle replaces them with its own.
     project.plan().expect(2);
     project.apply().expect(0);
@@ -387,20 +323,10 @@ fn a_proposal_made_elsewhere_is_imported_and_then_managed() {
 #[test]
 fn a_rowless_proposal_whose_answer_was_lost_is_never_sent_twice() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "power.yaml",
-        "apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: power
-spec:
-  tenant: prod
-  service: PowerSystems
-  language: en
-  customerEmail: ops@example.co.jp
-",
+        &proposal_yaml("power", "PowerSystems", "en", "", ""),
     );
     sim.set_faults(json!({ "drop_rate": 1.0, "only": "POST /v1/proposal/update/{tenant_id}" }));
     let lost = project.apply().expect(1);
@@ -440,8 +366,7 @@ spec:
 #[test]
 fn ignore_changes_on_a_proposal_is_refused_not_silently_dropped() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write(
         "hulft.yaml",
         &hulft(

@@ -1,11 +1,12 @@
 //! Redstor companies and subscriptions end to end: the binary plans and
 //! applies manifests against the simulator's RedAPI over HTTP; the tree is
-//! checked through the client, and call counts through `/_sim/metrics`.
+//! checked through the client, call counts through `/_sim/metrics`, and the
+//! plans and drift reports printed on the way are snapshot-tested with the
+//! ids redacted.
 
-use entitle::api::redstor::{Company, CompanyType, RedstorClient, TrialStatus};
-use uuid::Uuid;
+use entitle::api::redstor::{Company, CompanyType, TrialStatus};
 
-use crate::support::{Project, TestSim};
+use crate::support::{Project, TestSim, company_yaml, document, redact, subscription_yaml};
 
 const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
 const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
@@ -14,60 +15,19 @@ const CONVERT: &str = "PATCH /companies/{companyId}/subscriptions/{subscriptionI
 const DELETE_COMPANY: &str = "DELETE /companies/{companyId}";
 const CREATE_CUSTOMER: &str = "POST /companies/{companyId}/customers";
 
-fn company(name: &str, company_type: &str, parent: Option<&str>, extra: &str) -> String {
-    let parent = parent
-        .map(|p| format!("  parent: {p}\n"))
-        .unwrap_or_default();
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorCompany
-metadata:
-  name: {name}
-spec:
-  type: {company_type}
-{parent}{extra}"
-    )
-}
-
-fn subscription(name: &str, company: &str, product: &str, edition: &str, extra: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: RedstorSubscription
-metadata:
-  name: {name}
-spec:
-  company: {company}
-  product: {product}
-  edition: {edition}
-{extra}"
-    )
-}
-
 /// A partner, a nested partner, customers at two levels, subscriptions
 /// including a trial.
 fn tree() -> String {
     [
-        company("northwind", "Partner", None, ""),
-        company("contoso", "Customer", Some("northwind"), ""),
-        company("tailspin", "Partner", Some("northwind"), ""),
-        company("adatum", "Customer", Some("tailspin"), ""),
-        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
-        subscription("adatum-gws", "adatum", "GWS", "Standard", "  trial: true\n"),
-        subscription("adatum-archive", "adatum", "Archive", "Standard", ""),
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml("contoso", "Customer", Some("northwind"), ""),
+        company_yaml("tailspin", "Partner", Some("northwind"), ""),
+        company_yaml("adatum", "Customer", Some("tailspin"), ""),
+        subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
+        subscription_yaml("adatum-gws", "adatum", "GWS", "Standard", "  trial: true\n"),
+        subscription_yaml("adatum-archive", "adatum", "Archive", "Standard", ""),
     ]
     .concat()
-}
-
-fn client(sim: &TestSim) -> RedstorClient {
-    sim.redstor()
-}
-
-fn tree_of(sim: &TestSim) -> Vec<Company> {
-    let client = client(sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
-    sim.block_on(client.customers_transitive(root)).unwrap()
 }
 
 fn named<'a>(tree: &'a [Company], name: &str) -> &'a Company {
@@ -84,8 +44,8 @@ fn a_three_level_tree_is_built_from_empty_and_then_plans_empty() {
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("7 done, 0 failed"), "{}", run.stdout);
 
-    let tree = tree_of(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let tree = sim.redstor_tree();
+    let root = sim.redstor_root();
     let northwind = named(&tree, "northwind");
     assert_eq!(northwind.company_type, CompanyType::Partner);
     assert_eq!(northwind.parent_company_id, Some(root));
@@ -98,9 +58,7 @@ fn a_three_level_tree_is_built_from_empty_and_then_plans_empty() {
         named(&tree, "contoso").parent_company_id,
         Some(northwind.company_id)
     );
-    let subscriptions = sim
-        .block_on(client(&sim).subscriptions(adatum.company_id))
-        .unwrap();
+    let subscriptions = sim.redstor_subscriptions(adatum.company_id);
     assert_eq!(subscriptions.len(), 2);
     let gws = subscriptions.iter().find(|s| s.product_id == 91).unwrap();
     assert_eq!(gws.trial_status, TrialStatus::Active);
@@ -120,7 +78,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let before = named(&tree_of(&sim), "contoso").company_id;
+    let before = named(&sim.redstor_tree(), "contoso").company_id;
 
     project.write(
         "msp.yaml",
@@ -130,17 +88,13 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
         ),
     );
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("RedstorCompany/contoso") && plan.stdout.contains("reassign"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("move-customer", redact(&plan.stdout));
     sim.reset_metrics();
     project.apply().expect(0);
     assert_eq!(sim.calls(REASSIGN), 1);
     assert_eq!(sim.calls(DELETE_COMPANY), 0);
     assert_eq!(sim.calls(CREATE_CUSTOMER), 0);
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     let contoso = named(&tree, "contoso");
     assert_eq!(contoso.company_id, before, "the company kept its id");
     assert_eq!(
@@ -148,12 +102,7 @@ fn moving_a_customer_is_one_reassign_and_deletes_nothing() {
         Some(named(&tree, "tailspin").company_id)
     );
     // Its subscription moved with it.
-    assert_eq!(
-        sim.block_on(client(&sim).subscriptions(before))
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sim.redstor_subscriptions(before).len(), 1);
     project.plan().expect(0);
 }
 
@@ -169,12 +118,12 @@ fn disabling_and_enabling_a_company() {
     );
     project.write("msp.yaml", &disabled);
     project.apply().expect(0);
-    assert!(!named(&tree_of(&sim), "contoso").is_enabled);
+    assert!(!named(&sim.redstor_tree(), "contoso").is_enabled);
     project.plan().expect(0);
 
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    assert!(named(&tree_of(&sim), "contoso").is_enabled);
+    assert!(named(&sim.redstor_tree(), "contoso").is_enabled);
     project.plan().expect(0);
 }
 
@@ -184,23 +133,21 @@ fn turning_trial_off_converts_the_trial() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let adatum = named(&tree_of(&sim), "adatum").company_id;
+    let adatum = named(&sim.redstor_tree(), "adatum").company_id;
     let before = sim
-        .block_on(client(&sim).subscriptions(adatum))
-        .unwrap()
+        .redstor_subscriptions(adatum)
         .into_iter()
         .find(|s| s.product_id == 91)
         .unwrap();
 
     project.write("msp.yaml", &tree().replace("  trial: true\n", ""));
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("convert"), "{}", plan.stdout);
+    insta::assert_snapshot!("convert-trial", redact(&plan.stdout));
     sim.reset_metrics();
     project.apply().expect(0);
     assert_eq!(sim.calls(CONVERT), 1);
     let after = sim
-        .block_on(client(&sim).subscriptions(adatum))
-        .unwrap()
+        .redstor_subscriptions(adatum)
         .into_iter()
         .find(|s| s.product_id == 91)
         .unwrap();
@@ -220,15 +167,19 @@ fn removing_a_subtree_deletes_children_and_subscriptions_first() {
     // refuses to delete a company that still has customers or
     // subscriptions, so success proves the order.
     let kept = [
-        company("northwind", "Partner", None, ""),
-        company("contoso", "Customer", Some("northwind"), ""),
-        subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml("contoso", "Customer", Some("northwind"), ""),
+        subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &kept);
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("4 done, 0 failed"), "{}", run.stdout);
-    let names: Vec<String> = tree_of(&sim).into_iter().map(|c| c.company_name).collect();
+    let names: Vec<String> = sim
+        .redstor_tree()
+        .into_iter()
+        .map(|c| c.company_name)
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(!names.contains(&"tailspin".to_string()));
     let state = project.state();
@@ -243,7 +194,7 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let old = named(&tree_of(&sim), "contoso").company_id;
+    let old = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "msp.yaml",
         &tree().replace(
@@ -252,7 +203,7 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
         ),
     );
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
+    insta::assert_snapshot!("rename-replace", redact(&plan.stdout));
 
     let refused = project.apply().expect(1);
     assert!(
@@ -260,22 +211,15 @@ fn a_rename_is_a_replace_that_needs_allow_replace() {
         "{}",
         refused.stderr
     );
-    assert_eq!(named(&tree_of(&sim), "contoso").company_id, old);
+    assert_eq!(named(&sim.redstor_tree(), "contoso").company_id, old);
 
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
-    let tree = tree_of(&sim);
+    project.apply_with(&["--allow-replace"]).expect(0);
+    let tree = sim.redstor_tree();
     let renamed = named(&tree, "Contoso Group");
     assert_ne!(renamed.company_id, old);
     assert!(tree.iter().all(|c| c.company_name != "contoso"));
     // Its subscription was made again in the new company.
-    assert_eq!(
-        sim.block_on(client(&sim).subscriptions(renamed.company_id))
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(sim.redstor_subscriptions(renamed.company_id).len(), 1);
     project.plan().expect(0);
 }
 
@@ -292,8 +236,8 @@ fn a_token_signed_with_another_key_is_refused() {
 #[test]
 fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_managed_company() {
     let sim = TestSim::start();
-    let client = client(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let client = sim.redstor();
+    let root = sim.redstor_root();
     // 260 companies made outside entitle, flat under the root.
     sim.block_on(async {
         for i in 0..260 {
@@ -315,7 +259,7 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
     assert_eq!(sim.calls("GET /companies/{companyId}"), 0);
 
     // Every outside company is listed by drift as unmanaged under the root.
-    let drift = project.run(&["drift", "manifests"]).expect(2);
+    let drift = project.drift().expect(2);
     assert_eq!(drift.stdout.matches("outside-").count(), 260);
 }
 
@@ -323,14 +267,14 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
 fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    project.write("msp.yaml", &company("northwind", "Partner", None, ""));
+    project.write("msp.yaml", &company_yaml("northwind", "Partner", None, ""));
     sim.set_faults(serde_json::json!({
         "drop_rate": 1.0,
         "only": CREATE_CUSTOMER,
     }));
     project.apply().expect(0);
     sim.set_faults(serde_json::json!({}));
-    let tree = tree_of(&sim);
+    let tree = sim.redstor_tree();
     assert_eq!(
         tree.iter()
             .filter(|c| c.company_name == "northwind")
@@ -348,10 +292,10 @@ fn unknown_products_and_editions_are_plan_errors_with_suggestions() {
     project.write(
         "msp.yaml",
         &[
-            company("northwind", "Partner", None, ""),
-            subscription("a", "northwind", "O356", "Standard", ""),
-            subscription("b", "northwind", "Machines", "Servr", ""),
-            subscription(
+            company_yaml("northwind", "Partner", None, ""),
+            subscription_yaml("a", "northwind", "O356", "Standard", ""),
+            subscription_yaml("b", "northwind", "Machines", "Servr", ""),
+            subscription_yaml(
                 "c",
                 "northwind",
                 "Salesforce",
@@ -379,8 +323,8 @@ fn drift_shows_changes_made_outside() {
     let project = Project::new(&sim);
     project.write("msp.yaml", &tree());
     project.apply().expect(0);
-    let client = client(&sim);
-    let tree = tree_of(&sim);
+    let client = sim.redstor();
+    let tree = sim.redstor_tree();
     let contoso = named(&tree, "contoso").company_id;
     let northwind = named(&tree, "northwind").company_id;
     sim.block_on(async {
@@ -390,14 +334,10 @@ fn drift_shows_changes_made_outside() {
             .await
             .unwrap();
     });
-    let run = project.run(&["drift", "manifests"]).expect(2);
-    assert!(
-        run.stdout
-            .contains("RedstorCompany/contoso: enabled = false"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("Walk-in Customer"), "{}", run.stdout);
+    let drift = project.drift().expect(2);
+    insta::assert_snapshot!("drift-text", redact(&drift.stdout));
+    let markdown = project.drift_as("markdown").expect(2);
+    insta::assert_snapshot!("drift-markdown", redact(&markdown.stdout));
 }
 
 #[test]
@@ -410,8 +350,8 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
     );
     project.write("msp.yaml", &tree_ignoring);
     project.apply().expect(0);
-    let client = client(&sim);
-    let live = tree_of(&sim);
+    let client = sim.redstor();
+    let live = sim.redstor_tree();
     let contoso = named(&live, "contoso").company_id;
     let tailspin = named(&live, "tailspin").company_id;
     // Someone disables Contoso and moves it, in the portal.
@@ -423,24 +363,20 @@ fn ignore_changes_leaves_a_field_to_the_portal() {
     // Without the rule, both are put back.
     project.write("msp.yaml", &tree());
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("~ RedstorCompany/contoso"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("without-ignore-changes", redact(&plan.stdout));
     project.apply().expect(0);
-    let contoso = named(&tree_of(&sim), "contoso").clone();
+    let contoso = named(&sim.redstor_tree(), "contoso").clone();
     assert!(contoso.is_enabled);
     assert_eq!(
         contoso.parent_company_id,
-        Some(named(&tree_of(&sim), "northwind").company_id)
+        Some(named(&sim.redstor_tree(), "northwind").company_id)
     );
 }
 
 #[test]
 fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
     let sim = TestSim::start();
-    let client = client(&sim);
+    let client = sim.redstor();
     sim.reset_metrics();
     sim.block_on(async {
         client.root_company().await.unwrap();
@@ -462,8 +398,8 @@ fn a_refused_token_is_renewed_once_and_a_cached_one_reused() {
 #[test]
 fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
     let sim = TestSim::start();
-    let client = client(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let client = sim.redstor();
+    let root = sim.redstor_root();
     let (made, subscribed) = sim.block_on(async {
         let company = client
             .create_customer(root, "contoso", CompanyType::Customer)
@@ -479,8 +415,8 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
     project.write(
         "msp.yaml",
         &[
-            company("contoso", "Customer", None, ""),
-            subscription("contoso-m365", "contoso", "O365", "Advanced", ""),
+            company_yaml("contoso", "Customer", None, ""),
+            subscription_yaml("contoso-m365", "contoso", "O365", "Advanced", ""),
         ]
         .concat(),
     );
@@ -494,41 +430,18 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
         "{}",
         refused.stderr
     );
-    project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso",
-            &id,
-            "--manifests",
-            "manifests",
-        ])
-        .expect(0);
+    project.import("RedstorCompany/contoso", &id).expect(0);
     // The subscription's hint comes once its company is known.
     let refused = project.plan().expect(1);
     let sid = subscribed.subscription_id.to_string();
     assert!(refused.stderr.contains(&sid), "{}", refused.stderr);
     project
-        .run(&[
-            "import",
-            "RedstorSubscription/contoso-m365",
-            &sid.to_uppercase(),
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorSubscription/contoso-m365", &sid.to_uppercase())
         .expect(0);
     // Managed now: the edition differs (41 live, Advanced declared), so the
     // plan replaces the subscription rather than making a second one.
     let plan = project.plan().expect(2);
-    assert!(
-        plan.stdout.contains("-/+ RedstorSubscription/contoso-m365"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains("RedstorCompany/contoso"),
-        "{}",
-        plan.stdout
-    );
+    insta::assert_snapshot!("after-import", redact(&plan.stdout));
 }
 
 /// A company is replaced while its subscription moves to another company:
@@ -538,9 +451,9 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     let before = [
-        company("contoso", "Customer", None, ""),
-        company("fabrikam", "Customer", None, ""),
-        subscription("m365", "contoso", "O365", "Advanced", ""),
+        company_yaml("contoso", "Customer", None, ""),
+        company_yaml("fabrikam", "Customer", None, ""),
+        subscription_yaml("m365", "contoso", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &before);
@@ -549,15 +462,15 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
     // subscription moves to fabrikam. The partner's create is slow (as
     // a real create can be), so the subscription's replace runs first.
     let after = [
-        company("northwind", "Partner", None, ""),
-        company(
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml(
             "contoso",
             "Customer",
             Some("northwind"),
             "  companyName: Contoso Two\n",
         ),
-        company("fabrikam", "Customer", None, ""),
-        subscription("m365", "fabrikam", "O365", "Advanced", ""),
+        company_yaml("fabrikam", "Customer", None, ""),
+        subscription_yaml("m365", "fabrikam", "O365", "Advanced", ""),
     ]
     .concat();
     project.write("msp.yaml", &after);
@@ -566,13 +479,11 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
         "only": "POST /companies/{companyId}/customers"
     }));
     project.plan().expect(2);
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
+    project.apply_with(&["--allow-replace"]).expect(0);
     sim.set_faults(serde_json::json!({}));
     let state = project.state();
-    let fabrikam = named(&tree_of(&sim), "fabrikam").company_id;
-    let live = sim.block_on(client(&sim).subscriptions(fabrikam)).unwrap();
+    let fabrikam = named(&sim.redstor_tree(), "fabrikam").company_id;
+    let live = sim.redstor_subscriptions(fabrikam);
     assert_eq!(live.len(), 1, "subscribed in fabrikam");
     assert!(
         state["resources"].get("RedstorSubscription/m365").is_some(),
@@ -586,12 +497,12 @@ fn replace_company_while_its_subscription_moves_away_keeps_the_record() {
 fn import_refuses_an_id_already_bound_in_another_case() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    project.write("a.yaml", &company("contoso", "Customer", None, ""));
+    project.write("a.yaml", &company_yaml("contoso", "Customer", None, ""));
     project.apply().expect(0);
-    let id = named(&tree_of(&sim), "contoso").company_id;
+    let id = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "b.yaml",
-        &company(
+        &company_yaml(
             "contoso-again",
             "Customer",
             None,
@@ -600,13 +511,7 @@ fn import_refuses_an_id_already_bound_in_another_case() {
     );
     let upper = id.to_string().to_uppercase();
     let run = project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso-again",
-            &upper,
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorCompany/contoso-again", &upper)
         .expect(1);
     assert!(
         run.stderr
@@ -629,9 +534,9 @@ fn import_refuses_an_id_already_bound_in_another_case() {
 fn an_imported_company_differing_only_in_case_is_not_replaced() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
+    let root = sim.redstor_root();
     let made = sim
-        .block_on(client(&sim).create_customer(
+        .block_on(sim.redstor().create_customer(
             root,
             "CONTOSO LTD",
             entitle::api::redstor::CompanyType::Customer,
@@ -639,17 +544,11 @@ fn an_imported_company_differing_only_in_case_is_not_replaced() {
         .unwrap();
     project.write(
         "a.yaml",
-        &company("contoso", "Customer", None, "  companyName: Contoso Ltd\n"),
+        &company_yaml("contoso", "Customer", None, "  companyName: Contoso Ltd\n"),
     );
     project.plan().expect(1);
     project
-        .run(&[
-            "import",
-            "RedstorCompany/contoso",
-            &made.company_id.to_string(),
-            "--manifests",
-            "manifests",
-        ])
+        .import("RedstorCompany/contoso", &made.company_id.to_string())
         .expect(0);
     let plan = project.plan();
     assert_eq!(
@@ -657,7 +556,7 @@ fn an_imported_company_differing_only_in_case_is_not_replaced() {
         "plans a data-destroying replace for a case-only difference:\n{}",
         plan.stdout
     );
-    let drift = project.run(&["drift", "manifests"]).expect(0);
+    let drift = project.drift().expect(0);
     assert!(drift.stdout.contains("No drift"), "{}", drift.stdout);
 }
 
@@ -670,29 +569,27 @@ fn refresh_only_accepts_a_moved_company_once() {
     project.write(
         "a.yaml",
         &[
-            company(
+            company_yaml(
                 "northwind",
                 "Partner",
                 None,
                 "  companyName: Northwind Traders\n",
             ),
-            company("contoso", "Customer", Some("northwind"), ""),
+            company_yaml("contoso", "Customer", Some("northwind"), ""),
         ]
         .concat(),
     );
     project.apply().expect(0);
-    let root = Uuid::parse_str(&sim.redstor_root()).unwrap();
-    let contoso = named(&tree_of(&sim), "contoso").company_id;
-    sim.block_on(client(&sim).reassign(root, contoso)).unwrap();
-    project
-        .run(&["apply", "manifests", "--refresh-only", "--auto-approve"])
-        .expect(0);
+    let root = sim.redstor_root();
+    let contoso = named(&sim.redstor_tree(), "contoso").company_id;
+    sim.block_on(sim.redstor().reassign(root, contoso)).unwrap();
+    project.apply_with(&["--refresh-only"]).expect(0);
     let state = project.state();
     assert_eq!(
         state["resources"]["RedstorCompany/contoso"]["attributes"]["parent"], "northwind",
         "the state keeps the manifest's name"
     );
-    let drift = project.run(&["drift", "manifests"]).expect(0);
+    let drift = project.drift().expect(0);
     assert!(
         !drift.stdout.contains("parent"),
         "the accepted drift is reported again"
@@ -708,8 +605,8 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
     project.write(
         "a.yaml",
         &[
-            company("northwind", "Partner", None, ""),
-            subscription("nw-m365", "northwind", "O365", "Standard", "").replace(
+            company_yaml("northwind", "Partner", None, ""),
+            subscription_yaml("nw-m365", "northwind", "O365", "Standard", "").replace(
                 "  name: nw-m365\n",
                 "  name: nw-m365\n  lifecycle:\n    deletionPolicy: Orphan\n",
             ),
@@ -717,14 +614,14 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
         .concat(),
     );
     project.apply().expect(0);
-    let northwind = named(&tree_of(&sim), "northwind").company_id;
-    sim.block_on(client(&sim).create_customer(
+    let northwind = named(&sim.redstor_tree(), "northwind").company_id;
+    sim.block_on(sim.redstor().create_customer(
         northwind,
         "Walk-in",
         entitle::api::redstor::CompanyType::Customer,
     ))
     .unwrap();
-    project.write("a.yaml", &company("other", "Partner", None, ""));
+    project.write("a.yaml", &company_yaml("other", "Partner", None, ""));
     let refused = project.plan().expect(1);
     assert!(
         refused.stderr.contains("company `Walk-in` (not managed)")
@@ -734,21 +631,12 @@ fn a_company_with_customers_or_subscriptions_left_behind_is_not_deleted() {
         "{}",
         refused.stderr
     );
-    assert!(tree_of(&sim).iter().any(|c| c.company_id == northwind));
+    assert!(sim.redstor_tree().iter().any(|c| c.company_id == northwind));
 }
 
 /// A document of `kind` named `name` that depends on `on`, with `spec`.
 fn depending(kind: &str, name: &str, on: &str, spec: &str) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: {kind}
-metadata:
-  name: {name}
-  dependsOn: [{on}]
-spec:
-{spec}"
-    )
+    document(kind, name, &format!("  dependsOn: [{on}]\n"), spec)
 }
 
 /// Declared dependencies between companies and subscriptions that turn
@@ -763,8 +651,8 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     let before = [
-        company("acme", "Partner", None, ""),
-        company("globex", "Partner", None, ""),
+        company_yaml("acme", "Partner", None, ""),
+        company_yaml("globex", "Partner", None, ""),
         depending(
             "RedstorSubscription",
             "globex-m365",
@@ -783,18 +671,16 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
     project.apply().expect(0);
 
     let after = [
-        company("acme", "Partner", None, "  companyName: Acme Group\n"),
-        company("globex", "Partner", None, ""),
-        company("initech", "Customer", Some("acme"), ""),
+        company_yaml("acme", "Partner", None, "  companyName: Acme Group\n"),
+        company_yaml("globex", "Partner", None, ""),
+        company_yaml("initech", "Customer", Some("acme"), ""),
     ]
     .concat();
     project.write("msp.yaml", &after);
     let plan = project.plan().expect(2);
-    assert!(plan.stdout.contains("-/+"), "{}", plan.stdout);
-    project
-        .run(&["apply", "manifests", "--auto-approve", "--allow-replace"])
-        .expect(0);
-    let tree = tree_of(&sim);
+    insta::assert_snapshot!("dependencies-turned-around", redact(&plan.stdout));
+    project.apply_with(&["--allow-replace"]).expect(0);
+    let tree = sim.redstor_tree();
     let acme = named(&tree, "Acme Group");
     assert_eq!(
         named(&tree, "initech").parent_company_id,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use entitle::sim::{RedstorAccount, SimConfig};
+use entitle::sim::SimConfig;
 use reqwest::{Method, StatusCode};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
@@ -14,18 +14,13 @@ use rustls_pki_types::PrivatePkcs8KeyDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
-use crate::support::TestSim;
+use crate::support::{Reply, TestSim};
 
-fn account() -> RedstorAccount {
-    crate::support::shared_account()
-}
-
-fn start() -> TestSim {
-    TestSim::with_config(SimConfig {
-        provisioning_delay: Duration::from_millis(50),
-        redstor_account: Some(account()),
-        ..SimConfig::default()
-    })
+/// A simulator whose queued subscription removals take two seconds by its
+/// clock: long enough to be seen queued however slow the machine, short
+/// enough for a few seconds' advance of the clock to finish them.
+fn with_slow_removals() -> TestSim {
+    TestSim::with_provisioning_delay(Duration::from_secs(2))
 }
 
 /// A JWS compact JWT over `claims` with header `alg`, signed RS256 with the
@@ -121,50 +116,6 @@ fn token(sim: &TestSim) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    www_authenticate: Option<String>,
-    body: Value,
-}
-
-fn call(
-    sim: &TestSim,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> Reply {
-    let url = format!("{}{path}", sim.url);
-    sim.block_on(async {
-        let mut request = reqwest::Client::new().request(method, &url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        let content_type = header("content-type").unwrap_or_default();
-        let www_authenticate = header("www-authenticate");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        Reply {
-            status,
-            content_type,
-            www_authenticate,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        }
-    })
-}
-
 /// A client with a token, for brevity.
 struct Api<'a> {
     sim: &'a TestSim,
@@ -184,11 +135,11 @@ impl<'a> Api<'a> {
     }
 
     fn get(&self, path: &str) -> Reply {
-        call(self.sim, Some(&self.token), Method::GET, path, None)
+        self.sim.call(Some(&self.token), Method::GET, path, None)
     }
 
     fn send(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        call(self.sim, Some(&self.token), method, path, body)
+        self.sim.call(Some(&self.token), method, path, body)
     }
 
     fn root(&self) -> String {
@@ -243,7 +194,7 @@ fn assert_oauth_error(reply: (StatusCode, Value), status: StatusCode, error: &st
 
 #[test]
 fn a_token_is_issued_for_a_good_assertion_only() {
-    let sim = start();
+    let sim = TestSim::start();
     let (status, body) = request_token(&sim, &sign_for(&sim, &claims(&sim), "RS256"), None);
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "Bearer");
@@ -380,17 +331,20 @@ fn a_token_is_issued_for_a_good_assertion_only() {
 
 #[test]
 fn requests_need_a_live_token_with_the_scope_and_see_only_their_tree() {
-    let sim = start();
-    let reply = call(&sim, None, Method::GET, "/companies", None);
+    let sim = TestSim::start();
+    let reply = sim.call(None, Method::GET, "/companies", None);
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
     assert_eq!(reply.body["status"], 401);
     assert_eq!(reply.body["instance"], "/companies");
     assert_eq!(reply.body["title"], "Unauthorized");
     assert!(reply.body["type"].is_string() && reply.body["detail"].is_string());
 
-    let reply = call(&sim, Some("not-a-token"), Method::GET, "/companies", None);
+    let reply = sim.call(Some("not-a-token"), Method::GET, "/companies", None);
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 
     let api = Api::new(&sim);
@@ -413,7 +367,10 @@ fn requests_need_a_live_token_with_the_scope_and_see_only_their_tree() {
     ] {
         let reply = api.get(&path);
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(reply.content_type, "application/problem+json");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json")
+        );
         assert_eq!(reply.body["instance"], path.as_str());
     }
 
@@ -425,8 +382,7 @@ fn requests_need_a_live_token_with_the_scope_and_see_only_their_tree() {
     );
     assert_eq!(status, StatusCode::OK);
     let read_only = body["access_token"].as_str().unwrap();
-    let reply = call(
-        &sim,
+    let reply = sim.call(
         Some(read_only),
         Method::POST,
         &format!("/companies/{root}/customers"),
@@ -434,7 +390,8 @@ fn requests_need_a_live_token_with_the_scope_and_see_only_their_tree() {
     );
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        call(&sim, Some(read_only), Method::GET, "/products", None).status,
+        sim.call(Some(read_only), Method::GET, "/products", None)
+            .status,
         StatusCode::OK
     );
 
@@ -445,7 +402,7 @@ fn requests_need_a_live_token_with_the_scope_and_see_only_their_tree() {
 
 #[test]
 fn a_three_level_tree_is_listed_direct_and_transitive() {
-    let sim = start();
+    let sim = TestSim::start();
     let api = Api::new(&sim);
     let root = api.root();
     let partner = api.create(&root, "Northwind Partner", "Partner");
@@ -546,7 +503,10 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
     assert_eq!(api.get("/products/5").status, StatusCode::NOT_FOUND);
     let reply = api.send(Method::PUT, "/products", None);
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
     let reply = api.get(&format!("/companies/{root}/nothing-here"));
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -562,7 +522,7 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
 
 #[test]
 fn lists_page_by_token_and_answer_204_when_empty() {
-    let sim = start();
+    let sim = TestSim::start();
     let api = Api::new(&sim);
     let root = api.root();
     for n in 0..250 {
@@ -606,7 +566,10 @@ fn lists_page_by_token_and_answer_204_when_empty() {
     ] {
         let reply = api.get(&format!("/companies/{root}/customers?{bad}"));
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(reply.content_type, "application/problem+json");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json")
+        );
     }
 
     let leaf = api.create(&root, "Leaf", "Customer");
@@ -619,7 +582,7 @@ fn lists_page_by_token_and_answer_204_when_empty() {
 
 #[test]
 fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles() {
-    let sim = start();
+    let sim = TestSim::start();
     let api = Api::new(&sim);
     let root = api.root();
     let partner = api.create(&root, "Partner A", "Partner");
@@ -697,7 +660,7 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
 
 #[test]
 fn subscriptions_trials_conversion_and_queued_removal() {
-    let sim = start();
+    let sim = with_slow_removals();
     let mut api = Api::new(&sim);
     let root = api.root();
     let company = api.create(&root, "Contoso", "Customer");
@@ -809,14 +772,7 @@ fn subscriptions_trials_conversion_and_queued_removal() {
 
 #[test]
 fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
-    // A removal queued for 2 s of the simulated clock, which also moves
-    // with real time: long enough that a slow machine does not finish it
-    // between two requests, short enough for the 5 s advanced below.
-    let sim = TestSim::with_config(SimConfig {
-        provisioning_delay: Duration::from_secs(2),
-        redstor_account: Some(account()),
-        ..SimConfig::default()
-    });
+    let sim = with_slow_removals();
     let mut api = Api::new(&sim);
     let root = api.root();
     let company = api.create(&root, "Fabrikam", "Customer");
@@ -845,7 +801,7 @@ fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
 
 #[test]
 fn consumption_and_job_statuses_are_generated_deterministically() {
-    let sim = start();
+    let sim = TestSim::start();
     let mut api = Api::new(&sim);
     let root = api.root();
     let partner = api.create(&root, "Reseller", "Partner");
@@ -975,7 +931,7 @@ fn consumption_and_job_statuses_are_generated_deterministically() {
 
 #[test]
 fn injected_faults_are_problem_details_and_reset_keeps_the_root() {
-    let sim = start();
+    let sim = TestSim::start();
     let api = Api::new(&sim);
     let root = api.root();
     api.create(&root, "Short Lived", "Customer");
@@ -984,29 +940,13 @@ fn injected_faults_are_problem_details_and_reset_keeps_the_root() {
         "retry_after_secs": 7,
         "only": "GET /companies/{companyId}/subscriptions",
     }));
-    let url = format!("{}/companies/{root}/subscriptions", sim.url);
-    let (status, retry_after, content_type) = sim.block_on(async {
-        let response = reqwest::Client::new()
-            .get(&url)
-            .bearer_auth(&api.token)
-            .send()
-            .await
-            .unwrap();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        (
-            response.status(),
-            header("retry-after"),
-            header("content-type"),
-        )
-    });
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(retry_after.as_deref(), Some("7"));
-    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    let reply = api.get(&format!("/companies/{root}/subscriptions"));
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header("retry-after"), Some("7"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
     sim.set_faults(json!({ "error_rate": 1.0, "only": "GET /companies" }));
     let reply = api.get("/companies");
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -1040,11 +980,7 @@ fn the_key_is_kept_beside_the_data_file() {
     let pem = std::fs::read_to_string(&key_file).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    crate::support::assert_owner_only(&key_file);
     let second = TestSim::with_config(SimConfig {
         data: Some(data),
         ..SimConfig::default()

@@ -5,25 +5,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
-
-/// Replaces every license and order id the simulator made with `[id]`.
-fn redact(text: &str, sim: &TestSim) -> String {
-    let dump = sim.control(reqwest::Method::GET, "dump", None);
-    let mut out = text.to_string();
-    for tenant in dump["arcserve"]
-        .as_object()
-        .into_iter()
-        .flat_map(|t| t.values())
-    {
-        for license in tenant["licenses"].as_array().into_iter().flatten() {
-            out = out.replace(license["id"].as_str().unwrap_or("-"), "[id]");
-            out = out.replace(license["order_id"].as_str().unwrap_or("-"), "[id]");
-        }
-    }
-    out
-}
-
 /// A plan with a create, an update, a replace, a delete, a forget, a bulk
 /// upgrade and a deferred upgrade, made against a simulator whose clock is
 /// fixed so the dates are stable.
@@ -70,7 +51,7 @@ fn a_plan_with_every_kind_of_action_renders_as_text() {
     let project = Project::new(&sim);
     mixed_plan(&project);
     let text = project.plan().expect(2).stdout;
-    insta::assert_snapshot!("plan-text", redact(&text, &sim));
+    insta::assert_snapshot!("plan-text", redact(&text));
 }
 
 #[test]
@@ -78,11 +59,8 @@ fn a_plan_with_every_kind_of_action_renders_as_markdown() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     mixed_plan(&project);
-    let markdown = project
-        .run(&["plan", "manifests", "--format", "markdown"])
-        .expect(0)
-        .stdout;
-    insta::assert_snapshot!("plan-markdown", redact(&markdown, &sim));
+    let markdown = project.plan_as("markdown").expect(0).stdout;
+    insta::assert_snapshot!("plan-markdown", redact(&markdown));
 }
 
 #[test]
@@ -90,62 +68,25 @@ fn a_plan_with_every_kind_of_action_renders_as_json() {
     let sim = TestSim::start();
     let project = Project::new(&sim);
     mixed_plan(&project);
-    let json = project
-        .run(&["plan", "manifests", "--format", "json"])
-        .expect(0)
-        .stdout;
-    insta::assert_snapshot!("plan-json", redact(&json, &sim));
-}
-
-/// Every UUID in `text` (company and subscription ids) as `[id]`.
-fn redact_uuids(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let shape = |window: &[char]| {
-        window.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
-    };
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if i + 36 <= chars.len() && shape(&chars[i..i + 36]) {
-            out.push_str("[id]");
-            i += 36;
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-fn redstor_company(name: &str, extra: &str) -> String {
-    format!(
-        "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n{extra}"
-    )
-}
-
-fn redstor_subscription(name: &str, company: &str, trial: bool) -> String {
-    format!(
-        "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}\nspec:\n  company: {company}\n  product: GWS\n  edition: Standard\n  trial: {trial}\n"
-    )
+    let json = project.plan_as("json").expect(0).stdout;
+    insta::assert_snapshot!("plan-json", redact(&json));
 }
 
 /// A Redstor plan with a create, a reassign with a disable, a replace (a
 /// rename), a trial conversion, and the removal of a customer with its
 /// subscription.
 fn redstor_plan(project: &Project<'_>) {
+    let trial = |trial: bool| format!("  trial: {trial}\n");
     project.write(
         "msp.yaml",
         &[
-            redstor_company("northwind", "  type: Partner\n"),
-            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
-            redstor_company("contoso", "  type: Customer\n  parent: northwind\n"),
-            redstor_company("fabrikam", "  type: Customer\n  parent: northwind\n"),
-            redstor_company("adatum", "  type: Customer\n  parent: northwind\n"),
-            redstor_subscription("contoso-gws", "contoso", true),
-            redstor_subscription("adatum-gws", "adatum", false),
+            company_yaml("northwind", "Partner", None, ""),
+            company_yaml("tailspin", "Partner", Some("northwind"), ""),
+            company_yaml("contoso", "Customer", Some("northwind"), ""),
+            company_yaml("fabrikam", "Customer", Some("northwind"), ""),
+            company_yaml("adatum", "Customer", Some("northwind"), ""),
+            subscription_yaml("contoso-gws", "contoso", "GWS", "Standard", &trial(true)),
+            subscription_yaml("adatum-gws", "adatum", "GWS", "Standard", &trial(false)),
         ]
         .concat(),
     );
@@ -153,18 +94,22 @@ fn redstor_plan(project: &Project<'_>) {
     project.write(
         "msp.yaml",
         &[
-            redstor_company("northwind", "  type: Partner\n"),
-            redstor_company("tailspin", "  type: Partner\n  parent: northwind\n"),
-            redstor_company(
+            company_yaml("northwind", "Partner", None, ""),
+            company_yaml("tailspin", "Partner", Some("northwind"), ""),
+            company_yaml(
                 "contoso",
-                "  type: Customer\n  parent: tailspin\n  enabled: false\n",
+                "Customer",
+                Some("tailspin"),
+                "  enabled: false\n",
             ),
-            redstor_company(
+            company_yaml(
                 "fabrikam",
-                "  companyName: Fabrikam Group\n  type: Customer\n  parent: northwind\n",
+                "Customer",
+                Some("northwind"),
+                "  companyName: Fabrikam Group\n",
             ),
-            redstor_company("wingtip", "  type: Customer\n  parent: tailspin\n"),
-            redstor_subscription("contoso-gws", "contoso", false),
+            company_yaml("wingtip", "Customer", Some("tailspin"), ""),
+            subscription_yaml("contoso-gws", "contoso", "GWS", "Standard", &trial(false)),
         ]
         .concat(),
     );
@@ -176,10 +121,7 @@ fn a_redstor_plan_renders_as_text_and_markdown() {
     let project = Project::new(&sim);
     redstor_plan(&project);
     let text = project.plan().expect(2).stdout;
-    insta::assert_snapshot!("redstor-plan-text", redact_uuids(&text));
-    let markdown = project
-        .run(&["plan", "manifests", "--format", "markdown"])
-        .expect(0)
-        .stdout;
-    insta::assert_snapshot!("redstor-plan-markdown", redact_uuids(&markdown));
+    insta::assert_snapshot!("redstor-plan-text", redact(&text));
+    let markdown = project.plan_as("markdown").expect(0).stdout;
+    insta::assert_snapshot!("redstor-plan-markdown", redact(&markdown));
 }

@@ -14,14 +14,11 @@
 //! totals are checked on the JSON instead.
 
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use entitle::api::http::{HttpClient, Request};
 use entitle::api::redstor::{CompanyType, RedstorClient};
 use entitle::api::redstor_auth::{RedstorAuth, RedstorCredentials, SigningKey};
-use entitle::sim::{RedstorAccount, SimConfig};
 use entitle::state::{ResourceState, Scope, State, StateFile, Status};
 use reqwest::Method;
 use serde_json::Value;
@@ -29,14 +26,6 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::support::{Run, TestSim, fast_retries};
-
-/// One key pair for every test here: generating one takes a while.
-fn account() -> RedstorAccount {
-    static ACCOUNT: OnceLock<RedstorAccount> = OnceLock::new();
-    ACCOUNT
-        .get_or_init(|| RedstorAccount::generate().unwrap())
-        .clone()
-}
 
 /// The simulator, the service account's key on disk, and a client of it.
 struct Tree {
@@ -49,49 +38,26 @@ struct Tree {
 
 impl Tree {
     fn start() -> Self {
-        let sim = TestSim::with_config(SimConfig {
-            provisioning_delay: Duration::from_millis(50),
-            redstor_account: Some(account()),
-            ..SimConfig::default()
-        });
+        let sim = TestSim::start();
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("redstor-key.pem");
-        std::fs::write(&key, account().private_key_pem()).unwrap();
-        let http = HttpClient::new(fast_retries()).unwrap();
-        let credentials = RedstorCredentials::from_lookup(|name| {
-            Some(match name {
-                "REDSTOR_CLIENT_ID" => account().client_id,
-                "REDSTOR_PRIVATE_KEY_FILE" => key.display().to_string(),
-                "REDSTOR_API_URL" => format!("{}/", sim.url),
-                "REDSTOR_TOKEN_URL" => format!("{}/connect/token", sim.url),
-                _ => return None,
-            })
-        })
-        .unwrap();
-        let client =
-            RedstorClient::new(http.clone(), Arc::new(RedstorAuth::new(http, credentials)));
+        let key = sim.redstor_key_in(dir.path());
+        let client = sim.redstor();
         let reseller = sim.block_on(async {
+            let company = |parent, name, company_type| {
+                let client = &client;
+                async move {
+                    client
+                        .create_customer(parent, name, company_type)
+                        .await
+                        .unwrap()
+                        .company_id
+                }
+            };
             let root = client.root_company().await.unwrap().company_id;
-            let partner = client
-                .create_customer(root, "Reseller", CompanyType::Partner)
-                .await
-                .unwrap()
-                .company_id;
-            let a = client
-                .create_customer(partner, "Client A", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
-            let b = client
-                .create_customer(partner, "Client B | Pipes", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
-            let other = client
-                .create_customer(root, "Other Co", CompanyType::Customer)
-                .await
-                .unwrap()
-                .company_id;
+            let partner = company(root, "Reseller", CompanyType::Partner).await;
+            let a = company(partner, "Client A", CompanyType::Customer).await;
+            let b = company(partner, "Client B | Pipes", CompanyType::Customer).await;
+            let other = company(root, "Other Co", CompanyType::Customer).await;
             for (company, product, edition, trial) in [
                 (partner, 130, 1301, false),
                 (a, 4, 41, false),
@@ -116,49 +82,19 @@ impl Tree {
     }
 
     /// `entitle --no-progress <args>` with the service account's variables.
-    fn command(&self) -> Command {
-        let mut command = Command::new(assert_cmd::cargo::cargo_bin("entitle"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("OS_")
-                || name.starts_with("REDSTOR_")
-                || name.starts_with("ENTITLE_")
-            {
-                command.env_remove(name);
-            }
-        }
-        command
-            .current_dir(self.dir.path())
-            .env("REDSTOR_API_URL", format!("{}/", self.sim.url))
-            .env(
-                "REDSTOR_TOKEN_URL",
-                format!("{}/connect/token", self.sim.url),
-            )
-            .env("REDSTOR_CLIENT_ID", account().client_id)
-            .env("REDSTOR_PRIVATE_KEY_FILE", &self.key)
-            .arg("--no-progress");
-        command
-    }
-
-    fn run(&self, mut command: Command, args: &[&str]) -> Run {
-        let output = command.args(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
     fn report(&self, args: &[&str]) -> Run {
-        self.run(self.command(), args)
+        let mut command = self.sim.command_in(self.dir.path());
+        command.args(args);
+        Run::of(command)
     }
 
     /// A bearer token for the account, asked for by hand.
     fn token(&self) -> String {
         let now = OffsetDateTime::now_utc();
         let key = SigningKey::read(&self.key).unwrap();
-        let token_url = format!("{}/connect/token", self.sim.url);
+        let token_url = self.sim.redstor_token_url();
         let assertion = key
-            .assertion(&account().client_id, &token_url, now)
+            .assertion(&self.sim.redstor_account().client_id, &token_url, now)
             .unwrap();
         let http = HttpClient::new(fast_retries()).unwrap();
         let request = Request::new(Method::POST, token_url.parse().unwrap()).form(&[
@@ -459,8 +395,8 @@ fn every_report_read_fits_what_the_simulator_answers() {
     let credentials = RedstorCredentials::from_lookup(|name| {
         Some(match name {
             "REDSTOR_TOKEN" => token.clone(),
-            "REDSTOR_API_URL" => format!("{}/", tree.sim.url),
-            "REDSTOR_TOKEN_URL" => format!("{}/connect/token", tree.sim.url),
+            "REDSTOR_API_URL" => tree.sim.redstor_api_url(),
+            "REDSTOR_TOKEN_URL" => tree.sim.redstor_token_url(),
             _ => return None,
         })
     })

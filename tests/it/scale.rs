@@ -19,18 +19,9 @@ fn licenses(count: usize, version: &str) -> String {
 #[test]
 fn upgrading_250_licenses_costs_three_bulk_calls() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     project.write("licenses.yaml", &licenses(250, "9.0"));
-    project
-        .run(&[
-            "apply",
-            "manifests",
-            "--auto-approve",
-            "--parallelism",
-            "32",
-        ])
-        .expect(0);
+    project.apply_with(&["--parallelism", "32"]).expect(0);
 
     // Created today: an upgrade must wait for tomorrow.
     project.write("licenses.yaml", &licenses(250, "10.0"));
@@ -73,8 +64,7 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
 #[test]
 fn a_killed_apply_converges_without_duplicates() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
+    let project = Project::with_tenant(&sim);
     let seed = std::env::var("ENTITLE_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -214,19 +204,21 @@ impl Customers {
     }
 
     fn yaml(&self) -> String {
-        let mut text = String::new();
-        for partner in ["pa", "pb"] {
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {partner}\nspec:\n  type: Partner\n"
-            ));
-        }
+        let mut text =
+            company_yaml("pa", "Partner", None, "") + &company_yaml("pb", "Partner", None, "");
         for (name, (parent, enabled)) in &self.chosen {
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  type: Customer\n  parent: {parent}\n  enabled: {enabled}\n"
+            text.push_str(&company_yaml(
+                name,
+                "Customer",
+                Some(parent),
+                &format!("  enabled: {enabled}\n"),
             ));
-            text.push_str(&format!(
-                "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {name}-gws\nspec:\n  company: {name}\n  product: GWS\n  edition: Standard\n  trial: {}\n",
-                self.trial
+            text.push_str(&subscription_yaml(
+                &format!("{name}-gws"),
+                name,
+                "GWS",
+                "Standard",
+                &format!("  trial: {}\n", self.trial),
             ));
         }
         text
@@ -235,9 +227,7 @@ impl Customers {
     /// The account holds exactly the desired tree, each company once, and
     /// the state binds each address to it.
     fn check(&self, sim: &TestSim, state: &serde_json::Value, seed: u64) {
-        let client = sim.redstor();
-        let root = uuid::Uuid::parse_str(&sim.redstor_root()).unwrap();
-        let tree = sim.block_on(client.customers_transitive(root)).unwrap();
+        let tree = sim.redstor_tree();
         let mut names: Vec<&str> = tree.iter().map(|c| c.company_name.as_str()).collect();
         names.sort_unstable();
         let mut wanted: Vec<&str> = self.chosen.keys().map(String::as_str).collect();
@@ -263,9 +253,7 @@ impl Customers {
                 company.company_id.to_string(),
                 "seed {seed}: {name}"
             );
-            let subscriptions = sim
-                .block_on(client.subscriptions(company.company_id))
-                .unwrap();
+            let subscriptions = sim.redstor_subscriptions(company.company_id);
             assert_eq!(
                 subscriptions.len(),
                 1,
@@ -307,35 +295,19 @@ impl Customers {
 
 /// A HULFT and a FastDNS proposal with the given counts.
 fn proposals(hulft: u32, dns: u32) -> String {
-    format!(
-        "apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: p-hulft
-spec:
-  tenant: prod
-  service: HULFT
-  language: en
-  customerEmail: ops@example.co.jp
-  models:
-    - product: HULFT8 Manager
-      dc: jp1
-      number: {hulft}
----
-apiVersion: entitle/v1
-kind: Proposal
-metadata:
-  name: p-dns
-spec:
-  tenant: prod
-  service: FastDNS
-  language: en
-  customerEmail: ops@example.co.jp
-  models:
-    - plan: 1zone Plan
-      number: {dns}
-"
-    )
+    let hulft_row =
+        format!("    - product: HULFT8 Manager\n      dc: jp1\n      number: {hulft}\n");
+    let dns_row = format!("    - plan: 1zone Plan\n      number: {dns}\n");
+    proposal_yaml("p-hulft", "HULFT", "en", "", &hulft_row)
+        + &proposal_yaml("p-dns", "FastDNS", "en", "", &dns_row)
+}
+
+/// Starts applying 30 new licenses two at a time, the simulator taking
+/// `latency_ms` over each request, output captured.
+fn start_slow_apply(project: &Project<'_>, latency_ms: u64) -> std::process::Child {
+    project.write("licenses.yaml", &licenses(30, "9.0"));
+    project.sim.set_faults(json!({ "latency_ms": latency_ms }));
+    project.spawn_apply(&["--parallelism", "2"])
 }
 
 /// Ctrl-C: nothing new starts, what is in flight finishes and is recorded,
@@ -344,11 +316,8 @@ spec:
 #[test]
 fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &licenses(30, "9.0"));
-    sim.set_faults(json!({ "latency_ms": 150 }));
-    let child = project.spawn_apply(&["--parallelism", "2"]);
+    let project = Project::with_tenant(&sim);
+    let child = start_slow_apply(&project, 150);
     std::thread::sleep(Duration::from_millis(2500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -399,11 +368,8 @@ fn ctrl_c_finishes_what_is_in_flight_and_saves_the_state() {
 #[test]
 fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("tenant.yaml", TENANT_YAML);
-    project.write("licenses.yaml", &licenses(30, "9.0"));
-    sim.set_faults(json!({ "latency_ms": 100 }));
-    let mut child = project.spawn_apply(&["--parallelism", "2"]);
+    let project = Project::with_tenant(&sim);
+    let mut child = start_slow_apply(&project, 100);
     let journal = project.dir.path().join("entitle.state.json.journal");
     let started = std::time::Instant::now();
     while !journal.exists() && started.elapsed() < Duration::from_secs(20) {
@@ -415,8 +381,7 @@ fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     sim.set_faults(json!({}));
     assert!(journal.exists(), "a killed apply does not fold its journal");
 
-    let in_file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    let in_file = project.state_file();
     let state = project.state();
     let records = state["resources"].as_object().unwrap();
     assert!(
@@ -442,8 +407,7 @@ fn a_killed_apply_leaves_a_journal_that_every_command_reads() {
     );
     project.run(&["state", "rm", &gone]).expect(0);
     assert!(!journal.exists(), "a whole write folds the journal in");
-    let folded: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(project.state_path()).unwrap()).unwrap();
+    let folded = project.state_file();
     assert_eq!(
         folded["resources"].as_object().unwrap().len(),
         records.len() - 1

@@ -3,27 +3,11 @@
 
 use std::time::Duration;
 
-use entitle::api::arcserve::NewLicense;
 use entitle::sim::SimConfig;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-/// A raw request to the simulator, for what the typed client never sends.
-fn raw(sim: &TestSim, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let url = format!("{}{path}", sim.url);
-    sim.block_on(async {
-        let mut request = reqwest::Client::new().request(method, &url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    })
-}
 
 fn token_body(user: &str, password: &str, tenant: &str) -> Value {
     json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
@@ -34,60 +18,53 @@ fn token_body(user: &str, password: &str, tenant: &str) -> Value {
 #[test]
 fn keystone_answers_like_the_api_guide() {
     let sim = TestSim::start();
-    let url = format!("{}/v3/auth/tokens", sim.url);
-    let (status, header, body) = sim.block_on(async {
-        let response = reqwest::Client::new()
-            .post(&url)
-            .json(&token_body("demo", "demo-secret", TENANT_A))
-            .send()
-            .await
-            .unwrap();
-        let header = response
-            .headers()
-            .get("x-subject-token")
-            .map(|v| v.to_str().unwrap().to_string());
-        (
-            response.status(),
-            header,
-            response.json::<Value>().await.unwrap(),
-        )
-    });
-    assert_eq!(status, StatusCode::CREATED);
-    assert!(header.is_some_and(|t| t.len() >= 32));
+    let reply = sim.call(
+        None,
+        Method::POST,
+        "/v3/auth/tokens",
+        Some(token_body("demo", "demo-secret", TENANT_A)),
+    );
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert!(
+        reply
+            .header("x-subject-token")
+            .is_some_and(|t| t.len() >= 32)
+    );
+    let body = reply.body;
     assert_eq!(body["token"]["project"]["id"], TENANT_A);
     assert!(body["token"]["expires_at"].as_str().unwrap().ends_with('Z'));
 
-    let (status, body) = raw(
-        &sim,
+    let reply = sim.call(
+        None,
         Method::POST,
         "/v3/auth/tokens",
         Some(token_body("demo", "wrong", TENANT_A)),
     );
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"]["code"], 401);
-    let (status, _) = raw(
-        &sim,
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body["error"]["code"], 401);
+    let reply = sim.call(
+        None,
         Method::POST,
         "/v3/auth/tokens",
         Some(json!({"auth": {}})),
     );
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
 #[test]
 fn requests_without_a_token_are_401_with_a_json_body() {
     let sim = TestSim::start();
-    let (status, body) = raw(
-        &sim,
+    let reply = sim.call(
+        None,
         Method::GET,
         &format!("/v2/arcserve-udp/{TENANT_A}/licenses"),
         None,
     );
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"]["code"], 401);
-    assert!(body["error"]["message"].is_string());
-    let (status, _) = raw(&sim, Method::GET, "/v2/nowhere", None);
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body["error"]["code"], 401);
+    assert!(reply.body["error"]["message"].is_string());
+    let reply = sim.call(None, Method::GET, "/v2/nowhere", None);
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(sim.calls("GET <unmatched>"), 1);
 }
 
@@ -108,12 +85,8 @@ fn metrics_count_per_route_template_and_reset_clears_everything() {
         Some(&1)
     );
 
-    sim.block_on(client.create_license(&NewLicense {
-        name: "x".into(),
-        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-        number_of_standalone_keys: 0,
-    }))
-    .unwrap();
+    sim.block_on(client.create_license(&new_license("x", 0)))
+        .unwrap();
     sim.set_faults(json!({"latency_ms": 1}));
     sim.control(Method::POST, "reset", None);
     assert!(sim.metrics().is_empty());
@@ -125,32 +98,29 @@ fn metrics_count_per_route_template_and_reset_clears_everything() {
 #[test]
 fn fault_settings_are_validated() {
     let sim = TestSim::start();
-    let (status, body) = raw(
-        &sim,
+    let reply = sim.call(
+        None,
         Method::PUT,
         "/_sim/faults",
         Some(json!({"error_rate": 1.5})),
     );
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, _) = raw(&sim, Method::PUT, "/_sim/faults", Some(json!({"bogus": 1})));
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    let reply = sim.call(None, Method::PUT, "/_sim/faults", Some(json!({"bogus": 1})));
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
 #[test]
 fn a_429_carries_retry_after() {
     let sim = TestSim::start();
     sim.set_faults(json!({"rate_429": 1.0, "retry_after_secs": 7}));
-    let url = format!("{}/v2/arcserve-udp/{TENANT_A}/plans", sim.url);
-    let (status, retry_after) = sim.block_on(async {
-        let response = reqwest::get(&url).await.unwrap();
-        let retry = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_string());
-        (response.status(), retry)
-    });
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(retry_after.as_deref(), Some("7"));
+    let reply = sim.call(
+        None,
+        Method::GET,
+        &format!("/v2/arcserve-udp/{TENANT_A}/plans"),
+        None,
+    );
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(reply.header("retry-after"), Some("7"));
 }
 
 #[test]
@@ -165,19 +135,21 @@ fn the_clock_can_be_set_and_drives_the_date_header() {
         set["now"].as_str().unwrap().starts_with("2030-01-02T03:04"),
         "{set}"
     );
-    let url = format!("{}/v2/arcserve-udp/{TENANT_A}/plans", sim.url);
-    let date = sim.block_on(async {
-        let response = reqwest::get(&url).await.unwrap();
-        response.headers()["date"].to_str().unwrap().to_string()
-    });
+    let reply = sim.call(
+        None,
+        Method::GET,
+        &format!("/v2/arcserve-udp/{TENANT_A}/plans"),
+        None,
+    );
+    let date = reply.header("date").unwrap();
     assert!(date.contains("02 Jan 2030"), "{date}");
-    let (status, _) = raw(
-        &sim,
+    let reply = sim.call(
+        None,
         Method::PUT,
         "/_sim/clock",
         Some(json!({"now": "soon"})),
     );
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
 #[test]
@@ -191,11 +163,10 @@ fn the_data_file_survives_a_restart() {
     };
     {
         let sim = TestSim::with_config(config());
-        sim.block_on(sim.arcserve(TENANT_A).create_license(&NewLicense {
-            name: "kept".into(),
-            plan_id: PLAN_ADVANCED_9.parse().unwrap(),
-            number_of_standalone_keys: 2,
-        }))
+        sim.block_on(
+            sim.arcserve(TENANT_A)
+                .create_license(&new_license("kept", 2)),
+        )
         .unwrap();
     }
     let sim = TestSim::with_config(config());
@@ -220,14 +191,14 @@ fn the_data_file_survives_a_restart() {
 #[test]
 fn a_wrong_method_is_405_with_a_json_body() {
     let sim = TestSim::start();
-    let (status, body) = raw(
-        &sim,
+    let reply = sim.call(
+        None,
         Method::PUT,
         &format!("/v2/arcserve-udp/{TENANT_A}/licenses"),
         None,
     );
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(body["error"]["code"], 405);
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.body["error"]["code"], 405);
 }
 
 #[test]
@@ -238,8 +209,8 @@ fn the_clock_cannot_leave_the_years_it_can_show() {
         json!({"advance_secs": i64::MAX}),
         json!({"advance_secs": -4_000_000_000_i64}),
     ] {
-        let (status, _) = raw(&sim, Method::PUT, "/_sim/clock", Some(body.clone()));
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let reply = sim.call(None, Method::PUT, "/_sim/clock", Some(body.clone()));
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
     }
     // Still answering, with a date.
     sim.block_on(sim.arcserve(TENANT_A).list_plans()).unwrap();

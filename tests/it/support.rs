@@ -1,5 +1,8 @@
-//! Test support: a simulator on its own runtime, clients bound to it, and
-//! the `entitle` binary with a clean environment.
+//! Test support, kept once for every module: a simulator on its own runtime,
+//! clients bound to it and raw requests to it; the `entitle` binary with a
+//! clean environment, and a project of manifests and state to run it in;
+//! builders for the manifests of each kind; and the redaction of the ids
+//! that vary between runs, for snapshots.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,6 +22,7 @@ use serde_json::Value;
 pub const TENANT_A: &str = "3f6c2a9e81d04b7f9a5e2c1d0b8f7a61";
 pub const TENANT_B: &str = "9b1e7d3c5a2f4e8db6c0a9f1e2d3c4b5";
 pub const PLAN_ADVANCED_9: &str = "7f5a3c1e-2b4d-4e8f-9a6b-0c1d2e3f4a5b";
+pub const PLAN_PREMIUM_9: &str = "8e6b4d2f-3c5e-4f9a-8b7c-1d2e3f4a5b6c";
 pub const KEY_STANDALONE: &str = "a1b2c3d4-0001-4000-8000-000000000001";
 
 /// One Redstor key pair for the whole test process: making one takes a while.
@@ -39,8 +43,14 @@ pub struct TestSim {
 impl TestSim {
     /// A simulator with a short provisioning delay.
     pub fn start() -> Self {
+        Self::with_provisioning_delay(Duration::from_millis(50))
+    }
+
+    /// A simulator whose licenses and proposals take `delay` to provision
+    /// and whose queued Redstor removals take as long to be done.
+    pub fn with_provisioning_delay(delay: Duration) -> Self {
         Self::with_config(SimConfig {
-            provisioning_delay: Duration::from_millis(50),
+            provisioning_delay: delay,
             ..SimConfig::default()
         })
     }
@@ -75,8 +85,33 @@ impl TestSim {
     }
 
     /// The id of the Redstor account's root company.
-    pub fn redstor_root(&self) -> String {
-        self.sim.as_ref().unwrap().redstor_root_company_id()
+    pub fn redstor_root(&self) -> uuid::Uuid {
+        uuid::Uuid::parse_str(&self.sim.as_ref().unwrap().redstor_root_company_id()).unwrap()
+    }
+
+    /// RedAPI's base URL, with the trailing slash.
+    pub fn redstor_api_url(&self) -> String {
+        self.sim.as_ref().unwrap().redstor_api_url()
+    }
+
+    /// The Redstor token endpoint.
+    pub fn redstor_token_url(&self) -> String {
+        self.sim.as_ref().unwrap().redstor_token_url()
+    }
+
+    /// Every company below the Redstor root, read through the client.
+    pub fn redstor_tree(&self) -> Vec<entitle::api::redstor::Company> {
+        self.block_on(self.redstor().customers_transitive(self.redstor_root()))
+            .unwrap()
+    }
+
+    /// The Redstor subscriptions of `company`, read through the client.
+    pub fn redstor_subscriptions(
+        &self,
+        company: uuid::Uuid,
+    ) -> Vec<entitle::api::redstor::Subscription> {
+        self.block_on(self.redstor().subscriptions(company))
+            .unwrap()
     }
 
     /// A RedAPI client signed in as the simulator's account.
@@ -86,10 +121,9 @@ impl TestSim {
 
     /// A RedAPI client of the simulator's client id, signing with `pem`.
     pub fn redstor_with_key(&self, pem: &str) -> RedstorClient {
-        let sim = self.sim.as_ref().unwrap();
         let credentials = RedstorCredentials::service_account(
-            &sim.redstor_api_url(),
-            &sim.redstor_token_url(),
+            &self.redstor_api_url(),
+            &self.redstor_token_url(),
             &self.redstor_account().client_id,
             pem.as_bytes(),
             std::path::Path::new("test key"),
@@ -103,27 +137,52 @@ impl TestSim {
         self.runtime.block_on(future)
     }
 
-    /// Calls a `/_sim/...` control endpoint and returns its JSON answer.
-    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/_sim/{path}", self.url);
+    /// A request to `path` as it is, with a bearer `token` and a JSON `body`
+    /// when given: for what the typed clients never send.
+    pub fn call(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let url = format!("{}{path}", self.url);
         self.block_on(async {
             let mut request = reqwest::Client::new().request(method, &url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
             if let Some(body) = body {
                 request = request.json(&body);
             }
             let response = request.send().await.unwrap();
-            assert!(
-                response.status().is_success(),
-                "{url}: {}",
-                response.status()
-            );
+            let status = response.status();
+            let headers = response.headers().clone();
             let text = response.text().await.unwrap();
-            if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap()
+            Reply {
+                status,
+                headers,
+                body: serde_json::from_str(&text).unwrap_or(Value::Null),
+                text,
             }
         })
+    }
+
+    /// Calls a `/_sim/...` control endpoint and returns its JSON answer.
+    pub fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let reply = self.call(None, method, &format!("/_sim/{path}"), body);
+        assert!(reply.status.is_success(), "/_sim/{path}: {}", reply.status);
+        if reply.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&reply.text).unwrap()
+        }
+    }
+
+    /// Waits out the provisioning delay of [`TestSim::start`], so that what
+    /// was just made is active and what was just deleted is gone.
+    pub fn settle(&self) {
+        std::thread::sleep(Duration::from_millis(150));
     }
 
     pub fn set_faults(&self, faults: Value) {
@@ -206,6 +265,22 @@ impl TestSim {
     }
 }
 
+/// The simulator's answer to a request sent as it is.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    /// The body as JSON, or null when it is not JSON.
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
 impl Drop for TestSim {
     fn drop(&mut self) {
         if let Some(sim) = self.sim.take() {
@@ -224,16 +299,56 @@ pub fn fast_retries() -> HttpConfig {
     }
 }
 
-/// The `entitle` binary with no ECL or Redstor variables from the outside.
-pub fn entitle() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("entitle").unwrap();
+/// The `entitle` binary, with no ECL, Redstor or entitle variables from the
+/// outside.
+fn binary() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
     for (name, _) in std::env::vars() {
         if name.starts_with("OS_") || name.starts_with("REDSTOR_") || name.starts_with("ENTITLE_") {
             command.env_remove(name);
         }
     }
+    command
+}
+
+/// The `entitle` binary, in the repository, with no ECL or Redstor
+/// variables from the outside.
+pub fn entitle() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::from_std(binary());
     command.current_dir(env!("CARGO_MANIFEST_DIR"));
     command
+}
+
+impl TestSim {
+    /// `entitle --no-progress`, run in `dir` and pointed at this simulator:
+    /// the demo ECL account, and the Redstor service account with its key
+    /// written to `dir/redstor-key.pem`.
+    pub fn command_in(&self, dir: &std::path::Path) -> std::process::Command {
+        let key = self.redstor_key_in(dir);
+        let mut command = binary();
+        command
+            .current_dir(dir)
+            .env("REDSTOR_CLIENT_ID", &self.redstor_account().client_id)
+            .env("REDSTOR_PRIVATE_KEY_FILE", &key)
+            .env("REDSTOR_API_URL", self.redstor_api_url())
+            .env("REDSTOR_TOKEN_URL", self.redstor_token_url())
+            .env("OS_AUTH_URL", format!("{}/v3", self.url))
+            .env("OS_USERNAME", "demo")
+            .env("OS_PASSWORD", "demo-secret")
+            .env("ENTITLE_ECL_ENDPOINT", &self.url)
+            .arg("--no-progress");
+        command
+    }
+
+    /// The Redstor account's private key, written to
+    /// `dir/redstor-key.pem` unless it is there already.
+    pub fn redstor_key_in(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let key = dir.join("redstor-key.pem");
+        if !key.exists() {
+            std::fs::write(&key, self.redstor_account().private_key_pem()).unwrap();
+        }
+        key
+    }
 }
 
 /// A directory of manifests and a state file, run with the `entitle` binary
@@ -252,6 +367,16 @@ pub struct Run {
 }
 
 impl Run {
+    /// Runs `command` with no input and captures what it printed.
+    pub fn of(mut command: std::process::Command) -> Self {
+        let output = command.stdin(std::process::Stdio::null()).output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     #[track_caller]
     pub fn expect(self, code: i32) -> Self {
         assert_eq!(
@@ -275,6 +400,20 @@ spec:
     companyName: Example K.K.
 ";
 
+/// One YAML document of `kind` named `name`, with `extra_metadata` lines
+/// below the name and `spec` lines below `spec:`.
+pub fn document(kind: &str, name: &str, extra_metadata: &str, spec: &str) -> String {
+    format!(
+        "---
+apiVersion: entitle/v1
+kind: {kind}
+metadata:
+  name: {name}
+{extra_metadata}spec:
+{spec}"
+    )
+}
+
 /// An ArcserveLicense manifest in tenant `prod`.
 pub fn license_yaml(
     name: &str,
@@ -283,20 +422,104 @@ pub fn license_yaml(
     version: &str,
     extra_metadata: &str,
 ) -> String {
-    format!(
-        "---
-apiVersion: entitle/v1
-kind: ArcserveLicense
-metadata:
-  name: {name}
-{extra_metadata}spec:
-  tenant: prod
+    document(
+        "ArcserveLicense",
+        name,
+        extra_metadata,
+        &format!(
+            "  tenant: prod
   plan: {plan}
   standaloneKeys: {keys}
   version: \"{version}\"
   keyTypes: [{KEY_STANDALONE}]
 "
+        ),
     )
+}
+
+/// The same license without key types.
+pub fn keyless_license_yaml(
+    name: &str,
+    plan: &str,
+    keys: u32,
+    version: &str,
+    extra_metadata: &str,
+) -> String {
+    license_yaml(name, plan, keys, version, extra_metadata)
+        .replace(&format!("keyTypes: [{KEY_STANDALONE}]"), "keyTypes: []")
+}
+
+/// A RedstorCompany manifest of `company_type` (`Partner` or `Customer`),
+/// under `parent` when given, with `extra` lines of spec.
+pub fn company_yaml(name: &str, company_type: &str, parent: Option<&str>, extra: &str) -> String {
+    let parent = parent
+        .map(|p| format!("  parent: {p}\n"))
+        .unwrap_or_default();
+    document(
+        "RedstorCompany",
+        name,
+        "",
+        &format!("  type: {company_type}\n{parent}{extra}"),
+    )
+}
+
+/// A RedstorSubscription manifest, with `extra` lines of spec.
+pub fn subscription_yaml(
+    name: &str,
+    company: &str,
+    product: &str,
+    edition: &str,
+    extra: &str,
+) -> String {
+    document(
+        "RedstorSubscription",
+        name,
+        "",
+        &format!("  company: {company}\n  product: {product}\n  edition: {edition}\n{extra}"),
+    )
+}
+
+/// A Proposal manifest in tenant `prod` for `service`, in `language`, with
+/// `extra_metadata` lines below the name and the YAML list `rows` (if any)
+/// as its models.
+pub fn proposal_yaml(
+    name: &str,
+    service: &str,
+    language: &str,
+    extra_metadata: &str,
+    rows: &str,
+) -> String {
+    let models = if rows.is_empty() {
+        String::new()
+    } else {
+        format!("  models:\n{rows}")
+    };
+    document(
+        "Proposal",
+        name,
+        extra_metadata,
+        &format!(
+            "  tenant: prod\n  service: {service}\n  language: {language}\n  customerEmail: ops@example.co.jp\n{models}"
+        ),
+    )
+}
+
+/// A license as the API takes it, on PLAN_ADVANCED_9.
+pub fn new_license(name: &str, keys: u32) -> entitle::api::arcserve::NewLicense {
+    entitle::api::arcserve::NewLicense {
+        name: name.to_string(),
+        plan_id: PLAN_ADVANCED_9.parse().unwrap(),
+        number_of_standalone_keys: keys,
+    }
+}
+
+/// Asserts that only the file's owner may read or write it.
+#[cfg(unix)]
+#[track_caller]
+pub fn assert_owner_only(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", path.display());
 }
 
 impl<'a> Project<'a> {
@@ -305,6 +528,13 @@ impl<'a> Project<'a> {
             dir: tempfile::tempdir().unwrap(),
             sim,
         }
+    }
+
+    /// A project whose manifests declare the `prod` tenant (TENANT_YAML).
+    pub fn with_tenant(sim: &'a TestSim) -> Self {
+        let project = Project::new(sim);
+        project.write("tenant.yaml", TENANT_YAML);
+        project
     }
 
     /// Writes `manifests/<file>`.
@@ -324,39 +554,10 @@ impl<'a> Project<'a> {
         self.dir.path().join("entitle.state.json")
     }
 
-    /// The binary, in the project directory, pointed at the simulator.
-    pub fn command(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.std_command())
-    }
-
-    /// The same, as a process to start and stop at will.
+    /// The binary, in the project directory, pointed at the simulator, as a
+    /// process to start and stop at will.
     pub fn std_command(&self) -> std::process::Command {
-        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
-        for (name, _) in std::env::vars() {
-            if name.starts_with("OS_")
-                || name.starts_with("REDSTOR_")
-                || name.starts_with("ENTITLE_")
-            {
-                command.env_remove(name);
-            }
-        }
-        let key = self.dir.path().join("redstor-key.pem");
-        if !key.exists() {
-            std::fs::write(&key, self.sim.redstor_account().private_key_pem()).unwrap();
-        }
-        let sim = self.sim.sim.as_ref().unwrap();
-        command
-            .current_dir(self.dir.path())
-            .env("REDSTOR_CLIENT_ID", &self.sim.redstor_account().client_id)
-            .env("REDSTOR_PRIVATE_KEY_FILE", &key)
-            .env("REDSTOR_API_URL", sim.redstor_api_url())
-            .env("REDSTOR_TOKEN_URL", sim.redstor_token_url())
-            .env("OS_AUTH_URL", format!("{}/v3", self.sim.url))
-            .env("OS_USERNAME", "demo")
-            .env("OS_PASSWORD", "demo-secret")
-            .env("ENTITLE_ECL_ENDPOINT", &self.sim.url)
-            .arg("--no-progress");
-        command
+        self.sim.command_in(self.dir.path())
     }
 
     /// Starts `entitle apply manifests --auto-approve` with `extra` flags,
@@ -371,13 +572,11 @@ impl<'a> Project<'a> {
             .unwrap()
     }
 
+    /// `entitle <args>` in the project, run to its end.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = self.command().args(args).output().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        let mut command = self.std_command();
+        command.args(args);
+        Run::of(command)
     }
 
     pub fn plan(&self) -> Run {
@@ -385,7 +584,31 @@ impl<'a> Project<'a> {
     }
 
     pub fn apply(&self) -> Run {
-        self.run(&["apply", "manifests", "--auto-approve"])
+        self.apply_with(&[])
+    }
+
+    /// `entitle apply manifests --auto-approve` with `extra` flags.
+    pub fn apply_with(&self, extra: &[&str]) -> Run {
+        self.run(&[&["apply", "manifests", "--auto-approve"], extra].concat())
+    }
+
+    /// `entitle plan manifests --format <format>`.
+    pub fn plan_as(&self, format: &str) -> Run {
+        self.run(&["plan", "manifests", "--format", format])
+    }
+
+    pub fn drift(&self) -> Run {
+        self.run(&["drift", "manifests"])
+    }
+
+    /// `entitle drift manifests --format <format>`.
+    pub fn drift_as(&self, format: &str) -> Run {
+        self.run(&["drift", "manifests", "--format", format])
+    }
+
+    /// `entitle import <address> <id>` for the project's manifests.
+    pub fn import(&self, address: &str, id: &str) -> Run {
+        self.run(&["import", address, id, "--manifests", "manifests"])
     }
 
     /// The state as entitle reads it (the file and any journal left by a
@@ -398,10 +621,62 @@ impl<'a> Project<'a> {
         serde_json::to_value(state).unwrap()
     }
 
+    /// The state file alone, without any journal beside it.
+    pub fn state_file(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.state_path()).unwrap()).unwrap()
+    }
+
     /// The live licenses of TENANT_A, read through the client.
     pub fn live(&self) -> Vec<entitle::api::arcserve::License> {
         self.sim
             .block_on(self.sim.arcserve(TENANT_A).list_licenses(None))
             .unwrap()
     }
+
+    /// The live license of TENANT_A named `name`.
+    #[track_caller]
+    pub fn live_named(&self, name: &str) -> entitle::api::arcserve::License {
+        let live = self.live();
+        let found = live.iter().position(|l| l.name == name);
+        let Some(i) = found else {
+            panic!("no license {name} in {live:?}")
+        };
+        live.into_iter().nth(i).unwrap()
+    }
+}
+
+/// `text` with every UUID that varies between runs (what the simulator and
+/// entitle made: licenses, orders, proposal rows, companies, subscriptions)
+/// as `[id]`. The catalog's plan and key type ids stay: they are fixed.
+pub fn redact(text: &str) -> String {
+    let fixed: Vec<&str> = entitle::sim::catalog::PLANS
+        .iter()
+        .flat_map(|p| std::iter::once(p.id).chain(p.key_types.iter().map(|k| k.id)))
+        .collect();
+    let is_uuid = |candidate: &str| {
+        candidate.len() == 36
+            && candidate.bytes().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        match rest.get(..36) {
+            Some(candidate)
+                if is_uuid(candidate)
+                    && !fixed.iter().any(|f| f.eq_ignore_ascii_case(candidate)) =>
+            {
+                out.push_str("[id]");
+                rest = &rest[36..];
+            }
+            _ => {
+                let c = rest.chars().next().unwrap();
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
