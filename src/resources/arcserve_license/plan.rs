@@ -21,6 +21,7 @@ use super::observe::{
 };
 use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
 use crate::manifest::Address;
+use crate::api::arcserve::Plan as CatalogPlan;
 use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{Action, ActionKind, Change, Deferred};
@@ -74,16 +75,21 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
             ));
             continue;
         };
-        plan_desired(
-            &mut out,
-            &mut upgrades,
+        let license = Declared {
             resource,
             spec,
             tenant,
-            tenant_live,
-            input.prior.get(&address),
-            input.desired,
-        );
+            live: tenant_live,
+            record: input.prior.get(&address),
+            ignore: resource
+                .metadata
+                .lifecycle
+                .ignore_changes
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        };
+        plan_desired(&mut out, &mut upgrades, &license);
     }
 
     for (address, record) in input.prior.of_kind(Kind::ArcserveLicense) {
@@ -97,331 +103,421 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
     out
 }
 
-/// A license the manifests declare.
-#[allow(clippy::too_many_arguments)]
-fn plan_desired(
-    out: &mut KindPlan,
-    upgrades: &mut Upgrades,
-    resource: &Resource,
-    spec: &ArcserveLicenseSpec,
-    tenant: &DeclaredTenant<'_>,
-    live: &TenantLive,
-    record: Option<&ResourceState>,
-    desired: &crate::manifest::Desired,
-) {
-    let address = resource.address.clone();
-    let name = resource.metadata.name.as_str();
-    let ignore: BTreeSet<&str> = resource
-        .metadata
-        .lifecycle
-        .ignore_changes
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let lifecycle = &resource.metadata.lifecycle;
-    let dependencies = ecl_tenant::recorded_dependencies(resource, &spec.tenant);
+/// One declared license and what the planner knows of it: the manifest,
+/// its tenant, what the tenant shows, what the state recorded.
+struct Declared<'a> {
+    resource: &'a Resource,
+    spec: &'a ArcserveLicenseSpec,
+    tenant: &'a DeclaredTenant<'a>,
+    live: &'a TenantLive,
+    record: Option<&'a ResourceState>,
+    /// The fields `lifecycle.ignoreChanges` names.
+    ignore: BTreeSet<&'a str>,
+}
 
-    // The plan and key types must exist in the tenant's catalog.
-    let Some(catalog_plan) = live.plan(spec.plan) else {
-        let plans: Vec<String> = live
-            .plans
-            .iter()
-            .map(|p| format!("{} ({})", p.id, p.name_en))
-            .collect();
-        out.errors.push(
-            PlanError::new(
-                Some(address),
-                format!(
-                    "plan {} is not offered in tenant {}",
-                    spec.plan, tenant.reference.name
-                ),
-            )
-            .hint(format!("the tenant's plans are: {}", plans.join(", ")))
-            .at(Some(&resource.source)),
-        );
+/// What a declared license is planned from once its catalog plan is known.
+struct Wanted<'a> {
+    catalog_plan: &'a CatalogPlan,
+    new_license: NewLicense,
+}
+
+/// A license the manifests declare.
+fn plan_desired(out: &mut KindPlan, upgrades: &mut Upgrades, license: &Declared<'_>) {
+    let Some(catalog_plan) = license.catalog_plan(out) else {
         return;
     };
-    let unknown_keys: Vec<String> = spec
-        .key_types
-        .iter()
-        .filter(|k| !catalog_plan.key_types.iter().any(|c| c.id == **k))
-        .map(Uuid::to_string)
-        .collect();
-    if !unknown_keys.is_empty() {
-        let offered: Vec<String> = catalog_plan
+    let wanted = Wanted {
+        catalog_plan,
+        new_license: license.new_license(catalog_plan),
+    };
+    let Ok(observed) = license.bound(out) else {
+        return;
+    };
+    if license.moved() {
+        license.plan_move(out, &wanted);
+        return;
+    }
+    let Some(observed) = observed else {
+        license.plan_create(out, &wanted);
+        return;
+    };
+    license.plan_adopt(out, observed);
+    if observed.plan != license.spec.plan && !license.ignores("plan") {
+        license.plan_new_plan(out, &wanted, observed);
+        return;
+    }
+    let version = license.current_version(observed);
+    let current = LicenseAttributes {
+        version: version.clone().unwrap_or_default(),
+        ..observed_attributes(observed, &license.spec.tenant)
+    };
+    license.plan_standalone_keys(out, observed, &current);
+    if !license.ignores("keyTypes") {
+        license.plan_key_types(out, observed, &current);
+    }
+    if !license.ignores("version") {
+        license.plan_version(out, upgrades, observed, version.as_deref());
+    }
+}
+
+impl<'a> Declared<'a> {
+    fn address(&self) -> &'a Address {
+        &self.resource.address
+    }
+
+    fn ignores(&self, field: &str) -> bool {
+        self.ignore.contains(field)
+    }
+
+    /// Whether it was applied in another tenant than the one it names now.
+    fn moved(&self) -> bool {
+        self.record.is_some_and(|r| {
+            r.scope.tenant_id.as_deref() != Some(self.tenant.reference.tenant_id.as_str())
+        })
+    }
+
+    fn prevent_destroy(&self) -> bool {
+        self.resource.metadata.lifecycle.prevent_destroy
+            || self.record.is_some_and(|r| r.lifecycle.prevent_destroy)
+    }
+
+    fn error(&self, message: String, hint: String) -> PlanError {
+        PlanError::new(Some(self.address().clone()), message)
+            .hint(hint)
+            .at(Some(&self.resource.source))
+    }
+
+    /// The catalog plan it names, when the tenant offers it with the key
+    /// types it lists at a version it can reach; else an error.
+    fn catalog_plan(&self, out: &mut KindPlan) -> Option<&'a CatalogPlan> {
+        let (spec, live) = (self.spec, self.live);
+        let Some(catalog_plan) = live.plan(spec.plan) else {
+            let plans: Vec<String> = live
+                .plans
+                .iter()
+                .map(|p| format!("{} ({})", p.id, p.name_en))
+                .collect();
+            out.errors.push(self.error(
+                format!(
+                    "plan {} is not offered in tenant {}",
+                    spec.plan, self.tenant.reference.name
+                ),
+                format!("the tenant's plans are: {}", plans.join(", ")),
+            ));
+            return None;
+        };
+        let unknown_keys: Vec<String> = spec
             .key_types
             .iter()
-            .map(|k| format!("{} ({})", k.id, k.name))
+            .filter(|k| !catalog_plan.key_types.iter().any(|c| c.id == **k))
+            .map(Uuid::to_string)
             .collect();
-        out.errors.push(
-            PlanError::new(
-                Some(address),
+        if !unknown_keys.is_empty() {
+            let offered: Vec<String> = catalog_plan
+                .key_types
+                .iter()
+                .map(|k| format!("{} ({})", k.id, k.name))
+                .collect();
+            out.errors.push(self.error(
                 format!(
                     "plan `{}` does not issue the key type(s) {}",
                     catalog_plan.name_en,
                     unknown_keys.join(", ")
                 ),
-            )
-            .hint(format!("this plan issues: {}", offered.join(", ")))
-            .at(Some(&resource.source)),
-        );
-        return;
-    }
-
-    if version_order(&spec.version) < version_order(&catalog_plan.version) {
-        out.errors.push(
-            PlanError::new(
-                Some(address),
+                format!("this plan issues: {}", offered.join(", ")),
+            ));
+            return None;
+        }
+        if version_order(&spec.version) < version_order(&catalog_plan.version) {
+            out.errors.push(self.error(
                 format!(
                     "version {} is lower than {}, the version plan `{}` starts at; the API only upgrades",
                     spec.version, catalog_plan.version, catalog_plan.name_en
                 ),
-            )
-            .hint(format!(
-                "write `version: \"{}\"` or higher, or choose an older plan",
-                catalog_plan.version
-            ))
-            .at(Some(&resource.source)),
-        );
-        return;
+                format!(
+                    "write `version: \"{}\"` or higher, or choose an older plan",
+                    catalog_plan.version
+                ),
+            ));
+            return None;
+        }
+        Some(catalog_plan)
     }
-    let desired_attributes = LicenseAttributes {
-        tenant: spec.tenant.clone(),
-        plan: spec.plan,
-        standalone_keys: spec.standalone_keys,
-        version: spec.version.clone(),
-        key_types: spec.key_types.clone(),
-    };
-    let created_attributes = LicenseAttributes {
-        version: catalog_plan.version.clone(),
-        ..desired_attributes.clone()
-    };
-    let new_license = NewLicense {
-        tenant: tenant.reference.clone(),
-        name: name.to_string(),
-        attributes: created_attributes,
-        dependencies,
-        lifecycle: RecordedLifecycle::from(lifecycle),
-    };
-    let create = || LicenseOperation::CreateLicense(new_license.clone());
-    let defer_created_version = |out: &mut KindPlan| {
+
+    /// The license a create makes: at its plan's version, upgraded later.
+    fn new_license(&self, catalog_plan: &CatalogPlan) -> NewLicense {
+        let spec = self.spec;
+        NewLicense {
+            tenant: self.tenant.reference.clone(),
+            name: self.resource.metadata.name.clone(),
+            attributes: LicenseAttributes {
+                tenant: spec.tenant.clone(),
+                plan: spec.plan,
+                standalone_keys: spec.standalone_keys,
+                version: catalog_plan.version.clone(),
+                key_types: spec.key_types.clone(),
+            },
+            dependencies: ecl_tenant::recorded_dependencies(self.resource, &spec.tenant),
+            lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+        }
+    }
+
+    /// The live license this address is bound to (by the state's id, or by
+    /// name after an unanswered create); `None` when there is none or it
+    /// is on its way out. An error when a license of its name exists that
+    /// entitle does not manage.
+    fn bound(&self, out: &mut KindPlan) -> Result<Option<&'a ObservedLicense>, ()> {
+        let (live, name) = (self.live, self.resource.metadata.name.as_str());
+        let observed = match self.record {
+            None => {
+                if let Some(existing) = live.by_name(name) {
+                    out.errors.push(self.error(
+                        format!(
+                            "a license named `{name}` already exists in tenant {} (id {}), but entitle does not manage it",
+                            self.tenant.reference.name, existing.id
+                        ),
+                        format!(
+                            "bind it with `entitle import {} {}`, or give this resource another name",
+                            self.address(),
+                            existing.id
+                        ),
+                    ));
+                    return Err(());
+                }
+                None
+            }
+            Some(_) if self.moved() => None,
+            Some(r) if r.status == Status::Creating && r.remote_id.is_none() => {
+                live.by_name(&r.natural_key)
+            }
+            Some(r) => r
+                .remote_id
+                .as_deref()
+                .and_then(|id| id.parse().ok())
+                .and_then(|id| live.by_id(id))
+                .or_else(|| {
+                    (r.status == Status::Creating)
+                        .then(|| live.by_name(&r.natural_key))
+                        .flatten()
+                }),
+        };
+        // A license on its way out is as good as gone: make a new one (the
+        // create waits for the name to be free).
+        Ok(observed.filter(|o| o.status != "Deleting"))
+    }
+
+    /// A new license starts at its plan's version: the declared one is
+    /// deferred to the day after.
+    fn defer_created_version(&self, out: &mut KindPlan, wanted: &Wanted<'_>) {
+        let (catalog_plan, spec) = (wanted.catalog_plan, self.spec);
         if catalog_plan.version != spec.version {
             out.deferred.push(Deferred {
-                address: address.clone(),
+                address: self.address().clone(),
                 field: "version".into(),
                 before: json!(catalog_plan.version),
                 after: json!(spec.version),
-                from: (live.today + Duration::days(1)).to_string(),
+                from: (self.live.today + Duration::days(1)).to_string(),
                 reason: "a new license starts at its plan's version and can be upgraded from the day after it is created".into(),
             });
         }
-    };
+    }
 
-    // Find the live license this address is bound to.
-    let moved = record
-        .is_some_and(|r| r.scope.tenant_id.as_deref() != Some(tenant.reference.tenant_id.as_str()));
-    let observed: Option<&ObservedLicense> = match record {
-        None => {
-            if let Some(existing) = live.by_name(name) {
-                out.errors.push(
-                    PlanError::new(
-                        Some(address.clone()),
-                        format!(
-                            "a license named `{name}` already exists in tenant {} (id {}), but entitle does not manage it",
-                            tenant.reference.name, existing.id
-                        ),
-                    )
-                    .hint(format!(
-                        "bind it with `entitle import {address} {}`, or give this resource another name",
-                        existing.id
-                    ))
-                    .at(Some(&resource.source)),
-                );
-                return;
-            }
-            None
-        }
-        Some(_) if moved => None,
-        Some(r) if r.status == Status::Creating && r.remote_id.is_none() => {
-            live.by_name(&r.natural_key)
-        }
-        Some(r) => r
-            .remote_id
-            .as_deref()
-            .and_then(|id| id.parse().ok())
-            .and_then(|id| live.by_id(id))
-            .or_else(|| {
-                (r.status == Status::Creating)
-                    .then(|| live.by_name(&r.natural_key))
-                    .flatten()
-            }),
-    };
-    // A license on its way out is as good as gone: make a new one (the
-    // create waits for the name to be free).
-    let observed = observed.filter(|o| o.status != "Deleting");
-
-    if moved && let Some(r) = record {
-        let old_tenant = tenant_ref_from_state(r);
-        let old_id = r.remote_id.as_deref().and_then(|id| id.parse().ok());
-        if r.lifecycle.prevent_destroy || lifecycle.prevent_destroy {
+    /// Moving to another tenant replaces it.
+    fn plan_move(&self, out: &mut KindPlan, wanted: &Wanted<'_>) {
+        let Some(record) = self.record else {
+            return;
+        };
+        if self.prevent_destroy() {
             out.errors.push(prevent_destroy_error(
-                &address,
+                self.address(),
                 "moving it to another tenant replaces it",
-                resource,
+                self.resource,
             ));
             return;
         }
+        let old_tenant = tenant_ref_from_state(record);
         let change = Change {
             field: "tenant".into(),
             before: Some(json!(old_tenant.name)),
-            after: Some(json!(tenant.reference.name)),
+            after: Some(json!(self.tenant.reference.name)),
             forces_replacement: true,
         };
-        let operation = match old_id {
+        let operation = match record.remote_id.as_deref().and_then(|id| id.parse().ok()) {
             Some(old_id) => LicenseOperation::ReplaceLicense {
                 old_tenant,
                 old_id,
-                new: new_license.clone(),
+                new: wanted.new_license.clone(),
             },
-            None => create(),
+            None => LicenseOperation::CreateLicense(wanted.new_license.clone()),
         };
         out.drafts.push(Draft::single(
             ActionKind::Replace,
-            &address,
+            self.address(),
             "it moves to another tenant".into(),
             vec![change],
             operation,
         ));
-        defer_created_version(out);
-        return;
+        self.defer_created_version(out, wanted);
     }
 
-    let Some(observed) = observed else {
-        let reason = match record {
-            None => "it is new".to_string(),
+    /// No live license: create one, saying why.
+    fn plan_create(&self, out: &mut KindPlan, wanted: &Wanted<'_>) {
+        let reason = match self.record {
+            None => "it is new",
             Some(r) if r.status == Status::Creating => {
                 "a previous run began creating it, and the server has no license of that name"
-                    .to_string()
             }
             Some(r) if r.status == Status::Deleting => {
-                "a previous run was deleting it for a replacement".to_string()
+                "a previous run was deleting it for a replacement"
             }
-            Some(_) => "it was deleted outside entitle, or is being deleted".to_string(),
+            Some(_) => "it was deleted outside entitle, or is being deleted",
         };
         out.drafts.push(Draft::single(
             ActionKind::Create,
-            &address,
-            reason.clone(),
-            attribute_changes(None, &new_license.attributes),
-            create(),
+            self.address(),
+            reason.to_string(),
+            attribute_changes(None, &wanted.new_license.attributes),
+            LicenseOperation::CreateLicense(wanted.new_license.clone()),
         ));
-        defer_created_version(out);
-        return;
-    };
+        self.defer_created_version(out, wanted);
+    }
 
-    let unrecorded = record.is_some_and(|r| {
-        r.remote_id.as_deref() != Some(observed.id.to_string().as_str())
-            || r.status != Status::Ready
-    });
-    if unrecorded {
+    /// A license a previous run made but did not record as ready.
+    fn plan_adopt(&self, out: &mut KindPlan, observed: &ObservedLicense) {
+        let unrecorded = self.record.is_some_and(|r| {
+            r.remote_id.as_deref() != Some(observed.id.to_string().as_str())
+                || r.status != Status::Ready
+        });
+        if !unrecorded {
+            return;
+        }
         out.drafts.push(Draft::single(
             ActionKind::Adopt,
-            &address,
+            self.address(),
             format!(
                 "a previous run created it (id {}) but was stopped before it was recorded as ready",
                 observed.id
             ),
             Vec::new(),
             LicenseOperation::AdoptLicense {
-                tenant: tenant.reference.clone(),
-                name: name.to_string(),
+                tenant: self.tenant.reference.clone(),
+                name: self.resource.metadata.name.clone(),
                 license_id: observed.id,
-                attributes: observed_attributes(observed, &spec.tenant),
+                attributes: observed_attributes(observed, &self.spec.tenant),
             },
         ));
     }
 
-    if observed.plan != spec.plan && !ignore.contains("plan") {
-        if lifecycle.prevent_destroy || record.is_some_and(|r| r.lifecycle.prevent_destroy) {
+    /// The plan of a license cannot change: a new license replaces it.
+    fn plan_new_plan(&self, out: &mut KindPlan, wanted: &Wanted<'_>, observed: &ObservedLicense) {
+        if self.prevent_destroy() {
             out.errors.push(prevent_destroy_error(
-                &address,
+                self.address(),
                 "changing its plan replaces it",
-                resource,
+                self.resource,
             ));
             return;
         }
-        let before_plan = live
+        let before_plan = self
+            .live
             .plan(observed.plan)
             .map(|p| format!("{} ({})", observed.plan, p.name_en))
             .unwrap_or_else(|| observed.plan.to_string());
         let change = Change {
             field: "plan".into(),
             before: Some(json!(before_plan)),
-            after: Some(json!(format!("{} ({})", spec.plan, catalog_plan.name_en))),
+            after: Some(json!(format!(
+                "{} ({})",
+                self.spec.plan, wanted.catalog_plan.name_en
+            ))),
             forces_replacement: true,
         };
         out.drafts.push(Draft::single(
             ActionKind::Replace,
-            &address,
+            self.address(),
             "the plan of a license cannot change: a new license replaces it".into(),
             vec![change],
             LicenseOperation::ReplaceLicense {
-                old_tenant: tenant.reference.clone(),
+                old_tenant: self.tenant.reference.clone(),
                 old_id: observed.id,
-                new: new_license.clone(),
+                new: wanted.new_license.clone(),
             },
         ));
-        defer_created_version(out);
-        return;
+        self.defer_created_version(out, wanted);
     }
 
-    // A license without keys shows no version: trust the one last applied.
-    let current_version = if observed.key_types.is_empty() {
-        record
-            .and_then(|r| r.attributes.get("version"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| observed.version.clone())
-    } else {
-        observed.version.clone()
-    };
-    let mut current = observed_attributes(observed, &spec.tenant);
-    current.version = current_version.clone().unwrap_or_default();
-    if observed.standalone_keys != spec.standalone_keys && !ignore.contains("standaloneKeys") {
-        current.standalone_keys = spec.standalone_keys;
+    /// The version it has now; a license without keys shows none, so the
+    /// one last applied stands for it.
+    fn current_version(&self, observed: &ObservedLicense) -> Option<String> {
+        if observed.key_types.is_empty() {
+            self.record
+                .and_then(|r| r.attributes.get("version"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| observed.version.clone())
+        } else {
+            observed.version.clone()
+        }
+    }
+
+    fn plan_standalone_keys(
+        &self,
+        out: &mut KindPlan,
+        observed: &ObservedLicense,
+        current: &LicenseAttributes,
+    ) {
+        let wanted = self.spec.standalone_keys;
+        if observed.standalone_keys == wanted || self.ignores("standaloneKeys") {
+            return;
+        }
         out.drafts.push(Draft::single(
             ActionKind::Update,
-            &address,
+            self.address(),
             "standaloneKeys differs".into(),
             vec![Change {
                 field: "standaloneKeys".into(),
                 before: Some(json!(observed.standalone_keys)),
-                after: Some(json!(spec.standalone_keys)),
+                after: Some(json!(wanted)),
                 forces_replacement: false,
             }],
             LicenseOperation::UpdateLicense {
-                tenant: tenant.reference.clone(),
+                tenant: self.tenant.reference.clone(),
                 license_id: observed.id,
-                standalone_keys: Some(spec.standalone_keys),
-                attributes: current.clone(),
+                standalone_keys: Some(wanted),
+                attributes: LicenseAttributes {
+                    standalone_keys: wanted,
+                    ..current.clone()
+                },
             },
         ));
     }
 
-    if !ignore.contains("keyTypes") {
+    /// The key types it lists that have no key yet are issued; keys of
+    /// types it does not list stay (the API cannot revoke them).
+    fn plan_key_types(
+        &self,
+        out: &mut KindPlan,
+        observed: &ObservedLicense,
+        current: &LicenseAttributes,
+    ) {
+        let spec = self.spec;
         let missing: Vec<Uuid> = spec
             .key_types
             .iter()
             .filter(|k| !observed.key_types.contains(k))
             .copied()
             .collect();
+        let current = LicenseAttributes {
+            standalone_keys: self.keys_after_update(observed),
+            ..current.clone()
+        };
         if !missing.is_empty() {
             let mut after = current.key_types.clone();
             after.extend(missing.iter().copied());
             after.sort();
             out.drafts.push(Draft::single(
                 ActionKind::IssueKey,
-                &address,
+                self.address(),
                 format!("{} key type(s) have no key yet", missing.len()),
                 vec![Change {
                     field: "keyTypes".into(),
@@ -430,7 +526,7 @@ fn plan_desired(
                     forces_replacement: false,
                 }],
                 LicenseOperation::IssueKeys {
-                    tenant: tenant.reference.clone(),
+                    tenant: self.tenant.reference.clone(),
                     license_id: observed.id,
                     key_types: missing,
                     attributes: LicenseAttributes {
@@ -448,61 +544,76 @@ fn plan_desired(
             .collect();
         if !extra.is_empty() {
             out.notes.push(format!(
-                "{address} has keys of type(s) {} that the manifest does not list; the API cannot revoke keys, so they stay",
+                "{} has keys of type(s) {} that the manifest does not list; the API cannot revoke keys, so they stay",
+                self.address(),
                 extra.join(", ")
             ));
         }
     }
 
-    let version_differs = current_version.as_deref() != Some(spec.version.as_str());
-    if version_differs
-        && !ignore.contains("version")
-        && let Some(now) = current_version.as_deref()
-        && version_order(&spec.version) < version_order(now)
-    {
-        out.errors.push(
-            PlanError::new(
-                Some(address.clone()),
+    /// The standalone key count once a planned update is done.
+    fn keys_after_update(&self, observed: &ObservedLicense) -> u32 {
+        if self.ignores("standaloneKeys") {
+            observed.standalone_keys
+        } else {
+            self.spec.standalone_keys
+        }
+    }
+
+    /// A version change joins its tenant's bulk upgrade, unless the license
+    /// was created or upgraded today (then it is deferred); a lower version
+    /// is an error (the API only upgrades).
+    fn plan_version(
+        &self,
+        out: &mut KindPlan,
+        upgrades: &mut Upgrades,
+        observed: &ObservedLicense,
+        now: Option<&str>,
+    ) {
+        let spec = self.spec;
+        if now == Some(spec.version.as_str()) {
+            return;
+        }
+        if let Some(now) = now
+            && version_order(&spec.version) < version_order(now)
+        {
+            out.errors.push(self.error(
                 format!(
                     "version {} is lower than the license's {now}; the API only upgrades",
                     spec.version
                 ),
-            )
-            .hint(format!(
-                "keep `version: \"{now}\"`, or replace the license with one of an older plan"
-            ))
-            .at(Some(&resource.source)),
-        );
-        return;
-    }
-    if version_differs && !ignore.contains("version") {
-        let before = json!(current_version);
+                format!(
+                    "keep `version: \"{now}\"`, or replace the license with one of an older plan"
+                ),
+            ));
+            return;
+        }
+        let today = self.live.today;
         match observed.last_changed {
-            Some(day) if day >= live.today || observed.status != "Active" => {
+            Some(day) if day >= today || observed.status != "Active" => {
                 out.deferred.push(Deferred {
-                    address: address.clone(),
+                    address: self.address().clone(),
                     field: "version".into(),
-                    before,
+                    before: json!(now),
                     after: json!(spec.version),
-                    from: (day.max(live.today) + Duration::days(1)).to_string(),
+                    from: (day.max(today) + Duration::days(1)).to_string(),
                     reason: format!(
                         "it was created or last upgraded on {day}; the API upgrades a license from the day after"
                     ),
                 });
             }
             _ => upgrades
-                .entry((tenant.reference.name.clone(), spec.version.clone()))
+                .entry((self.tenant.reference.name.clone(), spec.version.clone()))
                 .or_default()
                 .push((
                     UpgradeMember {
-                        address: address.clone(),
+                        address: self.address().clone(),
                         license_id: observed.id,
                     },
-                    current_version.clone(),
+                    now.map(str::to_string),
                 )),
         }
     }
-    let _ = desired;
 }
 
 /// A license in the state that the manifests no longer declare.
