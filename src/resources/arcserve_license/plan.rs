@@ -20,8 +20,8 @@ use super::observe::{
     LicensesLive, ObservedLicense, TenantLive, observed_attributes, version_order,
 };
 use super::operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
-use crate::manifest::Address;
 use crate::api::arcserve::Plan as CatalogPlan;
+use crate::manifest::Address;
 use crate::manifest::{Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{Action, ActionKind, Change, Deferred};

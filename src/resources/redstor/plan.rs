@@ -25,7 +25,7 @@ use crate::api::redstor::{Company, CompanyType, Product, TrialStatus};
 use crate::manifest::{Address, Desired, Resource, Spec, suggest};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{ActionKind, Change};
-use crate::resources::Kind;
+use crate::resources::{Kind, SpecOf};
 use crate::state::model::RecordedLifecycle;
 use crate::state::{ResourceState, Scope, State, Status};
 
@@ -150,6 +150,11 @@ fn plan_companies(
     out: &mut KindPlan,
 ) -> BTreeMap<Address, Fate> {
     let input = context.input;
+    let account = Account {
+        context,
+        live,
+        bound,
+    };
     let declared: BTreeMap<Address, (&Resource, &RedstorCompanySpec)> = input
         .desired
         .specs::<RedstorCompanySpec>()
@@ -170,7 +175,7 @@ fn plan_companies(
             if !parent_ready {
                 return true;
             }
-            let fate = plan_company(context, live, bound, &fates, resource, spec, out);
+            let fate = plan_company(&account, &fates, resource, spec, out);
             fates.insert((*address).clone(), fate);
             false
         });
@@ -187,164 +192,171 @@ fn plan_companies(
     fates
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the Redstor planner's steps share: the planning context, the
+/// refreshed account, and which live company each address is bound to.
+struct Account<'a> {
+    context: &'a Context<'a>,
+    live: &'a RedstorLive,
+    bound: &'a BTreeMap<Address, Uuid>,
+}
+
+/// One declared company, as the planner sees it.
+struct DeclaredCompany<'a> {
+    resource: &'a Resource,
+    spec: &'a RedstorCompanySpec,
+    /// Its name at Redstor.
+    name: String,
+    /// The attributes the manifest asks for.
+    wanted: CompanyAttributes,
+    record: Option<&'a ResourceState>,
+    observed: Option<&'a Company>,
+}
+
+/// Where a company should be: under the root or a managed company, and
+/// that parent's id when it exists before this plan.
+struct Placement {
+    parent: CompanyParent,
+    parent_id: Option<Uuid>,
+}
+
 fn plan_company(
-    context: &Context<'_>,
-    live: &RedstorLive,
-    bound: &BTreeMap<Address, Uuid>,
+    account: &Account<'_>,
     fates: &BTreeMap<Address, Fate>,
     resource: &Resource,
     spec: &RedstorCompanySpec,
     out: &mut KindPlan,
 ) -> Fate {
-    let input = context.input;
-    let address = resource.address.clone();
-    let name = spec.name_at_redstor(&resource.metadata.name).to_string();
-    let record = input.prior.get(&address);
-    let observed = bound.get(&address).and_then(|id| live.company(*id));
+    let company = account.declared(resource, spec);
     let unchanged = Fate {
-        id: observed.map(|c| c.company_id),
+        id: company.observed.map(|c| c.company_id),
         new_object: false,
     };
-    if !context.in_scope(&address) {
+    if !account.context.in_scope(company.address()) || !company.names_are_valid(out) {
         return unchanged;
     }
-    let error = |message: String, hint: &str| {
-        PlanError::new(Some(address.clone()), message)
-            .hint(hint)
-            .at(Some(&resource.source))
-    };
-    if resource.metadata.name == ROOT {
-        out.errors.push(error(
-            "`root` names the account's root company in a subscription's `company`".into(),
-            "give the company another metadata.name",
-        ));
+    let Some(placement) = account.placement(&company, fates, out) else {
         return unchanged;
-    }
-    if spec.company_name.is_none()
-        && let Some(problem) = company_name_problem(&name)
-    {
-        out.errors.push(error(
-            format!("{problem} (the name comes from metadata.name)"),
-            "set spec.companyName to the name the company should have at Redstor",
-        ));
-        return unchanged;
-    }
-    // Where it should be.
-    let (parent, parent_id) = match &spec.parent {
-        None => (
-            CompanyParent::Root {
-                company_id: live.root_id(),
-            },
-            Some(live.root_id()),
-        ),
-        Some(parent_name) => {
-            let parent_address = company_address(parent_name);
-            if let Some(Spec::RedstorCompany(parent_spec)) = input
-                .desired
-                .get(&Address::new(Kind::RedstorCompany, parent_name))
-                .map(|r| &r.spec)
-                && parent_spec.company_type != super::CompanyTypeSpec::Partner
-            {
-                out.errors.push(error(
-                    format!(
-                        "its parent {parent_address} is a Customer; only partners have customers"
-                    ),
-                    "make the parent `type: Partner`, or choose another parent",
-                ));
-                return unchanged;
-            }
-            let fate = fates.get(&parent_address);
-            let id = fate.filter(|f| !f.new_object).and_then(|f| f.id);
-            (
-                CompanyParent::Managed {
-                    address: parent_address,
-                },
-                id,
-            )
-        }
     };
-    let attributes = CompanyAttributes {
-        company_name: name.clone(),
-        company_type: spec.company_type.into(),
-        parent: spec.parent.clone(),
-        enabled: spec.enabled,
-    };
-    let new_company = || NewCompany {
-        name: name.clone(),
-        company_type: spec.company_type.into(),
-        parent: parent.clone(),
-        enabled: spec.enabled,
-        attributes: json!(attributes),
-        dependencies: recorded_dependencies(resource),
-        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-    };
-
-    let Some(observed) = observed else {
-        let reason = match record {
-            None => "it is new",
-            Some(r) if r.remote_id.is_none() => {
-                "a previous run began creating it, and its parent lists no company of its name"
-            }
-            Some(_) => "the account no longer has it",
-        };
-        out.drafts.push(Draft::single(
-            ActionKind::Create,
-            &address,
-            reason.into(),
-            company_changes(None, &attributes),
-            RedstorOperation::CreateCompany(new_company()),
-        ));
+    let new_company = company.new_company(&placement);
+    let Some(observed) = company.observed else {
+        company.plan_create(out, new_company);
         return Fate {
             id: None,
             new_object: true,
         };
     };
-    if record.is_none() {
-        out.errors.push(
-            PlanError::new(
-                Some(address.clone()),
-                format!(
-                    "a company named `{name}` already exists there ({}), and the state does not manage it",
-                    observed.company_id
-                ),
-            )
-            .hint(format!(
-                "to manage it, `entitle import {address} {}`; or give this one another companyName",
-                observed.company_id
-            ))
-            .at(Some(&resource.source)),
-        );
+    if company.record.is_none() {
+        company.refuse_unmanaged(out, observed);
         return unchanged;
     }
     let now = observed_company_attributes(observed, spec.parent.clone());
-    let binding = record.is_some_and(|r| {
-        r.remote_id.as_deref() != Some(observed.company_id.to_string().as_str())
-            || r.status != Status::Ready
-    });
-    let heeded = |field: &str| !ignored(resource, field);
-    let replace = (!same_name(&now.company_name, &attributes.company_name)
-        && heeded("companyName"))
-        || (now.company_type != attributes.company_type && heeded("type"));
-    if replace {
-        let why = if !same_name(&now.company_name, &attributes.company_name) {
-            "its companyName changed and RedAPI cannot rename a company"
-        } else {
-            "its type changed and RedAPI cannot change a company's type"
+    if let Some(why) = company.replaced_because(&now) {
+        return match account.plan_replace(&company, out, why, observed, &now, new_company) {
+            Some(fate) => fate,
+            None => unchanged,
         };
-        if resource.metadata.lifecycle.prevent_destroy {
-            out.errors.push(error(
+    }
+    company.plan_bind(out, observed, &now);
+    account.plan_update(&company, out, observed, &now, placement);
+    Fate {
+        id: Some(observed.company_id),
+        new_object: false,
+    }
+}
+
+impl<'a> Account<'a> {
+    fn declared(
+        &self,
+        resource: &'a Resource,
+        spec: &'a RedstorCompanySpec,
+    ) -> DeclaredCompany<'a> {
+        let name = spec.name_at_redstor(&resource.metadata.name).to_string();
+        DeclaredCompany {
+            resource,
+            spec,
+            wanted: CompanyAttributes {
+                company_name: name.clone(),
+                company_type: spec.company_type.into(),
+                parent: spec.parent.clone(),
+                enabled: spec.enabled,
+            },
+            name,
+            record: self.context.input.prior.get(&resource.address),
+            observed: self
+                .bound
+                .get(&resource.address)
+                .and_then(|id| self.live.company(*id)),
+        }
+    }
+
+    /// Where it should be; an error when its parent is a customer.
+    fn placement(
+        &self,
+        company: &DeclaredCompany<'_>,
+        fates: &BTreeMap<Address, Fate>,
+        out: &mut KindPlan,
+    ) -> Option<Placement> {
+        let Some(parent_name) = &company.spec.parent else {
+            return Some(Placement {
+                parent: CompanyParent::Root {
+                    company_id: self.live.root_id(),
+                },
+                parent_id: Some(self.live.root_id()),
+            });
+        };
+        let parent_address = company_address(parent_name);
+        let parent_spec = self
+            .context
+            .input
+            .desired
+            .get(&parent_address)
+            .and_then(|r| RedstorCompanySpec::spec_of(&r.spec));
+        if parent_spec.is_some_and(|p| p.company_type != super::CompanyTypeSpec::Partner) {
+            out.errors.push(company.error(
+                format!("its parent {parent_address} is a Customer; only partners have customers"),
+                "make the parent `type: Partner`, or choose another parent",
+            ));
+            return None;
+        }
+        let parent_id = fates
+            .get(&parent_address)
+            .filter(|f| !f.new_object)
+            .and_then(|f| f.id);
+        Some(Placement {
+            parent: CompanyParent::Managed {
+                address: parent_address,
+            },
+            parent_id,
+        })
+    }
+
+    /// A new name or type replaces the company (RedAPI changes neither),
+    /// deleting it with its subscriptions: refused under `preventDestroy`,
+    /// for a company with customers, and when a subscription that would go
+    /// with it must stay. `None` when refused.
+    fn plan_replace(
+        &self,
+        company: &DeclaredCompany<'_>,
+        out: &mut KindPlan,
+        why: &str,
+        observed: &Company,
+        now: &CompanyAttributes,
+        new_company: NewCompany,
+    ) -> Option<Fate> {
+        if company.resource.metadata.lifecycle.prevent_destroy {
+            out.errors.push(company.error(
                 format!("{why}: it would be replaced, but lifecycle.preventDestroy is set"),
                 "undo the change, or set preventDestroy: false if the company and its data may really be deleted",
             ));
-            return unchanged;
+            return None;
         }
-        let customers: Vec<&str> = live
+        let customers: Vec<&str> = self
+            .live
             .children(observed.company_id)
             .map(|c| c.company_name.as_str())
             .collect();
         if !customers.is_empty() {
-            out.errors.push(error(
+            out.errors.push(company.error(
                 format!(
                     "{why}, so it would be replaced, but it has {} customer(s): {}",
                     customers.len(),
@@ -352,89 +364,102 @@ fn plan_company(
                 ),
                 "move its customers to another parent and apply first; then change the name or type",
             ));
-            return unchanged;
+            return None;
         }
-        let old_id = observed.company_id.to_string();
-        let recorded_here: Vec<(&Address, &ResourceState)> = input
-            .prior
-            .of_kind(Kind::RedstorSubscription)
-            .filter(|(_, r)| r.scope.company_id.as_deref() == Some(old_id.as_str()))
-            .collect();
-        // The replace removes every subscription of the old company: none
-        // of them may be protected, kept, or outside this plan.
-        let held: Vec<String> = recorded_here
-            .iter()
-            .filter(|(a, r)| {
-                r.lifecycle.prevent_destroy
-                    || r.lifecycle.orphan_on_delete
-                    || !context.in_scope(a)
-                    || input.desired.get(a).is_some_and(|d| ignored(d, "company"))
-            })
-            .map(|(a, _)| a.to_string())
-            .collect();
+        let recorded_here = self.subscriptions_recorded_in(observed.company_id);
+        let held = self.held(&recorded_here);
         if !held.is_empty() {
-            out.errors.push(error(
+            out.errors.push(company.error(
                 format!(
                     "{why}, so it would be replaced, which removes its subscriptions, but {} must not be removed by it (preventDestroy, deletionPolicy: Orphan, ignoreChanges: [company], or outside --target)",
                     held.join(", ")
                 ),
                 "undo the change; or move those subscriptions, or lift their rules, and apply first",
             ));
-            return unchanged;
+            return None;
         }
-        let subscriptions = recorded_here.iter().map(|(a, _)| (*a).clone()).collect();
-        let mut changes = company_changes(Some(&now), &attributes);
+        let mut changes = company_changes(Some(now), &company.wanted);
         for change in &mut changes {
             change.forces_replacement = change.field == "companyName" || change.field == "type";
         }
+        let address = company.address();
         out.notes.push(format!(
             "{address} is replaced: the company at Redstor and its data are deleted; apply runs it only with --allow-replace"
         ));
         out.drafts.push(Draft::single(
             ActionKind::Replace,
-            &address,
+            address,
             format!("{why}; the company and its data are deleted and made anew"),
             changes,
             RedstorOperation::ReplaceCompany {
                 old_id: observed.company_id,
-                subscriptions,
-                new: new_company(),
+                subscriptions: recorded_here.into_iter().cloned().collect(),
+                new: new_company,
             },
         ));
-        return Fate {
+        Some(Fate {
             id: None,
             new_object: true,
-        };
+        })
     }
-    if binding {
-        out.drafts.push(Draft::single(
-            ActionKind::Adopt,
-            &address,
-            "a previous run created it but was stopped before recording it".into(),
-            Vec::new(),
-            RedstorOperation::Bind {
-                record: ResourceState {
-                    remote_id: Some(observed.company_id.to_string()),
-                    scope: company_scope(observed.parent_company_id),
-                    natural_key: observed.company_name.clone(),
-                    attributes: json!(now),
-                    dependencies: recorded_dependencies(resource),
-                    status: Status::Ready,
-                    lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-                },
-            },
-        ));
+
+    /// The subscription records the state keeps in company `id`.
+    fn subscriptions_recorded_in(&self, id: Uuid) -> Vec<&'a Address> {
+        let id = id.to_string();
+        self.context
+            .input
+            .prior
+            .of_kind(Kind::RedstorSubscription)
+            .filter(|(_, r)| r.scope.company_id.as_deref() == Some(id.as_str()))
+            .map(|(address, _)| address)
+            .collect()
     }
-    let moves = parent_id != observed.parent_company_id && heeded("parent");
-    let enable =
-        (now.enabled != attributes.enabled && heeded("enabled")).then_some(attributes.enabled);
-    if moves || enable.is_some() {
+
+    /// Of `subscriptions`, those a replace of their company must not
+    /// remove: protected, orphaned, ignoring their company, or outside
+    /// `--target`.
+    fn held(&self, subscriptions: &[&Address]) -> Vec<String> {
+        let input = self.context.input;
+        subscriptions
+            .iter()
+            .filter(|address| {
+                let record = input.prior.get(address);
+                record.is_some_and(|r| r.lifecycle.prevent_destroy || r.lifecycle.orphan_on_delete)
+                    || !self.context.in_scope(address)
+                    || input
+                        .desired
+                        .get(address)
+                        .is_some_and(|d| ignored(d, "company"))
+            })
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// A move to another parent (a reassign: nothing is deleted) and an
+    /// enable or disable, as one update.
+    fn plan_update(
+        &self,
+        company: &DeclaredCompany<'_>,
+        out: &mut KindPlan,
+        observed: &Company,
+        now: &CompanyAttributes,
+        placement: Placement,
+    ) {
+        let attributes = &company.wanted;
+        let moves = placement.parent_id != observed.parent_company_id && company.heeds("parent");
+        let enable = (now.enabled != attributes.enabled && company.heeds("enabled"))
+            .then_some(attributes.enabled);
+        if !moves && enable.is_none() {
+            return;
+        }
         let mut changes = Vec::new();
         if moves {
             changes.push(Change {
                 field: "parent".into(),
-                before: Some(json!(parent_label(live, observed.parent_company_id))),
-                after: Some(json!(spec.parent.clone().unwrap_or_else(|| ROOT.into()))),
+                before: Some(json!(parent_label(self.live, observed.parent_company_id))),
+                after: Some(json!(
+                    company.spec.parent.clone().unwrap_or_else(|| ROOT.into())
+                )),
                 forces_replacement: false,
             });
         }
@@ -455,21 +480,143 @@ fn plan_company(
         };
         out.drafts.push(Draft::single(
             ActionKind::Update,
-            &address,
+            company.address(),
             reason.into(),
             changes,
             RedstorOperation::UpdateCompany {
                 company_id: observed.company_id,
-                reassign_to: moves.then(|| parent.clone()),
+                reassign_to: moves.then_some(placement.parent),
                 enabled: enable,
                 attributes: json!(attributes),
-                dependencies: recorded_dependencies(resource),
+                dependencies: recorded_dependencies(company.resource),
             },
         ));
     }
-    Fate {
-        id: Some(observed.company_id),
-        new_object: false,
+}
+
+impl<'a> DeclaredCompany<'a> {
+    fn address(&self) -> &'a Address {
+        &self.resource.address
+    }
+
+    fn heeds(&self, field: &str) -> bool {
+        !ignored(self.resource, field)
+    }
+
+    fn error(&self, message: String, hint: &str) -> PlanError {
+        PlanError::new(Some(self.address().clone()), message)
+            .hint(hint)
+            .at(Some(&self.resource.source))
+    }
+
+    /// `root` is taken, and a name from `metadata.name` must be one Redstor
+    /// takes.
+    fn names_are_valid(&self, out: &mut KindPlan) -> bool {
+        if self.resource.metadata.name == ROOT {
+            out.errors.push(self.error(
+                "`root` names the account's root company in a subscription's `company`".into(),
+                "give the company another metadata.name",
+            ));
+            return false;
+        }
+        if self.spec.company_name.is_none()
+            && let Some(problem) = company_name_problem(&self.name)
+        {
+            out.errors.push(self.error(
+                format!("{problem} (the name comes from metadata.name)"),
+                "set spec.companyName to the name the company should have at Redstor",
+            ));
+            return false;
+        }
+        true
+    }
+
+    fn new_company(&self, placement: &Placement) -> NewCompany {
+        NewCompany {
+            name: self.name.clone(),
+            company_type: self.spec.company_type.into(),
+            parent: placement.parent.clone(),
+            enabled: self.spec.enabled,
+            attributes: json!(self.wanted),
+            dependencies: recorded_dependencies(self.resource),
+            lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+        }
+    }
+
+    fn plan_create(&self, out: &mut KindPlan, new: NewCompany) {
+        let reason = match self.record {
+            None => "it is new",
+            Some(r) if r.remote_id.is_none() => {
+                "a previous run began creating it, and its parent lists no company of its name"
+            }
+            Some(_) => "the account no longer has it",
+        };
+        out.drafts.push(Draft::single(
+            ActionKind::Create,
+            self.address(),
+            reason.into(),
+            company_changes(None, &self.wanted),
+            RedstorOperation::CreateCompany(new),
+        ));
+    }
+
+    /// A company of its name is there already, and the state does not
+    /// manage it: say how to import it.
+    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Company) {
+        let (address, id) = (self.address(), observed.company_id);
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "a company named `{}` already exists there ({id}), and the state does not manage it",
+                    self.name
+                ),
+            )
+            .hint(format!(
+                "to manage it, `entitle import {address} {id}`; or give this one another companyName"
+            ))
+            .at(Some(&self.resource.source)),
+        );
+    }
+
+    /// Why it must be replaced, if it must: a new name or a new type.
+    fn replaced_because(&self, now: &CompanyAttributes) -> Option<&'static str> {
+        let wanted = &self.wanted;
+        if !same_name(&now.company_name, &wanted.company_name) && self.heeds("companyName") {
+            Some("its companyName changed and RedAPI cannot rename a company")
+        } else if now.company_type != wanted.company_type && self.heeds("type") {
+            Some("its type changed and RedAPI cannot change a company's type")
+        } else {
+            None
+        }
+    }
+
+    /// A company a previous run made but did not record: bind it.
+    fn plan_bind(&self, out: &mut KindPlan, observed: &Company, now: &CompanyAttributes) {
+        let unrecorded = self.record.is_some_and(|r| {
+            r.remote_id.as_deref() != Some(observed.company_id.to_string().as_str())
+                || r.status != Status::Ready
+        });
+        if !unrecorded {
+            return;
+        }
+        out.drafts.push(Draft::single(
+            ActionKind::Adopt,
+            self.address(),
+            "a previous run created it but was stopped before recording it".into(),
+            Vec::new(),
+            RedstorOperation::Bind {
+                record: ResourceState {
+                    remote_id: Some(observed.company_id.to_string()),
+                    scope: company_scope(observed.parent_company_id),
+                    natural_key: observed.company_name.clone(),
+                    attributes: json!(now),
+                    dependencies: recorded_dependencies(self.resource),
+                    status: Status::Ready,
+                    lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+                },
+            },
+        ));
     }
 }
 
