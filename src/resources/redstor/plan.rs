@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::observe::{RedstorLive, in_play};
 use super::operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 use super::{CatalogRef, ROOT, RedstorCompanySpec, RedstorSubscriptionSpec, company_name_problem};
-use crate::api::redstor::{Company, CompanyType, Product, TrialStatus};
+use crate::api::redstor::{Company, CompanyType, Product, Subscription, TrialStatus};
 use crate::manifest::{Address, Desired, Resource, Spec, suggest};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{ActionKind, Change};
@@ -138,23 +138,19 @@ pub fn plan(context: &Context<'_>, live: Option<&RedstorLive>) -> KindPlan {
         return out;
     };
     let bound = bound_companies(input.desired, input.prior, live);
-    let fates = plan_companies(context, live, &bound, &mut out);
-    plan_subscriptions(context, live, &fates, &mut out);
-    out
-}
-
-fn plan_companies(
-    context: &Context<'_>,
-    live: &RedstorLive,
-    bound: &BTreeMap<Address, Uuid>,
-    out: &mut KindPlan,
-) -> BTreeMap<Address, Fate> {
-    let input = context.input;
     let account = Account {
         context,
         live,
-        bound,
+        bound: &bound,
     };
+    let fates = plan_companies(&account, &mut out);
+    plan_subscriptions(&account, &fates, &mut out);
+    out
+}
+
+fn plan_companies(account: &Account<'_>, out: &mut KindPlan) -> BTreeMap<Address, Fate> {
+    let (context, live) = (account.context, account.live);
+    let input = context.input;
     let declared: BTreeMap<Address, (&Resource, &RedstorCompanySpec)> = input
         .desired
         .specs::<RedstorCompanySpec>()
@@ -175,7 +171,7 @@ fn plan_companies(
             if !parent_ready {
                 return true;
             }
-            let fate = plan_company(&account, &fates, resource, spec, out);
+            let fate = plan_company(account, &fates, resource, spec, out);
             fates.insert((*address).clone(), fate);
             false
         });
@@ -804,12 +800,8 @@ fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<St
     staying
 }
 
-fn plan_subscriptions(
-    context: &Context<'_>,
-    live: &RedstorLive,
-    fates: &BTreeMap<Address, Fate>,
-    out: &mut KindPlan,
-) {
+fn plan_subscriptions(account: &Account<'_>, fates: &BTreeMap<Address, Fate>, out: &mut KindPlan) {
+    let (context, live) = (account.context, account.live);
     let input = context.input;
     let mut declared = BTreeSet::new();
     for resource in &input.desired.resources {
@@ -819,7 +811,7 @@ fn plan_subscriptions(
         let address = resource.address.clone();
         declared.insert(address.clone());
         if context.in_scope(&address) {
-            plan_subscription(context, live, fates, resource, spec, out);
+            plan_subscription(account, fates, resource, spec, out);
         }
     }
     for (address, record) in input.prior.of_kind(Kind::RedstorSubscription) {
@@ -894,109 +886,203 @@ fn resolve<'a>(
     })
 }
 
+/// One declared subscription, as the planner sees it once its product and
+/// edition are resolved against the catalog.
+struct DeclaredSubscription<'a> {
+    resource: &'a Resource,
+    spec: &'a RedstorSubscriptionSpec,
+    resolved: Resolved<'a>,
+    record: Option<&'a ResourceState>,
+    /// Where it should be, and that company's id when it exists before
+    /// this plan.
+    company: CompanyParent,
+    company_id: Option<Uuid>,
+    /// The attributes the manifest asks for.
+    wanted: SubscriptionAttributes,
+}
+
 fn plan_subscription(
-    context: &Context<'_>,
-    live: &RedstorLive,
+    account: &Account<'_>,
     fates: &BTreeMap<Address, Fate>,
     resource: &Resource,
     spec: &RedstorSubscriptionSpec,
     out: &mut KindPlan,
 ) {
-    let input = context.input;
-    let address = resource.address.clone();
-    let error = |field: &str, message: String, hint: String| {
-        PlanError::new(Some(address.clone()), format!("spec.{field}: {message}"))
-            .hint(hint)
-            .at(Some(&resource.source))
+    let Some(subscription) = account.declared_subscription(fates, resource, spec, out) else {
+        return;
     };
-    let resolved = match resolve(&live.products, spec) {
-        Ok(resolved) => resolved,
-        Err((field, message, hint)) => {
-            out.errors.push(error(&field, message, hint));
-            return;
-        }
+    let Some((observed_company, observed)) = account.bound_subscription(&subscription) else {
+        subscription.plan_create(out);
+        return;
     };
-    if spec.trial && !resolved.has_trial {
-        out.errors.push(error(
-            "trial",
-            format!(
-                "{} edition {} offers no trial",
-                resolved.product.name, resolved.edition_id
-            ),
-            "set trial: false, or choose an edition with a trial".into(),
-        ));
+    if subscription.record.is_none() {
+        subscription.refuse_unmanaged(out, observed);
         return;
     }
-    let (company, company_id) = if spec.company == ROOT {
-        (
-            CompanyParent::Root {
-                company_id: live.root_id(),
-            },
-            Some(live.root_id()),
-        )
-    } else {
-        let company_address = company_address(&spec.company);
-        let fate = fates.get(&company_address).copied().unwrap_or(Fate {
+    let now = subscription.now(observed);
+    let why = subscription.replaced_because(observed_company, observed);
+    if why.is_none() && !subscription.trial_can_become(out, observed) {
+        return;
+    }
+    if let Some(why) = why {
+        subscription.plan_replace(out, why, observed_company, observed, &now);
+        return;
+    }
+    subscription.plan_bind(out, observed_company, observed, &now);
+    subscription.plan_convert(out, observed_company, observed);
+}
+
+impl<'a> Account<'a> {
+    /// The subscription with its product and edition resolved, and where it
+    /// should be; an error when the catalog has no such product or edition
+    /// or the edition offers no trial.
+    fn declared_subscription(
+        &self,
+        fates: &BTreeMap<Address, Fate>,
+        resource: &'a Resource,
+        spec: &'a RedstorSubscriptionSpec,
+        out: &mut KindPlan,
+    ) -> Option<DeclaredSubscription<'a>> {
+        let error = |field: &str, message: String, hint: String| {
+            subscription_error(resource, field, message, hint)
+        };
+        let resolved = match resolve(&self.live.products, spec) {
+            Ok(resolved) => resolved,
+            Err((field, message, hint)) => {
+                out.errors.push(error(&field, message, hint));
+                return None;
+            }
+        };
+        if spec.trial && !resolved.has_trial {
+            out.errors.push(error(
+                "trial",
+                format!(
+                    "{} edition {} offers no trial",
+                    resolved.product.name, resolved.edition_id
+                ),
+                "set trial: false, or choose an edition with a trial".into(),
+            ));
+            return None;
+        }
+        let (company, company_id) = self.subscription_company(fates, spec);
+        let wanted = SubscriptionAttributes {
+            company: spec.company.clone(),
+            product_id: resolved.product.id,
+            edition_id: resolved.edition_id,
+            trial: spec.trial,
+        };
+        Some(DeclaredSubscription {
+            resource,
+            spec,
+            resolved,
+            record: self.context.input.prior.get(&resource.address),
+            company,
+            company_id,
+            wanted,
+        })
+    }
+
+    /// The company a subscription should be in, and its id when it exists
+    /// before this plan (a company made in this plan has no subscriptions).
+    fn subscription_company(
+        &self,
+        fates: &BTreeMap<Address, Fate>,
+        spec: &RedstorSubscriptionSpec,
+    ) -> (CompanyParent, Option<Uuid>) {
+        if spec.company == ROOT {
+            let company_id = self.live.root_id();
+            return (CompanyParent::Root { company_id }, Some(company_id));
+        }
+        let address = company_address(&spec.company);
+        let fate = fates.get(&address).copied().unwrap_or(Fate {
             id: None,
             new_object: true,
         });
         (
-            CompanyParent::Managed {
-                address: company_address,
-            },
+            CompanyParent::Managed { address },
             fate.id.filter(|_| !fate.new_object),
         )
-    };
-    let attributes = SubscriptionAttributes {
-        company: spec.company.clone(),
-        product_id: resolved.product.id,
-        edition_id: resolved.edition_id,
-        trial: spec.trial,
-    };
-    let new_subscription = || NewSubscription {
-        company: company.clone(),
-        product_id: resolved.product.id,
-        edition_id: resolved.edition_id,
-        trial: spec.trial,
-        attributes: json!(attributes),
-        dependencies: recorded_dependencies(resource),
-        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-    };
-    let record = input.prior.get(&address);
-    let recorded_company = record.and_then(|r| r.scope.company());
-    // Where to look: by id in the recorded company; after a lost create,
-    // by product in the company the create went to; with no record, by
-    // product in the desired company (to suggest an import).
-    let by_product = |company: Option<Uuid>, product: u32| {
-        company
-            .and_then(|c| live.subscriptions_of(c).map(|subs| (c, subs)))
-            .and_then(|(c, subs)| {
-                subs.iter()
-                    .find(|s| s.product_id == product && !being_removed(s))
-                    .map(|s| (c, s))
-            })
-    };
-    let observed = match record {
-        Some(r) => match r.remote_id.as_deref() {
-            Some(id) => recorded_company
-                .and_then(|c| live.subscriptions_of(c))
-                .and_then(|subs| {
-                    subs.iter()
-                        .find(|s| Some(s.subscription_id) == id.parse().ok())
-                })
-                .map(|s| (recorded_company.unwrap_or_default(), s)),
-            None => by_product(
-                recorded_company,
-                r.natural_key.parse().unwrap_or(resolved.product.id),
-            ),
-        },
-        None => by_product(company_id, resolved.product.id),
     }
-    // A subscription on its way out is as good as gone.
-    .filter(|(_, s)| !being_removed(s));
 
-    let Some((observed_company, observed)) = observed else {
-        let reason = match record {
+    /// The live subscription it is bound to, with its company: by id in the
+    /// recorded company; after a lost create, by product in the company the
+    /// create went to; with no record, by product in the desired company
+    /// (to suggest an import). One on its way out is as good as gone.
+    fn bound_subscription(
+        &self,
+        subscription: &DeclaredSubscription<'_>,
+    ) -> Option<(Uuid, &'a Subscription)> {
+        let live = self.live;
+        let by_product = |company: Option<Uuid>, product: u32| {
+            let company = company?;
+            live.subscriptions_of(company)?
+                .iter()
+                .find(|s| s.product_id == product && !being_removed(s))
+                .map(|s| (company, s))
+        };
+        let product = subscription.resolved.product.id;
+        let found = match subscription.record {
+            Some(r) => {
+                let recorded_company = r.scope.company();
+                match r.remote_id.as_deref() {
+                    Some(id) => recorded_company
+                        .and_then(|c| live.subscriptions_of(c))
+                        .and_then(|subs| {
+                            subs.iter()
+                                .find(|s| Some(s.subscription_id) == id.parse().ok())
+                        })
+                        .map(|s| (recorded_company.unwrap_or_default(), s)),
+                    None => by_product(recorded_company, r.natural_key.parse().unwrap_or(product)),
+                }
+            }
+            None => by_product(subscription.company_id, product),
+        };
+        found.filter(|(_, s)| !being_removed(s))
+    }
+}
+
+/// A problem with a subscription's spec field.
+fn subscription_error(
+    resource: &Resource,
+    field: &str,
+    message: String,
+    hint: String,
+) -> PlanError {
+    PlanError::new(
+        Some(resource.address.clone()),
+        format!("spec.{field}: {message}"),
+    )
+    .hint(hint)
+    .at(Some(&resource.source))
+}
+
+impl<'a> DeclaredSubscription<'a> {
+    fn address(&self) -> &'a Address {
+        &self.resource.address
+    }
+
+    fn heeds(&self, field: &str) -> bool {
+        !ignored(self.resource, field)
+    }
+
+    fn error(&self, field: &str, message: String, hint: String) -> PlanError {
+        subscription_error(self.resource, field, message, hint)
+    }
+
+    fn new_subscription(&self) -> NewSubscription {
+        NewSubscription {
+            company: self.company.clone(),
+            product_id: self.resolved.product.id,
+            edition_id: self.resolved.edition_id,
+            trial: self.spec.trial,
+            attributes: json!(self.wanted),
+            dependencies: recorded_dependencies(self.resource),
+            lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+        }
+    }
+
+    fn plan_create(&self, out: &mut KindPlan) {
+        let reason = match self.record {
             None => "it is new",
             Some(r) if r.remote_id.is_none() => {
                 "a previous run began creating it, and its company lists no subscription to the product"
@@ -1005,118 +1091,149 @@ fn plan_subscription(
         };
         out.drafts.push(Draft::single(
             ActionKind::Create,
-            &address,
+            self.address(),
             reason.into(),
-            diff_fields(None, &json!(attributes)),
-            RedstorOperation::CreateSubscription(new_subscription()),
+            diff_fields(None, &json!(self.wanted)),
+            RedstorOperation::CreateSubscription(self.new_subscription()),
         ));
-        return;
-    };
-    if record.is_none() {
+    }
+
+    /// The company subscribes to the product already, and the state does
+    /// not manage that subscription: say how to import it.
+    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Subscription) {
+        let (address, id) = (self.address(), observed.subscription_id);
         out.errors.push(
             PlanError::new(
                 Some(address.clone()),
                 format!(
-                    "the company already subscribes to {} ({}), and the state does not manage that subscription",
-                    resolved.product.name, observed.subscription_id
+                    "the company already subscribes to {} ({id}), and the state does not manage that subscription",
+                    self.resolved.product.name
                 ),
             )
-            .hint(format!(
-                "to manage it, `entitle import {address} {}`",
-                observed.subscription_id
-            ))
-            .at(Some(&resource.source)),
+            .hint(format!("to manage it, `entitle import {address} {id}`"))
+            .at(Some(&self.resource.source)),
         );
-        return;
     }
-    let now = SubscriptionAttributes {
-        company: record
-            .and_then(|r| r.attributes.get("company"))
-            .and_then(Value::as_str)
-            .unwrap_or(&spec.company)
-            .to_string(),
-        product_id: observed.product_id,
-        edition_id: observed.edition_id,
-        trial: observed.is_trial(),
-    };
-    let heeded = |field: &str| !ignored(resource, field);
-    let trial_heeded = heeded("trial");
-    let moved = Some(observed_company) != company_id;
-    let replace_why = if moved && heeded("company") {
-        Some("it belongs to another company now")
-    } else if observed.product_id != attributes.product_id && heeded("product") {
-        Some("its product changed")
-    } else if observed.edition_id != attributes.edition_id && heeded("edition") {
-        Some("its edition changed, and RedAPI cannot change a subscription's edition")
-    } else if observed.trial_status == TrialStatus::Expired && !spec.trial && trial_heeded {
-        Some("its trial expired; a paid subscription replaces it")
-    } else {
-        None
-    };
-    if observed.trial_status == TrialStatus::Expired
-        && spec.trial
-        && trial_heeded
-        && replace_why.is_none()
-    {
-        out.errors.push(error(
-            "trial",
-            "the trial has expired and cannot be started again".into(),
-            "set trial: false to subscribe for real (the expired trial is replaced)".into(),
-        ));
-        return;
+
+    /// The attributes it has now (its company as recorded: the live id
+    /// says nothing of the manifest's name for it).
+    fn now(&self, observed: &Subscription) -> SubscriptionAttributes {
+        SubscriptionAttributes {
+            company: self
+                .record
+                .and_then(|r| r.attributes.get("company"))
+                .and_then(Value::as_str)
+                .unwrap_or(&self.spec.company)
+                .to_string(),
+            product_id: observed.product_id,
+            edition_id: observed.edition_id,
+            trial: observed.is_trial(),
+        }
     }
-    if spec.trial
-        && trial_heeded
-        && matches!(
-            observed.trial_status,
-            TrialStatus::NotUsed | TrialStatus::Converted
-        )
-        && replace_why.is_none()
-    {
-        out.errors.push(error(
-            "trial",
-            "a paid subscription cannot become a trial again".into(),
-            "set trial: false".into(),
-        ));
-        return;
+
+    /// Why it must be replaced, if it must: another company, product or
+    /// edition (RedAPI changes none of them), or an expired trial that is
+    /// to be paid for.
+    fn replaced_because(
+        &self,
+        observed_company: Uuid,
+        observed: &Subscription,
+    ) -> Option<&'static str> {
+        let moved = Some(observed_company) != self.company_id;
+        if moved && self.heeds("company") {
+            Some("it belongs to another company now")
+        } else if observed.product_id != self.wanted.product_id && self.heeds("product") {
+            Some("its product changed")
+        } else if observed.edition_id != self.wanted.edition_id && self.heeds("edition") {
+            Some("its edition changed, and RedAPI cannot change a subscription's edition")
+        } else if observed.trial_status == TrialStatus::Expired
+            && !self.spec.trial
+            && self.heeds("trial")
+        {
+            Some("its trial expired; a paid subscription replaces it")
+        } else {
+            None
+        }
     }
-    let binding = record.is_some_and(|r| {
-        r.remote_id.as_deref() != Some(observed.subscription_id.to_string().as_str())
-            || r.status != Status::Ready
-    });
-    if let Some(why) = replace_why {
-        if resource.metadata.lifecycle.prevent_destroy {
-            out.errors.push(error(
+
+    /// Whether the trial state it has may become the one it declares: an
+    /// expired trial cannot start again, a paid subscription cannot become
+    /// a trial. An error when it cannot.
+    fn trial_can_become(&self, out: &mut KindPlan, observed: &Subscription) -> bool {
+        if !self.spec.trial || !self.heeds("trial") {
+            return true;
+        }
+        let (message, hint) = match observed.trial_status {
+            TrialStatus::Expired => (
+                "the trial has expired and cannot be started again",
+                "set trial: false to subscribe for real (the expired trial is replaced)",
+            ),
+            TrialStatus::NotUsed | TrialStatus::Converted => (
+                "a paid subscription cannot become a trial again",
+                "set trial: false",
+            ),
+            TrialStatus::Active => return true,
+        };
+        out.errors
+            .push(self.error("trial", message.into(), hint.into()));
+        false
+    }
+
+    fn plan_replace(
+        &self,
+        out: &mut KindPlan,
+        why: &str,
+        observed_company: Uuid,
+        observed: &Subscription,
+        now: &SubscriptionAttributes,
+    ) {
+        if self.resource.metadata.lifecycle.prevent_destroy {
+            out.errors.push(self.error(
                 "product",
                 format!("{why}: it would be replaced, but lifecycle.preventDestroy is set"),
                 "undo the change, or set preventDestroy: false".into(),
             ));
             return;
         }
-        let mut changes = diff_fields(Some(&json!(now)), &json!(attributes));
+        let mut changes = diff_fields(Some(&json!(now)), &json!(self.wanted));
         for change in &mut changes {
             change.forces_replacement = change.field != "trial";
         }
+        let address = self.address();
         out.notes.push(format!(
             "{address} is replaced: the subscription is removed with its data; apply runs it only with --allow-replace"
         ));
         out.drafts.push(Draft::single(
             ActionKind::Replace,
-            &address,
+            address,
             format!("{why}; the subscription is removed and added anew"),
             changes,
             RedstorOperation::ReplaceSubscription {
                 old_company_id: observed_company,
                 old_id: observed.subscription_id,
-                new: new_subscription(),
+                new: self.new_subscription(),
             },
         ));
-        return;
     }
-    if binding {
+
+    /// A subscription a previous run made but did not record: bind it.
+    fn plan_bind(
+        &self,
+        out: &mut KindPlan,
+        observed_company: Uuid,
+        observed: &Subscription,
+        now: &SubscriptionAttributes,
+    ) {
+        let unrecorded = self.record.is_some_and(|r| {
+            r.remote_id.as_deref() != Some(observed.subscription_id.to_string().as_str())
+                || r.status != Status::Ready
+        });
+        if !unrecorded {
+            return;
+        }
         out.drafts.push(Draft::single(
             ActionKind::Adopt,
-            &address,
+            self.address(),
             "a previous run created it but was stopped before recording it".into(),
             Vec::new(),
             RedstorOperation::Bind {
@@ -1124,16 +1241,21 @@ fn plan_subscription(
                     observed_company,
                     observed.subscription_id,
                     &json!(now),
-                    recorded_dependencies(resource),
-                    RecordedLifecycle::from(&resource.metadata.lifecycle),
+                    recorded_dependencies(self.resource),
+                    RecordedLifecycle::from(&self.resource.metadata.lifecycle),
                 ),
             },
         ));
     }
-    if observed.trial_status == TrialStatus::Active && !spec.trial && trial_heeded {
+
+    /// An active trial that is declared paid is converted.
+    fn plan_convert(&self, out: &mut KindPlan, observed_company: Uuid, observed: &Subscription) {
+        if observed.trial_status != TrialStatus::Active || self.spec.trial || !self.heeds("trial") {
+            return;
+        }
         out.drafts.push(Draft::single(
             ActionKind::Update,
-            &address,
+            self.address(),
             "the trial becomes a paid subscription (convert)".into(),
             vec![Change {
                 field: "trial".into(),
@@ -1144,7 +1266,7 @@ fn plan_subscription(
             RedstorOperation::ConvertTrial {
                 company_id: observed_company,
                 subscription_id: observed.subscription_id,
-                attributes: json!(attributes),
+                attributes: json!(self.wanted),
             },
         ));
     }
