@@ -201,118 +201,158 @@ fn order(
     for draft in &drafts {
         graph.add(draft.action.id.clone());
     }
-    // Which drafts touch each resource, split by creation-side and removal.
-    let mut building: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
-    let mut removing: BTreeMap<&Address, Vec<usize>> = BTreeMap::new();
-    for (i, draft) in drafts.iter().enumerate() {
-        for resource in &draft.resources {
-            let map = if draft.removal {
-                &mut removing
-            } else {
-                &mut building
-            };
-            map.entry(resource).or_default().push(i);
+    let touching = Touching::of(&drafts);
+    touching.keep_each_resource_in_order(&mut graph);
+    touching.build_dependencies_first(&mut graph, deps);
+    let recorded = touching.recorded_rules(prior);
+    let order = order_giving_way(&mut graph, &recorded).map_err(|cycle| {
+        PlanErrors(vec![
+            PlanError::new(None, format!("the planned actions form a cycle: {cycle}"))
+                .hint("this is a bug in entitle; please report it with the manifests"),
+        ])
+    })?;
+    Ok(into_actions(drafts, &graph, order))
+}
+
+/// Which drafts touch each resource, split by the building side (create,
+/// update, replace...) and removals, and which are bulk upgrades.
+struct Touching<'a> {
+    building: BTreeMap<&'a Address, Vec<usize>>,
+    removing: BTreeMap<&'a Address, Vec<usize>>,
+    kinds: Vec<ActionKind>,
+}
+
+impl<'a> Touching<'a> {
+    fn of(drafts: &'a [Draft]) -> Self {
+        let mut touching = Touching {
+            building: BTreeMap::new(),
+            removing: BTreeMap::new(),
+            kinds: drafts.iter().map(|d| d.action.kind).collect(),
+        };
+        for (i, draft) in drafts.iter().enumerate() {
+            for resource in &draft.resources {
+                let map = if draft.removal {
+                    &mut touching.removing
+                } else {
+                    &mut touching.building
+                };
+                map.entry(resource).or_default().push(i);
+            }
+        }
+        touching
+    }
+
+    fn is_bulk(&self, draft: usize) -> bool {
+        self.kinds[draft] == ActionKind::BulkUpgrade
+    }
+
+    fn is_replace(&self, draft: usize) -> bool {
+        self.kinds[draft] == ActionKind::Replace
+    }
+
+    /// Actions on one resource keep the order the kind gave them.
+    fn keep_each_resource_in_order(&self, graph: &mut OrderGraph) {
+        for list in self.building.values().chain(self.removing.values()) {
+            for pair in list.windows(2) {
+                graph.before(pair[0], pair[1]);
+            }
         }
     }
-    // Actions on one resource keep the order the kind gave them.
-    for list in building.values().chain(removing.values()) {
-        for pair in list.windows(2) {
-            graph.before(pair[0], pair[1]);
-        }
-    }
-    // Build what a resource depends on before the resource. Bulk upgrades,
-    // which cover many resources at once, only follow each member's own
-    // actions: ordering them by dependencies could only make cycles.
-    let bulk = |i: usize| drafts[i].action.kind == ActionKind::BulkUpgrade;
-    for (resource, list) in &building {
-        for dep in deps.get(*resource).into_iter().flatten() {
-            for &first in building.get(dep).into_iter().flatten() {
-                for &then in list {
-                    if first != then && !bulk(first) && !bulk(then) {
-                        graph.before(first, then);
+
+    /// Build what a resource depends on before the resource. Bulk upgrades,
+    /// which cover many resources at once, only follow each member's own
+    /// actions: ordering them by dependencies could only make cycles.
+    fn build_dependencies_first(
+        &self,
+        graph: &mut OrderGraph,
+        deps: &BTreeMap<Address, BTreeSet<Address>>,
+    ) {
+        for (resource, list) in &self.building {
+            for dep in deps.get(*resource).into_iter().flatten() {
+                for &first in self.building.get(dep).into_iter().flatten() {
+                    for &then in list {
+                        if first != then && !self.is_bulk(first) && !self.is_bulk(then) {
+                            graph.before(first, then);
+                        }
                     }
                 }
             }
         }
     }
-    // What depended on each resource when it was applied (the reverse of
-    // the recorded dependencies), for the rules on removal below.
-    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
-    for (dependent, record) in &prior.resources {
-        for dependency in &record.dependencies {
-            dependents.entry(dependency).or_default().push(dependent);
-        }
-    }
-    let dependents_of =
-        |resource: &Address| dependents.get(resource).into_iter().flatten().copied();
-    // The rules from what was recorded, most important first. They come
-    // from dependencies that may have turned around since, so they give way
-    // when they would close a cycle with what the manifests now say.
-    let mut recorded: Vec<(usize, usize)> = Vec::new();
-    for (resource, list) in &removing {
-        for dependent in dependents_of(resource) {
-            // Remove what depended on a resource before the resource.
-            for &first in removing.get(dependent).into_iter().flatten() {
-                for &then in list {
-                    if first != then {
-                        recorded.push((first, then));
-                    }
-                }
-            }
-            // What leaves a resource (a company moving to another parent, a
-            // subscription moving to another company) leaves before the
-            // resource is removed.
-            for &first in building.get(dependent).into_iter().flatten() {
-                if bulk(first) {
-                    continue;
-                }
-                for &then in list {
-                    if first != then {
-                        recorded.push((first, then));
-                    }
-                }
+
+    /// The rules that come from what depended on each resource when it was
+    /// applied (the reverse of the recorded dependencies), most important
+    /// first: remove what depended on a resource before the resource; what
+    /// leaves a resource (a company moving to another parent, a
+    /// subscription moving to another company) leaves before the resource
+    /// is removed; a replace, which removes the old object, waits for the
+    /// removals of what depended on it.
+    fn recorded_rules(&self, prior: &'a State) -> Vec<(usize, usize)> {
+        let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+        for (dependent, record) in &prior.resources {
+            for dependency in &record.dependencies {
+                dependents.entry(dependency).or_default().push(dependent);
             }
         }
-    }
-    // A replace, which removes the old object, waits for the removals of
-    // what depended on it.
-    for (resource, list) in &building {
-        let replaces = list
-            .iter()
-            .filter(|&&i| drafts[i].action.kind == ActionKind::Replace);
-        for &then in replaces {
+        let dependents_of =
+            |resource: &Address| dependents.get(resource).into_iter().flatten().copied();
+        let removals_of = |resource: &Address| self.removing.get(resource).into_iter().flatten();
+        let mut rules = Vec::new();
+        let mut rule = |first: usize, then: usize| {
+            if first != then {
+                rules.push((first, then));
+            }
+        };
+        for (resource, list) in &self.removing {
             for dependent in dependents_of(resource) {
-                for &first in removing.get(dependent).into_iter().flatten() {
-                    if first != then {
-                        recorded.push((first, then));
-                    }
+                for &first in removals_of(dependent) {
+                    list.iter().for_each(|&then| rule(first, then));
+                }
+                let leaving = self.building.get(dependent).into_iter().flatten();
+                for &first in leaving.filter(|&&i| !self.is_bulk(i)) {
+                    list.iter().for_each(|&then| rule(first, then));
                 }
             }
         }
+        for (resource, list) in &self.building {
+            for &then in list.iter().filter(|&&i| self.is_replace(i)) {
+                for dependent in dependents_of(resource) {
+                    removals_of(dependent).for_each(|&first| rule(first, then));
+                }
+            }
+        }
+        rules
     }
-    // All of them when they fit (the usual case, and the cheap one); else
-    // each only where it closes no cycle.
+}
+
+/// The order with every recorded rule when they fit (the usual case, and
+/// the cheap one); else with each only where it closes no cycle with what
+/// the manifests now declare (the dependencies may have turned around
+/// since they were recorded).
+fn order_giving_way(
+    graph: &mut OrderGraph,
+    recorded: &[(usize, usize)],
+) -> Result<Vec<usize>, crate::plan::graph::Cycle> {
     let declared = (!recorded.is_empty()).then(|| graph.clone());
-    for &(first, then) in &recorded {
+    for &(first, then) in recorded {
         graph.before(first, then);
     }
-    let order = match (graph.order(), declared) {
+    match (graph.order(), declared) {
         (Ok(order), _) => Ok(order),
         (Err(_), Some(declared)) => {
-            graph = declared;
-            for &(first, then) in &recorded {
+            *graph = declared;
+            for &(first, then) in recorded {
                 graph.before_unless_cycle(first, then);
             }
             graph.order()
         }
         (Err(cycle), None) => Err(cycle),
     }
-    .map_err(|cycle| {
-        PlanErrors(vec![
-            PlanError::new(None, format!("the planned actions form a cycle: {cycle}"))
-                .hint("this is a bug in entitle; please report it with the manifests"),
-        ])
-    })?;
+}
+
+/// The drafts' actions in `order`, each with the sorted ids of the actions
+/// it waits for.
+fn into_actions(drafts: Vec<Draft>, graph: &OrderGraph, order: Vec<usize>) -> Vec<Action> {
     let ids: Vec<String> = drafts.iter().map(|d| d.action.id.clone()).collect();
     let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
     let mut actions = Vec::with_capacity(order.len());
@@ -328,5 +368,5 @@ fn order(
             actions.push(action);
         }
     }
-    Ok(actions)
+    actions
 }
