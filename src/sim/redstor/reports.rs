@@ -464,9 +464,12 @@ fn jobs(subscription: &Subscription, company: &Company, now: OffsetDateTime, op:
             derived_uuid(mix(&[high, low, 6]), mix(&[high, low, 7])),
         )
     };
+    // Spread over the whole day, not up to `now`: a job's time must not
+    // move between two reads of the same day.
     let day_start = now.replace_time(time::Time::MIDNIGHT);
     let earliest = first_backup.max(day_start);
-    let span = (now - earliest).whole_seconds().max(0) as u64;
+    let day_end = day_start + time::Duration::DAY;
+    let span = (day_end - earliest).whole_seconds().max(1) as u64 - 1;
     let domain = format!("{}.example", slug(&company.name));
     (0..count)
         .map(|index| {
