@@ -370,3 +370,427 @@ fn into_actions(drafts: Vec<Draft>, graph: &OrderGraph, order: Vec<usize>) -> Ve
     }
     actions
 }
+
+#[cfg(test)]
+mod tests {
+    //! The generic ordering rules, on hand-made drafts (any operation will
+    //! do: the planner orders by kind, resources and removal alone), and the
+    //! cycle check and `--target` scope on small inputs.
+
+    use super::*;
+    use crate::resources::Live;
+    use crate::state::ResourceState;
+    use crate::state::model::Status;
+
+    fn build(kind: ActionKind, address: &str) -> Draft {
+        Draft::single(
+            kind,
+            &address.into(),
+            "test".into(),
+            Vec::new(),
+            Operation::Forget,
+        )
+    }
+
+    fn delete(address: &str) -> Draft {
+        Draft::removal(
+            ActionKind::Delete,
+            &address.into(),
+            "test".into(),
+            Operation::Forget,
+        )
+    }
+
+    /// A bulk upgrade of `members`, with its own id.
+    fn bulk(id: &str, members: &[&str]) -> Draft {
+        let mut draft = build(ActionKind::BulkUpgrade, members[0]);
+        draft.action.id = id.into();
+        draft.resources = members.iter().map(|m| (*m).into()).collect();
+        draft.action.addresses = draft.resources.clone();
+        draft
+    }
+
+    /// Declared dependencies: each address with what it depends on.
+    fn deps(pairs: &[(&str, &[&str])]) -> BTreeMap<Address, BTreeSet<Address>> {
+        pairs
+            .iter()
+            .map(|(address, on)| ((*address).into(), on.iter().map(|a| (*a).into()).collect()))
+            .collect()
+    }
+
+    /// A state whose records depended on these addresses when applied.
+    fn recorded(pairs: &[(&str, &[&str])]) -> State {
+        let mut state = State::new();
+        for (address, on) in pairs {
+            state.resources.insert(
+                (*address).into(),
+                ResourceState {
+                    remote_id: Some("1".into()),
+                    scope: crate::state::Scope::default(),
+                    natural_key: String::new(),
+                    attributes: json!({}),
+                    dependencies: on.iter().map(|a| (*a).into()).collect(),
+                    status: Status::Ready,
+                    lifecycle: RecordedLifecycle::default(),
+                },
+            );
+        }
+        state
+    }
+
+    fn ordered(
+        drafts: Vec<Draft>,
+        deps: &BTreeMap<Address, BTreeSet<Address>>,
+        prior: &State,
+    ) -> Vec<Action> {
+        order(drafts, deps, prior).unwrap()
+    }
+
+    fn ids(actions: &[Action]) -> Vec<&str> {
+        actions.iter().map(|a| a.id.as_str()).collect()
+    }
+
+    fn after<'a>(actions: &'a [Action], id: &str) -> Vec<&'a str> {
+        let action = actions.iter().find(|a| a.id == id).unwrap();
+        action.after.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn an_action_waits_for_the_actions_on_what_it_depends_on() {
+        let deps = deps(&[
+            ("RedstorCompany/a-child", &["RedstorCompany/z-parent"]),
+            ("RedstorCompany/z-parent", &[]),
+        ]);
+        let drafts = vec![
+            build(ActionKind::Create, "RedstorCompany/a-child"),
+            build(ActionKind::Create, "RedstorCompany/z-parent"),
+        ];
+        let actions = ordered(drafts, &deps, &State::new());
+        assert_eq!(
+            ids(&actions),
+            [
+                "create RedstorCompany/z-parent",
+                "create RedstorCompany/a-child"
+            ]
+        );
+        assert_eq!(
+            after(&actions, "create RedstorCompany/a-child"),
+            ["create RedstorCompany/z-parent"]
+        );
+        assert!(after(&actions, "create RedstorCompany/z-parent").is_empty());
+    }
+
+    #[test]
+    fn actions_on_one_resource_keep_the_order_given() {
+        let drafts = vec![
+            build(ActionKind::Update, "RedstorSubscription/s"),
+            build(ActionKind::Adopt, "RedstorSubscription/s"),
+        ];
+        let actions = ordered(drafts, &BTreeMap::new(), &State::new());
+        assert_eq!(
+            ids(&actions),
+            [
+                "update RedstorSubscription/s",
+                "adopt RedstorSubscription/s"
+            ]
+        );
+        assert_eq!(
+            after(&actions, "adopt RedstorSubscription/s"),
+            ["update RedstorSubscription/s"]
+        );
+    }
+
+    #[test]
+    fn bulk_upgrades_follow_only_their_members_own_actions() {
+        let deps = deps(&[
+            ("ArcserveLicense/web", &["EclTenant/prod"]),
+            ("ArcserveLicense/db", &["EclTenant/prod"]),
+            ("ArcserveLicense/app", &["EclTenant/prod"]),
+        ]);
+        let drafts = vec![
+            build(ActionKind::Record, "EclTenant/prod"),
+            build(ActionKind::IssueKey, "ArcserveLicense/web"),
+            bulk(
+                "bulk-upgrade 1",
+                &["ArcserveLicense/web", "ArcserveLicense/db"],
+            ),
+            bulk("bulk-upgrade 2", &["ArcserveLicense/app"]),
+        ];
+        let actions = ordered(drafts, &deps, &State::new());
+        // The key issue follows the tenant's action (a dependency); the
+        // bulk calls follow neither the tenant nor each other.
+        assert_eq!(
+            after(&actions, "issue-key ArcserveLicense/web"),
+            ["record EclTenant/prod"]
+        );
+        assert_eq!(
+            after(&actions, "bulk-upgrade 1"),
+            ["issue-key ArcserveLicense/web"]
+        );
+        assert!(after(&actions, "bulk-upgrade 2").is_empty());
+        assert_eq!(
+            ids(&actions),
+            [
+                "bulk-upgrade 2",
+                "record EclTenant/prod",
+                "issue-key ArcserveLicense/web",
+                "bulk-upgrade 1"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_removal_waits_for_the_removals_of_what_depended_on_it() {
+        let prior = recorded(&[
+            ("RedstorCompany/a-partner", &[]),
+            ("RedstorCompany/z-customer", &["RedstorCompany/a-partner"]),
+        ]);
+        let drafts = vec![
+            delete("RedstorCompany/a-partner"),
+            delete("RedstorCompany/z-customer"),
+        ];
+        let actions = ordered(drafts, &BTreeMap::new(), &prior);
+        assert_eq!(
+            ids(&actions),
+            [
+                "delete RedstorCompany/z-customer",
+                "delete RedstorCompany/a-partner"
+            ]
+        );
+        assert_eq!(
+            after(&actions, "delete RedstorCompany/a-partner"),
+            ["delete RedstorCompany/z-customer"]
+        );
+    }
+
+    #[test]
+    fn what_moves_away_from_a_resource_leaves_before_its_removal() {
+        // The customer was applied under `a-old` and now declares `new`.
+        let prior = recorded(&[
+            ("RedstorCompany/a-old", &[]),
+            ("RedstorCompany/customer", &["RedstorCompany/a-old"]),
+        ]);
+        let deps = deps(&[
+            ("RedstorCompany/customer", &["RedstorCompany/new"]),
+            ("RedstorCompany/new", &[]),
+        ]);
+        let drafts = vec![
+            delete("RedstorCompany/a-old"),
+            build(ActionKind::Update, "RedstorCompany/customer"),
+        ];
+        let actions = ordered(drafts, &deps, &prior);
+        assert_eq!(
+            ids(&actions),
+            [
+                "update RedstorCompany/customer",
+                "delete RedstorCompany/a-old"
+            ]
+        );
+        assert_eq!(
+            after(&actions, "delete RedstorCompany/a-old"),
+            ["update RedstorCompany/customer"]
+        );
+    }
+
+    #[test]
+    fn a_replace_waits_for_the_removals_of_its_dependents() {
+        let prior = recorded(&[
+            ("RedstorCompany/c", &[]),
+            ("RedstorSubscription/s", &["RedstorCompany/c"]),
+        ]);
+        let deps = deps(&[("RedstorCompany/c", &[])]);
+        let drafts = vec![
+            build(ActionKind::Replace, "RedstorCompany/c"),
+            delete("RedstorSubscription/s"),
+        ];
+        let actions = ordered(drafts, &deps, &prior);
+        assert_eq!(
+            after(&actions, "replace RedstorCompany/c"),
+            ["delete RedstorSubscription/s"]
+        );
+        assert!(after(&actions, "delete RedstorSubscription/s").is_empty());
+
+        // An update is no replace: it does not wait for the removal.
+        let drafts = vec![
+            build(ActionKind::Update, "RedstorCompany/c"),
+            delete("RedstorSubscription/s"),
+        ];
+        let actions = ordered(drafts, &deps, &prior);
+        assert!(after(&actions, "update RedstorCompany/c").is_empty());
+    }
+
+    /// A customer that depended on a subscription moves to a partner being
+    /// replaced, while the subscription, which depended on the partner,
+    /// goes: the recorded rules and the declared dependency make a cycle.
+    #[test]
+    fn recorded_rules_give_way_to_dependencies_turned_around() {
+        let prior = recorded(&[
+            ("RedstorCompany/acme", &[]),
+            ("RedstorCompany/globex", &[]),
+            (
+                "RedstorSubscription/globex-m365",
+                &["RedstorCompany/acme", "RedstorCompany/globex"],
+            ),
+            (
+                "RedstorCompany/initech",
+                &["RedstorCompany/globex", "RedstorSubscription/globex-m365"],
+            ),
+        ]);
+        let deps = deps(&[
+            ("RedstorCompany/acme", &[]),
+            ("RedstorCompany/globex", &[]),
+            ("RedstorCompany/initech", &["RedstorCompany/acme"]),
+        ]);
+        let drafts = vec![
+            build(ActionKind::Replace, "RedstorCompany/acme"),
+            build(ActionKind::Update, "RedstorCompany/initech"),
+            delete("RedstorSubscription/globex-m365"),
+        ];
+        let actions = ordered(drafts, &deps, &prior);
+        assert_eq!(
+            ids(&actions),
+            [
+                "replace RedstorCompany/acme",
+                "update RedstorCompany/initech",
+                "delete RedstorSubscription/globex-m365"
+            ]
+        );
+        // The declared rule and the move-away rule stay; the replace no
+        // longer waits for the subscription's removal.
+        assert!(after(&actions, "replace RedstorCompany/acme").is_empty());
+        assert_eq!(
+            after(&actions, "update RedstorCompany/initech"),
+            ["replace RedstorCompany/acme"]
+        );
+        assert_eq!(
+            after(&actions, "delete RedstorSubscription/globex-m365"),
+            ["update RedstorCompany/initech"]
+        );
+    }
+
+    #[test]
+    fn after_lists_are_sorted_action_ids() {
+        let deps = deps(&[(
+            "RedstorSubscription/s",
+            &["RedstorCompany/b", "RedstorCompany/a"],
+        )]);
+        let drafts = vec![
+            build(ActionKind::Update, "RedstorCompany/b"),
+            build(ActionKind::Create, "RedstorSubscription/s"),
+            build(ActionKind::Update, "RedstorCompany/a"),
+            build(ActionKind::Adopt, "RedstorCompany/b"),
+        ];
+        let actions = ordered(drafts, &deps, &State::new());
+        assert_eq!(
+            after(&actions, "create RedstorSubscription/s"),
+            [
+                "adopt RedstorCompany/b",
+                "update RedstorCompany/a",
+                "update RedstorCompany/b"
+            ]
+        );
+    }
+
+    fn load(text: &str) -> Desired {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.yaml");
+        std::fs::write(&path, text).unwrap();
+        crate::manifest::load(&[path]).unwrap()
+    }
+
+    /// A Partner company under `parent`.
+    fn partner(name: &str, parent: &str) -> String {
+        format!(
+            "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  type: Partner\n  parent: {parent}\n"
+        )
+    }
+
+    #[test]
+    fn a_cycle_of_declared_dependencies_is_reported_as_its_path() {
+        let desired = load(&(partner("a", "b") + &partner("b", "c") + &partner("c", "a")));
+        let errors = plan(&PlanInput {
+            desired: &desired,
+            prior: &State::new(),
+            live: &Live::default(),
+            targets: &[],
+        })
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        let error = &errors.0[0];
+        assert_eq!(error.address, None);
+        assert_eq!(
+            error.message,
+            "the resources depend on each other in a cycle: RedstorCompany/a -> RedstorCompany/c -> RedstorCompany/b -> RedstorCompany/a"
+        );
+        assert_eq!(
+            error.hint.as_deref(),
+            Some("remove one of these references or dependsOn entries")
+        );
+        let location = error.location.as_ref().unwrap();
+        assert_eq!(location.file.file_name().unwrap(), "m.yaml");
+        assert_eq!(location.line, 2);
+    }
+
+    fn scope_of(
+        targets: &[Address],
+        prior: &State,
+        deps: &BTreeMap<Address, BTreeSet<Address>>,
+    ) -> Result<Option<BTreeSet<Address>>, PlanErrors> {
+        let input = PlanInput {
+            desired: &Desired::default(),
+            prior,
+            live: &Live::default(),
+            targets,
+        };
+        target_scope(&input, deps)
+    }
+
+    #[test]
+    fn target_scope_is_the_targets_and_what_they_depend_on() {
+        let deps = deps(&[
+            ("RedstorSubscription/s", &["RedstorCompany/customer"]),
+            ("RedstorCompany/customer", &["RedstorCompany/partner"]),
+            ("RedstorCompany/partner", &[]),
+            ("RedstorCompany/other", &[]),
+        ]);
+        let prior = recorded(&[("RedstorCompany/gone", &[])]);
+        assert_eq!(scope_of(&[], &prior, &deps).unwrap(), None);
+        let scope = scope_of(
+            &["RedstorSubscription/s".into(), "RedstorCompany/gone".into()],
+            &prior,
+            &deps,
+        )
+        .unwrap()
+        .unwrap();
+        let expected: BTreeSet<Address> = [
+            "RedstorCompany/customer",
+            "RedstorCompany/gone",
+            "RedstorCompany/partner",
+            "RedstorSubscription/s",
+        ]
+        .into_iter()
+        .map(Address::from)
+        .collect();
+        assert_eq!(scope, expected);
+    }
+
+    #[test]
+    fn an_unknown_target_is_an_error() {
+        let deps = deps(&[("RedstorCompany/partner", &[])]);
+        let errors = scope_of(
+            &[
+                "RedstorCompany/partner".into(),
+                "RedstorCompany/nobody".into(),
+            ],
+            &State::new(),
+            &deps,
+        )
+        .unwrap_err();
+        assert_eq!(errors.0.len(), 1);
+        assert_eq!(errors.0[0].address, Some("RedstorCompany/nobody".into()));
+        assert_eq!(
+            errors.0[0].message,
+            "--target names a resource that is neither in the manifests nor in the state"
+        );
+    }
+}

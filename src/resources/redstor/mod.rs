@@ -312,3 +312,6 @@ mod tests {
         assert_eq!(company.references()[0].name, "partner");
     }
 }
+
+#[cfg(test)]
+mod plan_tests;
