@@ -924,8 +924,8 @@ fn plan_subscription(
     if why.is_none() && !subscription.trial_can_become(out, observed) {
         return;
     }
-    if let Some(why) = why {
-        subscription.plan_replace(out, why, observed_company, observed, &now);
+    if let Some((field, why)) = why {
+        subscription.plan_replace(out, (field, why), observed_company, observed, &now);
         return;
     }
     subscription.plan_bind(out, observed_company, observed, &now);
@@ -1131,26 +1131,32 @@ impl<'a> DeclaredSubscription<'a> {
         }
     }
 
-    /// Why it must be replaced, if it must: another company, product or
-    /// edition (RedAPI changes none of them), or an expired trial that is
-    /// to be paid for.
+    /// Why it must be replaced, if it must, and the field that says so:
+    /// another company, product or edition (RedAPI changes none of them),
+    /// or an expired trial that is to be paid for.
     fn replaced_because(
         &self,
         observed_company: Uuid,
         observed: &Subscription,
-    ) -> Option<&'static str> {
+    ) -> Option<(&'static str, &'static str)> {
         let moved = Some(observed_company) != self.company_id;
         if moved && self.heeds("company") {
-            Some("it belongs to another company now")
+            Some(("company", "it belongs to another company now"))
         } else if observed.product_id != self.wanted.product_id && self.heeds("product") {
-            Some("its product changed")
+            Some(("product", "its product changed"))
         } else if observed.edition_id != self.wanted.edition_id && self.heeds("edition") {
-            Some("its edition changed, and RedAPI cannot change a subscription's edition")
+            Some((
+                "edition",
+                "its edition changed, and RedAPI cannot change a subscription's edition",
+            ))
         } else if observed.trial_status == TrialStatus::Expired
             && !self.spec.trial
             && self.heeds("trial")
         {
-            Some("its trial expired; a paid subscription replaces it")
+            Some((
+                "trial",
+                "its trial expired; a paid subscription replaces it",
+            ))
         } else {
             None
         }
@@ -1182,14 +1188,14 @@ impl<'a> DeclaredSubscription<'a> {
     fn plan_replace(
         &self,
         out: &mut KindPlan,
-        why: &str,
+        (field, why): (&str, &str),
         observed_company: Uuid,
         observed: &Subscription,
         now: &SubscriptionAttributes,
     ) {
         if self.resource.metadata.lifecycle.prevent_destroy {
             out.errors.push(self.error(
-                "product",
+                field,
                 format!("{why}: it would be replaced, but lifecycle.preventDestroy is set"),
                 "undo the change, or set preventDestroy: false".into(),
             ));

@@ -574,6 +574,27 @@ fn a_new_edition_replaces_the_subscription() {
 }
 
 #[test]
+fn prevent_destroy_refuses_a_replace_naming_the_field_that_forces_it() {
+    let prior = subscribed_state(40, false);
+    let account = live(
+        vec![contoso()],
+        vec![(CONTOSO, vec![o365(40, TrialStatus::NotUsed)])],
+    );
+    let text = contoso_yaml("", "")
+        + &document(
+            "RedstorSubscription",
+            "contoso-m365",
+            "  lifecycle:\n    preventDestroy: true\n",
+            "  company: contoso\n  product: O365\n  edition: Advanced\n",
+        );
+    let error = only_error(run(&text, &prior, &account));
+    assert_eq!(
+        error.message,
+        "spec.edition: its edition changed, and RedAPI cannot change a subscription's edition: it would be replaced, but lifecycle.preventDestroy is set"
+    );
+}
+
+#[test]
 fn ending_a_trial_converts_it() {
     let prior = subscribed_state(40, true);
     let account = live(
