@@ -52,6 +52,15 @@ impl State {
     }
 }
 
+impl ResourceState {
+    /// Whether it records the object `remote_id` as ready: anything else
+    /// (no id yet, another id, a create or delete in flight) is a record a
+    /// previous run left unfinished.
+    pub fn is_ready_as(&self, remote_id: &str) -> bool {
+        self.remote_id.as_deref() == Some(remote_id) && self.status == Status::Ready
+    }
+}
+
 impl Default for State {
     fn default() -> Self {
         State::new()

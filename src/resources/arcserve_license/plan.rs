@@ -384,10 +384,8 @@ impl<'a> Declared<'a> {
 
     /// A license a previous run made but did not record as ready.
     fn plan_adopt(&self, out: &mut KindPlan, observed: &ObservedLicense) {
-        let unrecorded = self.record.is_some_and(|r| {
-            r.remote_id.as_deref() != Some(observed.id.to_string().as_str())
-                || r.status != Status::Ready
-        });
+        let id = observed.id.to_string();
+        let unrecorded = self.record.is_some_and(|r| !r.is_ready_as(&id));
         if !unrecorded {
             return;
         }

@@ -589,10 +589,8 @@ impl<'a> DeclaredCompany<'a> {
 
     /// A company a previous run made but did not record: bind it.
     fn plan_bind(&self, out: &mut KindPlan, observed: &Company, now: &CompanyAttributes) {
-        let unrecorded = self.record.is_some_and(|r| {
-            r.remote_id.as_deref() != Some(observed.company_id.to_string().as_str())
-                || r.status != Status::Ready
-        });
+        let id = observed.company_id.to_string();
+        let unrecorded = self.record.is_some_and(|r| !r.is_ready_as(&id));
         if !unrecorded {
             return;
         }
@@ -1230,10 +1228,8 @@ impl<'a> DeclaredSubscription<'a> {
         observed: &Subscription,
         now: &SubscriptionAttributes,
     ) {
-        let unrecorded = self.record.is_some_and(|r| {
-            r.remote_id.as_deref() != Some(observed.subscription_id.to_string().as_str())
-                || r.status != Status::Ready
-        });
+        let id = observed.subscription_id.to_string();
+        let unrecorded = self.record.is_some_and(|r| !r.is_ready_as(&id));
         if !unrecorded {
             return;
         }
