@@ -16,7 +16,7 @@ use super::observe::{ObservedProposal, ProposalsLive};
 use super::operation::{ProposalOperation, ProposalSubmission};
 use super::{Item, Model, ProposalSpec};
 use crate::api::proposal_xml::{GenericModel, GenericModels, HulftModel, HulftModels};
-use crate::manifest::{Resource, Spec};
+use crate::manifest::{Address, Resource, Spec};
 use crate::plan::contract::{Context, Draft, KindPlan, PlanError};
 use crate::plan::model::{ActionKind, Change, Operation};
 use crate::resources::Kind;
@@ -172,6 +172,16 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
     out
 }
 
+/// One declared proposal, as the planner sees it.
+struct DeclaredProposal<'a> {
+    resource: &'a Resource,
+    spec: &'a ProposalSpec,
+    tenant: &'a TenantRef,
+    record: Option<&'a ResourceState>,
+    /// Its rows, spelt in English (as they compare).
+    wanted: Vec<Model>,
+}
+
 fn plan_one(
     out: &mut KindPlan,
     resource: &Resource,
@@ -180,196 +190,231 @@ fn plan_one(
     live: &[ObservedProposal],
     record: Option<&ResourceState>,
 ) {
-    let address = resource.address.clone();
-    let name = resource.metadata.name.as_str();
-    if !resource.metadata.lifecycle.ignore_changes.is_empty() {
-        // A proposal is replaced whole: an ignored field would have to be
-        // sent with its live value, which is not built yet. Refusing beats
-        // silently not ignoring.
-        out.errors.push(
-            PlanError::new(
-                Some(address),
-                "lifecycle.ignoreChanges is not supported for Proposal: the API replaces a proposal whole",
-            )
-            .hint("remove ignoreChanges from this proposal")
-            .at(Some(&resource.source)),
-        );
+    let proposal = DeclaredProposal {
+        resource,
+        spec,
+        tenant,
+        record,
+        wanted: spec.models(&resource.metadata.name, Language::En),
+    };
+    if !proposal.refuse_ignore_changes(out) {
         return;
     }
-    let wanted = spec.models(name, Language::En);
-    let attributes = ProposalAttributes {
-        tenant: spec.tenant.clone(),
-        service: spec.service,
-        language: spec.language,
-        customer_email: spec.customer_email.clone(),
-        models: wanted.clone(),
-        status_id: None,
-    };
-    let submission = |order_id: Option<String>| ProposalSubmission {
-        tenant: tenant.clone(),
-        name: name.to_string(),
-        order_id,
-        service_id: spec.service.id(),
-        language: spec.language,
-        customer_email: spec.customer_email.clone(),
-        models: spec.models(name, spec.language),
-        attributes: json!(attributes),
-        dependencies: ecl_tenant::recorded_dependencies(resource, &spec.tenant),
-        lifecycle: RecordedLifecycle::from(&resource.metadata.lifecycle),
-    };
-
-    let uuids =
-        |models: &[Model]| -> BTreeSet<String> { models.iter().map(|m| m.uuid.clone()).collect() };
-    let observed = match record {
-        None => None,
-        Some(r) => match &r.remote_id {
-            Some(order) => live.iter().find(|o| o.order_id == *order),
-            // A create a killed run left unanswered: find it by its rows.
-            None => {
-                let recorded: Vec<Model> =
-                    serde_json::from_value::<ProposalAttributes>(r.attributes.clone())
-                        .map(|a| a.models)
-                        .unwrap_or_default();
-                let recorded = uuids(&recorded);
-                live.iter()
-                    .find(|o| !recorded.is_empty() && uuids(&o.models) == recorded)
-            }
-        },
-    };
-
-    if let Some(r) = record
-        && r.remote_id.is_none()
-        && observed.is_none()
-        && wanted.is_empty()
-    {
-        out.errors.push(
-            PlanError::new(
-                Some(address),
-                "a previous run sent this proposal without rows and did not learn whether it arrived; it cannot be found again by its rows",
-            )
-            .hint(format!(
-                "look at the tenant's {} proposals (`entitle drift` lists the ones entitle does not manage): if it is there, `entitle import {} ORDER_ID`; if not, `entitle state rm {}` and apply again",
-                spec.service.name(),
-                resource.address,
-                resource.address
-            )),
-        );
+    let observed = proposal.bound(live);
+    if observed.is_none() && proposal.lost_without_rows() {
+        proposal.refuse_lost_without_rows(out);
         return;
     }
     let Some(observed) = observed else {
-        let reason = match record {
+        proposal.plan_create(out);
+        return;
+    };
+    if let Some(problem) = &observed.problem {
+        out.errors.push(
+            PlanError::new(Some(resource.address.clone()), problem.clone())
+                .hint("the vendor's answer is malformed; check the proposal in the portal"),
+        );
+        return;
+    }
+    proposal.plan_replace(out, observed);
+}
+
+/// The row UUIDs of `models`.
+fn uuids(models: &[Model]) -> BTreeSet<&str> {
+    models.iter().map(|m| m.uuid.as_str()).collect()
+}
+
+impl<'a> DeclaredProposal<'a> {
+    fn address(&self) -> &'a Address {
+        &self.resource.address
+    }
+
+    /// A proposal is replaced whole: an ignored field would have to be sent
+    /// with its live value, which is not built yet. Refusing beats silently
+    /// not ignoring. False when refused.
+    fn refuse_ignore_changes(&self, out: &mut KindPlan) -> bool {
+        if self.resource.metadata.lifecycle.ignore_changes.is_empty() {
+            return true;
+        }
+        out.errors.push(
+            PlanError::new(
+                Some(self.address().clone()),
+                "lifecycle.ignoreChanges is not supported for Proposal: the API replaces a proposal whole",
+            )
+            .hint("remove ignoreChanges from this proposal")
+            .at(Some(&self.resource.source)),
+        );
+        false
+    }
+
+    /// What a submission sends (in the proposal's language) and records.
+    fn submission(&self, order_id: Option<String>) -> ProposalSubmission {
+        let (spec, name) = (self.spec, self.resource.metadata.name.as_str());
+        let attributes = ProposalAttributes {
+            tenant: spec.tenant.clone(),
+            service: spec.service,
+            language: spec.language,
+            customer_email: spec.customer_email.clone(),
+            models: self.wanted.clone(),
+            status_id: None,
+        };
+        ProposalSubmission {
+            tenant: self.tenant.clone(),
+            name: name.to_string(),
+            order_id,
+            service_id: spec.service.id(),
+            language: spec.language,
+            customer_email: spec.customer_email.clone(),
+            models: spec.models(name, spec.language),
+            attributes: json!(attributes),
+            dependencies: ecl_tenant::recorded_dependencies(self.resource, &spec.tenant),
+            lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+        }
+    }
+
+    /// The live proposal it is bound to: by the recorded `OrderId`, or,
+    /// after a create a killed run left unanswered, by its rows.
+    fn bound(&self, live: &'a [ObservedProposal]) -> Option<&'a ObservedProposal> {
+        let record = self.record?;
+        if let Some(order) = &record.remote_id {
+            return live.iter().find(|o| o.order_id == *order);
+        }
+        let recorded: Vec<Model> =
+            serde_json::from_value::<ProposalAttributes>(record.attributes.clone())
+                .map(|a| a.models)
+                .unwrap_or_default();
+        let recorded = uuids(&recorded);
+        live.iter()
+            .find(|o| !recorded.is_empty() && uuids(&o.models) == recorded)
+    }
+
+    /// A create without rows whose answer was lost cannot be found again.
+    fn lost_without_rows(&self) -> bool {
+        self.record.is_some_and(|r| r.remote_id.is_none()) && self.wanted.is_empty()
+    }
+
+    fn refuse_lost_without_rows(&self, out: &mut KindPlan) {
+        let address = self.address();
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                "a previous run sent this proposal without rows and did not learn whether it arrived; it cannot be found again by its rows",
+            )
+            .hint(format!(
+                "look at the tenant's {} proposals (`entitle drift` lists the ones entitle does not manage): if it is there, `entitle import {address} ORDER_ID`; if not, `entitle state rm {address}` and apply again",
+                self.spec.service.name(),
+            )),
+        );
+    }
+
+    fn plan_create(&self, out: &mut KindPlan) {
+        let spec = self.spec;
+        let reason = match self.record {
             None => "it is new",
             Some(r) if r.remote_id.is_none() => {
                 "a previous run began creating it, and the tenant lists no proposal with its rows"
             }
             Some(_) => "the tenant no longer lists it",
         };
+        let added = |field: &str, after: serde_json::Value| Change {
+            field: field.into(),
+            before: None,
+            after: Some(after),
+            forces_replacement: false,
+        };
         let mut changes = vec![
-            Change {
-                field: "service".into(),
-                before: None,
-                after: Some(json!(spec.service.name())),
-                forces_replacement: false,
-            },
-            Change {
-                field: "language".into(),
-                before: None,
-                after: Some(json!(spec.language.code())),
-                forces_replacement: false,
-            },
-            Change {
-                field: "customerEmail".into(),
-                before: None,
-                after: Some(json!(spec.customer_email)),
-                forces_replacement: false,
-            },
+            added("service", json!(spec.service.name())),
+            added("language", json!(spec.language.code())),
+            added("customerEmail", json!(spec.customer_email)),
         ];
-        changes.extend(row_changes(&[], &wanted));
+        changes.extend(row_changes(&[], &self.wanted));
         out.drafts.push(Draft::single(
             ActionKind::Create,
-            &address,
+            self.address(),
             reason.into(),
             changes,
-            ProposalOperation::SubmitProposal(submission(None)),
+            ProposalOperation::SubmitProposal(self.submission(None)),
         ));
-        return;
-    };
-    if let Some(problem) = &observed.problem {
-        out.errors.push(
-            PlanError::new(Some(address), problem.clone())
-                .hint("the vendor's answer is malformed; check the proposal in the portal"),
-        );
-        return;
     }
 
-    let mut changes = Vec::new();
-    if observed.customer_email.as_deref() != Some(spec.customer_email.as_str()) {
-        changes.push(Change {
-            field: "customerEmail".into(),
-            before: Some(json!(observed.customer_email)),
-            after: Some(json!(spec.customer_email)),
-            forces_replacement: false,
-        });
+    /// What differs from the live proposal: e-mail, language and rows.
+    fn changes(&self, observed: &ObservedProposal) -> Vec<Change> {
+        let spec = self.spec;
+        let mut changes = Vec::new();
+        if observed.customer_email.as_deref() != Some(spec.customer_email.as_str()) {
+            changes.push(Change {
+                field: "customerEmail".into(),
+                before: Some(json!(observed.customer_email)),
+                after: Some(json!(spec.customer_email)),
+                forces_replacement: false,
+            });
+        }
+        if observed.language.as_deref() != Some(spec.language.code()) {
+            changes.push(Change {
+                field: "language".into(),
+                before: Some(json!(observed.language)),
+                after: Some(json!(spec.language.code())),
+                forces_replacement: false,
+            });
+        }
+        changes.extend(row_changes(&observed.models, &self.wanted));
+        changes
     }
-    if observed.language.as_deref() != Some(spec.language.code()) {
-        changes.push(Change {
-            field: "language".into(),
-            before: Some(json!(observed.language)),
-            after: Some(json!(spec.language.code())),
-            forces_replacement: false,
-        });
+
+    /// The diff of the proposal's XML, live against planned, in English.
+    fn xml_diff(&self, observed: &ObservedProposal) -> Option<String> {
+        let (service, order) = (self.spec.service, Some(observed.order_id.as_str()));
+        let email = observed.customer_email.as_deref().unwrap_or_default();
+        let before = to_xml(service, Language::En, email, order, &observed.models);
+        let after = to_xml(
+            service,
+            Language::En,
+            &self.spec.customer_email,
+            order,
+            &self.wanted,
+        );
+        (before != after).then(|| {
+            similar::TextDiff::from_lines(before.replace("\r\n", "\n"), after.replace("\r\n", "\n"))
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    "ProposalXml (live, in English)",
+                    "ProposalXml (planned, in English)",
+                )
+                .to_string()
+        })
     }
-    changes.extend(row_changes(&observed.models, &wanted));
-    let adopting =
-        record.is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
-    if changes.is_empty() && !adopting && record.is_some_and(|r| r.status == Status::Ready) {
-        return;
+
+    /// The proposal sent again whole, with its `OrderId`, when anything
+    /// differs or a previous run did not record it.
+    fn plan_replace(&self, out: &mut KindPlan, observed: &ObservedProposal) {
+        let changes = self.changes(observed);
+        let adopting = self
+            .record
+            .is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
+        let ready = self.record.is_some_and(|r| r.status == Status::Ready);
+        if changes.is_empty() && !adopting && ready {
+            return;
+        }
+        let reason = if changes.is_empty() {
+            "a previous run sent it but was stopped before recording it".to_string()
+        } else {
+            format!(
+                "{} difference(s); the API replaces a proposal whole",
+                changes.len()
+            )
+        };
+        out.drafts.push(
+            Draft::single(
+                ActionKind::Update,
+                self.address(),
+                reason,
+                changes,
+                ProposalOperation::SubmitProposal(self.submission(Some(observed.order_id.clone()))),
+            )
+            .with_detail(self.xml_diff(observed)),
+        );
     }
-    let before_xml = to_xml(
-        spec.service,
-        Language::En,
-        observed.customer_email.as_deref().unwrap_or_default(),
-        Some(&observed.order_id),
-        &observed.models,
-    );
-    let after_xml = to_xml(
-        spec.service,
-        Language::En,
-        &spec.customer_email,
-        Some(&observed.order_id),
-        &wanted,
-    );
-    let detail = (before_xml != after_xml).then(|| {
-        similar::TextDiff::from_lines(
-            before_xml.replace("\r\n", "\n"),
-            after_xml.replace("\r\n", "\n"),
-        )
-        .unified_diff()
-        .context_radius(3)
-        .header(
-            "ProposalXml (live, in English)",
-            "ProposalXml (planned, in English)",
-        )
-        .to_string()
-    });
-    let reason = if changes.is_empty() {
-        "a previous run sent it but was stopped before recording it".to_string()
-    } else {
-        format!(
-            "{} difference(s); the API replaces a proposal whole",
-            changes.len()
-        )
-    };
-    out.drafts.push(
-        Draft::single(
-            ActionKind::Update,
-            &address,
-            reason,
-            changes,
-            ProposalOperation::SubmitProposal(submission(Some(observed.order_id.clone()))),
-        )
-        .with_detail(detail),
-    );
 }
 
 /// Row-by-row differences, rows matched by UUID: added, removed, and
