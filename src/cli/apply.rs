@@ -8,11 +8,12 @@ use super::progress::{self, Progress};
 use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, confirm, output, runtime};
 use crate::Error;
-use crate::apply::{ApplyOptions, Outcome};
+use crate::apply::{ApplyOptions, ApplyReport, Outcome};
 use crate::manifest::Address;
 use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
+use crate::workflow::Workspace;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -100,20 +101,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
-        let destroying = plan.replacements_needing_consent();
-        if !destroying.is_empty() && !args.allow_replace {
-            return Err(Error::usage(
-                format!(
-                    "the plan replaces {}, which deletes the old object and its data at Redstor",
-                    destroying
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "review the plan; if that is intended, run apply again with --allow-replace",
-            ));
-        }
+        refuse_replacements_without_consent(&plan, args.allow_replace)?;
         if saved.is_none()
             && !args.auto_approve
             && !confirm(
@@ -125,16 +113,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             return Ok(Exit::Error);
         }
 
-        let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                output::eprintln("\nInterrupted: finishing the actions in flight and saving the state (Ctrl-C again to abort at once)");
-                let _ = cancel_tx.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+        let cancel_rx = cancel_on_ctrl_c();
         let observer = Arc::new(Progress::new(&plan, settings::show_progress(global)));
         let options = ApplyOptions {
             parallelism: usize::from(args.parallelism),
@@ -148,46 +127,89 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             .await;
         observer.finish();
 
-        let done = report.count(|o| matches!(o, Outcome::Done(_)));
-        let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
-        let skipped = report.count(|o| matches!(o, Outcome::Skipped(_)));
-        let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
-        for (id, outcome) in &report.outcomes {
-            match outcome {
-                Outcome::Failed(why) => output::eprintln(format_args!("failed:  {id}: {why}")),
-                Outcome::Skipped(why) => output::eprintln(format_args!("skipped: {id}: {why}")),
-                Outcome::Done(_) | Outcome::NotStarted => {}
+        report_outcome(&report, &workspace, started)
+    })
+}
+
+/// A replacement that deletes data at the vendor needs `--allow-replace`.
+fn refuse_replacements_without_consent(plan: &Plan, allow_replace: bool) -> Result<(), Error> {
+    let destroying = plan.replacements_needing_consent();
+    if destroying.is_empty() || allow_replace {
+        return Ok(());
+    }
+    let names: Vec<String> = destroying.iter().map(ToString::to_string).collect();
+    Err(Error::usage(
+        format!(
+            "the plan replaces {}, which deletes the old object and its data at Redstor",
+            names.join(", ")
+        ),
+        "review the plan; if that is intended, run apply again with --allow-replace",
+    ))
+}
+
+/// Ctrl-C stops new actions and lets those in flight finish and be
+/// recorded; a second Ctrl-C aborts at once.
+fn cancel_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            output::eprintln(
+                "\nInterrupted: finishing the actions in flight and saving the state (Ctrl-C again to abort at once)",
+            );
+            let _ = cancel_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
             }
         }
-        if let Some(why) = &report.fold_failed {
-            output::eprintln(format_args!(
-                "warning: the changes are recorded in {}, but folding it into the state file failed: {why}",
-                workspace.state_file.journal_path().display()
-            ));
+    });
+    cancel_rx
+}
+
+/// What failed or was skipped, and the verdict: on stdout when the apply
+/// succeeded, else with the failures on stderr.
+fn report_outcome(
+    report: &ApplyReport,
+    workspace: &Workspace,
+    started: Instant,
+) -> Result<Exit, Error> {
+    let done = report.count(|o| matches!(o, Outcome::Done(_)));
+    let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
+    let skipped = report.count(|o| matches!(o, Outcome::Skipped(_)));
+    let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
+    for (id, outcome) in &report.outcomes {
+        match outcome {
+            Outcome::Failed(why) => output::eprintln(format_args!("failed:  {id}: {why}")),
+            Outcome::Skipped(why) => output::eprintln(format_args!("skipped: {id}: {why}")),
+            Outcome::Done(_) | Outcome::NotStarted => {}
         }
-        let verdict = if report.interrupted {
-            "Apply interrupted"
-        } else if failed > 0 {
-            "Apply failed"
-        } else {
-            "Apply complete"
-        };
-        let summary = format!(
-            "\n{verdict}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({:.1}s).",
-            started.elapsed().as_secs_f64()
-        );
-        if report.succeeded() {
-            output::print_on(format_args!("{summary}\n")).map_err(|err| match err {
-                Error::Io { what, source } => Error::Io {
-                    what: format!("{}; but {what}", summary.trim()),
-                    source,
-                },
-                other => other,
-            })?;
-            Ok(Exit::Success)
-        } else {
-            output::eprintln(summary);
-            Ok(Exit::Error)
-        }
-    })
+    }
+    if let Some(why) = &report.fold_failed {
+        output::eprintln(format_args!(
+            "warning: the changes are recorded in {}, but folding it into the state file failed: {why}",
+            workspace.state_file.journal_path().display()
+        ));
+    }
+    let verdict = if report.interrupted {
+        "Apply interrupted"
+    } else if failed > 0 {
+        "Apply failed"
+    } else {
+        "Apply complete"
+    };
+    let summary = format!(
+        "\n{verdict}: {done} done, {failed} failed, {skipped} skipped, {not_started} not started ({:.1}s).",
+        started.elapsed().as_secs_f64()
+    );
+    if !report.succeeded() {
+        output::eprintln(summary);
+        return Ok(Exit::Error);
+    }
+    output::print_on(format_args!("{summary}\n")).map_err(|err| match err {
+        Error::Io { what, source } => Error::Io {
+            what: format!("{}; but {what}", summary.trim()),
+            source,
+        },
+        other => other,
+    })?;
+    Ok(Exit::Success)
 }
