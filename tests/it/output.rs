@@ -93,6 +93,10 @@ const COMMANDS: &[&[&str]] = &[
     &["state", "show", "ArcserveLicense/web"],
     &["schema"],
     &["completions", "bash"],
+    &["report", "consumption"],
+    &["state", "unlock"],
+    &["sim", "--listen", "127.0.0.1:0"],
+    &["demo", "manifests"],
 ];
 
 #[test]
