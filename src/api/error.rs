@@ -29,6 +29,18 @@ pub enum ApiError {
     )]
     Ambiguous { request: String, cause: String },
 
+    /// The server answered with a redirect, which is not followed: a
+    /// request may carry a password, a token or a signed assertion, which
+    /// must reach only the host it is meant for.
+    #[error(
+        "{request}: the server answered {status}, redirecting to {to}; entitle does not follow redirects, so that credentials and tokens reach only the host they are meant for{HINT}if that address is the API's own, point the endpoint at it (OS_AUTH_URL, ENTITLE_ECL_ENDPOINT, the tenant's `endpoint`, REDSTOR_API_URL or REDSTOR_TOKEN_URL)"
+    )]
+    Redirected {
+        request: String,
+        status: u16,
+        to: String,
+    },
+
     /// The request never reached the server.
     #[error("{request}: could not reach the server: {cause}")]
     Unreachable { request: String, cause: String },

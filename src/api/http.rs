@@ -237,6 +237,9 @@ impl HttpClient {
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .user_agent(concat!("entitle/", env!("CARGO_PKG_VERSION")))
+            // Requests carry passwords, tokens and signed assertions: they
+            // go to the host they are meant for and nowhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| {
                 ApiError::config(
@@ -383,6 +386,16 @@ impl HttpClient {
                 headers,
                 body,
                 label,
+            });
+        }
+        if status.is_redirection() {
+            return Err(AttemptError {
+                error: ApiError::Redirected {
+                    request: label,
+                    status: status.as_u16(),
+                    to: redirect_origin(&request.url, &headers),
+                },
+                retryable: false,
             });
         }
         let message = error_message(&body);
@@ -565,6 +578,19 @@ pub fn join_segments(base: &Url, segments: &[&str]) -> Result<Url, ApiError> {
         path.extend(segments);
     }
     Ok(url)
+}
+
+/// Where a redirect points, shown as its origin alone (a location may carry
+/// a token in its path or query).
+fn redirect_origin(from: &Url, headers: &reqwest::header::HeaderMap) -> String {
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok());
+    match location.map(|l| from.join(l)) {
+        Some(Ok(to)) => to.origin().ascii_serialization(),
+        Some(Err(_)) => "an address that is not a URL".into(),
+        None => "no address (no Location header)".into(),
+    }
 }
 
 #[cfg(test)]

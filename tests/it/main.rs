@@ -11,6 +11,7 @@ mod manifests;
 mod output;
 mod properties;
 mod proposals;
+mod redirects;
 mod redstor;
 mod redstor_sim;
 mod rendering;
