@@ -205,18 +205,21 @@ fn open_existing(path: &Path) -> Result<Option<File>, LockError> {
     }
 }
 
+/// The lock file, made if missing, readable by its owner only like the
+/// state (it names who holds it, on which host).
 fn open(path: &Path) -> Result<File, LockError> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|source| LockError::Io {
-            op: "could not open",
-            path: path.to_path_buf(),
-            source,
-        })
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|source| LockError::Io {
+        op: "could not open",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(unix)]
@@ -277,6 +280,19 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The mode is asked for at creation, so a umask can only narrow it.
+    #[cfg(unix)]
+    #[test]
+    fn the_lock_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        let _held = StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
+        let lock = dir.path().join("s.json.lock");
+        let mode = fs::metadata(&lock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{lock:?} is {mode:o}");
+    }
 
     #[test]
     fn a_second_run_waits_then_names_the_holder() {
