@@ -25,6 +25,11 @@ use super::model::{FORMAT_VERSION, State};
 /// Why the state could not be read or written. Each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    #[error(
+        "{path} does not exist, but its backup {backup} does: the state was lost or moved, and starting a new one would forget every object it manages{HINT}if the backup is this project's state, restore it: `cp {backup} {path}`; to start anew on purpose, move the backup away first"
+    )]
+    OnlyBackup { path: PathBuf, backup: PathBuf },
+
     #[error("{op} {path}: {source}")]
     Io {
         op: &'static str,
@@ -139,6 +144,13 @@ impl StateFile {
                     path: journal_path,
                     line: 1,
                     message: format!("there is no state file {}", self.path.display()),
+                });
+            }
+            let backup = self.backup_path();
+            if backup.exists() {
+                return Err(StateError::OnlyBackup {
+                    path: self.path.clone(),
+                    backup,
                 });
             }
             return Ok(None);
@@ -398,6 +410,26 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn a_backup_without_its_state_is_refused_with_how_to_restore_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut state = State::new();
+        file.write(&mut state).unwrap();
+        file.write(&mut state).unwrap();
+        fs::remove_file(file.path()).unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(
+            err.contains("s.json does not exist, but its backup")
+                && err.contains("cp ")
+                && err.contains("s.json.backup"),
+            "{err}"
+        );
+        assert!(file.load_or_new().is_err());
+        fs::remove_file(file.backup_path()).unwrap();
+        assert_eq!(file.load().unwrap(), None);
+    }
+
     #[test]
     fn state_and_backup_are_private() {
         use std::os::unix::fs::PermissionsExt;

@@ -699,3 +699,38 @@ fn a_full_disk_leaves_the_previous_state_intact_and_says_so() {
     let live = project.live();
     assert_eq!(live.len(), 12, "each license once: {live:?}");
 }
+
+/// A state file lost while its backup stays: every command refuses, says
+/// how to restore it, and nothing is made again.
+#[test]
+fn a_lost_state_with_its_backup_left_is_refused_not_started_anew() {
+    let sim = TestSim::start();
+    let project = two_licenses(&sim);
+    project.apply().expect(0);
+    project
+        .run(&["state", "rm", "ArcserveLicense/db"])
+        .expect(0);
+    let backup = project.dir.path().join("entitle.state.json.backup");
+    assert!(backup.exists(), "a whole write keeps the previous state");
+    std::fs::remove_file(project.state_path()).unwrap();
+
+    for args in [
+        &["plan", "manifests"][..],
+        &["apply", "manifests", "--auto-approve"],
+        &["drift", "manifests"],
+        &["state", "list"],
+    ] {
+        let run = project.run(args).expect(1);
+        assert!(
+            run.stderr
+                .contains("entitle.state.json does not exist, but its backup")
+                && run.stderr.contains("cp "),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(project.live().len(), 2, "nothing was made twice");
+
+    std::fs::copy(&backup, project.state_path()).unwrap();
+    project.plan().expect(0);
+}
