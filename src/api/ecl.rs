@@ -110,6 +110,9 @@ pub struct EclSession {
     http: HttpClient,
     keystone: Arc<Keystone>,
     target: EclTarget,
+    /// The statuses that mean the token was refused (renew and repeat).
+    renew_on: &'static [u16],
+    hints: &'static AuthHints,
 }
 
 const X_AUTH_TOKEN: HeaderName = HeaderName::from_static("x-auth-token");
@@ -120,15 +123,31 @@ impl EclSession {
             http,
             keystone,
             target,
+            renew_on: &[401],
+            hints: &AUTH_HINTS,
         }
+    }
+
+    /// The same session for an API that answers a refused token with one
+    /// of `statuses` (the Proposal API documents 403), saying `hints`.
+    #[must_use]
+    pub(crate) fn renewing_on(
+        mut self,
+        statuses: &'static [u16],
+        hints: &'static AuthHints,
+    ) -> Self {
+        self.renew_on = statuses;
+        self.hints = hints;
+        self
     }
 
     pub fn target(&self) -> &EclTarget {
         &self.target
     }
 
-    /// Sends `request` with the tenant's token; after a 401 the token is
-    /// renewed and the request sent once more.
+    /// Sends `request` with the tenant's token; after a refusal (a 401, or
+    /// what [`EclSession::renewing_on`] says) the token is renewed and the
+    /// request sent once more.
     pub async fn send(&self, request: Request) -> Result<Response, ApiError> {
         let target = &self.target;
         let token = self
@@ -137,11 +156,12 @@ impl EclSession {
             .await?;
         let first = request.clone().secret_header(X_AUTH_TOKEN, &token)?;
         match self.http.send(&first).await {
-            Err(ApiError::Status { status: 401, .. })
-                if self
-                    .keystone
-                    .invalidate(&target.auth_url, &target.tenant, &token)
-                    .await =>
+            Err(ApiError::Status { status, .. })
+                if self.renew_on.contains(&status)
+                    && self
+                        .keystone
+                        .invalidate(&target.auth_url, &target.tenant, &token)
+                        .await =>
             {
                 tracing::debug!("{}: token refused; issuing a new one", first.label());
                 let token = self
@@ -152,9 +172,9 @@ impl EclSession {
                 self.http
                     .send(&second)
                     .await
-                    .map_err(|err| err.with_auth_hints(&AUTH_HINTS))
+                    .map_err(|err| err.with_auth_hints(self.hints))
             }
-            other => other.map_err(|err| err.with_auth_hints(&AUTH_HINTS)),
+            other => other.map_err(|err| err.with_auth_hints(self.hints)),
         }
     }
 }

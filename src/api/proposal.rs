@@ -9,7 +9,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::ecl::{EclClients, EclSession};
-use super::error::ApiError;
+use super::error::{ApiError, AuthHints};
 use super::http::Request;
 
 /// The body of `POST /v1/proposal/update/{tenant_id}`.
@@ -72,6 +72,20 @@ pub struct ProposalClient {
     session: EclSession,
 }
 
+/// The Proposal API answers a bad or expired token with 403
+/// ("Unauthorized" in its documents), as it does a token of another tenant:
+/// after one renewal, a 403 is one of the two.
+const AUTH_HINTS: AuthHints = AuthHints {
+    refused: (
+        "the server refused the token",
+        "if OS_TOKEN is set it may have expired: unset it or supply a fresh one; otherwise check OS_USERNAME and OS_PASSWORD",
+    ),
+    forbidden: (
+        "the Proposal API refused the token, also after renewing it",
+        "check OS_USERNAME and OS_PASSWORD (or OS_TOKEN), and that the credentials have access to the tenantId in the manifest",
+    ),
+};
+
 /// The Proposal API on the tenant's regional host.
 impl EclClients {
     /// The Proposal API client of one tenant (the same regional host).
@@ -89,7 +103,9 @@ impl EclClients {
 
 impl ProposalClient {
     pub fn new(session: EclSession) -> Self {
-        ProposalClient { session }
+        ProposalClient {
+            session: session.renewing_on(&[401, 403], &AUTH_HINTS),
+        }
     }
 
     fn url(&self, rest: &[&str]) -> Result<reqwest::Url, ApiError> {

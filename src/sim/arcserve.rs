@@ -49,7 +49,7 @@ fn with_tenant(
     tenant_id: &str,
     work: impl FnOnce(&mut ArcserveTenant, OffsetDateTime, &Shared) -> Result<(Response, bool), Reject>,
 ) -> Response {
-    if let Err(reject) = reply::authorize(shared, headers, tenant_id) {
+    if let Err(reject) = reply::authorize(shared, headers, tenant_id, StatusCode::UNAUTHORIZED) {
         return reject.into_response();
     }
     let (response, changed) = {

@@ -39,7 +39,7 @@ fn tenant(shared: &Shared, headers: &HeaderMap, raw: &str) -> Result<String, Rej
         .filter(|c| *c != '-')
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    reply::authorize(shared, headers, &compact)?;
+    reply::authorize(shared, headers, &compact, StatusCode::FORBIDDEN)?;
     Ok(compact)
 }
 

@@ -112,23 +112,25 @@ pub fn uuid_param(name: &str, text: &str) -> Result<uuid::Uuid, Reject> {
 }
 
 /// The checks of every ECL route, in the vendor's order: a valid token
-/// (401), a well-formed tenant id (400), a token of this tenant (403).
-pub fn authorize(shared: &Shared, headers: &HeaderMap, tenant_id: &str) -> Result<(), Reject> {
+/// (`bad_token`: 401 on Arcserve UDP; the Proposal API documents 403
+/// "Unauthorized"), a well-formed tenant id (400), a token of this tenant
+/// (403).
+pub fn authorize(
+    shared: &Shared,
+    headers: &HeaderMap,
+    tenant_id: &str,
+    bad_token: StatusCode,
+) -> Result<(), Reject> {
     let token = headers
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            error(
-                StatusCode::UNAUTHORIZED,
-                "the X-Auth-Token header is missing",
-            )
-        })?;
+        .ok_or_else(|| error(bad_token, "the X-Auth-Token header is missing"))?;
     let store = shared.store();
     let now = store.now();
     let scope = match store.tokens.get(token) {
         Some(t) if t.expires_at > now => t.tenant.clone(),
-        Some(_) => return Err(error(StatusCode::UNAUTHORIZED, "the token has expired")),
-        None => return Err(error(StatusCode::UNAUTHORIZED, "the token is not valid")),
+        Some(_) => return Err(error(bad_token, "the token has expired")),
+        None => return Err(error(bad_token, "the token is not valid")),
     };
     drop(store);
     if !is_tenant_id(tenant_id) {

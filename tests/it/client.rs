@@ -441,6 +441,44 @@ fn an_expired_token_is_renewed_once_and_the_request_repeated() {
     assert_eq!(sim.calls(LIST), 2, "{:?}", sim.metrics());
 }
 
+/// The Proposal API answers an expired token with 403, as its documents
+/// say: the client renews on that too, once.
+#[test]
+fn an_expired_token_refused_with_403_by_the_proposal_api_is_renewed_once() {
+    const PROPOSALS: &str = "GET /v1/proposal/list/{tenant_id}/{service_id}";
+    let sim = TestSim::start();
+    let client = sim.proposals(TENANT_A);
+    sim.block_on(client.list(8, 2)).unwrap();
+    sim.advance_clock(2 * 3600);
+    sim.reset_metrics();
+    sim.block_on(client.list(8, 2)).unwrap();
+    assert_eq!(sim.calls(TOKENS), 1, "{:?}", sim.metrics());
+    assert_eq!(sim.calls(PROPOSALS), 2, "{:?}", sim.metrics());
+}
+
+/// A token the Proposal API refuses even when fresh is reported once, with
+/// what to check, and without the token.
+#[test]
+fn a_refused_token_on_the_proposal_api_says_what_to_check() {
+    let sim = TestSim::start();
+    let reply = sim.call(
+        None,
+        Method::GET,
+        &format!("/v1/proposal/list/{TENANT_A}/8"),
+        None,
+    );
+    assert_eq!(reply.status, reqwest::StatusCode::FORBIDDEN);
+    let login = Login::Token(Secret::new("stale-token-value"));
+    let client = entitle::api::proposal::ProposalClient::new(sim.session_as(TENANT_A, login));
+    let err = sim.block_on(client.list(8, 2)).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("the Proposal API refused the token") && text.contains("OS_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("stale-token-value"), "{text}");
+}
+
 #[test]
 fn a_token_close_to_expiry_is_renewed_before_use() {
     let sim = TestSim::with_config(SimConfig {
