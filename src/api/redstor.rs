@@ -203,6 +203,12 @@ impl RedstorClient {
             .send(Request::new(Method::GET, self.url(segments)?))
             .await
         {
+            // The documents list 204 for a read that finds nothing.
+            Ok(response)
+                if response.status == StatusCode::NO_CONTENT || response.body.is_empty() =>
+            {
+                Ok(None)
+            }
             Ok(response) => Ok(Some(response.json()?)),
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(err) => Err(err),

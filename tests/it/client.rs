@@ -542,3 +542,31 @@ fn rate_limited_reads_are_retried_longer_than_failed_ones() {
     let failed = with_faults(json!({ "error_rate": 1.0 }));
     assert_eq!(failed.unwrap_err().status(), Some(500));
 }
+
+/// RedAPI documents 204 for `GET /companies/{id}` that finds nothing: the
+/// client reads it as no company, as it reads a 404.
+#[test]
+fn a_company_read_answered_204_is_no_company() {
+    let sim = TestSim::start();
+    let api = StubServer::start(reqwest::StatusCode::NO_CONTENT, None);
+    let account = sim.redstor_account();
+    let credentials = entitle::api::redstor_auth::RedstorCredentials::service_account(
+        &api.url,
+        &sim.redstor_token_url(),
+        &account.client_id,
+        account.private_key_pem().as_bytes(),
+        std::path::Path::new("test key"),
+    )
+    .unwrap();
+    let http = sim.http();
+    let client = entitle::api::redstor::RedstorClient::new(
+        http.clone(),
+        std::sync::Arc::new(entitle::api::redstor_auth::RedstorAuth::new(
+            http,
+            credentials,
+        )),
+    );
+    let company = sim.block_on(client.company(Uuid::from_u128(7))).unwrap();
+    assert_eq!(company, None);
+    assert_eq!(api.hits(), 1);
+}

@@ -680,3 +680,54 @@ pub fn redact(text: &str) -> String {
     }
     out
 }
+
+/// A server on loopback, on its own runtime, that answers every request
+/// with one status (and one header), and counts what it is asked: a vendor
+/// behaviour the simulator does not have, or a host that must get nothing.
+pub struct StubServer {
+    pub url: String,
+    hits: Arc<std::sync::atomic::AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl StubServer {
+    pub fn start(
+        status: axum::http::StatusCode,
+        header: Option<(axum::http::HeaderName, String)>,
+    ) -> Self {
+        use axum::response::IntoResponse;
+        use std::sync::atomic::Ordering;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let header = header.clone();
+            async move {
+                match header {
+                    Some((name, value)) => (status, [(name, value)]).into_response(),
+                    None => status.into_response(),
+                }
+            }
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        StubServer {
+            url,
+            hits,
+            _runtime: runtime,
+        }
+    }
+
+    /// How many requests it was sent.
+    pub fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
