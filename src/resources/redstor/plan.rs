@@ -589,29 +589,41 @@ impl<'a> DeclaredCompany<'a> {
 
     /// A company a previous run made but did not record: bind it.
     fn plan_bind(&self, out: &mut KindPlan, observed: &Company, now: &CompanyAttributes) {
-        let id = observed.company_id.to_string();
-        let unrecorded = self.record.is_some_and(|r| !r.is_ready_as(&id));
-        if !unrecorded {
-            return;
-        }
-        out.drafts.push(Draft::single(
-            ActionKind::Adopt,
-            self.address(),
-            "a previous run created it but was stopped before recording it".into(),
-            Vec::new(),
-            RedstorOperation::Bind {
-                record: ResourceState {
-                    remote_id: Some(observed.company_id.to_string()),
-                    scope: company_scope(observed.parent_company_id),
-                    natural_key: observed.company_name.clone(),
-                    attributes: json!(now),
-                    dependencies: recorded_dependencies(self.resource),
-                    status: Status::Ready,
-                    lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
-                },
-            },
-        ));
+        bind_unrecorded(out, self.resource, self.record, observed.company_id, || {
+            ResourceState {
+                remote_id: Some(observed.company_id.to_string()),
+                scope: company_scope(observed.parent_company_id),
+                natural_key: observed.company_name.clone(),
+                attributes: json!(now),
+                dependencies: recorded_dependencies(self.resource),
+                status: Status::Ready,
+                lifecycle: RecordedLifecycle::from(&self.resource.metadata.lifecycle),
+            }
+        });
     }
+}
+
+/// Binds `resource` to the object `id` a previous run made but did not
+/// record as ready (`bound` is the record to write), unless its record
+/// says so already.
+fn bind_unrecorded(
+    out: &mut KindPlan,
+    resource: &Resource,
+    record: Option<&ResourceState>,
+    id: Uuid,
+    bound: impl FnOnce() -> ResourceState,
+) {
+    let id = id.to_string();
+    if record.is_none_or(|r| r.is_ready_as(&id)) {
+        return;
+    }
+    out.drafts.push(Draft::single(
+        ActionKind::Adopt,
+        &resource.address,
+        "a previous run created it but was stopped before recording it".into(),
+        Vec::new(),
+        RedstorOperation::Bind { record: bound() },
+    ));
 }
 
 /// Whether two company names are the same to RedAPI, which compares them
@@ -1228,26 +1240,21 @@ impl<'a> DeclaredSubscription<'a> {
         observed: &Subscription,
         now: &SubscriptionAttributes,
     ) {
-        let id = observed.subscription_id.to_string();
-        let unrecorded = self.record.is_some_and(|r| !r.is_ready_as(&id));
-        if !unrecorded {
-            return;
-        }
-        out.drafts.push(Draft::single(
-            ActionKind::Adopt,
-            self.address(),
-            "a previous run created it but was stopped before recording it".into(),
-            Vec::new(),
-            RedstorOperation::Bind {
-                record: subscription_record(
+        bind_unrecorded(
+            out,
+            self.resource,
+            self.record,
+            observed.subscription_id,
+            || {
+                subscription_record(
                     observed_company,
                     observed.subscription_id,
                     &json!(now),
                     recorded_dependencies(self.resource),
                     RecordedLifecycle::from(&self.resource.metadata.lifecycle),
-                ),
+                )
             },
-        ));
+        );
     }
 
     /// An active trial that is declared paid is converted.
