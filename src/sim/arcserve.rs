@@ -449,47 +449,14 @@ async fn bulk_upgrade(
 ) -> Response {
     with_tenant(&shared, &headers, &tenant_id, |tenant, now, _| {
         let body = reply::body_object(&body)?;
-        let ids: Vec<Uuid> = match body.get("license_ids") {
-            Some(Value::Array(items)) if !items.is_empty() => items
-                .iter()
-                .map(|v| {
-                    v.as_str()
-                        .and_then(|t| Uuid::parse_str(t).ok())
-                        .ok_or_else(|| {
-                            reply::bad_request(format!(
-                                "`license_ids` holds {v}, which is not a UUID"
-                            ))
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-            _ => {
-                return Err(reply::bad_request(
-                    "`license_ids` must be a non-empty array of UUIDs",
-                ));
-            }
-        };
+        let ids = license_ids(&body)?;
         let version = body.get("version").and_then(Value::as_str).unwrap_or("");
         if !valid_version(version) {
             return Err(reply::bad_request(format!(
                 "`version` must have one decimal place with 0.0 < version <= 99.9, got `{version}`"
             )));
         }
-        let email = body.get("email_address").and_then(Value::as_str);
-        let company = body.get("company_name").and_then(Value::as_str);
-        if let Some(email) = email
-            && !valid_email(email)
-        {
-            return Err(reply::bad_request(
-                "`email_address` must be an email address of at most 254 characters",
-            ));
-        }
-        if let Some(company) = company
-            && !(1..=100).contains(&company.chars().count())
-        {
-            return Err(reply::bad_request(
-                "`company_name` must be 1 to 100 characters",
-            ));
-        }
+        let (email, company) = upgrade_contact(&body)?;
         let first_order = tenant
             .orders
             .iter()
@@ -505,45 +472,8 @@ async fn bulk_upgrade(
                 "`{missing}` is required: this tenant has no upgrade version order yet, so email_address and company_name must both be given"
             )));
         }
-        let today = tokyo_date(now);
-        let mut too_soon = Vec::new();
-        let mut positions = Vec::new();
-        for id in &ids {
-            let at = tenant
-                .licenses
-                .iter()
-                .position(|l| l.id == *id)
-                .ok_or_else(|| reply::not_found(format!("license {id} not found")))?;
-            require_active(&tenant.licenses[at], now)?;
-            let license = &tenant.licenses[at];
-            let last = license
-                .upgraded_at
-                .unwrap_or(license.created_at)
-                .max(license.created_at);
-            if tokyo_date(last) >= today {
-                too_soon.push(id.to_string());
-            }
-            positions.push(at);
-        }
-        if !too_soon.is_empty() {
-            let tomorrow = tokyo_date(now + time::Duration::days(1));
-            return Err(reply::bad_request(format!(
-                "licenses can be upgraded only from the day after they were created or upgraded; not before {tomorrow}: {}",
-                too_soon.join(", ")
-            )));
-        }
-        let mut licenses = Vec::new();
-        for at in positions {
-            let license = &mut tenant.licenses[at];
-            license.version = version.to_string();
-            for key in &mut license.keys {
-                key.version = version.to_string();
-                key.value = key_value(version, key.id);
-            }
-            license.upgraded_at = Some(now);
-            license.updated_at = now;
-            licenses.push(license_json(license, now));
-        }
+        let positions = upgradable(tenant, &ids, now)?;
+        let licenses = upgrade(tenant, positions, version, now);
         tenant.orders.push(Order {
             id: Uuid::new_v4(),
             order_type: "upgrade_version".into(),
@@ -561,6 +491,105 @@ async fn bulk_upgrade(
             true,
         ))
     })
+}
+
+/// `license_ids`: a non-empty array of UUIDs.
+fn license_ids(body: &serde_json::Map<String, Value>) -> Result<Vec<Uuid>, Reject> {
+    match body.get("license_ids") {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .and_then(|t| Uuid::parse_str(t).ok())
+                    .ok_or_else(|| {
+                        reply::bad_request(format!("`license_ids` holds {v}, which is not a UUID"))
+                    })
+            })
+            .collect(),
+        _ => Err(reply::bad_request(
+            "`license_ids` must be a non-empty array of UUIDs",
+        )),
+    }
+}
+
+/// The upgrade contact given (`email_address`, `company_name`), each checked.
+fn upgrade_contact(
+    body: &serde_json::Map<String, Value>,
+) -> Result<(Option<&str>, Option<&str>), Reject> {
+    let email = body.get("email_address").and_then(Value::as_str);
+    let company = body.get("company_name").and_then(Value::as_str);
+    if email.is_some_and(|email| !valid_email(email)) {
+        return Err(reply::bad_request(
+            "`email_address` must be an email address of at most 254 characters",
+        ));
+    }
+    if company.is_some_and(|company| !(1..=100).contains(&company.chars().count())) {
+        return Err(reply::bad_request(
+            "`company_name` must be 1 to 100 characters",
+        ));
+    }
+    Ok((email, company))
+}
+
+/// Where each license of `ids` is in the tenant: each must exist, be
+/// active, and not have been created or upgraded today (Tokyo).
+fn upgradable(
+    tenant: &ArcserveTenant,
+    ids: &[Uuid],
+    now: OffsetDateTime,
+) -> Result<Vec<usize>, Reject> {
+    let today = tokyo_date(now);
+    let mut too_soon = Vec::new();
+    let mut positions = Vec::new();
+    for id in ids {
+        let at = tenant
+            .licenses
+            .iter()
+            .position(|l| l.id == *id)
+            .ok_or_else(|| reply::not_found(format!("license {id} not found")))?;
+        let license = &tenant.licenses[at];
+        require_active(license, now)?;
+        let last = license
+            .upgraded_at
+            .unwrap_or(license.created_at)
+            .max(license.created_at);
+        if tokyo_date(last) >= today {
+            too_soon.push(id.to_string());
+        }
+        positions.push(at);
+    }
+    if !too_soon.is_empty() {
+        let tomorrow = tokyo_date(now + time::Duration::days(1));
+        return Err(reply::bad_request(format!(
+            "licenses can be upgraded only from the day after they were created or upgraded; not before {tomorrow}: {}",
+            too_soon.join(", ")
+        )));
+    }
+    Ok(positions)
+}
+
+/// Upgrades the licenses at `positions` and their keys to `version`; the
+/// licenses as the answer shows them.
+fn upgrade(
+    tenant: &mut ArcserveTenant,
+    positions: Vec<usize>,
+    version: &str,
+    now: OffsetDateTime,
+) -> Vec<Value> {
+    positions
+        .into_iter()
+        .map(|at| {
+            let license = &mut tenant.licenses[at];
+            license.version = version.to_string();
+            for key in &mut license.keys {
+                key.version = version.to_string();
+                key.value = key_value(version, key.id);
+            }
+            license.upgraded_at = Some(now);
+            license.updated_at = now;
+            license_json(license, now)
+        })
+        .collect()
 }
 
 async fn list_plans(
