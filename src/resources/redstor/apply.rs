@@ -36,69 +36,19 @@ pub async fn apply(
             attributes,
             dependencies,
         } => {
-            let mut parent = None;
-            if let Some(target) = reassign_to {
-                let parent_id = parent_id(context, target)?;
-                client.reassign(parent_id, *company_id).await?;
-                parent = Some(parent_id);
-            }
-            if let Some(enabled) = enabled {
-                client.set_enabled(*company_id, *enabled).await?;
-            }
-            context
-                .record(address, |record| {
-                    if let Some(record) = record {
-                        if let Some(parent) = parent {
-                            record.scope = company_scope(Some(parent));
-                        }
-                        record.attributes = attributes.clone();
-                        record.dependencies = dependencies.clone();
-                        record.status = Status::Ready;
-                    }
-                })
-                .await?;
-            Ok(match (reassign_to, enabled) {
-                (Some(_), Some(_)) => "moved, and enabled or disabled".into(),
-                (Some(_), None) => "moved to its new parent".into(),
-                (None, Some(true)) => "enabled".into(),
-                (None, _) => "disabled".into(),
-            })
+            let change = CompanyChange {
+                reassign_to: reassign_to.as_ref(),
+                enabled: *enabled,
+                attributes,
+                dependencies,
+            };
+            update_company(context, client, address, *company_id, change).await
         }
         RedstorOperation::ReplaceCompany {
             old_id,
             subscriptions,
             new,
-        } => {
-            refuse_replace_unless_allowed(context, address)?;
-            for subscription in client.subscriptions(*old_id).await? {
-                remove_subscription(context, client, *old_id, subscription.subscription_id).await?;
-            }
-            // Only the records still in the old company: a subscription that
-            // moved to another company in this apply keeps its new record.
-            let old = old_id.to_string();
-            context
-                .recorder
-                .change_each(subscriptions, |_, record| {
-                    if record
-                        .as_ref()
-                        .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
-                    {
-                        *record = None;
-                    }
-                })
-                .await
-                .map_err(|source| ApplyError::Record {
-                    source,
-                    then: "the subscriptions are removed at Redstor; the state could not record it",
-                })?;
-            client.delete_company(*old_id).await?;
-            context.record(address, |record| *record = None).await?;
-            let company = create_company(context, client, address, new).await?;
-            Ok(format!(
-                "deleted company {old_id}, created {}",
-                company.company_id
-            ))
-        }
+        } => replace_company(context, client, address, *old_id, subscriptions, new).await,
         RedstorOperation::DeleteCompany { company_id } => {
             let deleted = client.delete_company(*company_id).await?;
             context.record(address, |record| *record = None).await?;
@@ -117,27 +67,14 @@ pub async fn apply(
             subscription_id,
             attributes,
         } => {
-            if let Err(err) = client.convert_trial(*company_id, *subscription_id).await {
-                // A retried convert whose first answer was lost finds the
-                // trial converted already: that is success.
-                let converted = err.status() == Some(422)
-                    && client.subscriptions(*company_id).await?.iter().any(|s| {
-                        s.subscription_id == *subscription_id
-                            && s.trial_status == TrialStatus::Converted
-                    });
-                if !converted {
-                    return Err(err.into());
-                }
-            }
-            context
-                .record(address, |record| {
-                    if let Some(record) = record {
-                        record.attributes = attributes.clone();
-                        record.status = Status::Ready;
-                    }
-                })
-                .await?;
-            Ok("trial converted to a paid subscription".into())
+            convert_trial(
+                context,
+                client,
+                address,
+                (*company_id, *subscription_id),
+                attributes,
+            )
+            .await
         }
         RedstorOperation::ReplaceSubscription {
             old_company_id,
@@ -174,6 +111,123 @@ pub async fn apply(
             Ok("bound to the object a previous run created".into())
         }
     }
+}
+
+/// What an update changes of a company: its parent, whether it is
+/// enabled, and what the state records.
+struct CompanyChange<'a> {
+    reassign_to: Option<&'a CompanyParent>,
+    enabled: Option<bool>,
+    attributes: &'a serde_json::Value,
+    dependencies: &'a [Address],
+}
+
+/// Moves a company to another parent (a reassign: nothing is deleted)
+/// and/or enables or disables it, then records it.
+async fn update_company(
+    context: &Context,
+    client: &RedstorClient,
+    address: &Address,
+    company_id: Uuid,
+    change: CompanyChange<'_>,
+) -> Result<String, ApplyError> {
+    let mut parent = None;
+    if let Some(target) = change.reassign_to {
+        let parent_id = parent_id(context, target)?;
+        client.reassign(parent_id, company_id).await?;
+        parent = Some(parent_id);
+    }
+    if let Some(enabled) = change.enabled {
+        client.set_enabled(company_id, enabled).await?;
+    }
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                if let Some(parent) = parent {
+                    record.scope = company_scope(Some(parent));
+                }
+                record.attributes = change.attributes.clone();
+                record.dependencies = change.dependencies.to_vec();
+                record.status = Status::Ready;
+            }
+        })
+        .await?;
+    Ok(match (change.reassign_to, change.enabled) {
+        (Some(_), Some(_)) => "moved, and enabled or disabled".into(),
+        (Some(_), None) => "moved to its new parent".into(),
+        (None, Some(true)) => "enabled".into(),
+        (None, _) => "disabled".into(),
+    })
+}
+
+/// Removes the old company's subscriptions, deletes it, and creates the
+/// new one (only with `--allow-replace`: the old one's data goes).
+async fn replace_company(
+    context: &Context,
+    client: &RedstorClient,
+    address: &Address,
+    old_id: Uuid,
+    subscriptions: &[Address],
+    new: &NewCompany,
+) -> Result<String, ApplyError> {
+    refuse_replace_unless_allowed(context, address)?;
+    for subscription in client.subscriptions(old_id).await? {
+        remove_subscription(context, client, old_id, subscription.subscription_id).await?;
+    }
+    // Only the records still in the old company: a subscription that moved
+    // to another company in this apply keeps its new record.
+    let old = old_id.to_string();
+    context
+        .recorder
+        .change_each(subscriptions, |_, record| {
+            if record
+                .as_ref()
+                .is_some_and(|r| r.scope.company_id.as_deref() == Some(old.as_str()))
+            {
+                *record = None;
+            }
+        })
+        .await
+        .map_err(|source| ApplyError::Record {
+            source,
+            then: "the subscriptions are removed at Redstor; the state could not record it",
+        })?;
+    client.delete_company(old_id).await?;
+    context.record(address, |record| *record = None).await?;
+    let company = create_company(context, client, address, new).await?;
+    Ok(format!(
+        "deleted company {old_id}, created {}",
+        company.company_id
+    ))
+}
+
+/// Turns a trial into a paid subscription; a retried convert whose first
+/// answer was lost finds the trial converted already, which is success.
+async fn convert_trial(
+    context: &Context,
+    client: &RedstorClient,
+    address: &Address,
+    (company_id, subscription_id): (Uuid, Uuid),
+    attributes: &serde_json::Value,
+) -> Result<String, ApplyError> {
+    if let Err(err) = client.convert_trial(company_id, subscription_id).await {
+        let converted = err.status() == Some(422)
+            && client.subscriptions(company_id).await?.iter().any(|s| {
+                s.subscription_id == subscription_id && s.trial_status == TrialStatus::Converted
+            });
+        if !converted {
+            return Err(err.into());
+        }
+    }
+    context
+        .record(address, |record| {
+            if let Some(record) = record {
+                record.attributes = attributes.clone();
+                record.status = Status::Ready;
+            }
+        })
+        .await?;
+    Ok("trial converted to a paid subscription".into())
 }
 
 /// Destroying a company's data needs the user's explicit consent.
