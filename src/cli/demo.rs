@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::{Exit, output, runtime};
 use crate::Error;
-use crate::api::arcserve::{LicenseChanges, NewLicense};
+use crate::api::arcserve::{ArcserveClient, LicenseChanges, NewLicense};
 use crate::api::ecl::EclClients;
 use crate::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use crate::api::keystone::{EclCredentials, Keystone};
@@ -23,12 +23,13 @@ use crate::api::redstor_auth::{RedstorAuth, RedstorCredentials};
 use crate::api::redstor_reports::Operation;
 use crate::apply::{ApplyOptions, Outcome, Silent};
 use crate::manifest::{self, Kind};
+use crate::plan::Plan;
 use crate::plan::render::{self, Style};
 use crate::report::usage::{self, UsageReport};
 use crate::report::{drift, usage_read};
 use crate::resources::EclTenantSpec;
 use crate::sim::{SimConfig, Simulator};
-use crate::state::StateFile;
+use crate::state::{State, StateFile};
 use crate::workflow::Workspace;
 
 #[derive(Debug, clap::Args)]
@@ -60,25 +61,61 @@ async fn against_simulator(
     desired: &manifest::Desired,
     sim: &Simulator,
 ) -> Result<Exit, Error> {
-    let base_url = sim.base_url();
-    let base_url = base_url.as_str();
     step("entitle sim (in-process)")?;
     say(&format!(
-        "listening on {base_url}; ECL account `demo`, Redstor service account `{}`",
+        "listening on {}; ECL account `demo`, Redstor service account `{}`",
+        sim.base_url(),
         sim.redstor_account().client_id
     ))?;
-
     let dir = tempfile::tempdir().map_err(|source| Error::Io {
         what: "could not make a temporary directory for the demo's state".into(),
         source,
     })?;
+    let (workspace, redstor) = workspace_on(sim, manifests, dir.path())?;
+    let portal = Portal::of_first_tenant(&workspace, desired, redstor)?;
+    portal.make_a_license().await?;
+
+    let Some(again) = plan_apply_plan_again(&workspace, manifests).await? else {
+        return Ok(Exit::Error);
+    };
+    let state = workspace.state_file.load_or_new()?;
+    portal.change_a_license(&state).await?;
+    portal.change_the_companies(&state).await?;
+
+    step(&format!("entitle drift {}", manifests.display()))?;
+    print_block(&drift::text(&workspace.drift().await?))?;
+
+    // A day of backups later, the MSP's weekly look at its customers.
+    sim.advance_clock(Duration::from_secs(86_400));
+    step("(a day passes in the simulator: the first backups ran)")?;
+    step("entitle report backups --format markdown")?;
+    let redstor = &portal.redstor;
+    let root = usage_read::resolve_company(redstor, Some(&state), None).await?;
+    let backups = usage_read::statuses(redstor, Operation::Backups, root, None).await?;
+    print_block(&usage::markdown(&UsageReport::Status(backups)))?;
+    say("The state file of this run was in a temporary directory and is gone now.")?;
+    Ok(if again.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
+}
+
+/// The workspace the demo runs in: the simulator's clients, a state file
+/// in `state_dir`; and the RedAPI client, for the changes made "by hand".
+fn workspace_on(
+    sim: &Simulator,
+    manifests: &std::path::Path,
+    state_dir: &std::path::Path,
+) -> Result<(Workspace, RedstorClient), Error> {
+    let base_url = sim.base_url();
     let http = HttpClient::new(HttpConfig::default())?;
-    let base = checked_base_url(base_url, "the simulator URL")?;
+    let base = checked_base_url(&base_url, "the simulator URL")?;
     let keystone = Arc::new(Keystone::new(
         http.clone(),
         EclCredentials::demo(join_segments(&base, &["v3"])?),
     ));
-    let clients = EclClients::new(http.clone(), keystone, Some(base_url.to_string()));
+    let clients = EclClients::new(http.clone(), keystone, Some(base_url.clone()));
     let account = sim.redstor_account();
     let redstor = RedstorClient::new(
         http.clone(),
@@ -95,38 +132,20 @@ async fn against_simulator(
     );
     let workspace = Workspace {
         paths: vec![manifests.to_path_buf()],
-        state_file: StateFile::new(dir.path().join("entitle.state.json")),
+        state_file: StateFile::new(state_dir.join("entitle.state.json")),
         lock_timeout: Duration::ZERO,
-        clients: clients.clone(),
+        clients,
         redstor: RedstorAccess::new(redstor.clone()),
     };
+    Ok((workspace, redstor))
+}
 
-    // A license someone made in the portal, in the first tenant.
-    let first_tenant = desired
-        .specs::<EclTenantSpec>()
-        .next()
-        .map(|(r, spec)| (r.metadata.name.clone(), spec.clone()));
-    let Some((tenant_name, tenant)) = first_tenant else {
-        return Err(Error::usage(
-            "the demo manifests declare no EclTenant",
-            "run the demo on examples/",
-        ));
-    };
-    let client = clients.arcserve_for(&tenant.tenant_id, tenant.region.as_str(), None)?;
-    let plans = client.list_plans().await?;
-    if let Some(plan) = plans.first() {
-        client
-            .create_license(&NewLicense {
-                name: "made-in-the-portal".into(),
-                plan_id: plan.id,
-                number_of_standalone_keys: 1,
-            })
-            .await?;
-        say(&format!(
-            "made license `made-in-the-portal` in {tenant_name} by hand, outside entitle"
-        ))?;
-    }
-
+/// Plan, apply, and plan again, each printed; the second plan, or `None`
+/// when the apply did not succeed.
+async fn plan_apply_plan_again(
+    workspace: &Workspace,
+    manifests: &std::path::Path,
+) -> Result<Option<Plan>, Error> {
     let style = Style::default();
     step(&format!("entitle plan {}", manifests.display()))?;
     let planned = workspace.plan(&[]).await?;
@@ -157,22 +176,79 @@ async fn against_simulator(
         }?;
     }
     if !report.succeeded() {
-        return Ok(Exit::Error);
+        return Ok(None);
     }
 
     step(&format!("entitle plan {} (again)", manifests.display()))?;
     let again = workspace.plan(&[]).await?;
     print_block(&render::text(&again.plan, style))?;
+    Ok(Some(again.plan))
+}
 
-    // Someone raises a key count in the portal.
-    let state = workspace.state_file.load_or_new()?;
-    let changed = state
-        .of_kind(Kind::ArcserveLicense)
-        .find(|(_, r)| r.scope.tenant_id.as_deref() == Some(tenant.tenant_id.as_str()))
-        .and_then(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
-    if let Some((address, id)) = changed {
-        let license = client.get_license(id).await?;
-        client
+/// Someone working in the vendors' portals, behind entitle's back.
+struct Portal {
+    tenant_name: String,
+    tenant: EclTenantSpec,
+    client: ArcserveClient,
+    redstor: RedstorClient,
+}
+
+impl Portal {
+    /// In the first tenant the manifests declare.
+    fn of_first_tenant(
+        workspace: &Workspace,
+        desired: &manifest::Desired,
+        redstor: RedstorClient,
+    ) -> Result<Portal, Error> {
+        let Some((resource, tenant)) = desired.specs::<EclTenantSpec>().next() else {
+            return Err(Error::usage(
+                "the demo manifests declare no EclTenant",
+                "run the demo on examples/",
+            ));
+        };
+        let client =
+            workspace
+                .clients
+                .arcserve_for(&tenant.tenant_id, tenant.region.as_str(), None)?;
+        Ok(Portal {
+            tenant_name: resource.metadata.name.clone(),
+            tenant: tenant.clone(),
+            client,
+            redstor,
+        })
+    }
+
+    /// A license someone made in the portal.
+    async fn make_a_license(&self) -> Result<(), Error> {
+        let plans = self.client.list_plans().await?;
+        let Some(plan) = plans.first() else {
+            return Ok(());
+        };
+        self.client
+            .create_license(&NewLicense {
+                name: "made-in-the-portal".into(),
+                plan_id: plan.id,
+                number_of_standalone_keys: 1,
+            })
+            .await?;
+        say(&format!(
+            "made license `made-in-the-portal` in {} by hand, outside entitle",
+            self.tenant_name
+        ))
+    }
+
+    /// Someone raises a managed license's key count.
+    async fn change_a_license(&self, state: &State) -> Result<(), Error> {
+        let tenant_id = self.tenant.tenant_id.as_str();
+        let managed = state
+            .of_kind(Kind::ArcserveLicense)
+            .find(|(_, r)| r.scope.tenant_id.as_deref() == Some(tenant_id))
+            .and_then(|(address, r)| Some((address, r.remote_id.as_deref()?.parse().ok()?)));
+        let Some((address, id)) = managed else {
+            return Ok(());
+        };
+        let license = self.client.get_license(id).await?;
+        self.client
             .update_license(
                 id,
                 &LicenseChanges {
@@ -183,41 +259,26 @@ async fn against_simulator(
             .await?;
         step(&format!(
             "(someone adds 5 standalone keys to {address} in the portal)"
-        ))?;
+        ))
     }
 
-    // Someone disables a managed customer and adds one in the portal.
-    let managed_company = state
-        .of_kind(Kind::RedstorCompany)
-        .find_map(|(address, r)| Some((address.clone(), r.remote_id.as_deref()?.parse().ok()?)));
-    if let Some((address, id)) = managed_company {
-        redstor.set_enabled(id, false).await?;
-        let root = redstor.root_company().await?;
-        redstor
+    /// Someone disables a managed customer and adds one.
+    async fn change_the_companies(&self, state: &State) -> Result<(), Error> {
+        let managed = state
+            .of_kind(Kind::RedstorCompany)
+            .find_map(|(address, r)| Some((address, r.remote_id.as_deref()?.parse().ok()?)));
+        let Some((address, id)) = managed else {
+            return Ok(());
+        };
+        self.redstor.set_enabled(id, false).await?;
+        let root = self.redstor.root_company().await?;
+        self.redstor
             .create_customer(root.company_id, "Walk-in Customer", CompanyType::Customer)
             .await?;
         step(&format!(
             "(someone disables {address} and adds `Walk-in Customer` in the Redstor portal)"
-        ))?;
+        ))
     }
-
-    step(&format!("entitle drift {}", manifests.display()))?;
-    let report = workspace.drift().await?;
-    print_block(&drift::text(&report))?;
-
-    // A day of backups later, the MSP's weekly look at its customers.
-    sim.advance_clock(Duration::from_secs(86_400));
-    step("(a day passes in the simulator: the first backups ran)")?;
-    step("entitle report backups --format markdown")?;
-    let root = usage_read::resolve_company(&redstor, Some(&state), None).await?;
-    let backups = usage_read::statuses(&redstor, Operation::Backups, root, None).await?;
-    print_block(&usage::markdown(&UsageReport::Status(backups)))?;
-    say("The state file of this run was in a temporary directory and is gone now.")?;
-    Ok(if again.plan.is_empty() {
-        Exit::Success
-    } else {
-        Exit::Error
-    })
 }
 
 fn step(title: &str) -> Result<(), Error> {
