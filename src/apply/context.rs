@@ -138,19 +138,6 @@ impl ApplyError {
         }
     }
 
-    /// The HTTP status the server answered, when it is an API failure.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApplyError::Api(source)
-            | ApplyError::Ambiguous { source, .. }
-            | ApplyError::Exists { source, .. } => source.status(),
-            ApplyError::Record { .. }
-            | ApplyError::Refused { .. }
-            | ApplyError::TimedOut { .. }
-            | ApplyError::Unconfirmed(_) => None,
-        }
-    }
-
     /// Whether the request surely was not carried out: the server refused
     /// it (4xx), or nothing was sent.
     pub fn certainly_not_done(&self) -> bool {
