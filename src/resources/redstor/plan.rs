@@ -200,9 +200,8 @@ struct Account<'a> {
 struct DeclaredCompany<'a> {
     resource: &'a Resource,
     spec: &'a RedstorCompanySpec,
-    /// Its name at Redstor.
-    name: String,
-    /// The attributes the manifest asks for.
+    /// The attributes the manifest asks for (`company_name` is its name at
+    /// Redstor).
     wanted: CompanyAttributes,
     record: Option<&'a ResourceState>,
     observed: Option<&'a Company>,
@@ -266,17 +265,15 @@ impl<'a> Account<'a> {
         resource: &'a Resource,
         spec: &'a RedstorCompanySpec,
     ) -> DeclaredCompany<'a> {
-        let name = spec.name_at_redstor(&resource.metadata.name).to_string();
         DeclaredCompany {
             resource,
             spec,
             wanted: CompanyAttributes {
-                company_name: name.clone(),
+                company_name: spec.name_at_redstor(&resource.metadata.name).to_string(),
                 company_type: spec.company_type.into(),
                 parent: spec.parent.clone(),
                 enabled: spec.enabled,
             },
-            name,
             record: self.context.input.prior.get(&resource.address),
             observed: self
                 .bound
@@ -516,7 +513,7 @@ impl<'a> DeclaredCompany<'a> {
             return false;
         }
         if self.spec.company_name.is_none()
-            && let Some(problem) = company_name_problem(&self.name)
+            && let Some(problem) = company_name_problem(&self.wanted.company_name)
         {
             out.errors.push(self.error(
                 format!("{problem} (the name comes from metadata.name)"),
@@ -529,7 +526,7 @@ impl<'a> DeclaredCompany<'a> {
 
     fn new_company(&self, placement: &Placement) -> NewCompany {
         NewCompany {
-            name: self.name.clone(),
+            name: self.wanted.company_name.clone(),
             company_type: self.spec.company_type.into(),
             parent: placement.parent.clone(),
             enabled: self.spec.enabled,
@@ -565,7 +562,7 @@ impl<'a> DeclaredCompany<'a> {
                 Some(address.clone()),
                 format!(
                     "a company named `{}` already exists there ({id}), and the state does not manage it",
-                    self.name
+                    self.wanted.company_name
                 ),
             )
             .hint(format!(
