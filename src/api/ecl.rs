@@ -180,7 +180,7 @@ impl EclSession {
 }
 
 /// What a refused or forbidden token means here.
-const AUTH_HINTS: AuthHints = AuthHints {
+pub(crate) const AUTH_HINTS: AuthHints = AuthHints {
     refused: (
         "the server refused the token",
         "if OS_TOKEN is set it may have expired: unset it or supply a fresh one; otherwise check OS_USERNAME and OS_PASSWORD",

@@ -76,10 +76,7 @@ pub struct ProposalClient {
 /// ("Unauthorized" in its documents), as it does a token of another tenant:
 /// after one renewal, a 403 is one of the two.
 const AUTH_HINTS: AuthHints = AuthHints {
-    refused: (
-        "the server refused the token",
-        "if OS_TOKEN is set it may have expired: unset it or supply a fresh one; otherwise check OS_USERNAME and OS_PASSWORD",
-    ),
+    refused: super::ecl::AUTH_HINTS.refused,
     forbidden: (
         "the Proposal API refused the token, also after renewing it",
         "check OS_USERNAME and OS_PASSWORD (or OS_TOKEN), and that the credentials have access to the tenantId in the manifest",

@@ -150,7 +150,7 @@ impl Provider for ArcserveLicenses {
     type Operation = LicenseOperation;
 
     async fn refresh(scope: Scope<'_>, clients: Clients<'_>) -> Result<LicensesLive, ApiError> {
-        let mut tenants = tenants_in_play(scope.desired, scope.state);
+        let tenants = tenants_to_read(scope);
         match scope.purpose {
             Purpose::Plan => {
                 let wants_orders = |tenant: &str, live: &TenantLive| {
@@ -158,10 +158,7 @@ impl Provider for ArcserveLicenses {
                 };
                 observe::refresh(&tenants, clients.ecl, &wants_orders).await
             }
-            Purpose::Drift => {
-                tenants.extend(super::ecl_tenant::declared_refs(scope.desired));
-                observe::refresh(&tenants, clients.ecl, &|_, _| false).await
-            }
+            Purpose::Drift => observe::refresh(&tenants, clients.ecl, &|_, _| false).await,
         }
     }
 
@@ -199,10 +196,18 @@ impl Provider for ArcserveLicenses {
     }
 
     fn drift(scope: Scope<'_>, live: &LicensesLive, report: &mut DriftReport) {
-        let mut tenants = tenants_in_play(scope.desired, scope.state);
-        tenants.extend(super::ecl_tenant::declared_refs(scope.desired));
-        drift::drift(scope.state, live, &tenants, report);
+        drift::drift(scope.state, live, &tenants_to_read(scope), report);
     }
+}
+
+/// The tenants whose licenses are read: those in play, and for drift also
+/// every declared tenant (to list the licenses in it that no record knows).
+fn tenants_to_read(scope: Scope<'_>) -> Vec<super::ecl_tenant::TenantRef> {
+    let mut tenants = tenants_in_play(scope.desired, scope.state);
+    if scope.purpose == Purpose::Drift {
+        tenants.extend(super::ecl_tenant::declared_refs(scope.desired));
+    }
+    tenants
 }
 
 #[cfg(test)]
