@@ -375,23 +375,29 @@ impl RedstorClient {
     }
 
     /// Subscribes a company to a product edition, as a trial or paid. Not
-    /// idempotent: an ambiguous failure is resolved by listing.
+    /// idempotent: an ambiguous failure is resolved by listing. `None` when
+    /// the server answered `204 No Content` (documented): the subscription
+    /// is then found by listing too.
     pub async fn subscribe(
         &self,
         company: Uuid,
         product_id: u32,
         edition_id: u32,
         trial: bool,
-    ) -> Result<Subscription, ApiError> {
+    ) -> Result<Option<Subscription>, ApiError> {
         let company = company.to_string();
         let mut segments = vec!["companies", company.as_str(), "subscriptions"];
         if trial {
             segments.push("trial");
         }
         let body = json!({ "productId": product_id, "editionId": edition_id });
-        self.send(Request::new(Method::POST, self.url(&segments)?).json(body))
-            .await?
-            .json()
+        let response = self
+            .send(Request::new(Method::POST, self.url(&segments)?).json(body))
+            .await?;
+        if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
+            return Ok(None);
+        }
+        response.json().map(Some)
     }
 
     /// Turns an active trial into a paid subscription.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Exit, output, runtime};
 use crate::Error;
-use crate::sim::{Faults, SimConfig, Simulator, redstor};
+use crate::sim::{Behaviour, Behaviours, Faults, SimConfig, Simulator, redstor};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,6 +24,27 @@ pub struct Args {
     pub token_ttl: Duration,
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// Behave in a way the vendor documents allow but the simulator does not
+    /// by default (repeatable, comma-separated, or `all`; changed at
+    /// `PUT /_sim/behaviours`).
+    #[arg(long = "behave", value_name = "BEHAVIOUR", value_delimiter = ',', value_parser = behaviours)]
+    pub behave: Vec<Vec<Behaviour>>,
+}
+
+/// A behaviour's name, or `all`.
+fn behaviours(value: &str) -> Result<Vec<Behaviour>, String> {
+    if value == "all" {
+        return Ok(Behaviour::all().into_iter().collect());
+    }
+    <Behaviour as clap::ValueEnum>::from_str(value, false)
+        .map(|behaviour| vec![behaviour])
+        .map_err(|_| {
+            let known: Vec<String> = Behaviour::all().into_iter().map(Behaviour::name).collect();
+            format!(
+                "`{value}` is not a behaviour; choose from all, {}",
+                known.join(", ")
+            )
+        })
 }
 
 /// Faults to inject from the start (they can be changed at `PUT /_sim/faults`).
@@ -100,6 +121,7 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             drop_rate: args.faults.drop_rate,
             only: None,
         },
+        behaviours: Behaviours::new(args.behave.into_iter().flatten()),
         redstor_account: None,
     };
     let data = config.data.clone();

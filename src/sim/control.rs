@@ -1,5 +1,5 @@
 //! `/_sim/...`: the simulator's own controls. Request counts per route,
-//! faults, the simulated clock, reset and a dump of the whole store. No
+//! faults, the documented behaviours switched on, the simulated clock, reset and a dump of the whole store. No
 //! auth and no faults here: these are for the person or test driving it.
 
 use std::sync::Arc;
@@ -16,12 +16,13 @@ use time::format_description::well_known::Rfc3339;
 
 use super::reply::Reject;
 use super::store::Store;
-use super::{Faults, Shared, reply};
+use super::{Behaviour, Behaviours, Faults, Shared, reply};
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/_sim/metrics", get(metrics).delete(clear_metrics))
         .route("/_sim/faults", get(get_faults).put(put_faults))
+        .route("/_sim/behaviours", get(get_behaviours).put(put_behaviours))
         .route("/_sim/clock", get(get_clock).put(put_clock))
         .route("/_sim/reset", post(reset))
         .route("/_sim/dump", get(dump))
@@ -58,6 +59,27 @@ async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Re
     }
     *Shared::lock(&shared.faults) = faults.clone();
     Ok(reply::json(StatusCode::OK, json!(faults)))
+}
+
+async fn get_behaviours(State(shared): State<Arc<Shared>>) -> Response {
+    let behaviours = Shared::lock(&shared.behaviours).clone();
+    reply::json(StatusCode::OK, json!(behaviours))
+}
+
+/// A JSON array of behaviour names replaces the set switched on.
+async fn put_behaviours(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, Reject> {
+    let behaviours: Behaviours = serde_json::from_slice(&body).map_err(|err| {
+        let known: Vec<String> = Behaviour::all().into_iter().map(Behaviour::name).collect();
+        reply::bad_request(format!(
+            "send a JSON array of behaviour names ({}): {err}",
+            known.join(", ")
+        ))
+    })?;
+    *Shared::lock(&shared.behaviours) = behaviours.clone();
+    Ok(reply::json(StatusCode::OK, json!(behaviours)))
 }
 
 fn clock_json(now: OffsetDateTime) -> Value {
@@ -120,6 +142,7 @@ async fn reset(State(shared): State<Arc<Shared>>) -> Response {
     }
     Shared::lock(&shared.metrics).clear();
     *Shared::lock(&shared.faults) = Faults::default();
+    *Shared::lock(&shared.behaviours) = Behaviours::default();
     shared.persist();
     reply::json(StatusCode::OK, json!({}))
 }

@@ -7,7 +7,7 @@
 //! and the Redstor RedAPI v1 at its own root paths (`/connect/token`,
 //! `/companies/...`, `/users/list`, `/products/...`; see [`redstor`] and
 //! [`RedstorAccount`]); `/_sim/...` controls the simulator itself
-//! (metrics, faults, clock, reset, dump). It validates like the vendor
+//! (metrics, faults, behaviours, clock, reset, dump). It validates like the vendor
 //! documents say, answers with their status codes and error bodies, keeps
 //! its data in memory or in a JSON file, and can inject latency, 500s, 429s
 //! and responses dropped after the change was made.
@@ -16,6 +16,7 @@
 //! clients in `crate::api`.
 
 mod arcserve;
+mod behaviour;
 pub mod catalog;
 mod control;
 mod keystone;
@@ -36,6 +37,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use behaviour::{Behaviour, Behaviours};
 pub use redstor::RedstorAccount;
 use store::Store;
 
@@ -51,6 +53,8 @@ pub struct SimConfig {
     pub token_ttl: Duration,
     /// Faults from the start.
     pub faults: Faults,
+    /// Documented behaviours other than the default, from the start.
+    pub behaviours: Behaviours,
     /// The Redstor service account to trust. When absent: the key beside
     /// `data` (`<data>.redstor-key.pem`, made on first start), or, without
     /// `data`, one generated in memory when first needed.
@@ -64,6 +68,7 @@ impl Default for SimConfig {
             provisioning_delay: Duration::from_secs(2),
             token_ttl: Duration::from_secs(3600),
             faults: Faults::default(),
+            behaviours: Behaviours::default(),
             redstor_account: None,
         }
     }
@@ -107,6 +112,7 @@ pub enum SimError {
 pub(crate) struct Shared {
     store: Mutex<Store>,
     faults: Mutex<Faults>,
+    behaviours: Mutex<Behaviours>,
     metrics: Mutex<BTreeMap<String, u64>>,
     provisioning_delay: Duration,
     token_ttl: Duration,
@@ -127,6 +133,15 @@ impl Shared {
 
     pub(crate) fn faults(&self) -> Faults {
         Self::lock(&self.faults).clone()
+    }
+
+    pub(crate) fn behaviours(&self) -> Behaviours {
+        Self::lock(&self.behaviours).clone()
+    }
+
+    /// Whether a documented-but-unchosen behaviour is switched on.
+    pub(crate) fn behaves(&self, behaviour: Behaviour) -> bool {
+        Self::lock(&self.behaviours).has(behaviour)
     }
 
     /// Writes the data file, when there is one. Called after every change.
@@ -190,6 +205,7 @@ impl Simulator {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: Mutex::new(config.faults),
+            behaviours: Mutex::new(config.behaviours),
             metrics: Mutex::new(BTreeMap::new()),
             provisioning_delay: config.provisioning_delay,
             token_ttl: config.token_ttl,

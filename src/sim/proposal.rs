@@ -18,7 +18,7 @@ use time::macros::format_description;
 use super::proposal_xml::{self, ArcserveEntry, ArcserveKeyEntry, ArcserveProposal};
 use super::reply::{self, Reject};
 use super::store::{ArcserveTenant, License, Order, Phase, StoredDocument, StoredProposal};
-use super::{Shared, catalog};
+use super::{Behaviour, Shared, catalog};
 use crate::resources::proposal_catalog::{self, Language, Service};
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -39,7 +39,12 @@ fn tenant(shared: &Shared, headers: &HeaderMap, raw: &str) -> Result<String, Rej
         .filter(|c| *c != '-')
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    reply::authorize(shared, headers, &compact, StatusCode::FORBIDDEN)?;
+    let bad_token = if shared.behaves(Behaviour::ProposalAuth401) {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::FORBIDDEN
+    };
+    reply::authorize(shared, headers, &compact, bad_token)?;
     Ok(compact)
 }
 

@@ -408,7 +408,8 @@ fn companies_and_subscriptions_made_elsewhere_are_imported_then_managed() {
         let subscription = client
             .subscribe(company.company_id, 4, 41, false)
             .await
-            .unwrap();
+            .unwrap()
+            .expect("the simulator answers a subscribe with the subscription by default");
         (company, subscription)
     });
     let project = Project::new(&sim);

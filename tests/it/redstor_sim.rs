@@ -444,13 +444,13 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
         &format!("/companies/{alpha}/customers"),
         Some(json!({ "companyName": "Sub", "type": "Customer" })),
     );
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let reply = api.send(
         Method::POST,
         &format!("/companies/{partner}/customers"),
         Some(json!({ "companyName": "alpha LTD", "type": "Customer" })),
     );
-    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     for bad in [
         json!({ "companyName": "  ", "type": "Customer" }),
         json!({ "companyName": "x".repeat(101), "type": "Customer" }),
@@ -471,7 +471,7 @@ fn a_three_level_tree_is_listed_direct_and_transitive() {
     let reply = api.send(Method::PATCH, &format!("/companies/{beta}/enable"), None);
     assert_eq!(reply.body["isEnabled"], true);
     let reply = api.send(Method::PATCH, &format!("/companies/{root}/disable"), None);
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 
     // Users are generated per company.
     let users = api.get(&format!("/users/list?companyId={alpha}"));
@@ -591,9 +591,9 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
     let customer = api.create(&sub_partner, "Customer X", "Customer");
 
     let delete = |id: &str| api.send(Method::DELETE, &format!("/companies/{id}"), None);
-    assert_eq!(delete(&root).status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(delete(&root).status, StatusCode::BAD_REQUEST);
     let reply = delete(&sub_partner);
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body["detail"].as_str().unwrap().contains("customer"));
 
     // Reassign: a cycle is refused, a move is made.
@@ -606,20 +606,11 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
     };
     assert_eq!(
         reassign(&sub_partner, &partner).status,
-        StatusCode::UNPROCESSABLE_ENTITY
+        StatusCode::BAD_REQUEST
     );
-    assert_eq!(
-        reassign(&partner, &partner).status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        reassign(&customer, &other).status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        reassign(&other, &root).status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(reassign(&partner, &partner).status, StatusCode::BAD_REQUEST);
+    assert_eq!(reassign(&customer, &other).status, StatusCode::BAD_REQUEST);
+    assert_eq!(reassign(&other, &root).status, StatusCode::BAD_REQUEST);
     let moved = reassign(&other, &customer);
     assert_eq!(moved.status, StatusCode::OK);
     assert_eq!(moved.body["parentCompanyId"], other.as_str());
@@ -629,9 +620,12 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
     );
     // A name clash under the new parent.
     api.create(&partner, "Customer X", "Customer");
-    assert_eq!(reassign(&partner, &customer).status, StatusCode::CONFLICT);
+    assert_eq!(
+        reassign(&partner, &customer).status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
-    assert_eq!(delete(&sub_partner).status, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&sub_partner).status, StatusCode::OK);
     assert_eq!(
         api.get(&format!("/companies/{sub_partner}")).status,
         StatusCode::NOT_FOUND
@@ -639,10 +633,10 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
 
     // A subscription blocks a delete until it is removed.
     let subscription = api.subscribe(&customer, 4, 41, false);
-    assert_eq!(subscription.status, StatusCode::CREATED);
+    assert_eq!(subscription.status, StatusCode::OK);
     let id = subscription.body["subscriptionId"].as_str().unwrap();
     let reply = delete(&customer);
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
         reply.body["detail"]
             .as_str()
@@ -655,7 +649,7 @@ fn deleting_waits_for_customers_and_subscriptions_and_reassigning_refuses_cycles
         None,
     );
     assert_eq!(removed.status, StatusCode::OK);
-    assert_eq!(delete(&customer).status, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&customer).status, StatusCode::OK);
 }
 
 #[test]
@@ -667,14 +661,14 @@ fn subscriptions_trials_conversion_and_queued_removal() {
     let path = format!("/companies/{company}/subscriptions");
 
     let paid = api.subscribe(&company, 4, 41, false);
-    assert_eq!(paid.status, StatusCode::CREATED);
+    assert_eq!(paid.status, StatusCode::OK);
     assert_eq!(paid.body["trialStatus"], "NotUsed");
     assert_eq!(paid.body["isActive"], true);
     let paid_id = paid.body["subscriptionId"].as_str().unwrap().to_string();
     assert_eq!(paid_id, paid_id.to_lowercase());
     assert_eq!(
         api.subscribe(&company, 4, 42, false).status,
-        StatusCode::CONFLICT
+        StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
         api.subscribe(&company, 4, 911, false).status,
@@ -690,7 +684,7 @@ fn subscriptions_trials_conversion_and_queued_removal() {
     );
 
     let trial = api.subscribe(&company, 91, 911, true);
-    assert_eq!(trial.status, StatusCode::CREATED);
+    assert_eq!(trial.status, StatusCode::OK);
     assert_eq!(trial.body["trialStatus"], "Active");
     let trial_id = trial.body["subscriptionId"].as_str().unwrap().to_string();
     let convert =
@@ -737,7 +731,7 @@ fn subscriptions_trials_conversion_and_queued_removal() {
     assert_eq!(queued["isActive"], false);
     // The product can be taken again while the old one is being removed.
     let again = api.subscribe(&company, 130, 1302, true);
-    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.status, StatusCode::OK);
     let again_id = again.body["subscriptionId"].as_str().unwrap().to_string();
     // A trial goes at once, whatever its age.
     assert_eq!(remove(&api, &trial_id).status, StatusCode::OK);
@@ -787,7 +781,7 @@ fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
     );
     assert_eq!(reply.status, StatusCode::ACCEPTED);
     let reply = api.send(Method::DELETE, &format!("/companies/{company}"), None);
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(
         reply.body["detail"]
             .as_str()
@@ -796,7 +790,7 @@ fn a_queued_removal_blocks_the_company_delete_until_it_is_done() {
     );
     sim.advance_clock(5);
     let reply = api.send(Method::DELETE, &format!("/companies/{company}"), None);
-    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(reply.status, StatusCode::OK);
 }
 
 #[test]
@@ -810,17 +804,14 @@ fn consumption_and_job_statuses_are_generated_deterministically() {
         .collect();
     assert_eq!(
         api.subscribe(&root, 130, 1301, false).status,
-        StatusCode::CREATED
+        StatusCode::OK
     );
     for (n, customer) in customers.iter().enumerate() {
-        assert_eq!(
-            api.subscribe(customer, 4, 41, false).status,
-            StatusCode::CREATED
-        );
+        assert_eq!(api.subscribe(customer, 4, 41, false).status, StatusCode::OK);
         if n % 2 == 0 {
             assert_eq!(
                 api.subscribe(customer, 91, 911, true).status,
-                StatusCode::CREATED
+                StatusCode::OK
             );
         }
     }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 use super::plan::{being_removed, company_scope, same_name, subscription_record};
+use crate::api::ApiError;
 use crate::api::redstor::{Company, RedstorClient, Removal, Subscription, TrialStatus};
 use crate::apply::context::{ApplyError, Context, subject};
 use crate::apply::steps::{Polled, Resolution, create_resolving, poll_until};
@@ -289,15 +290,16 @@ async fn create_company(
                 .create_customer(parent, &new.name, new.company_type)
                 .await?)
         },
-        |_| async move {
-            let children = client.customers(parent).await?;
-            Ok(children
-                .into_iter()
-                .find(|c| same_name(&c.company_name, &new.name)))
-        },
+        |_| async move { Ok(find_company(client, parent, &new.name).await?) },
     )
-    .await
-    .map_err(|err| conflict_hint(err, address))?;
+    .await;
+    let company = match company {
+        Ok(company) => company,
+        Err(err) => {
+            let taken = find_company(client, parent, &new.name).await;
+            return Err(duplicate_hint(err, address, taken));
+        }
+    };
     context
         .record(address, |record| {
             if let Some(record) = record {
@@ -324,16 +326,75 @@ const LOOK_AGAIN: Resolution = Resolution {
     read_back_first: false,
 };
 
-/// A 409 on create means the name or product is taken by an object the
-/// state does not know: say how to adopt it.
-fn conflict_hint(err: ApplyError, address: &Address) -> ApplyError {
+/// A create refused with 409 or 422 (RedAPI documents no duplicate code;
+/// 422 is its client error) is a duplicate when the name or product is
+/// indeed taken by an object the state does not know: then say how to
+/// adopt it. Otherwise the refusal stands as the server gave it.
+fn duplicate_hint<T>(
+    err: ApplyError,
+    address: &Address,
+    taken: Result<Option<T>, ApiError>,
+) -> ApplyError {
     match err {
-        ApplyError::Api(source) if source.status() == Some(409) => ApplyError::Exists {
-            source,
-            address: address.to_string(),
-        },
+        ApplyError::Api(source)
+            if matches!(source.status(), Some(409 | 422)) && matches!(taken, Ok(Some(_))) =>
+        {
+            ApplyError::Exists {
+                source,
+                address: address.to_string(),
+            }
+        }
         other => other,
     }
+}
+
+/// The company of this name directly below `parent`, read back.
+async fn find_company(
+    client: &RedstorClient,
+    parent: Uuid,
+    name: &str,
+) -> Result<Option<Company>, ApiError> {
+    let children = client.customers(parent).await?;
+    Ok(children
+        .into_iter()
+        .find(|c| same_name(&c.company_name, name)))
+}
+
+/// The company's subscription to `product_id` that is not being removed,
+/// read back.
+async fn find_subscription(
+    client: &RedstorClient,
+    company: Uuid,
+    product_id: u32,
+) -> Result<Option<Subscription>, ApiError> {
+    let listed = client.subscriptions(company).await?;
+    Ok(listed
+        .into_iter()
+        .find(|s| s.product_id == product_id && !being_removed(s)))
+}
+
+/// Subscribes; an answer without the subscription (204) is completed by
+/// reading it back.
+async fn subscribe(
+    client: &RedstorClient,
+    address: &Address,
+    company: Uuid,
+    new: &NewSubscription,
+) -> Result<Subscription, ApplyError> {
+    let answered = client
+        .subscribe(company, new.product_id, new.edition_id, new.trial)
+        .await?;
+    if let Some(subscription) = answered {
+        return Ok(subscription);
+    }
+    find_subscription(client, company, new.product_id)
+        .await?
+        .ok_or_else(|| {
+            ApplyError::Unconfirmed(format!(
+                "{address}: RedAPI answered the subscribe with no content, and company {company} lists no subscription to product {}",
+                new.product_id
+            ))
+        })
 }
 
 async fn create_subscription(
@@ -368,20 +429,17 @@ async fn create_subscription(
         context,
         address,
         LOOK_AGAIN,
-        || async move {
-            Ok(client
-                .subscribe(company, new.product_id, new.edition_id, new.trial)
-                .await?)
-        },
-        |_| async move {
-            let listed = client.subscriptions(company).await?;
-            Ok(listed
-                .into_iter()
-                .find(|s| s.product_id == new.product_id && !being_removed(s)))
-        },
+        || subscribe(client, address, company, new),
+        |_| async move { Ok(find_subscription(client, company, new.product_id).await?) },
     )
-    .await
-    .map_err(|err| conflict_hint(err, address))?;
+    .await;
+    let subscription = match subscription {
+        Ok(subscription) => subscription,
+        Err(err) => {
+            let taken = find_subscription(client, company, new.product_id).await;
+            return Err(duplicate_hint(err, address, taken));
+        }
+    };
     let done = subscription_record(
         company,
         subscription.subscription_id,

@@ -18,8 +18,9 @@ use super::super::Shared;
 use super::auth::Access;
 use super::data::{Company, CompanyType};
 use super::paging::{self, Query as Params};
-use super::problem::{Problem, bad_request, conflict, not_found, unprocessable};
+use super::problem::{Problem, bad_request, not_found};
 use super::{Ctx, handle};
+use crate::sim::Behaviour;
 
 const MAX_NAME: usize = 100;
 
@@ -75,7 +76,13 @@ pub async fn show(
     headers: HeaderMap,
 ) -> Response {
     handle(&shared, &headers, Access::Read, |ctx| {
-        ok(company_json(ctx.company(&company_id)?))
+        match ctx.company(&company_id) {
+            Ok(company) => ok(company_json(company)),
+            Err(_) if ctx.behaves(Behaviour::Empty204) => {
+                Ok(StatusCode::NO_CONTENT.into_response())
+            }
+            Err(problem) => Err(problem),
+        }
     })
 }
 
@@ -186,7 +193,7 @@ fn check_sibling_name(
         .into_iter()
         .any(|c| Some(c.id) != except && c.name.to_lowercase() == lower);
     if clash {
-        return Err(conflict(format!(
+        return Err(ctx.duplicate(format!(
             "a customer named `{name}` already exists under company {parent}"
         )));
     }
@@ -210,7 +217,7 @@ pub async fn create(
             _ => return Err(bad_request("`type` must be Customer or Partner")),
         };
         if parent_kind != CompanyType::Partner {
-            return Err(unprocessable(format!(
+            return Err(bad_request(format!(
                 "company {parent_id} is a Customer; only partners have customers"
             )));
         }
@@ -233,7 +240,7 @@ pub async fn create(
 fn set_enabled(ctx: &mut Ctx, company_id: &str, enabled: bool) -> Result<Response, Problem> {
     let id = ctx.company_id(company_id)?;
     if !enabled && id == ctx.root {
-        return Err(unprocessable("the root company cannot be disabled"));
+        return Err(bad_request("the root company cannot be disabled"));
     }
     let Some(company) = ctx.data.companies.iter_mut().find(|c| c.id == id) else {
         return Err(not_found(format!("company {company_id} not found")));
@@ -273,11 +280,11 @@ pub async fn delete(
     handle(&shared, &headers, Access::Write, |ctx| {
         let id = ctx.company_id(&company_id)?;
         if id == ctx.root {
-            return Err(unprocessable("the root company cannot be deleted"));
+            return Err(bad_request("the root company cannot be deleted"));
         }
         let customers = ctx.data.children(id).len();
         if customers > 0 {
-            return Err(unprocessable(format!(
+            return Err(bad_request(format!(
                 "company {id} still has {customers} customer(s); delete or reassign them first"
             )));
         }
@@ -294,11 +301,11 @@ pub async fn delete(
                     subscriptions.len()
                 )
             };
-            return Err(unprocessable(detail));
+            return Err(bad_request(detail));
         }
         ctx.data.companies.retain(|c| c.id != id);
         ctx.changed = true;
-        Ok(StatusCode::NO_CONTENT.into_response())
+        Ok(ctx.done(StatusCode::NO_CONTENT).into_response())
     })
 }
 
@@ -313,15 +320,15 @@ pub async fn reassign(
         let customer = ctx.company(&customer_id)?;
         let (customer, name) = (customer.id, customer.name.clone());
         if customer == ctx.root {
-            return Err(unprocessable("the root company cannot be reassigned"));
+            return Err(bad_request("the root company cannot be reassigned"));
         }
         if target_kind != CompanyType::Partner {
-            return Err(unprocessable(format!(
+            return Err(bad_request(format!(
                 "company {target_id} is a Customer; only partners have customers"
             )));
         }
         if ctx.data.is_within(target_id, customer) {
-            return Err(unprocessable(format!(
+            return Err(bad_request(format!(
                 "company {customer} cannot be moved under itself or one of its own customers"
             )));
         }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -35,10 +35,10 @@ pub use account::{RedstorAccount, key_path};
 pub(crate) use data::RedstorData;
 pub(crate) use problem::{is_redstor_route, response as problem_response};
 
-use super::Shared;
+use super::{Behaviour, Behaviours, Shared};
 use auth::Access;
 use data::Company;
-use problem::{Problem, not_found};
+use problem::{Problem, conflict, not_found, unprocessable};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     let company = "/companies/{companyId}";
@@ -95,6 +95,8 @@ pub(crate) struct Ctx<'a> {
     pub removal_delay: Duration,
     /// Set by a handler that changed the data.
     pub changed: bool,
+    /// The documented-but-unchosen behaviours switched on.
+    pub behaviours: Behaviours,
 }
 
 /// An id as RedAPI compares them: case-insensitive, hyphens ignored.
@@ -107,6 +109,30 @@ pub(crate) fn parse_id(text: &str) -> Option<Uuid> {
 }
 
 impl Ctx<'_> {
+    pub fn behaves(&self, behaviour: Behaviour) -> bool {
+        self.behaviours.has(behaviour)
+    }
+
+    /// A refused duplicate: 422, the RedAPI's documented client error
+    /// (409 under [`Behaviour::Duplicate409`]).
+    pub fn duplicate(&self, detail: String) -> Problem {
+        if self.behaves(Behaviour::Duplicate409) {
+            conflict(detail)
+        } else {
+            unprocessable(detail)
+        }
+    }
+
+    /// The documented 200 of a create or delete that has no answer of its
+    /// own (201 / 204 under [`Behaviour::Created201`]).
+    pub fn done(&self, alternative: StatusCode) -> StatusCode {
+        if self.behaves(Behaviour::Created201) {
+            alternative
+        } else {
+            StatusCode::OK
+        }
+    }
+
     /// The id of a company in the token's tree, or 404 (a malformed id too).
     pub fn company_id(&self, text: &str) -> Result<Uuid, Problem> {
         parse_id(text)
@@ -145,6 +171,7 @@ pub(crate) fn handle(
                     root,
                     removal_delay: shared.provisioning_delay,
                     changed: purged,
+                    behaviours: shared.behaviours(),
                 };
                 let response = work(&mut ctx).unwrap_or_else(IntoResponse::into_response);
                 (response, ctx.changed)

@@ -20,8 +20,9 @@ use super::catalog;
 use super::companies::body_object;
 use super::data::{Plan, Removal, Subscription};
 use super::paging;
-use super::problem::{Problem, bad_request, conflict, not_found, unprocessable};
+use super::problem::{Problem, bad_request, not_found, unprocessable};
 use super::{Ctx, handle, parse_id};
+use crate::sim::Behaviour;
 
 pub fn subscription_json(subscription: &Subscription, now: time::OffsetDateTime) -> Value {
     json!({
@@ -80,7 +81,7 @@ fn add(ctx: &mut Ctx, company_id: &str, body: &[u8], trial: bool) -> Result<Resp
         .into_iter()
         .find(|s| s.product_id == product_id && s.removal.is_none());
     if let Some(existing) = existing {
-        return Err(conflict(format!(
+        return Err(ctx.duplicate(format!(
             "company {company} already has subscription {} to product {product_id}",
             existing.id
         )));
@@ -97,7 +98,10 @@ fn add(ctx: &mut Ctx, company_id: &str, body: &[u8], trial: bool) -> Result<Resp
     let body = subscription_json(&subscription, ctx.now);
     ctx.data.subscriptions.push(subscription);
     ctx.changed = true;
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    if ctx.behaves(Behaviour::Empty204) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((ctx.done(StatusCode::CREATED), Json(body)).into_response())
 }
 
 pub async fn create(
