@@ -4,7 +4,8 @@
 //!
 //! Lists fetch the first page with `per_page=100`, learn `total_count` from
 //! it, then fetch the remaining pages concurrently (bounded) and return the
-//! items in page order.
+//! items in page order. A page is read tolerantly ([`super::lenient`]):
+//! one license the client cannot read is set aside, never the tenant.
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::Method;
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use super::ecl::{EclClients, EclSession};
 use super::error::ApiError;
 use super::http::{Request, Response};
+use super::lenient::{self, Lenient, Unreadable};
 
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -41,6 +43,31 @@ pub struct License {
     pub created_at: String,
     pub updated_at: String,
     pub keys: Vec<Key>,
+}
+
+impl License {
+    /// Being deleted, or scheduled for deletion.
+    pub fn leaving(&self) -> bool {
+        leaving(&self.status, self.deletion_date.as_deref())
+    }
+
+    /// The day of a scheduled deletion.
+    pub fn scheduled_deletion(&self) -> Option<&str> {
+        scheduled_deletion(&self.status, self.deletion_date.as_deref())
+    }
+}
+
+/// Whether a license of this `status` and `deletion_date` is on its way
+/// out: `Deleting`, or given a deletion date (a delete was asked for; the
+/// API may carry it out at once or schedule it).
+pub fn leaving(status: &str, deletion_date: Option<&str>) -> bool {
+    status == "Deleting" || deletion_date.is_some()
+}
+
+/// The day a license that is listed, and not `Deleting`, is scheduled to
+/// be deleted on.
+pub fn scheduled_deletion<'a>(status: &str, deletion_date: Option<&'a str>) -> Option<&'a str> {
+    (status != "Deleting").then_some(deletion_date).flatten()
 }
 
 /// A license key.
@@ -74,17 +101,29 @@ pub struct KeyType {
     pub name: String,
 }
 
-/// An order (a new license, or a version upgrade).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+/// An order (a new license, or a version upgrade). The documents show the
+/// object as `{}`: every field is optional, and what the upgrade rules
+/// need but an order does not say is worked around where it is used.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
 pub struct Order {
-    pub id: Uuid,
+    pub id: Option<Uuid>,
     #[serde(rename = "type")]
-    pub order_type: String,
-    pub status: String,
+    pub order_type: Option<String>,
+    pub status: Option<String>,
     pub email_address: Option<String>,
     pub company_name: Option<String>,
-    pub created_at: String,
-    pub license_ids: Vec<Uuid>,
+    pub created_at: Option<String>,
+    pub license_ids: Option<Vec<Uuid>>,
+}
+
+impl Order {
+    /// A version upgrade; `None` when the order does not say its type.
+    pub fn is_upgrade(&self) -> Option<bool> {
+        self.order_type
+            .as_deref()
+            .map(|order_type| order_type == "upgrade_version")
+    }
 }
 
 /// The body of a create.
@@ -138,6 +177,41 @@ struct Page<T> {
     items: Vec<T>,
 }
 
+/// One listing: the objects read, those that could not be, and the
+/// server's time of its first page (its `Date` header).
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<Unreadable>,
+    pub server_time: Option<OffsetDateTime>,
+}
+
+impl<T> Listing<T> {
+    /// The objects read; those that could not be are logged as warnings.
+    fn warned(self, what: &str) -> Vec<T> {
+        for bad in &self.unreadable {
+            tracing::warn!(
+                "a {what} could not be read and is left out: {}",
+                bad.describe()
+            );
+        }
+        self.items
+    }
+}
+
+/// A page strictly, or item by item when that fails.
+fn decode_page<T: DeserializeOwned>(
+    response: &Response,
+) -> Result<(u64, Vec<T>, Vec<Unreadable>), ApiError> {
+    match response.json::<Page<T>>() {
+        Ok(page) => Ok((page.total_count, page.items, Vec::new())),
+        Err(strict) => {
+            let page: Page<Lenient<T>> = response.json().map_err(|_| strict)?;
+            let (items, unreadable) = lenient::split(page.items);
+            Ok((page.total_count, items, unreadable))
+        }
+    }
+}
+
 /// The Arcserve UDP API of one tenant.
 #[derive(Clone)]
 pub struct ArcserveClient {
@@ -179,14 +253,15 @@ impl ArcserveClient {
     /// Every license of the tenant (optionally of one order), all pages.
     pub async fn list_licenses(&self, order_id: Option<Uuid>) -> Result<Vec<License>, ApiError> {
         let filter = order_id.map(|id| ("order_id", id.to_string()));
-        Ok(self.list_all(&["licenses"], filter).await?.0)
+        Ok(self
+            .list_all(&["licenses"], filter)
+            .await?
+            .warned("license"))
     }
 
-    /// Every license, with the server's time of the first page (its `Date`
-    /// header), which the day-after rule is judged by.
-    pub async fn list_licenses_dated(
-        &self,
-    ) -> Result<(Vec<License>, Option<OffsetDateTime>), ApiError> {
+    /// Every license, those that could not be read, and the server's time
+    /// of the first page, which the day-after rule is judged by.
+    pub async fn list_licenses_dated(&self) -> Result<Listing<License>, ApiError> {
         self.list_all(&["licenses"], None).await
     }
 
@@ -237,11 +312,11 @@ impl ArcserveClient {
     }
 
     pub async fn list_plans(&self) -> Result<Vec<Plan>, ApiError> {
-        Ok(self.list_all(&["plans"], None).await?.0)
+        Ok(self.list_all(&["plans"], None).await?.warned("plan"))
     }
 
     pub async fn list_orders(&self) -> Result<Vec<Order>, ApiError> {
-        Ok(self.list_all(&["orders"], None).await?.0)
+        Ok(self.list_all(&["orders"], None).await?.warned("order"))
     }
 
     pub async fn get_order(&self, id: Uuid) -> Result<Order, ApiError> {
@@ -265,37 +340,35 @@ impl ArcserveClient {
         &self,
         path: &[&str],
         filter: Option<(&'static str, String)>,
-    ) -> Result<(Vec<T>, Option<OffsetDateTime>), ApiError> {
+    ) -> Result<Listing<T>, ApiError> {
         let response = self.page_response(path, &filter, 1).await?;
         let server_time = response
             .header("date")
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .map(OffsetDateTime::from);
-        let first: Page<T> = response.json()?;
-        let pages = first.total_count.div_ceil(u64::from(MAX_PER_PAGE));
-        let mut items = first.items;
-        let rest: Vec<Vec<T>> = stream::iter(2..=pages)
+        let (total_count, mut items, mut unreadable) = decode_page(&response)?;
+        let pages = total_count.div_ceil(u64::from(MAX_PER_PAGE));
+        let rest: Vec<(Vec<T>, Vec<Unreadable>)> = stream::iter(2..=pages)
             .map(|page| {
                 let filter = &filter;
                 async move {
-                    let page: Page<T> = self.page(path, filter, page).await?;
-                    Ok::<_, ApiError>(page.items)
+                    let response = self.page_response(path, filter, page).await?;
+                    let (_, items, unreadable) = decode_page(&response)?;
+                    Ok::<_, ApiError>((items, unreadable))
                 }
             })
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
-        items.extend(rest.into_iter().flatten());
-        Ok((items, server_time))
-    }
-
-    async fn page<T: DeserializeOwned>(
-        &self,
-        path: &[&str],
-        filter: &Option<(&'static str, String)>,
-        page: u64,
-    ) -> Result<Page<T>, ApiError> {
-        self.page_response(path, filter, page).await?.json()
+        for (page_items, page_unreadable) in rest {
+            items.extend(page_items);
+            unreadable.extend(page_unreadable);
+        }
+        Ok(Listing {
+            items,
+            unreadable,
+            server_time,
+        })
     }
 
     async fn page_response(

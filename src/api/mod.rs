@@ -14,6 +14,7 @@ pub mod ecl;
 pub mod error;
 pub mod http;
 pub mod keystone;
+pub mod lenient;
 pub mod limiter;
 pub mod proposal;
 pub mod proposal_xml;

@@ -113,14 +113,43 @@ impl Subscription {
     }
 }
 
-/// Where a subscription is in its trial.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a subscription is in its trial. The documents list `NotUsed`
+/// only; a value entitle does not know is kept as text (the robustness
+/// principle), never a reason to fail a whole listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum TrialStatus {
     /// Never a trial: a paid subscription from the start.
     NotUsed,
     Active,
     Converted,
     Expired,
+    /// A value the documents do not list.
+    Other(String),
+}
+
+impl From<String> for TrialStatus {
+    fn from(text: String) -> Self {
+        match text.as_str() {
+            "NotUsed" => TrialStatus::NotUsed,
+            "Active" => TrialStatus::Active,
+            "Converted" => TrialStatus::Converted,
+            "Expired" => TrialStatus::Expired,
+            _ => TrialStatus::Other(text),
+        }
+    }
+}
+
+impl From<TrialStatus> for String {
+    fn from(status: TrialStatus) -> Self {
+        match status {
+            TrialStatus::NotUsed => "NotUsed".into(),
+            TrialStatus::Active => "Active".into(),
+            TrialStatus::Converted => "Converted".into(),
+            TrialStatus::Expired => "Expired".into(),
+            TrialStatus::Other(text) => text,
+        }
+    }
 }
 
 /// What a removal request achieved.

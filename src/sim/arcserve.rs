@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::catalog::{self, CatalogPlan};
 use super::reply::Reject;
 use super::store::{ArcserveTenant, Key, License, Order, Phase};
-use super::{Shared, reply};
+use super::{Behaviour, Shared, reply};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -111,7 +111,10 @@ fn license_json(license: &License, now: OffsetDateTime) -> Value {
     })
 }
 
-fn order_json(order: &Order) -> Value {
+fn order_json(order: &Order, bare: bool) -> Value {
+    if bare {
+        return json!({ "id": order.id });
+    }
     json!({
         "id": order.id,
         "type": order.order_type,
@@ -264,6 +267,7 @@ async fn create(
             upgraded_at: None,
             gone_at: None,
             deleted_at: None,
+            scheduled: false,
             keys: Vec::new(),
         };
         let body = json!({ "license": license_json(&license, now) });
@@ -343,6 +347,14 @@ async fn delete(
                     license.id
                 )));
             }
+            Phase::Active if license.gone_at.is_some() => {}
+            Phase::Active if shared.behaves(Behaviour::ScheduledDeletion) => {
+                let (last_day, gone) = end_of_month(now);
+                license.deleted_at = Some(last_day);
+                license.gone_at = Some(gone);
+                license.scheduled = true;
+                license.updated_at = now;
+            }
             Phase::Active => {
                 let delay = time::Duration::try_from(shared.provisioning_delay)
                     .unwrap_or(time::Duration::ZERO);
@@ -355,6 +367,23 @@ async fn delete(
         let body = json!({ "license": license_json(license, now) });
         Ok((reply::json(StatusCode::ACCEPTED, body), true))
     })
+}
+
+/// The last day of `now`'s month in Tokyo (noon, Tokyo), and the moment
+/// it ends: when a scheduled deletion is carried out.
+fn end_of_month(now: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
+    let tokyo = UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC);
+    let today = now.to_offset(tokyo).date();
+    let last = today
+        .replace_day(today.month().length(today.year()))
+        .unwrap_or(today);
+    let at = |date: time::Date, hour: u8| {
+        date.with_hms(hour, 0, 0)
+            .map(|t| t.assume_offset(tokyo))
+            .unwrap_or(now)
+    };
+    let next = last.next_day().unwrap_or(last);
+    (at(last, 12), at(next, 0))
 }
 
 /// A fake but stable key value, from the key's id.
@@ -613,10 +642,17 @@ async fn list_orders(
     headers: HeaderMap,
     Query(query): Params,
 ) -> Response {
-    with_tenant(&shared, &headers, &tenant_id, |tenant, _, _| {
+    with_tenant(&shared, &headers, &tenant_id, |tenant, _, shared| {
+        let bare = shared.behaves(Behaviour::BareOrders);
         let (page, per_page) = reply::paging(&query)?;
         Ok((
-            reply::page("orders", tenant.orders.iter(), order_json, page, per_page),
+            reply::page(
+                "orders",
+                tenant.orders.iter(),
+                |o| order_json(o, bare),
+                page,
+                per_page,
+            ),
             false,
         ))
     })
@@ -627,7 +663,8 @@ async fn show_order(
     Path((tenant_id, order_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    with_tenant(&shared, &headers, &tenant_id, |tenant, _, _| {
+    with_tenant(&shared, &headers, &tenant_id, |tenant, _, shared| {
+        let bare = shared.behaves(Behaviour::BareOrders);
         let id = reply::uuid_param("order_id", &order_id)?;
         let order = tenant
             .orders
@@ -635,7 +672,7 @@ async fn show_order(
             .find(|o| o.id == id)
             .ok_or_else(|| reply::not_found(format!("order {id} not found")))?;
         Ok((
-            reply::json(StatusCode::OK, json!({ "order": order_json(order) })),
+            reply::json(StatusCode::OK, json!({ "order": order_json(order, bare) })),
             false,
         ))
     })

@@ -6,8 +6,17 @@
 //! only against the one the simulator and the clients share.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Shared;
 
 /// One documented-but-unchosen behaviour.
 #[derive(
@@ -87,6 +96,61 @@ impl Behaviours {
     }
 }
 
+/// The keys that make a JSON object one of the vendors' objects (a
+/// license, an order, a company, a subscription, a token's project...).
+const OBJECT_IDS: [&str; 4] = ["id", "companyId", "subscriptionId", "productId"];
+
+/// Under [`Behaviour::Unknowns`]: every vendor object of a JSON answer
+/// carries a field no document lists, and a paid subscription's
+/// `trialStatus` is a value none lists.
+pub(super) async fn unknowns(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if !shared.behaves(Behaviour::Unknowns) || !is_json(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    add_unknowns(&mut value);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let bytes = serde_json::to_vec(&value).unwrap_or_default();
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"))
+}
+
+fn add_unknowns(value: &mut Value) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(add_unknowns),
+        Value::Object(object) => {
+            object.values_mut().for_each(add_unknowns);
+            if OBJECT_IDS.iter().any(|key| object.contains_key(*key)) {
+                object.insert(
+                    "vendorExtension".into(),
+                    json!({ "addedIn": "a later API version", "flags": [1, 2] }),
+                );
+            }
+            if object.get("trialStatus").and_then(Value::as_str) == Some("NotUsed") {
+                object.insert("trialStatus".into(), json!("NotApplicable"));
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +163,18 @@ mod tests {
         }
         assert_eq!(Behaviour::ScheduledDeletion.name(), "scheduled-deletion");
         assert_eq!(Behaviour::all().len(), 8);
+    }
+
+    #[test]
+    fn unknowns_go_into_vendor_objects_and_paid_trial_statuses_only() {
+        let mut answer = json!({
+            "results": [{ "subscriptionId": "s", "trialStatus": "NotUsed" }],
+            "totals": { "count": 1 },
+        });
+        add_unknowns(&mut answer);
+        assert_eq!(answer["results"][0]["trialStatus"], "NotApplicable");
+        assert!(answer["results"][0]["vendorExtension"].is_object());
+        assert!(answer["totals"].get("vendorExtension").is_none());
+        assert!(answer.get("vendorExtension").is_none());
     }
 }

@@ -32,6 +32,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(super::arcserve::routes())
         .merge(super::proposal::routes())
         .merge(super::redstor::routes())
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            super::behaviour::unknowns,
+        ))
         .route_layer(middleware::from_fn_with_state(shared.clone(), faults))
         .fallback(unmatched)
         .method_not_allowed_fallback(wrong_method);

@@ -123,6 +123,10 @@ pub struct License {
     pub gone_at: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
+    /// The delete was scheduled (`deleted_at` is the day it takes effect):
+    /// the license stays `Active` until `gone_at`.
+    #[serde(default)]
+    pub scheduled: bool,
     pub keys: Vec<Key>,
 }
 
@@ -150,6 +154,7 @@ impl License {
     pub fn phase(&self, now: OffsetDateTime) -> Phase {
         match self.gone_at {
             Some(gone) if gone <= now => Phase::Gone,
+            Some(_) if self.scheduled => Phase::Active,
             Some(_) => Phase::Deleting,
             None if self.ready_at > now => Phase::Provisioning,
             None => Phase::Active,

@@ -188,10 +188,11 @@ fn a_license_goes_through_its_whole_life() {
 
     let orders = sim.block_on(client.list_orders()).unwrap();
     assert_eq!(orders.len(), 1);
-    assert_eq!(orders[0].order_type, "new");
-    let order = sim.block_on(client.get_order(orders[0].id)).unwrap();
-    assert_eq!(order.license_ids, vec![created.id]);
-    let of_order = sim.block_on(client.list_licenses(Some(order.id))).unwrap();
+    assert_eq!(orders[0].order_type.as_deref(), Some("new"));
+    let order_id = orders[0].id.expect("the simulator's orders carry their id");
+    let order = sim.block_on(client.get_order(order_id)).unwrap();
+    assert_eq!(order.license_ids, Some(vec![created.id]));
+    let of_order = sim.block_on(client.list_licenses(Some(order_id))).unwrap();
     assert_eq!(of_order.len(), 1);
 
     let deleting = sim.block_on(client.delete_license(created.id)).unwrap();
@@ -252,7 +253,7 @@ fn bulk_upgrade_follows_the_day_after_and_contact_rules() {
     };
     sim.block_on(client.bulk_upgrade(&again)).unwrap();
     let orders = sim.block_on(client.list_orders()).unwrap();
-    assert!(orders.iter().any(|o| o.order_type == "upgrade_version"));
+    assert!(orders.iter().any(|o| o.is_upgrade() == Some(true)));
 }
 
 #[test]

@@ -44,7 +44,14 @@ pub async fn apply(
             new,
         } => {
             let old_client = client(context, old_tenant)?;
-            delete_and_wait(context, &old_client, *old_id, address, false).await?;
+            let deleted = delete_and_wait(context, &old_client, *old_id, address, false).await?;
+            if let Deleted::Scheduled(day) = deleted
+                && old_tenant.tenant_id == new.tenant.tenant_id
+            {
+                return Ok(format!(
+                    "{old_id} is scheduled for deletion on {day}; it holds the name until then, and the apply after that creates the new license"
+                ));
+            }
             let client = client(context, &new.tenant)?;
             let license = create(context, &client, address, new).await?;
             Ok(format!("replaced {old_id} by {}", license.id))
@@ -89,8 +96,12 @@ pub async fn apply(
         }
         LicenseOperation::DeleteLicense { tenant, license_id } => {
             let client = client(context, tenant)?;
-            delete_and_wait(context, &client, *license_id, address, true).await?;
-            Ok(format!("deleted {license_id}"))
+            match delete_and_wait(context, &client, *license_id, address, true).await? {
+                Deleted::Gone => Ok(format!("deleted {license_id}")),
+                Deleted::Scheduled(day) => Ok(format!(
+                    "{license_id} is scheduled for deletion on {day}; the state keeps it until it is gone"
+                )),
+            }
         }
         LicenseOperation::IssueKeys {
             tenant,
@@ -256,10 +267,16 @@ async fn wait_name_free(
         "the create is not sent; the next apply tries again",
         || async move {
             let live = client.list_licenses(None).await?;
-            let deleting = live
-                .iter()
-                .any(|l| l.name == name && l.status == "Deleting");
-            if !deleting {
+            let holder = live.iter().find(|l| l.name == name && l.leaving());
+            if let Some(day) = holder.and_then(License::scheduled_deletion) {
+                return Err(ApplyError::refused(
+                    format!(
+                        "the name `{name}` is held by a license scheduled for deletion on {day}"
+                    ),
+                    "the create is not sent; the first apply after that day creates it",
+                ));
+            }
+            if holder.is_none() {
                 return Ok(Polled::Done(waited.load(Ordering::Relaxed)));
             }
             waited.store(true, Ordering::Relaxed);
@@ -277,7 +294,7 @@ async fn find_by_name(client: &ArcserveClient, name: &str) -> Result<Option<Lice
         .list_licenses(None)
         .await?
         .into_iter()
-        .find(|l| l.name == name && l.status != "Deleting"))
+        .find(|l| l.name == name && !l.leaving()))
 }
 
 /// Polls until the license is `Active`, within the wait timeout.
@@ -334,15 +351,26 @@ async fn issue_missing_keys(
     Ok(license)
 }
 
-/// Deletes and waits until the license is gone; `forget` removes the record
-/// afterwards (a replace keeps it for the create that follows).
+/// How a delete ended.
+enum Deleted {
+    /// The license is gone.
+    Gone,
+    /// The API scheduled the deletion for this day; the license stays
+    /// listed until then.
+    Scheduled(String),
+}
+
+/// Deletes and waits until the license is gone, or is scheduled for
+/// deletion; `forget` removes the record once it is gone (a replace keeps
+/// it for the create that follows). A scheduled deletion is recorded: the
+/// record stays `deleting`, with the day, until the license is gone.
 async fn delete_and_wait(
     context: &Context,
     client: &ArcserveClient,
     id: Uuid,
     address: &Address,
     forget: bool,
-) -> Result<(), ApplyError> {
+) -> Result<Deleted, ApplyError> {
     match client.delete_license(id).await {
         Ok(_) => {}
         Err(err) if err.status() == Some(404) => {}
@@ -360,25 +388,40 @@ async fn delete_and_wait(
             }
         })
         .await?;
-    poll_until(
+    let deleted = poll_until(
         &context.options,
         "the next apply checks again",
         || async move {
             match client.get_license(id).await {
-                Err(err) if err.status() == Some(404) => Ok(Polled::Done(())),
+                Err(err) if err.status() == Some(404) => Ok(Polled::Done(Deleted::Gone)),
                 Err(err) => Err(err.into()),
-                Ok(license) => Ok(Polled::Pending(format!(
-                    "license {id} is still {}",
-                    license.status
-                ))),
+                Ok(license) => match license.scheduled_deletion() {
+                    Some(day) => Ok(Polled::Done(Deleted::Scheduled(day.to_string()))),
+                    None => Ok(Polled::Pending(format!(
+                        "license {id} is still {}",
+                        license.status
+                    ))),
+                },
             }
         },
     )
     .await?;
-    if forget {
-        context.record(address, |record| *record = None).await?;
+    match &deleted {
+        Deleted::Gone if forget => context.record(address, |record| *record = None).await?,
+        Deleted::Gone => {}
+        Deleted::Scheduled(day) => {
+            context
+                .record(address, |record| {
+                    if let Some(record) = record
+                        && let Some(attributes) = record.attributes.as_object_mut()
+                    {
+                        attributes.insert("deletionDate".into(), json!(day));
+                    }
+                })
+                .await?
+        }
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// One bulk-upgrade call; after an ambiguous failure, the licenses already

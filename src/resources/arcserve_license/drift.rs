@@ -26,7 +26,7 @@ pub fn drift(state: &State, live: &LicensesLive, tenants: &[TenantRef], report: 
             continue;
         };
         let observed = id.parse().ok().and_then(|id| tenant_live.by_id(id));
-        let Some(observed) = observed.filter(|o| o.status != "Deleting") else {
+        let Some(observed) = observed.filter(|o| !o.leaving()) else {
             if record.status != Status::Deleting {
                 report.deleted.push(Deleted {
                     address: address.clone(),
@@ -57,7 +57,7 @@ pub fn drift(state: &State, live: &LicensesLive, tenants: &[TenantRef], report: 
             continue;
         };
         for license in &tenant_live.licenses {
-            if !known.contains(&license.id.to_string()) && license.status != "Deleting" {
+            if !known.contains(&license.id.to_string()) && !license.leaving() {
                 report.unmanaged.push(Unmanaged {
                     tenant: tenant.name.clone(),
                     kind: "ArcserveLicense".into(),

@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use super::operation::LicenseAttributes;
 use crate::api::ApiError;
-use crate::api::arcserve::{License, Order, Plan as CatalogPlan};
+use crate::api::arcserve::{self, License, Order, Plan as CatalogPlan};
 use crate::api::ecl::EclClients;
+use crate::api::lenient::Unreadable;
 use crate::manifest::{Desired, Spec};
 use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, TenantRef, tenant_ref_from_state};
@@ -46,6 +47,9 @@ pub struct TenantLive {
     /// makes the upgrade contact optional; `None` when the orders were not
     /// read (they are read only when a version change is in sight).
     pub has_upgrade_order: Option<bool>,
+    /// Licenses listed that could not be read (left out of `licenses`).
+    #[serde(skip)]
+    pub unreadable: Vec<Unreadable>,
     /// Where each license is in `licenses`, by id and by name, made on the
     /// first lookup (a plan looks up every license: a scan each time would
     /// be quadratic). `licenses` is not changed after construction.
@@ -53,12 +57,14 @@ pub struct TenantLive {
     index: OnceLock<LicenseIndex>,
 }
 
-/// Positions in `TenantLive::licenses`: the first license of each id, and
-/// the first of each name that is not being deleted.
+/// Positions in `TenantLive::licenses`: the first license of each id, the
+/// first of each name that is not on its way out, and the first of each
+/// name that is.
 #[derive(Clone, Debug, Default)]
 struct LicenseIndex {
     by_id: HashMap<Uuid, usize>,
     by_name: HashMap<String, usize>,
+    leaving_by_name: HashMap<String, usize>,
 }
 
 impl TenantLive {
@@ -73,8 +79,16 @@ impl TenantLive {
             licenses,
             plans,
             has_upgrade_order,
+            unreadable: Vec::new(),
             index: OnceLock::new(),
         }
+    }
+
+    /// The listed license of this id or name that could not be read.
+    pub fn unreadable(&self, id: Option<&str>, name: &str) -> Option<&Unreadable> {
+        self.unreadable
+            .iter()
+            .find(|bad| id.is_some_and(|id| bad.is(id)) || bad.name.as_deref() == Some(name))
     }
 
     fn index(&self) -> &LicenseIndex {
@@ -82,9 +96,12 @@ impl TenantLive {
             let mut index = LicenseIndex::default();
             for (at, license) in self.licenses.iter().enumerate() {
                 index.by_id.entry(license.id).or_insert(at);
-                if license.status != "Deleting" {
-                    index.by_name.entry(license.name.clone()).or_insert(at);
-                }
+                let by_name = if license.leaving() {
+                    &mut index.leaving_by_name
+                } else {
+                    &mut index.by_name
+                };
+                by_name.entry(license.name.clone()).or_insert(at);
             }
             index
         })
@@ -98,25 +115,11 @@ impl TenantLive {
         plans: Vec<CatalogPlan>,
         orders: Option<&[Order]>,
     ) -> Self {
-        let mut last_upgrade: HashMap<Uuid, Date> = HashMap::new();
-        let has_upgrade_order =
-            orders.map(|orders| orders.iter().any(|o| o.order_type == "upgrade_version"));
-        for order in orders
-            .unwrap_or_default()
-            .iter()
-            .filter(|o| o.order_type == "upgrade_version")
-        {
-            let Some(day) = tokyo_date(&order.created_at) else {
-                continue;
-            };
-            for id in &order.license_ids {
-                let entry = last_upgrade.entry(*id).or_insert(day);
-                *entry = (*entry).max(day);
-            }
-        }
+        let upgrades = orders.map(Upgrades::from_orders);
+        let has_upgrade_order = upgrades.as_ref().map(|u| u.any);
         let licenses = licenses
             .into_iter()
-            .map(|license| ObservedLicense::from_api(license, &plans, &last_upgrade))
+            .map(|license| ObservedLicense::from_api(license, &plans, upgrades.as_ref()))
             .collect();
         TenantLive::new(
             server_time.to_offset(TOKYO).date(),
@@ -141,8 +144,65 @@ impl TenantLive {
             .and_then(|&at| self.licenses.get(at))
     }
 
+    /// A license of this name that is on its way out (being deleted, or
+    /// scheduled for deletion): it holds the name until it is gone.
+    pub fn leaving_by_name(&self, name: &str) -> Option<&ObservedLicense> {
+        self.index()
+            .leaving_by_name
+            .get(name)
+            .and_then(|&at| self.licenses.get(at))
+    }
+
     pub fn plan(&self, id: Uuid) -> Option<&CatalogPlan> {
         self.plans.iter().find(|p| p.id == id)
+    }
+}
+
+/// What a tenant's orders say about version upgrades.
+#[derive(Debug, Default)]
+struct Upgrades {
+    /// The tenant has an `upgrade_version` order (which makes the upgrade
+    /// contact optional). Orders that do not say their type count as none:
+    /// the contact is then required, which is never wrong to send.
+    any: bool,
+    /// The last upgrade day (Tokyo) of each license.
+    last: HashMap<Uuid, Date>,
+    /// Some order that may be an upgrade does not say when or of which
+    /// licenses: the day-after rule then goes by each license's
+    /// `updated_at`, which is never earlier than its last upgrade.
+    incomplete: bool,
+}
+
+impl Upgrades {
+    fn from_orders(orders: &[Order]) -> Self {
+        let mut upgrades = Upgrades::default();
+        for order in orders {
+            match order.is_upgrade() {
+                Some(false) => continue,
+                Some(true) => upgrades.any = true,
+                None => {}
+            }
+            let day = order.created_at.as_deref().and_then(tokyo_date);
+            let (Some(day), Some(ids)) = (day, &order.license_ids) else {
+                upgrades.incomplete = true;
+                continue;
+            };
+            for id in ids {
+                let entry = upgrades.last.entry(*id).or_insert(day);
+                *entry = (*entry).max(day);
+            }
+        }
+        upgrades
+    }
+
+    /// The last day (Tokyo) this license was upgraded, as far as known.
+    fn last_of(&self, license: &License) -> Option<Date> {
+        let recorded = self.last.get(&license.id).copied();
+        if self.incomplete {
+            let updated = tokyo_date(&license.updated_at);
+            return recorded.max(updated);
+        }
+        recorded
     }
 }
 
@@ -160,14 +220,29 @@ pub struct ObservedLicense {
     /// The last day (Tokyo) it was created or upgraded: the API upgrades a
     /// license only from the day after.
     pub last_changed: Option<Date>,
+    /// The day it is deleted (the API's `deletion_date`), once a delete
+    /// was asked for: today while it is `Deleting`, or a later day when
+    /// the deletion is scheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_date: Option<String>,
 }
 
 impl ObservedLicense {
-    fn from_api(
-        license: License,
-        plans: &[CatalogPlan],
-        last_upgrade: &HashMap<Uuid, Date>,
-    ) -> Self {
+    /// Being deleted, or scheduled for deletion: as good as gone for the
+    /// plan, though it holds its name until it is.
+    pub fn leaving(&self) -> bool {
+        arcserve::leaving(&self.status, self.deletion_date.as_deref())
+    }
+
+    /// The day of a scheduled deletion: the license is listed, not
+    /// `Deleting`, and goes on that day.
+    pub fn scheduled_deletion(&self) -> Option<&str> {
+        arcserve::scheduled_deletion(&self.status, self.deletion_date.as_deref())
+    }
+}
+
+impl ObservedLicense {
+    fn from_api(license: License, plans: &[CatalogPlan], upgrades: Option<&Upgrades>) -> Self {
         let version = license
             .keys
             .iter()
@@ -180,10 +255,8 @@ impl ObservedLicense {
                     .map(|p| p.version.clone())
             });
         let created = tokyo_date(&license.created_at);
-        let last_changed = match (created, last_upgrade.get(&license.id)) {
-            (Some(c), Some(u)) => Some(c.max(*u)),
-            (c, u) => c.or(u.copied()),
-        };
+        let upgraded = upgrades.and_then(|u| u.last_of(&license));
+        let last_changed = created.max(upgraded);
         ObservedLicense {
             id: license.id,
             name: license.name,
@@ -193,6 +266,7 @@ impl ObservedLicense {
             version,
             key_types: license.keys.iter().map(|k| k.key_type_id).collect(),
             last_changed,
+            deletion_date: license.deletion_date,
         }
     }
 }
@@ -306,16 +380,24 @@ pub async fn refresh(
             &tenant.region,
             tenant.endpoint.as_deref(),
         )?;
-        let ((licenses, server_time), plans) =
-            tokio::try_join!(client.list_licenses_dated(), client.list_plans())?;
-        let now = server_time.unwrap_or_else(OffsetDateTime::now_utc);
+        let (listing, plans) = tokio::try_join!(client.list_licenses_dated(), client.list_plans())?;
+        let now = listing.server_time.unwrap_or_else(OffsetDateTime::now_utc);
+        let licenses = listing.items;
+        for bad in &listing.unreadable {
+            tracing::warn!(
+                "a license of tenant {} could not be read and is left alone: {}",
+                tenant.name,
+                bad.describe()
+            );
+        }
         let first = TenantLive::from_api(now, licenses.clone(), plans.clone(), None);
-        let live = if wants_orders(&tenant.tenant_id, &first) {
+        let mut live = if wants_orders(&tenant.tenant_id, &first) {
             let orders = client.list_orders().await?;
             TenantLive::from_api(now, licenses, plans, Some(&orders))
         } else {
             first
         };
+        live.unreadable = listing.unreadable;
         tracing::info!(
             "refreshed tenant {} ({}): {} licenses",
             tenant.name,
@@ -344,6 +426,7 @@ mod tests {
             version: None,
             key_types: BTreeSet::new(),
             last_changed: None,
+            deletion_date: None,
         };
         let live = TenantLive::new(
             time::macros::date!(2026 - 11 - 26),

@@ -268,6 +268,18 @@ impl<'a> Declared<'a> {
     /// entitle does not manage.
     fn bound(&self, out: &mut KindPlan) -> Result<Option<&'a ObservedLicense>, ()> {
         let (live, name) = (self.live, self.resource.metadata.name.as_str());
+        let recorded_id = self.record.and_then(|r| r.remote_id.as_deref());
+        if let Some(bad) = live.unreadable(recorded_id, name) {
+            out.errors.push(self.error(
+                format!(
+                    "its license in tenant {} could not be read, so nothing is planned for it: {}",
+                    self.tenant.reference.name,
+                    bad.describe()
+                ),
+                "this is a server answer entitle cannot decode: check the license in the portal, and report the field to the entitle maintainers".into(),
+            ));
+            return Err(());
+        }
         let observed = match self.record {
             None => {
                 if let Some(existing) = live.by_name(name) {
@@ -303,7 +315,7 @@ impl<'a> Declared<'a> {
         };
         // A license on its way out is as good as gone: make a new one (the
         // create waits for the name to be free).
-        Ok(observed.filter(|o| o.status != "Deleting"))
+        Ok(observed.filter(|o| !o.leaving()))
     }
 
     /// A new license starts at its plan's version: the declared one is
@@ -360,8 +372,12 @@ impl<'a> Declared<'a> {
         self.defer_created_version(out, wanted);
     }
 
-    /// No live license: create one, saying why.
+    /// No live license: create one, saying why; deferred while a license
+    /// scheduled for deletion holds the name.
     fn plan_create(&self, out: &mut KindPlan, wanted: &Wanted<'_>) {
+        if self.defer_behind_scheduled_deletion(out) {
+            return;
+        }
         let reason = match self.record {
             None => "it is new",
             Some(r) if r.status == Status::Creating => {
@@ -380,6 +396,38 @@ impl<'a> Declared<'a> {
             LicenseOperation::CreateLicense(wanted.new_license.clone()),
         ));
         self.defer_created_version(out, wanted);
+    }
+
+    /// A license of this name scheduled for deletion holds the name until
+    /// the day after its deletion date: the create waits for it, and the
+    /// plan says so.
+    fn defer_behind_scheduled_deletion(&self, out: &mut KindPlan) -> bool {
+        let name = self.resource.metadata.name.as_str();
+        let Some(holder) = self.live.leaving_by_name(name) else {
+            return false;
+        };
+        let Some(day) = holder.scheduled_deletion() else {
+            return false;
+        };
+        let from = time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
+        .and_then(|d| d.next_day())
+        .map_or_else(|| day.to_string(), |d| d.to_string());
+        out.deferred.push(Deferred {
+            address: self.address().clone(),
+            field: "create".into(),
+            before: json!(holder.id.to_string()),
+            after: json!(name),
+            from,
+            reason: format!(
+                "license {} of the same name is scheduled for deletion on {day} and holds the name until it is gone",
+                holder.id
+            ),
+        });
+        true
     }
 
     /// A license a previous run made but did not record as ready.
@@ -622,6 +670,20 @@ fn plan_removed(
     live: &LicensesLive,
 ) {
     let tenant = tenant_ref_from_state(record);
+    let unreadable = live
+        .tenants
+        .get(&tenant.tenant_id)
+        .and_then(|tl| tl.unreadable(record.remote_id.as_deref(), &record.natural_key));
+    if let Some(bad) = unreadable {
+        out.errors.push(PlanError::new(
+            Some(address.clone()),
+            format!(
+                "it is gone from the manifests, but its license could not be read, so it is not deleted: {}",
+                bad.describe()
+            ),
+        ));
+        return;
+    }
     let observed = live.tenants.get(&tenant.tenant_id).and_then(|tl| {
         record
             .remote_id
@@ -634,6 +696,13 @@ fn plan_removed(
                     .flatten()
             })
     });
+    if let Some(day) = observed.and_then(ObservedLicense::scheduled_deletion) {
+        out.notes.push(format!(
+            "{address}: license {} is scheduled for deletion on {day}; the state forgets it once it is gone",
+            record.remote_id.as_deref().unwrap_or_default()
+        ));
+        return;
+    }
     let delete = observed.map(|observed| {
         (
             "it is gone from the manifests",
@@ -840,6 +909,7 @@ mod tests {
             version: Some(version.into()),
             key_types: [KEY.parse().unwrap()].into_iter().collect(),
             last_changed: Some(created),
+            deletion_date: None,
         }
     }
 

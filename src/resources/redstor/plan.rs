@@ -1176,7 +1176,7 @@ impl<'a> DeclaredSubscription<'a> {
         if !self.spec.trial || !self.heeds("trial") {
             return true;
         }
-        let (message, hint) = match observed.trial_status {
+        let (message, hint) = match &observed.trial_status {
             TrialStatus::Expired => (
                 "the trial has expired and cannot be started again",
                 "set trial: false to subscribe for real (the expired trial is replaced)",
@@ -1186,6 +1186,14 @@ impl<'a> DeclaredSubscription<'a> {
                 "set trial: false",
             ),
             TrialStatus::Active => return true,
+            TrialStatus::Other(status) => {
+                out.errors.push(self.error(
+                    "trial",
+                    format!("RedAPI gives its trial status as `{status}`, which entitle does not know, so it cannot tell whether it is a trial"),
+                    "check the subscription in the Redstor portal; if it is paid, set trial: false".into(),
+                ));
+                return false;
+            }
         };
         out.errors
             .push(self.error("trial", message.into(), hint.into()));
