@@ -407,6 +407,9 @@ async fn list(
     Path((tenant_id, service_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Reject> {
+    if shared.behaves(Behaviour::NoProposalList) {
+        return Err(reply::not_found("no route for this request"));
+    }
     let tenant_id = tenant(&shared, &headers, &tenant_id)?;
     let service = service_param(&service_id)?;
     let language = language_header(&headers)?;

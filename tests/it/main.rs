@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod behaviours;
 mod cli;
 mod client;
 mod lifecycle;

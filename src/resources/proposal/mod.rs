@@ -14,7 +14,7 @@ mod observe;
 mod operation;
 mod plan;
 
-pub use observe::{ObservedProposal, ProposalsLive, observe, tenants_and_services};
+pub use observe::{ListScope, ObservedProposal, ProposalsLive, observe, tenants_and_services};
 pub use operation::{ProposalOperation, ProposalSubmission};
 pub use plan::{ProposalAttributes, READ_LANGUAGE, to_xml};
 

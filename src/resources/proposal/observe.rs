@@ -1,6 +1,13 @@
 //! What refresh reads of the proposals, and the planner's view of it: per
 //! tenant and service in play, one proposal list, each proposal's rows read
 //! from its XML and spelt in English.
+//!
+//! The list endpoint is not in the vendor's seed documents. When it is
+//! missing, refuses the service or answers in a shape the client cannot
+//! read, the proposals the state records are read one by one through the
+//! documented detail endpoint by their `OrderId`, and the service is
+//! marked as read without a list: what the state does not record cannot
+//! be seen there.
 
 use std::collections::BTreeMap;
 
@@ -23,9 +30,19 @@ use crate::state::State;
 #[derive(Clone, Debug, Default)]
 pub struct ProposalsLive {
     pub proposals: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>>,
+    /// The (tenant id, service id) pairs read without the list, and why.
+    pub unlisted: BTreeMap<(String, u32), String>,
 }
 
 impl ProposalsLive {
+    /// Why the service of the tenant could not be listed, when it could
+    /// not: only the proposals the state records were read.
+    pub fn unlisted(&self, tenant_id: &str, service_id: u32) -> Option<&str> {
+        self.unlisted
+            .get(&(tenant_id.to_string(), service_id))
+            .map(String::as_str)
+    }
+
     /// The proposals of a service in a tenant, when they were refreshed.
     pub fn proposals_of(&self, tenant_id: &str, service_id: u32) -> Option<&[ObservedProposal]> {
         self.proposals
@@ -50,18 +67,38 @@ pub struct ObservedProposal {
     pub problem: Option<String>,
 }
 
+/// One service of one tenant to read, and the `OrderId`s the state
+/// records there (read one by one when the list is unavailable).
+#[derive(Clone, Debug)]
+pub struct ListScope {
+    pub tenant: TenantRef,
+    pub service_id: u32,
+    pub recorded: Vec<String>,
+}
+
 /// The (tenant, service) pairs to list: those of declared proposals and of
 /// proposals in the state.
-pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef, u32)> {
+pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<ListScope> {
     let tenants = ecl_tenant::declared(desired);
-    let mut scopes: BTreeMap<(String, u32), TenantRef> = BTreeMap::new();
+    let mut scopes: BTreeMap<(String, u32), ListScope> = BTreeMap::new();
+    fn scope_of<'a>(
+        scopes: &'a mut BTreeMap<(String, u32), ListScope>,
+        tenant: &TenantRef,
+        service_id: u32,
+    ) -> &'a mut ListScope {
+        scopes
+            .entry((tenant.tenant_id.clone(), service_id))
+            .or_insert_with(|| ListScope {
+                tenant: tenant.clone(),
+                service_id,
+                recorded: Vec::new(),
+            })
+    }
     for resource in &desired.resources {
         if let Spec::Proposal(spec) = &resource.spec
             && let Some(tenant) = tenants.get(spec.tenant.as_str())
         {
-            scopes
-                .entry((tenant.reference.tenant_id.clone(), spec.service.id()))
-                .or_insert_with(|| tenant.reference.clone());
+            scope_of(&mut scopes, &tenant.reference, spec.service.id());
         }
     }
     for (_, record) in state.of_kind(Kind::Proposal) {
@@ -71,14 +108,10 @@ pub fn tenants_and_services(desired: &Desired, state: &State) -> Vec<(TenantRef,
             continue;
         };
         let tenant = tenant_ref_from_state(record);
-        scopes
-            .entry((tenant.tenant_id.clone(), attributes.service.id()))
-            .or_insert(tenant);
+        let scope = scope_of(&mut scopes, &tenant, attributes.service.id());
+        scope.recorded.extend(record.remote_id.clone());
     }
-    scopes
-        .into_iter()
-        .map(|((_, service), tenant)| (tenant, service))
-        .collect()
+    scopes.into_values().collect()
 }
 
 /// Reads a listed proposal's XML into rows spelt in English. A document
@@ -167,24 +200,73 @@ fn hulft_model(model: &HulftModel) -> Model {
 
 /// Every proposal of each (tenant, service), with rows read from its XML.
 pub async fn refresh(
-    scopes: &[(TenantRef, u32)],
+    scopes: &[ListScope],
     clients: &EclClients,
 ) -> Result<ProposalsLive, ApiError> {
-    let reads = scopes.iter().map(|(tenant, service_id)| async move {
+    let reads = scopes.iter().map(|scope| async move {
+        let tenant = &scope.tenant;
         let client = clients.proposal_for(
             &tenant.tenant_id,
             &tenant.region,
             tenant.endpoint.as_deref(),
         )?;
-        let records = client.list(*service_id, READ_LANGUAGE).await?;
+        let (records, unlisted) = match client.list(scope.service_id, READ_LANGUAGE).await {
+            Ok(records) => (records, None),
+            Err(err) if list_unavailable(&err) => {
+                tracing::warn!(
+                    "the proposal list of service {} in tenant {} is unavailable ({err}); reading the {} proposal(s) the state records one by one",
+                    scope.service_id,
+                    tenant.name,
+                    scope.recorded.len()
+                );
+                (by_detail(&client, scope).await?, Some(err.to_string()))
+            }
+            Err(err) => return Err(err),
+        };
         let observed: Vec<ObservedProposal> = records.iter().map(observe).collect();
-        Ok::<_, ApiError>((tenant.tenant_id.clone(), *service_id, observed))
+        Ok::<_, ApiError>((scope, observed, unlisted))
     });
-    let mut out: BTreeMap<String, BTreeMap<u32, Vec<ObservedProposal>>> = BTreeMap::new();
-    for (tenant, service, observed) in try_join_all(reads).await? {
-        out.entry(tenant).or_default().insert(service, observed);
+    let mut live = ProposalsLive::default();
+    for (scope, observed, unlisted) in try_join_all(reads).await? {
+        let key = (scope.tenant.tenant_id.clone(), scope.service_id);
+        if let Some(why) = unlisted {
+            live.unlisted.insert(key.clone(), why);
+        }
+        live.proposals
+            .entry(key.0)
+            .or_default()
+            .insert(scope.service_id, observed);
     }
-    Ok(ProposalsLive { proposals: out })
+    Ok(live)
+}
+
+/// A list endpoint that is missing, refuses the service, or answers what
+/// the client cannot read: the detail endpoint is the documented way.
+fn list_unavailable(err: &ApiError) -> bool {
+    match err {
+        ApiError::Status { status, .. } => matches!(status, 400 | 403 | 404 | 405 | 410 | 501),
+        ApiError::Decode { .. } => true,
+        _ => false,
+    }
+}
+
+/// The recorded proposals of a scope, each through the detail endpoint;
+/// one that is not found (404) is gone.
+async fn by_detail(
+    client: &crate::api::proposal::ProposalClient,
+    scope: &ListScope,
+) -> Result<Vec<ProposalRecord>, ApiError> {
+    let reads = scope.recorded.iter().map(|order_id| async move {
+        match client
+            .detail(scope.service_id, order_id, READ_LANGUAGE)
+            .await
+        {
+            Ok(record) => Ok(Some(record)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    });
+    Ok(try_join_all(reads).await?.into_iter().flatten().collect())
 }
 
 #[cfg(test)]

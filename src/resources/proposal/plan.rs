@@ -136,14 +136,16 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
             ));
             continue;
         };
-        plan_one(
-            &mut out,
+        let unlisted = live.unlisted(&tenant.tenant_id, spec.service.id());
+        let proposal = DeclaredProposal {
             resource,
             spec,
             tenant,
-            listed,
-            input.prior.get(&address),
-        );
+            record: input.prior.get(&address),
+            wanted: spec.models(&resource.metadata.name, Language::En),
+            unlisted,
+        };
+        plan_one(&mut out, &proposal, listed);
     }
     for (address, record) in input.prior.of_kind(Kind::Proposal) {
         if declared.contains(address) || !context.in_scope(address) {
@@ -180,38 +182,22 @@ struct DeclaredProposal<'a> {
     record: Option<&'a ResourceState>,
     /// Its rows, spelt in English (as they compare).
     wanted: Vec<Model>,
+    /// Why its service could not be listed, when it could not (only the
+    /// proposals the state records were read).
+    unlisted: Option<&'a str>,
 }
 
-fn plan_one(
-    out: &mut KindPlan,
-    resource: &Resource,
-    spec: &ProposalSpec,
-    tenant: &TenantRef,
-    live: &[ObservedProposal],
-    record: Option<&ResourceState>,
-) {
-    let proposal = DeclaredProposal {
-        resource,
-        spec,
-        tenant,
-        record,
-        wanted: spec.models(&resource.metadata.name, Language::En),
-    };
+fn plan_one(out: &mut KindPlan, proposal: &DeclaredProposal<'_>, live: &[ObservedProposal]) {
     if !proposal.refuse_ignore_changes(out) {
         return;
     }
-    let observed = proposal.bound(live);
-    if observed.is_none() && proposal.lost_without_rows() {
-        proposal.refuse_lost_without_rows(out);
-        return;
-    }
-    let Some(observed) = observed else {
-        proposal.plan_create(out);
+    let Some(observed) = proposal.bound(live) else {
+        proposal.plan_unbound(out, live);
         return;
     };
     if let Some(problem) = &observed.problem {
         out.errors.push(
-            PlanError::new(Some(resource.address.clone()), problem.clone())
+            PlanError::new(Some(proposal.address().clone()), problem.clone())
                 .hint("the vendor's answer is malformed; check the proposal in the portal"),
         );
         return;
@@ -286,6 +272,81 @@ impl<'a> DeclaredProposal<'a> {
         let recorded = uuids(&recorded);
         live.iter()
             .find(|o| !recorded.is_empty() && uuids(&o.models) == recorded)
+    }
+
+    /// No live proposal is bound to it: create one, unless a proposal with
+    /// its rows exists that the state does not know (the state was lost, or
+    /// the run is in another directory), or a lost create cannot be looked
+    /// for.
+    fn plan_unbound(&self, out: &mut KindPlan, live: &[ObservedProposal]) {
+        if self.lost_without_rows() {
+            self.refuse_lost_without_rows(out);
+        } else if let Some(existing) = self.unmanaged_with_its_rows(live) {
+            self.refuse_unmanaged(out, existing);
+        } else if let (Some(why), Some(_)) = (self.unlisted, self.lost_create()) {
+            self.refuse_lost_unlisted(out, why);
+        } else {
+            if let Some(why) = self.unlisted {
+                out.notes.push(format!(
+                    "{}: the {} proposal list is unavailable ({why}), so entitle cannot check that no proposal with its rows exists already",
+                    self.address(),
+                    self.spec.service.name()
+                ));
+            }
+            self.plan_create(out);
+        }
+    }
+
+    /// A record of a create whose answer was lost.
+    fn lost_create(&self) -> Option<&ResourceState> {
+        self.record.filter(|r| r.remote_id.is_none())
+    }
+
+    /// A live proposal with one of its rows (row UUIDs are derived from
+    /// the resource's name and rows), when the state records none.
+    fn unmanaged_with_its_rows<'l>(
+        &self,
+        live: &'l [ObservedProposal],
+    ) -> Option<&'l ObservedProposal> {
+        if self.record.is_some() {
+            return None;
+        }
+        let wanted = uuids(&self.wanted);
+        live.iter().find(|o| !uuids(&o.models).is_disjoint(&wanted))
+    }
+
+    fn refuse_unmanaged(&self, out: &mut KindPlan, existing: &ObservedProposal) {
+        let address = self.address();
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "the tenant already has a {} proposal with this resource's rows (OrderId {}), but the state does not record it: creating it again would make a duplicate",
+                    self.spec.service.name(),
+                    existing.order_id
+                ),
+            )
+            .hint(format!(
+                "if the state was lost or this is another directory, bind it with `entitle import {address} {}`",
+                existing.order_id
+            )),
+        );
+    }
+
+    fn refuse_lost_unlisted(&self, out: &mut KindPlan, why: &str) {
+        let address = self.address();
+        out.errors.push(
+            PlanError::new(
+                Some(address.clone()),
+                format!(
+                    "a previous run sent this proposal and did not learn its OrderId, and the {} proposal list is unavailable ({why}), so it cannot be looked for by its rows",
+                    self.spec.service.name()
+                ),
+            )
+            .hint(format!(
+                "find it in the portal: if it is there, `entitle import {address} ORDER_ID`; if not, `entitle state rm {address}` and apply again"
+            )),
+        );
     }
 
     /// A create without rows whose answer was lost cannot be found again.
