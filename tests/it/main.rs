@@ -6,6 +6,7 @@
 
 mod cli;
 mod client;
+mod injection;
 mod lifecycle;
 mod manifests;
 mod output;
