@@ -11,6 +11,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 mod error;
+pub mod escape;
 pub mod hint;
 pub mod manifest;
 pub mod plan;

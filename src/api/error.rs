@@ -3,8 +3,11 @@
 //! Every variant names the request (`METHOD path`) it belongs to, and says
 //! whether the server may have carried it out: a create that ends in
 //! [`ApiError::Ambiguous`] must be resolved by reading back, never by sending
-//! it again blindly. No variant carries a credential or a token.
+//! it again blindly. No variant carries a credential or a token. What the
+//! server wrote (its message, a decoding problem quoting its answer, where
+//! it redirects) is shown through [`crate::escape::text`].
 
+use crate::escape::text as shown;
 use crate::hint::HINT;
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The server answered with an error status.
-    #[error("{request}: the server answered {status}: {message}")]
+    #[error("{request}: the server answered {status}: {}", shown(.message))]
     Status {
         request: String,
         status: u16,
@@ -25,7 +28,8 @@ pub enum ApiError {
     /// closed), or a non-idempotent request got a 5xx: the server may or may
     /// not have made the change.
     #[error(
-        "{request}: {cause}; the server may or may not have carried it out{HINT}read the object back before sending the request again"
+        "{request}: {}; the server may or may not have carried it out{HINT}read the object back before sending the request again",
+        shown(.cause)
     )]
     Ambiguous { request: String, cause: String },
 
@@ -33,7 +37,8 @@ pub enum ApiError {
     /// request may carry a password, a token or a signed assertion, which
     /// must reach only the host it is meant for.
     #[error(
-        "{request}: the server answered {status}, redirecting to {to}; entitle does not follow redirects, so that credentials and tokens reach only the host they are meant for{HINT}if that address is the API's own, point the endpoint at it (OS_AUTH_URL, ENTITLE_ECL_ENDPOINT, the tenant's `endpoint`, REDSTOR_API_URL or REDSTOR_TOKEN_URL)"
+        "{request}: the server answered {status}, redirecting to {}; entitle does not follow redirects, so that credentials and tokens reach only the host they are meant for{HINT}if that address is the API's own, point the endpoint at it (OS_AUTH_URL, ENTITLE_ECL_ENDPOINT, the tenant's `endpoint`, REDSTOR_API_URL or REDSTOR_TOKEN_URL)",
+        shown(.to)
     )]
     Redirected {
         request: String,
@@ -46,7 +51,7 @@ pub enum ApiError {
     Unreachable { request: String, cause: String },
 
     /// The answer did not have the shape the contract promises.
-    #[error("{request}: unexpected answer from the server: {detail}")]
+    #[error("{request}: unexpected answer from the server: {}", shown(.detail))]
     Decode { request: String, detail: String },
 
     /// Credentials are missing or were refused.
@@ -97,7 +102,7 @@ impl ApiError {
                     hints.forbidden
                 };
                 ApiError::Auth {
-                    message: format!("{request}: {what}: {message}"),
+                    message: format!("{request}: {what}: {}", shown(&message)),
                     hint: hint.into(),
                 }
             }

@@ -9,6 +9,7 @@ use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, confirm, output, runtime};
 use crate::Error;
 use crate::apply::{ApplyOptions, ApplyReport, Outcome};
+use crate::escape;
 use crate::manifest::Address;
 use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
@@ -178,8 +179,12 @@ fn report_outcome(
     let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
     for (id, outcome) in &report.outcomes {
         match outcome {
-            Outcome::Failed(why) => output::eprintln(format_args!("failed:  {id}: {why}")),
-            Outcome::Skipped(why) => output::eprintln(format_args!("skipped: {id}: {why}")),
+            Outcome::Failed(why) => {
+                output::eprintln(format_args!("failed:  {}: {why}", escape::text(id)));
+            }
+            Outcome::Skipped(why) => {
+                output::eprintln(format_args!("skipped: {}: {why}", escape::text(id)));
+            }
             Outcome::Done(_) | Outcome::NotStarted => {}
         }
     }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, OutputFormat, output, runtime};
 use crate::Error;
+use crate::escape;
 use crate::report::drift;
 
 #[derive(Debug, clap::Args)]
@@ -35,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
 fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(), Error> {
     match format {
         OutputFormat::Text => output::print(drift::text(report)),
-        OutputFormat::Json => output::println(format_args!("{:#}", serde_json::json!(report))),
+        OutputFormat::Json => output::println(escape::json_pretty(&serde_json::json!(report))),
         OutputFormat::Markdown => output::print(drift::markdown(report)),
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, output, runtime};
 use crate::Error;
+use crate::escape;
 use crate::manifest::Address;
 
 #[derive(Debug, clap::Args)]
@@ -26,6 +27,6 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let _lock = workspace.lock("import").await?;
         workspace.import(&args.address, &args.remote_id).await
     })?;
-    output::println(message)?;
+    output::println(escape::text(&message))?;
     Ok(Exit::Success)
 }

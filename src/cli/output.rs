@@ -6,11 +6,17 @@
 //! (a full disk behind `> file`) is one error naming standard output, exit 1.
 //! What is a problem (errors, failures, warnings) goes to stderr, where a
 //! write that fails has nowhere left to be reported and is dropped.
+//!
+//! Renderers escape what they quote ([`crate::escape`]); stderr, whose
+//! messages quote servers, manifests and the state from many places, is
+//! also passed through [`escape::lines`] as a whole: no control character
+//! or bidi override reaches the terminal, whoever forgot to escape it.
 
 use std::fmt::Display;
 use std::io::{self, Write};
 
 use crate::Error;
+use crate::escape;
 
 /// Writes `text` to stdout as it is, and flushes it, so that a failure is
 /// seen here and not lost at exit.
@@ -26,10 +32,12 @@ pub fn println(line: impl Display) -> Result<(), Error> {
     print(format_args!("{line}\n"))
 }
 
-/// Writes `line` and a newline to stderr.
+/// Writes `line` and a newline to stderr, its control characters (but
+/// line breaks) and bidi overrides escaped.
 pub fn eprintln(line: impl Display) {
+    let line = line.to_string();
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "{line}").and_then(|()| stderr.flush());
+    let _ = writeln!(stderr, "{}", escape::lines(&line)).and_then(|()| stderr.flush());
 }
 
 /// Like [`print`], for a command that goes on when the reader has gone:

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, OutputFormat, output, runtime, write_private};
 use crate::Error;
+use crate::escape;
 use crate::manifest::Address;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
@@ -70,7 +71,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 verbose: global.verbose > 0,
             },
         ),
-        OutputFormat::Json => format!("{:#}\n", render::json_value(&planned.plan)),
+        OutputFormat::Json => format!(
+            "{}\n",
+            escape::json_pretty(&render::json_value(&planned.plan))
+        ),
         OutputFormat::Markdown => render::markdown(&planned.plan),
     };
     output::print(text)?;

@@ -1,6 +1,7 @@
 //! Progress on stderr: a spinner while refreshing, a bar while applying.
 //! Drawn only on a terminal and without `--no-progress`; without them, apply
-//! prints one line per finished action instead.
+//! prints one line per finished action instead. What an action says it
+//! did quotes the servers, so it is shown through [`crate::escape`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::apply::{Observer, Outcome};
+use crate::escape;
 use crate::plan::model::{Action, Plan};
 
 /// Runs `work` under a spinner that says the live state is being read.
@@ -60,14 +62,15 @@ impl Progress {
 
 impl Observer for Progress {
     fn started(&self, action: &Action) {
-        self.bar.set_message(action.id.clone());
+        self.bar.set_message(escape::text(&action.id).into_owned());
     }
 
     fn finished(&self, action: &Action, outcome: &Outcome) {
+        let id = escape::text(&action.id);
         let line = match outcome {
-            Outcome::Done(what) => format!("{}: {what}", action.id),
-            Outcome::Failed(_) => format!("{}: failed", action.id),
-            Outcome::Skipped(_) => format!("{}: skipped", action.id),
+            Outcome::Done(what) => format!("{id}: {}", escape::text(what)),
+            Outcome::Failed(_) => format!("{id}: failed"),
+            Outcome::Skipped(_) => format!("{id}: skipped"),
             Outcome::NotStarted => return,
         };
         if self.bar.is_hidden() {

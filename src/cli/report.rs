@@ -11,6 +11,7 @@ use super::settings;
 use super::{Exit, GlobalArgs, OutputFormat, output, runtime};
 use crate::Error;
 use crate::api::redstor_reports::{ConsumptionQuery, Operation};
+use crate::escape;
 use crate::report::usage::{self, UsageReport};
 use crate::report::usage_read;
 use crate::state::StateFile;
@@ -116,7 +117,7 @@ fn check_flags(args: &Args) -> Result<(), Error> {
 fn print_report(report: &UsageReport, format: OutputFormat, color: bool) -> Result<(), Error> {
     match format {
         OutputFormat::Text => output::print(usage::text(report, color)),
-        OutputFormat::Json => output::println(format_args!("{:#}", usage::json(report))),
+        OutputFormat::Json => output::println(escape::json_pretty(&usage::json(report))),
         OutputFormat::Markdown => output::print(usage::markdown(report)),
     }
 }

@@ -1,11 +1,13 @@
 //! `entitle state list | show | rm | mv | unlock`: look at and edit the
-//! state without touching the APIs.
+//! state without touching the APIs. The state holds what the servers
+//! named, so it is shown through [`crate::escape`].
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::{Exit, GlobalArgs, confirm, output};
 use crate::Error;
+use crate::escape::{self, text as shown};
 use crate::manifest::Address;
 use crate::state::lock::{self, LockStatus};
 use crate::state::{StateFile, StateLock};
@@ -42,7 +44,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             let mut list = String::new();
             for (address, record) in &state.resources {
                 let remote_id = record.remote_id.as_deref().unwrap_or("-");
-                let _ = writeln!(list, "{address}\t{remote_id}\t{:?}", record.status);
+                let _ = writeln!(
+                    list,
+                    "{}\t{}\t{:?}",
+                    shown(&address.to_string()),
+                    shown(remote_id),
+                    record.status
+                );
             }
             output::print(list)?;
         }
@@ -51,7 +59,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             let record = state
                 .get(&address)
                 .ok_or_else(|| not_found(&address, &file))?;
-            output::println(format_args!("{:#}", serde_json::json!(record)))?;
+            output::println(escape::json_pretty(&serde_json::json!(record)))?;
         }
         StateCommand::Rm { address } => {
             let _lock = StateLock::acquire(file.path(), "state rm", global.lock_timeout)?;
@@ -61,7 +69,8 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             file.write(&mut state)?;
             output::println(format_args!(
-                "Removed {address} from the state; the object on the server is untouched."
+                "Removed {} from the state; the object on the server is untouched.",
+                shown(&address.to_string())
             ))?;
         }
         StateCommand::Mv { from, to } => {
@@ -85,7 +94,11 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 .ok_or_else(|| not_found(&from, &file))?;
             state.resources.insert(to.clone(), record);
             file.write(&mut state)?;
-            output::println(format_args!("Moved {from} to {to}."))?;
+            output::println(format_args!(
+                "Moved {} to {}.",
+                shown(&from.to_string()),
+                shown(&to.to_string())
+            ))?;
         }
         StateCommand::Unlock { force } => return unlock(&file, force),
     }
@@ -108,7 +121,7 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
         )),
         LockStatus::Stale(info) => {
             let who = info
-                .map(|i| i.to_string())
+                .map(|i| shown(&i.to_string()).into_owned())
                 .unwrap_or_else(|| "(no details)".into());
             if !force && !confirm(&format!("Remove the lock left by {who}?"), "pass --force")? {
                 output::println("Left the lock in place.")?;

@@ -1,12 +1,15 @@
 //! Plan rendering: text like Terraform's, JSON (the versioned plan format),
 //! and Markdown for a pull-request comment. Rendering returns strings; the
-//! CLI decides where they go.
+//! CLI decides where they go. Whatever a plan holds that entitle did not
+//! write (names, reasons quoting them, values, notes) is shown through
+//! [`crate::escape`].
 
 use std::fmt::Write;
 
 use serde_json::{Value, json};
 
 use super::model::{Action, ActionKind, Change, Plan, Summary};
+use crate::escape;
 
 /// Whether to colour the text rendering (ANSI; only on a terminal).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -97,24 +100,25 @@ fn action_text(out: &mut String, action: &Action, style: Style) {
         ActionKind::BulkUpgrade => "",
     };
     let title = match action.kind {
-        ActionKind::BulkUpgrade => action.id.clone(),
+        ActionKind::BulkUpgrade => escape::text(&action.id).into_owned(),
         _ => action
             .addresses
             .iter()
-            .map(ToString::to_string)
+            .map(|a| escape::text(&a.to_string()).into_owned())
             .collect::<Vec<_>>()
             .join(", "),
     };
+    let reason = escape::text(&action.reason);
     if heading.is_empty() {
-        let _ = writeln!(out, "  # {}", action.reason);
+        let _ = writeln!(out, "  # {reason}");
     } else {
-        let _ = writeln!(out, "  # {title} {heading}: {}", action.reason);
+        let _ = writeln!(out, "  # {title} {heading}: {reason}");
     }
     let _ = writeln!(out, "{} {title}", style.symbol(action.kind));
     let width = action
         .changes
         .iter()
-        .map(|c| c.field.len())
+        .map(|c| escape::text(&c.field).chars().count())
         .max()
         .unwrap_or(0);
     for change in &action.changes {
@@ -124,13 +128,13 @@ fn action_text(out: &mut String, action: &Action, style: Style) {
         && let Some(detail) = &action.detail
     {
         for line in detail.lines() {
-            let _ = writeln!(out, "          {line}");
+            let _ = writeln!(out, "          {}", escape::text(line));
         }
     }
 }
 
 fn change_text(out: &mut String, change: &Change, width: usize, style: Style) {
-    let field = format!("{:width$}", change.field);
+    let field = format!("{:width$}", escape::text(&change.field));
     let suffix = if change.forces_replacement {
         style.paint("31", " # forces replacement")
     } else {
@@ -163,7 +167,7 @@ fn change_text(out: &mut String, change: &Change, width: usize, style: Style) {
                 .to_string()
                 .lines()
             {
-                let _ = writeln!(out, "          {line}");
+                let _ = writeln!(out, "          {}", escape::text(line));
             }
         }
         (before, Some(after)) => {
@@ -186,19 +190,19 @@ fn deferred_and_notes(out: &mut String, plan: &Plan) {
             let _ = writeln!(
                 out,
                 "  {}: {} {} -> {} from {} ({})",
-                d.address,
-                d.field,
+                escape::text(&d.address.to_string()),
+                escape::text(&d.field),
                 show(&d.before),
                 show(&d.after),
-                d.from,
-                d.reason
+                escape::text(&d.from),
+                escape::text(&d.reason)
             );
         }
     }
     if !plan.notes.is_empty() {
         out.push_str("\nNotes:\n");
         for note in &plan.notes {
-            let _ = writeln!(out, "  {note}");
+            let _ = writeln!(out, "  {}", escape::text(note));
         }
     }
 }
@@ -206,7 +210,7 @@ fn deferred_and_notes(out: &mut String, plan: &Plan) {
 fn show(value: &Value) -> String {
     match value {
         Value::Null => "(none)".into(),
-        other => other.to_string(),
+        other => escape::json(other),
     }
 }
 
@@ -232,15 +236,15 @@ pub fn markdown(plan: &Plan) -> String {
         for action in &plan.actions {
             let resources = if action.addresses.len() > 3 {
                 format!(
-                    "`{}` and {} more",
-                    action.addresses[0],
+                    "{} and {} more",
+                    escape::md_code(&action.addresses[0].to_string()),
                     action.addresses.len() - 1
                 )
             } else {
                 action
                     .addresses
                     .iter()
-                    .map(|a| format!("`{a}`"))
+                    .map(|a| escape::md_code(&a.to_string()))
                     .collect::<Vec<_>>()
                     .join(", ")
             };
@@ -254,27 +258,147 @@ pub fn markdown(plan: &Plan) -> String {
                 "| `{}` | {resources} | {}{destructive} | {} |",
                 action.kind.symbol(),
                 action.kind.word(),
-                action.reason.replace('|', "\\|")
+                escape::md_text(&action.reason)
             );
         }
     }
     if !plan.deferred.is_empty() || !plan.notes.is_empty() {
         let mut extra = String::new();
         deferred_and_notes(&mut extra, plan);
-        let _ = writeln!(out, "\n```text{extra}```");
+        let _ = write!(out, "\n{}", escape::md_fence("text", extra.trim_start()));
     }
     if !plan.is_empty() {
+        let full = text(
+            plan,
+            Style {
+                color: false,
+                verbose: true,
+            },
+        );
         let _ = writeln!(
             out,
-            "\n<details><summary>Full plan</summary>\n\n```diff\n{}```\n\n</details>",
-            text(
-                plan,
-                Style {
-                    color: false,
-                    verbose: true
-                }
-            )
+            "\n<details><summary>Full plan</summary>\n\n{}\n</details>",
+            escape::md_fence("diff", &full)
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::escape::is_hazard;
+    use crate::plan::model::{Deferred, Operation, PLAN_FORMAT_VERSION};
+
+    /// What a vendor could name things: a screen clear, a forged line, a
+    /// fence, a table pipe, HTML and a bidi override.
+    const HOSTILE: &str =
+        "evil\u{1b}[2J\nPlan: 9 to destroy.\n```\n| x | y |<img src=x>\u{202e}cba";
+
+    fn hostile_plan() -> Plan {
+        let address: crate::manifest::Address = "ArcserveLicense/a|b`c\u{202e}".parse().unwrap();
+        Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            actions: vec![Action {
+                id: format!("forget {address}"),
+                kind: ActionKind::Forget,
+                addresses: vec![address.clone()],
+                reason: format!("it was renamed `{HOSTILE}`"),
+                changes: vec![
+                    Change {
+                        field: "name".into(),
+                        before: Some(Value::String(HOSTILE.into())),
+                        after: Some(Value::String("web".into())),
+                        forces_replacement: false,
+                    },
+                    Change {
+                        field: "xml".into(),
+                        before: Some(Value::String(format!("<a>\n{HOSTILE}\n</a>"))),
+                        after: Some(Value::String("<a>\n</a>".into())),
+                        forces_replacement: false,
+                    },
+                ],
+                after: vec![],
+                detail: Some(format!("- {HOSTILE}\n+ ````")),
+                operation: Operation::Forget,
+            }],
+            deferred: vec![Deferred {
+                address,
+                field: "version".into(),
+                before: Value::String(HOSTILE.into()),
+                after: Value::String("10.0".into()),
+                from: "2026-06-03".into(),
+                reason: HOSTILE.into(),
+            }],
+            notes: vec![HOSTILE.into()],
+        }
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal_or_forge_plan_lines() {
+        let out = text(
+            &hostile_plan(),
+            Style {
+                color: true,
+                verbose: true,
+            },
+        );
+        let ours = out.replace("\u{1b}[", "");
+        assert!(!ours.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+        assert!(!out.contains("\u{1b}[2J"), "{out:?}");
+        assert!(
+            out.lines()
+                .all(|l| !l.starts_with("Plan: 9") && !l.starts_with("```")),
+            "{out}"
+        );
+        assert!(
+            out.contains("evil\\u{1b}[2J\\nPlan: 9 to destroy.\\n```"),
+            "{out}"
+        );
+    }
+
+    /// The cells of a table row: its `|`s that no backslash escapes.
+    fn cells(row: &str) -> usize {
+        let mut previous = ' ';
+        let mut pipes = 0;
+        for c in row.chars() {
+            pipes += usize::from(c == '|' && previous != '\\');
+            previous = c;
+        }
+        pipes - 1
+    }
+
+    #[test]
+    fn server_text_keeps_the_markdown_table_and_fences_whole() {
+        let out = markdown(&hostile_plan());
+        assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 3, "{out}");
+        for row in &rows {
+            assert_eq!(cells(row), 4, "{row}");
+            assert!(!row.replace("\\<", "").contains("<img"), "{row}");
+        }
+        // Each fence is closed by its own closing line, and by nothing before.
+        let lines: Vec<&str> = out.lines().collect();
+        let mut opened = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let Some(info) = ["text", "diff"]
+                .iter()
+                .find(|info| line.starts_with("```") && line.trim_start_matches('`') == **info)
+            else {
+                continue;
+            };
+            let fence = line.trim_end_matches(info);
+            let close = lines[i + 1..]
+                .iter()
+                .position(|l| l.trim_start().starts_with(fence))
+                .map(|at| i + 1 + at)
+                .expect("a closing fence");
+            assert_eq!(lines[close], fence, "{out}");
+            let after = lines.get(close + 1).copied().unwrap_or_default();
+            assert!(after.is_empty(), "{out}");
+            opened += 1;
+        }
+        assert_eq!(opened, 2, "{out}");
+    }
 }

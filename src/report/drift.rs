@@ -1,8 +1,9 @@
 //! Drift: what changed outside entitle, found by each provider's pure
 //! comparison of the state (what was last applied) with what refresh saw:
 //! attributes changed, objects deleted, and objects in managed scopes that
-//! no state record knows. This module holds the report, how it is shown,
-//! and how `apply --refresh-only` records it.
+//! no state record knows. This module holds the report, how it is shown
+//! (what the servers named through [`crate::escape`]), and how
+//! `apply --refresh-only` records it.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -10,6 +11,7 @@ use std::fmt::Write;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::escape::{self, md_code, md_json, md_text, text as shown};
 use crate::manifest::Address;
 use crate::state::State;
 
@@ -122,14 +124,22 @@ pub fn text(report: &DriftReport) -> String {
             let _ = writeln!(
                 out,
                 "  ~ {}: {} = {} (applied: {})",
-                c.address, c.field, c.live, c.recorded
+                shown(&c.address.to_string()),
+                shown(&c.field),
+                escape::json(&c.live),
+                escape::json(&c.recorded)
             );
         }
     }
     if !report.deleted.is_empty() {
         out.push_str("Deleted outside entitle:\n");
         for d in &report.deleted {
-            let _ = writeln!(out, "  - {} (was {})", d.address, d.remote_id);
+            let _ = writeln!(
+                out,
+                "  - {} (was {})",
+                shown(&d.address.to_string()),
+                shown(&d.remote_id)
+            );
         }
     }
     if !report.unmanaged.is_empty() {
@@ -138,7 +148,10 @@ pub fn text(report: &DriftReport) -> String {
             let _ = writeln!(
                 out,
                 "  ? {} `{}` in {} (id {})",
-                u.kind, u.name, u.tenant, u.remote_id
+                shown(&u.kind),
+                shown(&u.name),
+                shown(&u.tenant),
+                shown(&u.remote_id)
             );
         }
     }
@@ -166,19 +179,91 @@ pub fn markdown(report: &DriftReport) -> String {
     for c in &report.changed {
         let _ = writeln!(
             out,
-            "| changed | `{}` | `{}`: {} → {} |",
-            c.address, c.field, c.recorded, c.live
+            "| changed | {} | {}: {} → {} |",
+            md_code(&c.address.to_string()),
+            md_code(&c.field),
+            md_json(&c.recorded),
+            md_json(&c.live)
         );
     }
     for d in &report.deleted {
-        let _ = writeln!(out, "| deleted | `{}` | was `{}` |", d.address, d.remote_id);
+        let _ = writeln!(
+            out,
+            "| deleted | {} | was {} |",
+            md_code(&d.address.to_string()),
+            md_code(&d.remote_id)
+        );
     }
     for u in &report.unmanaged {
         let _ = writeln!(
             out,
-            "| unmanaged | {} `{}` | in {}, id `{}` |",
-            u.kind, u.name, u.tenant, u.remote_id
+            "| unmanaged | {} {} | in {}, id {} |",
+            md_text(&u.kind),
+            md_code(&u.name),
+            md_text(&u.tenant),
+            md_code(&u.remote_id)
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::escape::is_hazard;
+
+    const HOSTILE: &str = "shadow\u{1b}]0;pwned\u{7}\n| forged | row |\n```<b>\u{2067}x";
+
+    fn hostile_report() -> DriftReport {
+        let address: Address = "ArcserveLicense/web".parse().unwrap();
+        DriftReport {
+            changed: vec![Changed {
+                address: address.clone(),
+                field: "name".into(),
+                recorded: Value::String("web".into()),
+                live: Value::String(HOSTILE.into()),
+                live_parent_id: None,
+            }],
+            deleted: vec![Deleted {
+                address,
+                remote_id: HOSTILE.into(),
+            }],
+            unmanaged: vec![Unmanaged {
+                tenant: HOSTILE.into(),
+                kind: "ArcserveLicense".into(),
+                remote_id: "1".into(),
+                name: HOSTILE.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn drift_text_shows_server_names_without_their_controls() {
+        let out = text(&hostile_report());
+        assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+        assert!(!out.lines().any(|l| l.starts_with("| forged")), "{out}");
+        // Header, one line per finding under three headings, a blank line
+        // and the total: a newline in a name adds none.
+        assert_eq!(out.lines().count(), 8, "{out}");
+    }
+
+    #[test]
+    fn drift_markdown_keeps_one_row_of_three_cells_per_finding() {
+        let out = markdown(&hostile_report());
+        assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(rows.len(), 5, "{out}");
+        for row in rows {
+            let mut previous = ' ';
+            let mut pipes = 0;
+            for c in row.chars() {
+                pipes += usize::from(c == '|' && previous != '\\');
+                previous = c;
+            }
+            assert_eq!(pipes, 4, "{row}");
+        }
+        // Outside code spans, HTML and fences are escaped.
+        assert!(out.contains("| in shadow\\\\u{1b}\\]0;"), "{out}");
+        assert!(out.contains("\\`\\`\\`\\<b\\>\\\\u{2067}x, id"), "{out}");
+    }
 }

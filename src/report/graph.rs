@@ -1,9 +1,11 @@
 //! The resource graph of the manifests (references and `dependsOn`) as
 //! Graphviz DOT or a Mermaid flowchart, for reviews and documentation.
-//! An edge points from a resource to what it depends on.
+//! An edge points from a resource to what it depends on. Names are shown
+//! through [`crate::escape`], then quoted for the language.
 
 use std::fmt::Write;
 
+use crate::escape;
 use crate::manifest::Address;
 use crate::manifest::Desired;
 use crate::plan::planner::dependencies;
@@ -39,11 +41,7 @@ pub fn mermaid(desired: &Desired) -> String {
     };
     let mut out = String::from("flowchart LR\n");
     for (i, address) in ids.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  n{i}[\"{}\"]",
-            address.to_string().replace('"', "#quot;")
-        );
+        let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_label(&address.to_string()));
     }
     for (resource, targets) in &deps {
         for dep in targets {
@@ -53,6 +51,39 @@ pub fn mermaid(desired: &Desired) -> String {
     out
 }
 
+/// A DOT string: the name as [`escape::text`] shows it, quoted.
 fn quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let shown = escape::text(text);
+    format!("\"{}\"", shown.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A Mermaid label: the name as [`escape::text`] shows it, with Mermaid's
+/// entity codes for what would end the label or be read as markup.
+fn mermaid_label(text: &str) -> String {
+    escape::text(text)
+        .replace('#', "#35;")
+        .replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+        .replace('`', "#96;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_cannot_end_its_dot_string_or_hide_behind_an_override() {
+        assert_eq!(quote("a\"b\\c\u{202e}d"), "\"a\\\"b\\\\\\\\c\\\\u{202e}d\"");
+    }
+
+    #[test]
+    fn a_name_cannot_end_its_mermaid_label_or_add_markup() {
+        let label = mermaid_label("x\"]; click n0 href \"#\" <b>`md`</b>\u{2066}");
+        assert!(!label.contains(['"', '<', '>', '`', '\u{2066}']), "{label}");
+        assert_eq!(
+            label,
+            "x#quot;]; click n0 href #quot;#35;#quot; #lt;b#gt;#96;md#96;#lt;/b#gt;\\u{2066}"
+        );
+    }
 }

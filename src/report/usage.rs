@@ -2,7 +2,9 @@
 //! (seats, workloads, bytes protected, fair-use overage) and backup or
 //! restore outcomes. Pure: [`consumption`] and [`statuses`] build a report
 //! from what `crate::api::redstor_reports` read, and [`text`], [`json`] and
-//! [`markdown`] render it; the CLI decides where the strings go.
+//! [`markdown`] render it; the CLI decides where the strings go. Company
+//! and product names, which the server chose, are shown through
+//! [`crate::escape`].
 //!
 //! Consumption lists the company itself, then its customers at any depth
 //! (by name), each per product. Status reports list the companies with
@@ -19,6 +21,7 @@ use uuid::Uuid;
 use crate::api::redstor_reports::{
     CompanyStatuses, Consumption, Operation, ProductConsumption, TransitiveConsumption,
 };
+use crate::escape;
 
 /// The version of the JSON this module writes; raised on any change that
 /// is not an added field.
@@ -362,6 +365,13 @@ impl From<String> for Cell {
     }
 }
 
+impl Cell {
+    /// A cell of text the server chose (a company or product name).
+    fn named(raw: &str) -> Self {
+        Cell::from(escape::text(raw).into_owned())
+    }
+}
+
 /// A table with a header row, body rows and a total row, aligned for a
 /// terminal: two spaces between columns, no trailing spaces.
 struct Table {
@@ -507,7 +517,7 @@ fn heading(report: &UsageReport) -> String {
 /// Text for a terminal: aligned columns, numbers right-aligned, bytes in
 /// binary units; with `color`, warnings yellow and errors and failures red.
 pub fn text(report: &UsageReport, color: bool) -> String {
-    let mut out = format!("{}\n\n", heading(report));
+    let mut out = format!("{}\n\n", escape::text(&heading(report)));
     match report {
         UsageReport::Consumption(r) => {
             if r.rows.is_empty() {
@@ -521,8 +531,8 @@ pub fn text(report: &UsageReport, color: bool) -> String {
                 .iter()
                 .map(|row| {
                     let mut cells = vec![
-                        Cell::from(row.company_name.clone()),
-                        Cell::from(row.product_name.clone()),
+                        Cell::named(&row.company_name),
+                        Cell::named(&row.product_name),
                         Cell::from(if row.trial { "trial" } else { "" }.to_string()),
                     ];
                     cells.extend(usage_cells(&row.usage).into_iter().map(Cell::from));
@@ -550,7 +560,7 @@ pub fn text(report: &UsageReport, color: bool) -> String {
             for company in &r.companies {
                 if company.products.is_empty() {
                     let mut cells = vec![
-                        Cell::from(company.company_name.clone()),
+                        Cell::named(&company.company_name),
                         Cell::from("-".to_string()),
                     ];
                     cells.extend(count_cells(&Counts::default()));
@@ -559,12 +569,11 @@ pub fn text(report: &UsageReport, color: bool) -> String {
                 for (i, product) in company.products.iter().enumerate() {
                     // The name only on a company's first line.
                     let name = if i == 0 {
-                        company.company_name.clone()
+                        Cell::named(&company.company_name)
                     } else {
-                        String::new()
+                        Cell::from(String::new())
                     };
-                    let mut cells =
-                        vec![Cell::from(name), Cell::from(product.product_name.clone())];
+                    let mut cells = vec![name, Cell::named(&product.product_name)];
                     cells.extend(count_cells(&product.counts));
                     rows.push(cells);
                 }
@@ -604,17 +613,10 @@ pub fn json(report: &UsageReport) -> Value {
     Value::Object(out)
 }
 
-/// A table cell: `|` escaped, line breaks as spaces.
-fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
-}
-
 /// Markdown for a pull request or a chat post: a heading and one table,
 /// the total row in bold.
 pub fn markdown(report: &UsageReport) -> String {
-    let mut out = format!("### {}\n\n", md_cell(&heading(report)));
+    let mut out = format!("### {}\n\n", escape::md_text(&heading(report)));
     match report {
         UsageReport::Consumption(r) => {
             if r.rows.is_empty() {
@@ -629,8 +631,8 @@ pub fn markdown(report: &UsageReport) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {} |",
-                    md_cell(&row.company_name),
-                    md_cell(&row.product_name),
+                    escape::md_text(&row.company_name),
+                    escape::md_text(&row.product_name),
                     if row.trial { "trial" } else { "" },
                     usage_cells(&row.usage).join(" | ")
                 );
@@ -656,7 +658,7 @@ pub fn markdown(report: &UsageReport) -> String {
                     let _ = writeln!(
                         out,
                         "| {} | - | {} |",
-                        md_cell(&company.company_name),
+                        escape::md_text(&company.company_name),
                         counts(&Counts::default())
                     );
                 }
@@ -664,8 +666,8 @@ pub fn markdown(report: &UsageReport) -> String {
                     let _ = writeln!(
                         out,
                         "| {} | {} | {} |",
-                        md_cell(&company.company_name),
-                        md_cell(&product.product_name),
+                        escape::md_text(&company.company_name),
+                        escape::md_text(&product.product_name),
                         counts(&product.counts)
                     );
                 }
@@ -893,7 +895,7 @@ mod tests {
     }
 
     #[test]
-    fn markdown_escapes_pipes_in_names() {
+    fn a_name_with_a_pipe_or_a_line_break_stays_in_its_markdown_cell() {
         let report = consumption(
             root(),
             None,
@@ -903,10 +905,36 @@ mod tests {
         );
         let out = markdown(&UsageReport::Consumption(report));
         assert!(
-            out.contains("| A\\|B Co | P4 |  | 1 | 1 | 0 | 0 | 0 B | 0 B | 0 B |\n"),
+            out.contains("| A\\|B\\\\nCo | P4 |  | 1 | 1 | 0 | 0 | 0 B | 0 B | 0 B |\n"),
             "{out}"
         );
         assert!(out.contains("| **total** | | | **1** |"));
+    }
+
+    #[test]
+    fn a_name_cannot_send_terminal_controls_through_the_text_table() {
+        let report = statuses(
+            Operation::Backups,
+            CompanyRef {
+                id: id(1),
+                name: "Root\u{1b}]0;owned\u{7}".into(),
+            },
+            None,
+            Some(&company_statuses(1, "Root\u{1b}[2J", &[(4, [1, 0, 0, 0])])),
+            &[company_statuses(
+                2,
+                "株式会社\u{202e}cba",
+                &[(4, [1, 0, 0, 0])],
+            )],
+        );
+        let out = text(&UsageReport::Status(report), false);
+        let hazard = |c: char| crate::escape::is_hazard(c) && c != '\n';
+        assert!(!out.chars().any(hazard), "{out:?}");
+        assert!(
+            out.contains("Root\\u{1b}]0;owned\\u{7} and its customers"),
+            "{out}"
+        );
+        assert!(out.contains("\n株式会社\\u{202e}cba "), "{out}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the usage reports read through the RedAPI client: which company a
 //! report is about (`--company`), and the reads each report is built from.
-//! The building and rendering are pure, in [`super::usage`].
+//! The building and rendering are pure, in [`super::usage`]. The company
+//! names an error quotes are the server's, shown through [`crate::escape`].
 
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
@@ -9,6 +10,7 @@ use super::usage::{self, CompanyRef, ConsumptionReport, StatusReport};
 use crate::Error;
 use crate::api::redstor::{Company, RedstorClient};
 use crate::api::redstor_reports::{ConsumptionQuery, Operation};
+use crate::escape::text as shown;
 use crate::resources::redstor::{COMPANY_KIND, company_address};
 use crate::state::State;
 
@@ -64,7 +66,7 @@ pub async fn resolve_company(
         _ => {
             let ids: Vec<String> = matches
                 .iter()
-                .map(|c| format!("{} ({})", c.company_id, c.company_name))
+                .map(|c| format!("{} ({})", c.company_id, shown(&c.company_name)))
                 .collect();
             return Err(Error::usage(
                 format!(
@@ -97,7 +99,7 @@ pub async fn resolve_company(
              without it the report is about the account's root company"
         )
     } else {
-        let quoted: Vec<String> = close.iter().map(|n| format!("`{n}`")).collect();
+        let quoted: Vec<String> = close.iter().map(|n| format!("`{}`", shown(n))).collect();
         format!("did you mean {}?", quoted.join(", "))
     };
     Err(Error::usage(

@@ -7,6 +7,7 @@
 mod behaviours;
 mod cli;
 mod client;
+mod injection;
 mod lifecycle;
 mod manifests;
 mod output;
