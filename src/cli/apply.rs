@@ -104,6 +104,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
+        workspace.state_file.check_room(&state)?;
         refuse_replacements_without_consent(&plan, args.allow_replace)?;
         if saved.is_none()
             && !args.auto_approve

@@ -18,5 +18,6 @@ mod rendering;
 mod reports;
 mod scale;
 mod sim;
+mod state_faults;
 mod support;
 mod tidy;
