@@ -6,6 +6,7 @@
 
 mod cli;
 mod client;
+mod corpus;
 mod lifecycle;
 mod manifests;
 mod output;
