@@ -160,7 +160,10 @@ impl Workspace {
             .is_some_and(|r| r.remote_id.is_some() || r.status != Status::Creating)
         {
             return Err(Error::usage(
-                format!("{address} is already in the state"),
+                format!(
+                    "{address} is already in the state {}",
+                    self.state_file.path().display()
+                ),
                 format!(
                     "`entitle state rm {address}` first if it should be bound to another object"
                 ),
@@ -168,7 +171,14 @@ impl Workspace {
         }
         let Some(resource) = desired.get(address) else {
             return Err(Error::usage(
-                format!("{address} is not declared in the manifests"),
+                format!(
+                    "{address} is not declared in the manifests at {}",
+                    self.paths
+                        .iter()
+                        .map(|p| format!("`{}`", p.display()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 "write its manifest first: import binds a declared resource to an existing object",
             ));
         };

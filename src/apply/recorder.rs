@@ -28,6 +28,8 @@ pub struct Recorder {
     inner: Mutex<Inner>,
     /// Held while writing; whoever holds it writes everything so far.
     writer: tokio::sync::Mutex<Writer>,
+    /// The state file, for messages.
+    path: std::path::PathBuf,
 }
 
 struct Inner {
@@ -58,6 +60,7 @@ impl Recorder {
                 durable: 0,
                 broken: None,
             }),
+            path: file.path().to_path_buf(),
             writer: tokio::sync::Mutex::new(Writer {
                 file,
                 journal: None,
@@ -107,7 +110,7 @@ impl Recorder {
         let mine = {
             let mut inner = self.lock();
             if let Some(why) = &inner.broken {
-                return Err(broken(why));
+                return Err(broken(why, &self.path));
             }
             for address in addresses {
                 let mut current = inner.state.resources.remove(address);
@@ -133,7 +136,7 @@ impl Recorder {
         let (lineage, serial) = {
             let inner = self.lock();
             if let Some(why) = &inner.broken {
-                return Err(broken(why));
+                return Err(broken(why, &self.path));
             }
             (inner.state.lineage, inner.state.serial)
         };
@@ -220,12 +223,11 @@ impl Recorder {
     }
 }
 
-fn broken(why: &str) -> StateError {
-    StateError::Io {
-        op: "not writing after an earlier failure to write",
-        path: std::path::PathBuf::from("the state"),
+fn broken(why: &str, path: &std::path::Path) -> StateError {
+    StateError::AfterFailure {
+        path: path.to_path_buf(),
         // The first line only: the hint was given with the first failure.
-        source: std::io::Error::other(why.lines().next().unwrap_or(why).to_string()),
+        first: why.lines().next().unwrap_or(why).to_string(),
     }
 }
 

@@ -61,13 +61,16 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     }
     let saved_path = plan_file(&args.paths).cloned();
     let saved = saved_path.as_deref().map(SavedPlan::read).transpose()?;
+    if let (Some(saved), Some(path)) = (&saved, &saved_path) {
+        saved.check_manifests_here(path)?;
+    }
     let paths = match &saved {
         Some(saved) => saved.manifest_paths.clone(),
         None => paths_or_cwd(args.paths.clone()),
     };
-    if saved.is_some() && !args.targets.is_empty() {
+    if let (Some(path), false) = (&saved_path, args.targets.is_empty()) {
         return Err(Error::usage(
-            "--target cannot narrow a saved plan",
+            format!("--target cannot narrow the saved plan {}", path.display()),
             "pass --target to `entitle plan --out` instead",
         ));
     }
@@ -102,6 +105,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
+        workspace.state_file.check_room(&state)?;
         refuse_replacements_without_consent(&plan, args.allow_replace)?;
         if saved.is_none()
             && !args.auto_approve

@@ -232,9 +232,11 @@ fn confirm(question: &str, hint: &str) -> Result<bool, Error> {
 /// Writes a file only its owner can read (plans hold account details).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let io = |source| Error::Io {
-        what: format!("could not write {}", path.display()),
-        source,
+    let io = |source: std::io::Error| {
+        Error::usage(
+            format!("could not write {}: {source}", path.display()),
+            "name a file in a directory that exists and this user can write to",
+        )
     };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -76,7 +76,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         StateCommand::Mv { from, to } => {
             if from.kind != to.kind {
                 return Err(Error::usage(
-                    format!("cannot move {from} to {to}: the kinds differ"),
+                    format!(
+                        "cannot move {from} to {to} in {}: the kinds differ",
+                        file.path().display()
+                    ),
                     "an address can only be renamed within its kind",
                 ));
             }
@@ -84,7 +87,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             let mut state = file.load_or_new()?;
             if state.get(&to).is_some() {
                 return Err(Error::usage(
-                    format!("{to} is already in the state"),
+                    format!("{to} is already in the state {}", file.path().display()),
                     format!("`entitle state rm {to}` first"),
                 ));
             }
@@ -106,6 +109,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
 }
 
 fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
+    let lock_file = lock::lock_path(file.path());
     match lock::inspect(file.path())? {
         LockStatus::Free => {
             output::println("The state is not locked.")?;
@@ -113,7 +117,8 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
         }
         LockStatus::Held(info) => Err(Error::usage(
             format!(
-                "the lock is held by a live run: {}",
+                "the lock {} is held by a live run: {}",
+                lock_file.display(),
                 info.map(|i| i.to_string())
                     .unwrap_or_else(|| "(no details)".into())
             ),
@@ -123,7 +128,12 @@ fn unlock(file: &StateFile, force: bool) -> Result<Exit, Error> {
             let who = info
                 .map(|i| shown(&i.to_string()).into_owned())
                 .unwrap_or_else(|| "(no details)".into());
-            if !force && !confirm(&format!("Remove the lock left by {who}?"), "pass --force")? {
+            let question = format!("Remove the lock {} left by {who}?", lock_file.display());
+            let hint = format!(
+                "pass --force to remove {} (no live run holds it)",
+                lock_file.display()
+            );
+            if !force && !confirm(&question, &hint)? {
                 output::println("Left the lock in place.")?;
                 return Ok(Exit::Error);
             }

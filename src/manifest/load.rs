@@ -172,7 +172,8 @@ fn manifest_files(paths: &[PathBuf], found: &mut Vec<Diagnostic>) -> Vec<PathBuf
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &mut files, found),
-            Ok(_) => files.push(path.clone()),
+            Ok(meta) if meta.is_file() => files.push(path.clone()),
+            Ok(_) => found.push(not_a_file(path)),
             Err(error) => found.push(io_problem(path, &error)),
         }
     }
@@ -217,11 +218,39 @@ fn is_manifest_name(path: &Path) -> bool {
 }
 
 fn io_problem(path: &Path, error: &std::io::Error) -> Diagnostic {
-    let message = match error.kind() {
-        std::io::ErrorKind::NotFound => format!("`{}` does not exist", path.display()),
-        _ => format!("cannot read `{}`: {error}", path.display()),
+    use std::io::ErrorKind;
+    let (message, hint) = match error.kind() {
+        ErrorKind::NotFound => (
+            format!("`{}` does not exist", path.display()),
+            "check the path (a symbolic link may point nowhere): name manifest files or directories that exist",
+        ),
+        ErrorKind::PermissionDenied => (
+            format!("cannot read `{}`: {error}", path.display()),
+            "give this user read access to it, or leave it out",
+        ),
+        ErrorKind::NotADirectory => (
+            format!("cannot read `{}`: {error}", path.display()),
+            "a part of the path that should be a directory is a file: name the file without a trailing `/`",
+        ),
+        _ => (
+            format!("cannot read `{}`: {error}", path.display()),
+            "name a readable manifest file or directory (a symbolic link may point in a loop)",
+        ),
     };
-    Diagnostic::error(message).at(SourceLocation::file(path))
+    Diagnostic::error(message)
+        .at(SourceLocation::file(path))
+        .hint(hint)
+}
+
+/// A path that is neither a file nor a directory (a named pipe, a socket,
+/// a device): reading it could wait for ever, or never end.
+fn not_a_file(path: &Path) -> Diagnostic {
+    Diagnostic::error(format!(
+        "`{}` is not a regular file or a directory (a named pipe, socket or device)",
+        path.display()
+    ))
+    .at(SourceLocation::file(path))
+    .hint("name manifest files or directories; to check generated YAML, write it to a file first")
 }
 
 /// The file's text, refusing files too large to be manifests and text that

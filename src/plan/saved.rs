@@ -27,13 +27,43 @@ pub struct SavedPlan {
     /// The manifest paths the plan was made from, to check the digest again.
     pub manifest_paths: Vec<PathBuf>,
     pub plan: Plan,
+    /// `sha256:` of everything above but the format version, as JSON with
+    /// sorted keys: a plan edited after it was written is refused. (Absent
+    /// from files written before it was added, which are refused too.)
+    #[serde(default)]
+    pub plan_digest: String,
 }
 
 /// Why a saved plan cannot be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    #[error("{path}: {message}")]
-    Unreadable { path: PathBuf, message: String },
+    #[error(
+        "could not read the plan file {path}: {source}{HINT}pass the file `entitle plan --out FILE` wrote, as a path this user can read"
+    )]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path} is not a plan file written by `entitle plan --out`: {message}{HINT}make the plan again with `entitle plan --out {path}`; to apply manifests, name them (files ending .yaml or .yml, or their directory)"
+    )]
+    NotAPlan { path: PathBuf, message: String },
+
+    #[error(
+        "{path} has plan format {found}, newer than this entitle reads ({PLAN_FORMAT_VERSION}){HINT}apply it with the entitle that wrote it, or upgrade entitle"
+    )]
+    Newer { path: PathBuf, found: u32 },
+
+    #[error(
+        "the plan in {path} was changed after `entitle plan --out` wrote it ({why}){HINT}a saved plan is applied as it was reviewed: run `entitle plan --out {path}` again and review the new plan"
+    )]
+    Edited { path: PathBuf, why: &'static str },
+
+    #[error(
+        "the plan in {path} was made from the manifests at `{missing}`, which does not exist here (the paths are relative to where the plan was made){HINT}run `entitle apply {path}` in the directory `entitle plan --out` ran in"
+    )]
+    ManifestsElsewhere { path: PathBuf, missing: String },
 
     #[error(
         "the plan in {path} is stale: {why}{HINT}run `entitle plan --out {path}` again, review it, and apply the new plan"
@@ -44,35 +74,68 @@ pub enum SavedPlanError {
 impl SavedPlan {
     /// `state` is `None` when there was no state file yet.
     pub fn new(plan: Plan, state: Option<&State>, desired: &Desired, paths: &[PathBuf]) -> Self {
-        SavedPlan {
+        let mut saved = SavedPlan {
             format_version: PLAN_FORMAT_VERSION,
             state_lineage: state.map(|s| s.lineage),
             state_serial: state.map_or(0, |s| s.serial),
             manifest_digest: digest(desired),
             manifest_paths: paths.to_vec(),
             plan,
-        }
+            plan_digest: String::new(),
+        };
+        saved.plan_digest = serde_json::to_value(&saved)
+            .map(|value| plan_digest(&value))
+            .unwrap_or_default();
+        saved
     }
 
-    /// Reads a plan file.
+    /// Reads a plan file, refusing one that is not a whole plan of a
+    /// format this build reads, or that was edited since it was written.
     pub fn read(path: &Path) -> Result<Self, SavedPlanError> {
-        let unreadable = |message: String| SavedPlanError::Unreadable {
+        let not_a_plan = |message: String| SavedPlanError::NotAPlan {
             path: path.to_path_buf(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|err| unreadable(err.to_string()))?;
-        let saved: SavedPlan = serde_json::from_slice(&bytes).map_err(|err| {
-            unreadable(format!(
-                "not a plan file written by `entitle plan --out`: {err}"
-            ))
+        let bytes = std::fs::read(path).map_err(|source| SavedPlanError::Unreadable {
+            path: path.to_path_buf(),
+            source,
         })?;
-        if saved.format_version > PLAN_FORMAT_VERSION {
-            return Err(unreadable(format!(
-                "plan format {} is newer than this entitle reads ({PLAN_FORMAT_VERSION}); upgrade entitle",
-                saved.format_version
-            )));
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|err| not_a_plan(err.to_string()))?;
+        if let Some(found) = value["format_version"]
+            .as_u64()
+            .filter(|found| *found > u64::from(PLAN_FORMAT_VERSION))
+        {
+            return Err(SavedPlanError::Newer {
+                path: path.to_path_buf(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        let saved: SavedPlan =
+            serde_json::from_value(value.clone()).map_err(|err| not_a_plan(err.to_string()))?;
+        let edited = |why| SavedPlanError::Edited {
+            path: path.to_path_buf(),
+            why,
+        };
+        if saved.plan_digest.is_empty() {
+            return Err(edited("it has no plan_digest"));
+        }
+        if saved.plan_digest != plan_digest(&value) {
+            return Err(edited("its plan_digest does not match what it holds"));
         }
         Ok(saved)
+    }
+
+    /// Refuses the plan when the manifests it was made from are not where
+    /// it says (it was made in another directory).
+    pub fn check_manifests_here(&self, path: &Path) -> Result<(), SavedPlanError> {
+        match self.manifest_paths.iter().find(|p| !p.exists()) {
+            Some(missing) => Err(SavedPlanError::ManifestsElsewhere {
+                path: path.to_path_buf(),
+                missing: missing.display().to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Refuses the plan when the state or the manifests moved since.
@@ -109,6 +172,25 @@ impl SavedPlan {
         }
         Ok(())
     }
+}
+
+/// `sha256:<hex>` of a plan file's JSON `value` without its `format_version`
+/// and `plan_digest`, written with sorted keys and no spaces.
+fn plan_digest(value: &serde_json::Value) -> String {
+    let mut value = value.clone();
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("format_version");
+        fields.remove("plan_digest");
+    }
+    sha256(value.to_string().as_bytes())
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
 }
 
 /// `sha256:<hex>` of the resources as loaded (addresses, metadata, specs):

@@ -30,16 +30,23 @@ pub enum StateError {
     )]
     OnlyBackup { path: PathBuf, backup: PathBuf },
 
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}: {source}{HINT}{}", io_hint(path, source))]
     Io {
         op: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
 
+    /// A write failed earlier in this run: nothing more is recorded.
+    #[error(
+        "not recording in {path} after an earlier failure to write it ({first}){HINT}see the first failure above; the state is as last recorded"
+    )]
+    AfterFailure { path: PathBuf, first: String },
+
     /// A new version could not be put in place; the old one is untouched.
     #[error(
-        "{op} {path}: {source}; the state file on disk is still the previous version, unchanged{HINT}make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+        "{op} {path}: {source}; the state file on disk is still the previous version, unchanged{HINT}{}, then run again: entitle reads back what was done",
+        io_hint(path, source)
     )]
     WriteFailed {
         op: &'static str,
@@ -50,7 +57,8 @@ pub enum StateError {
     /// A change could not be added to the journal; what it held before is
     /// intact.
     #[error(
-        "{op} {path}: {source}; the state is as last recorded (the state file and the journal's earlier lines){HINT}make room or fix permissions where the state lives, then run again: entitle reads back what was done"
+        "{op} {path}: {source}; the state is as last recorded (the state file and the journal's earlier lines){HINT}{}, then run again: entitle reads back what was done",
+        io_hint(path, source)
     )]
     AppendFailed {
         op: &'static str,
@@ -72,10 +80,25 @@ pub enum StateError {
         message: String,
     },
 
+    #[error("{path} is not a valid state file: {message}{HINT}{}", restore_hint(path, backup.as_deref()))]
+    Corrupt {
+        path: PathBuf,
+        message: String,
+        /// The backup beside it, when there is one.
+        backup: Option<PathBuf>,
+    },
+
+    /// The state could not be turned into JSON: nothing was written.
     #[error(
-        "{path} is not a valid state file: {message}{HINT}the previous version is in {path}.backup; copy it back, or fix the file"
+        "could not write {path}: {message}{HINT}this is a bug in entitle, please report it; the state on disk is as last recorded"
     )]
-    Corrupt { path: PathBuf, message: String },
+    Unserialisable { path: PathBuf, message: String },
+
+    /// The serial cannot grow: no more changes can be recorded.
+    #[error(
+        "{path} is at serial {serial}, at or near the largest a serial can be: no more changes can be recorded in it{HINT}entitle adds one per write, so this serial was set by hand; set `serial` in {path} to a small number (e.g. 1) and make any saved plan again"
+    )]
+    SerialExhausted { path: PathBuf, serial: u64 },
 
     #[error(
         "{path} has format version {found}, newer than this entitle reads ({FORMAT_VERSION}){HINT}upgrade entitle; an older one must not rewrite a newer state"
@@ -92,6 +115,11 @@ pub enum StateError {
     },
 
     #[error(
+        "{journal} is there but its state file {path} is not: the journal only holds changes on top of the state file{HINT}restore {path} (its backup, {path}.backup, if it is there) and run again; if the state is gone for good, move {journal} away too"
+    )]
+    JournalWithoutState { path: PathBuf, journal: PathBuf },
+
+    #[error(
         "{path} was written by someone else since it was read (serial {on_disk}, expected {expected}){HINT}run the command again; it will start from the new state"
     )]
     Moved {
@@ -101,8 +129,13 @@ pub enum StateError {
     },
 }
 
+/// Writes an apply is sure to need fewer of: one per group commit, and an
+/// apply of every object a vendor allows makes far fewer.
+const SERIAL_ROOM: u64 = 1 << 32;
+
 /// The first fields of a state file, read before trusting the rest.
 #[derive(Deserialize)]
+#[serde(expecting = "a state: an object of format_version, lineage, serial and resources")]
 struct Header {
     format_version: u32,
     lineage: Uuid,
@@ -140,10 +173,9 @@ impl StateFile {
         let journal_path = self.journal_path();
         let Some(bytes) = self.read(&self.path)? else {
             if journal_path.exists() {
-                return Err(StateError::CorruptJournal {
-                    path: journal_path,
-                    line: 1,
-                    message: format!("there is no state file {}", self.path.display()),
+                return Err(StateError::JournalWithoutState {
+                    path: self.path.clone(),
+                    journal: journal_path,
                 });
             }
             let backup = self.backup_path();
@@ -162,13 +194,22 @@ impl StateFile {
     /// The state the file `bytes` and its `journal` hold.
     fn parse(&self, bytes: &[u8], journal: Option<&[u8]>) -> Result<State, StateError> {
         let header = self.header(bytes)?;
+        if header.format_version == 0 {
+            return Err(StateError::Corrupt {
+                path: self.path.clone(),
+                message: "format_version 0 was never written by entitle (its formats start at 1)"
+                    .to_string(),
+                backup: Some(self.backup_path()).filter(|b| b.exists()),
+            });
+        }
         if header.format_version > FORMAT_VERSION {
             return Err(StateError::NewerFormat {
                 path: self.path.clone(),
                 found: header.format_version,
             });
         }
-        let mut state: State = serde_json::from_slice(bytes).map_err(|err| self.corrupt(&err))?;
+        let mut state: State =
+            serde_json::from_slice(without_bom(bytes)).map_err(|err| self.corrupt(&err))?;
         if let Some(journal) = journal {
             journal::replay(&mut state, journal, &self.journal_path())?;
         }
@@ -187,7 +228,21 @@ impl StateFile {
             return Ok(None);
         };
         self.check_on_disk(&bytes, None, lineage, serial)?;
-        Journal::create(path, lineage, serial, bytes.len() as u64).map(Some)
+        Journal::create(&self.path, lineage, serial, bytes.len() as u64).map(Some)
+    }
+
+    /// Refuses to start an apply from `state` when its serial leaves no
+    /// room to record what the apply does: every change made at a vendor
+    /// is recorded, so a serial at (or near) its maximum is refused before
+    /// anything is sent, not when the first change is to be recorded.
+    pub fn check_room(&self, state: &State) -> Result<(), StateError> {
+        if u64::MAX - state.serial < SERIAL_ROOM {
+            return Err(StateError::SerialExhausted {
+                path: self.path.clone(),
+                serial: state.serial,
+            });
+        }
+        Ok(())
     }
 
     /// The state on disk, or a new empty one.
@@ -303,33 +358,90 @@ impl StateFile {
 
     /// `state` as the file holds it: pretty JSON and a final newline.
     fn serialise(&self, state: &State) -> Result<Vec<u8>, StateError> {
-        let mut text = serde_json::to_vec_pretty(state).map_err(|err| StateError::Corrupt {
-            path: self.path.clone(),
-            message: format!("could not serialise the state: {err}"),
-        })?;
+        let mut text =
+            serde_json::to_vec_pretty(state).map_err(|err| StateError::Unserialisable {
+                path: self.path.clone(),
+                message: err.to_string(),
+            })?;
         text.push(b'\n');
         Ok(text)
     }
 
     fn header(&self, bytes: &[u8]) -> Result<Header, StateError> {
-        serde_json::from_slice(bytes).map_err(|err| self.corrupt(&err))
+        serde_json::from_slice(without_bom(bytes)).map_err(|err| self.corrupt(&err))
     }
 
     fn corrupt(&self, err: &serde_json::Error) -> StateError {
+        let backup = self.backup_path();
         StateError::Corrupt {
             path: self.path.clone(),
             message: err.to_string(),
+            backup: backup.exists().then_some(backup),
         }
     }
 }
 
-/// The serial after `serial`, of the file at `path`. Only a crafted file
-/// comes near the end of the range, and it gets an error, not a wrap.
+/// `bytes` without the UTF-8 byte order mark an editor may have put first
+/// (entitle writes none; the next whole write drops it).
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// The serial after `serial`, of the state file at `path`. Only a crafted
+/// file comes near the end of the range, and it gets an error, not a wrap.
 pub(super) fn next_serial(serial: u64, path: &Path) -> Result<u64, StateError> {
-    serial.checked_add(1).ok_or_else(|| StateError::Corrupt {
-        path: path.to_path_buf(),
-        message: "the serial cannot grow any further".into(),
-    })
+    serial
+        .checked_add(1)
+        .ok_or_else(|| StateError::SerialExhausted {
+            path: path.to_path_buf(),
+            serial,
+        })
+}
+
+/// What to do about a state file that cannot be read as one: restore its
+/// backup when there is one, else mend it or start over knowingly.
+fn restore_hint(path: &Path, backup: Option<&Path>) -> String {
+    let path = path.display();
+    match backup {
+        Some(backup) => format!(
+            "the previous version is in {}; copy it back (`cp {} {path}`), or fix the file",
+            backup.display(),
+            backup.display()
+        ),
+        None => format!(
+            "there is no backup beside it; fix the file (it is JSON), or restore it from where you keep copies; moving {path} away starts a new state that manages nothing (`entitle import` binds existing objects again)"
+        ),
+    }
+}
+
+/// What to do when a state file cannot be read or written, by what the
+/// system said.
+pub(super) fn io_hint(path: &Path, source: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let path = path.display();
+    match source.kind() {
+        ErrorKind::PermissionDenied => format!(
+            "give this user read and write access to {path} and its directory, or point --state (or ENTITLE_STATE) at another file"
+        ),
+        ErrorKind::IsADirectory => format!(
+            "{path} is a directory: move it away, or point --state (or ENTITLE_STATE) at the state file"
+        ),
+        ErrorKind::NotADirectory => format!(
+            "a part of {path} that should be a directory is a file: point --state (or ENTITLE_STATE) at the state file"
+        ),
+        ErrorKind::NotFound => format!(
+            "the directory of {path} does not exist: create it, or point --state (or ENTITLE_STATE) elsewhere"
+        ),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge => format!(
+            "make room where {path} lives (free disk space, a quota, or a file-size limit such as `ulimit -f`)"
+        ),
+        ErrorKind::ReadOnlyFilesystem => format!(
+            "{path} is on a read-only file system: point --state (or ENTITLE_STATE) at a writable place"
+        ),
+        _ => format!(
+            "check that {path} is a regular file this user can read and write (a symbolic link may point nowhere or in a loop), or point --state (or ENTITLE_STATE) at the state file"
+        ),
+    }
 }
 
 /// The directory `path` is in.
@@ -487,7 +599,7 @@ mod tests {
         fs::write(file.path(), b"{\"format_version\": 1, \"lineage\": ").unwrap();
         let err = file.load().unwrap_err();
         assert!(err.to_string().contains("not a valid state file"), "{err}");
-        assert!(err.to_string().contains("s.json.backup"), "{err}");
+        assert!(err.to_string().contains("hint: "), "{err}");
 
         let mut newer = serde_json::to_value(State::new()).unwrap();
         newer["format_version"] = 99.into();
@@ -497,6 +609,76 @@ mod tests {
             matches!(err, StateError::NewerFormat { found: 99, .. }),
             "{err}"
         );
+    }
+
+    /// Every path a message names, of those ending in `.backup`, exists:
+    /// a hint never sends anyone to a backup that is not there.
+    #[track_caller]
+    fn assert_named_backups_exist(message: &str, dir: &Path) {
+        for word in
+            message.split(|c: char| c.is_whitespace() || matches!(c, '`' | ';' | ',' | '(' | ')'))
+        {
+            if word.ends_with(".backup") {
+                let path = Path::new(word);
+                assert!(
+                    path.exists() || dir.join(path).exists(),
+                    "{word} is named but does not exist:\n{message}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_corrupt_state_names_its_backup_only_when_there_is_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        fs::write(file.path(), b"{\"format_version\": 1,").unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("there is no backup beside it"), "{err}");
+        assert_named_backups_exist(&err, dir.path());
+
+        fs::write(file.backup_path(), b"{}").unwrap();
+        let err = file.load().unwrap_err().to_string();
+        assert!(err.contains("s.json.backup; copy it back"), "{err}");
+        assert_named_backups_exist(&err, dir.path());
+    }
+
+    /// A change that cannot be recorded because the serial is at its end
+    /// names the state file and how to go on, not a `.journal.backup`.
+    #[test]
+    fn a_record_failure_at_the_last_serial_names_the_state_not_a_journal_backup() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let mut state = State::new();
+        file.write(&mut state).unwrap();
+        let mut at_end = serde_json::to_value(&state).unwrap();
+        at_end["serial"] = u64::MAX.into();
+        fs::write(file.path(), at_end.to_string()).unwrap();
+        let mut journal = file
+            .open_journal(state.lineage, u64::MAX)
+            .unwrap()
+            .expect("a journal");
+        let changes: journal::Changes = [("ArcserveLicense/a".into(), Some(license("a")))].into();
+        let err = journal.append(&changes).unwrap_err();
+        assert!(matches!(err, StateError::SerialExhausted { .. }), "{err}");
+        let err = err.to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{} is at serial {}",
+                file.path().display(),
+                u64::MAX
+            )),
+            "{err}"
+        );
+        assert!(!err.contains(".journal.backup"), "{err}");
+        assert!(err.contains("hint: "), "{err}");
+        assert_named_backups_exist(&err, dir.path());
+        assert_eq!(
+            fs::read(file.journal_path()).unwrap(),
+            b"",
+            "nothing was appended"
+        );
+        assert!(file.check_room(&file.load().unwrap().unwrap()).is_err());
     }
 
     #[test]
@@ -533,8 +715,7 @@ mod tests {
             .resources
             .insert("ArcserveLicense/a".into(), license("a"));
         file.write(&mut state).unwrap();
-        let mut journal =
-            Journal::create(file.journal_path(), state.lineage, state.serial, 0).unwrap();
+        let mut journal = Journal::create(file.path(), state.lineage, state.serial, 0).unwrap();
         for line in lines {
             let changes: journal::Changes = match *line {
                 "-a" => [("ArcserveLicense/a".into(), None)].into(),
@@ -639,6 +820,6 @@ mod tests {
 
         fs::remove_file(file.path()).unwrap();
         let err = file.load().unwrap_err().to_string();
-        assert!(err.contains("there is no state file"), "{err}");
+        assert!(err.contains("is there but its state file"), "{err}");
     }
 }

@@ -52,6 +52,8 @@ struct Entry<S> {
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
+    /// The state file it belongs to.
+    state: PathBuf,
     file: fs::File,
     lineage: Uuid,
     /// The serial of the last line on disk (or of the state file).
@@ -63,14 +65,15 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Starts an empty journal at `path` for a state file of `lineage` at
+    /// Starts an empty journal for the state file `state`, of `lineage` at
     /// `serial` and `base_len` bytes. The caller has checked there is none.
     pub(super) fn create(
-        path: PathBuf,
+        state: &Path,
         lineage: Uuid,
         serial: u64,
         base_len: u64,
     ) -> Result<Self, StateError> {
+        let path = super::file::sibling(state, ".journal");
         let failed = |op| {
             let path = path.clone();
             move |source| StateError::AppendFailed { op, path, source }
@@ -85,6 +88,7 @@ impl Journal {
             .map_err(failed("could not flush the directory of"))?;
         Ok(Journal {
             path,
+            state: state.to_path_buf(),
             file,
             lineage,
             serial,
@@ -108,15 +112,15 @@ impl Journal {
     /// On failure what was written of the line is cut off again (best
     /// effort: a torn last line is ignored when read anyway).
     pub fn append(&mut self, changes: &Changes) -> Result<u64, StateError> {
-        let serial = super::file::next_serial(self.serial, &self.path)?;
+        let serial = super::file::next_serial(self.serial, &self.state)?;
         let mut line = serde_json::to_vec(&Line {
             lineage: self.lineage,
             serial,
             set: changes,
         })
-        .map_err(|err| StateError::Corrupt {
+        .map_err(|err| StateError::Unserialisable {
             path: self.path.clone(),
-            message: format!("could not serialise a change: {err}"),
+            message: err.to_string(),
         })?;
         line.push(b'\n');
         match fs::metadata(&self.path) {

@@ -45,11 +45,18 @@ impl std::fmt::Display for LockInfo {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "the state is locked: {holder}{HINT}wait for that run to finish, or pass --lock-timeout to wait longer (waited {waited:?})"
+        "the state is locked ({path}): {holder}{HINT}wait for that run to finish, or pass --lock-timeout to wait longer (waited {waited:?})"
     )]
-    Held { holder: String, waited: Duration },
+    Held {
+        path: PathBuf,
+        holder: String,
+        waited: Duration,
+    },
 
-    #[error("{op} {path}: {source}")]
+    #[error(
+        "{op} {path}: {source}{HINT}{}; the lock file must be a regular file this user can read and write, beside the state file",
+        super::file::io_hint(path, source)
+    )]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -106,7 +113,11 @@ impl StateLock {
                 let holder = read_info(&mut file)
                     .map(|info| info.to_string())
                     .unwrap_or_else(|| "by another entitle run".to_string());
-                return Err(LockError::Held { holder, waited });
+                return Err(LockError::Held {
+                    path,
+                    holder,
+                    waited,
+                });
             }
             std::thread::sleep(pause.min(timeout - waited));
             pause = (pause * 2).min(Duration::from_secs(2));
@@ -301,7 +312,13 @@ mod tests {
         let held = StateLock::acquire(&state, "apply", Duration::ZERO).unwrap();
         let err = StateLock::acquire(&state, "plan", Duration::from_millis(200)).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("the state is locked: apply"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "the state is locked ({}): apply",
+                lock_path(&state).display()
+            )),
+            "{text}"
+        );
         assert!(
             text.contains(&format!("pid {}", std::process::id())),
             "{text}"

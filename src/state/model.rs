@@ -18,7 +18,10 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The whole state file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a state: an object of format_version, lineage, serial and resources"
+)]
 pub struct State {
     pub format_version: u32,
     /// Fixed at creation; a state of another lineage is never overwritten.
@@ -69,7 +72,10 @@ impl Default for State {
 
 /// What the state knows of one managed object.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a record: an object of remote_id, scope, natural_key, attributes, dependencies, status and lifecycle"
+)]
 pub struct ResourceState {
     /// The server's id; absent while a create is in flight and unanswered.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,7 @@
 mod behaviours;
 mod cli;
 mod client;
+mod corpus;
 mod injection;
 mod lifecycle;
 mod manifests;
@@ -20,5 +21,6 @@ mod rendering;
 mod reports;
 mod scale;
 mod sim;
+mod state_faults;
 mod support;
 mod tidy;

@@ -301,7 +301,7 @@ pub fn fast_retries() -> HttpConfig {
 
 /// The `entitle` binary, with no ECL, Redstor or entitle variables from the
 /// outside.
-fn binary() -> std::process::Command {
+pub fn binary() -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("entitle"));
     for (name, _) in std::env::vars() {
         if name.starts_with("OS_") || name.starts_with("REDSTOR_") || name.starts_with("ENTITLE_") {
