@@ -175,7 +175,7 @@ impl SigningKey {
                 Ok(PrivateKeyDer::Pkcs8(der)) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()),
                 Ok(PrivateKeyDer::Pkcs1(der)) => RsaKeyPair::from_der(der.secret_pkcs1_der()),
                 Ok(_) => return Err(refuse("holds a key that is not RSA".into())),
-                Err(err) => return Err(refuse(format!("holds no PEM private key: {err}"))),
+                Err(err) => return Err(pem_refusal(&err, source)),
             }
             .map_err(|err| refuse(format!("is not a usable RSA key: {err}")))?
         };
@@ -229,6 +229,42 @@ impl SigningKey {
             URL_SAFE_NO_PAD.encode(signature)
         )))
     }
+}
+
+/// Why a key file is not PEM, in words (the parser's own message lists the
+/// bytes of the marker it missed), with what to do.
+fn pem_refusal(error: &rustls_pki_types::pem::Error, source: &Path) -> ApiError {
+    use rustls_pki_types::pem::Error;
+    let copy_again = "copy the service account's whole private key from the Redstor portal \
+                      again, from its `-----BEGIN` line to its `-----END` line, into the file \
+                      REDSTOR_PRIVATE_KEY_FILE names";
+    let (problem, hint) = match error {
+        Error::MissingSectionEnd { end_marker } => {
+            let label = String::from_utf8_lossy(end_marker);
+            (
+                format!(
+                    "is cut short: it has a `-----BEGIN {label}-----` line and no `-----END {label}-----` line"
+                ),
+                copy_again,
+            )
+        }
+        Error::IllegalSectionStart { .. } => ("has a damaged `-----BEGIN` line".into(), copy_again),
+        Error::Base64Decode(_) => (
+            "is damaged: the text between its BEGIN and END lines is not base64".into(),
+            copy_again,
+        ),
+        Error::SectionTooLarge => ("is far too large for a private key".into(), copy_again),
+        // `NoItemsFound`, and what a later version of the parser adds.
+        _ => (
+            "holds no PEM private key (no `-----BEGIN PRIVATE KEY-----` or `-----BEGIN RSA PRIVATE KEY-----` line)".into(),
+            "use the private key the Redstor portal gave for the service account: a PEM \
+             file (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY) or its JWK",
+        ),
+    };
+    ApiError::config(
+        format!("the Redstor private key {} {problem}", source.display()),
+        hint,
+    )
 }
 
 /// A JWK, or a JWK set holding one key.
@@ -474,6 +510,17 @@ mod tests {
         let source = Path::new("svc.pem");
         let err = SigningKey::parse(b"hello", source).unwrap_err().to_string();
         assert!(err.contains("svc.pem holds no PEM private key"), "{err}");
+        let cut = SigningKey::parse(
+            b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAA\n",
+            source,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            cut.contains("the Redstor private key svc.pem is cut short: it has a `-----BEGIN PRIVATE KEY-----` line and no `-----END PRIVATE KEY-----` line"),
+            "{cut}"
+        );
+        assert!(!cut.contains("[80, 82"), "{cut}");
         let err = SigningKey::parse(br#"{"kty":"EC","n":"AQ","e":"AQ"}"#, source)
             .unwrap_err()
             .to_string();

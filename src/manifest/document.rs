@@ -6,7 +6,7 @@ use super::address::{Address, AddressError};
 use super::desired::Resource;
 use super::diagnostic::{Diagnostic, Source, SourceLocation};
 use super::metadata::{Metadata, check_name};
-use super::node::{Located, Node};
+use super::node::{Located, Node, Pos};
 use super::schema::{API_VERSION, KindSchema, KindSchemas};
 use super::schema_check;
 use super::suggest::{code_list, suggest_from};
@@ -20,11 +20,59 @@ pub struct Declared {
     /// Where `metadata.name` is written.
     pub name_at: SourceLocation,
     /// `metadata.dependsOn`, each with where it is written.
-    pub depends_on: Vec<(Address, SourceLocation)>,
-    /// The spec's references, each with where it is written.
+    pub depends_on: Vec<DependsOn>,
+    /// The spec's references, each with where it is written; from the fields
+    /// that passed the schema when the spec as a whole did not.
     pub references: Vec<(Reference, SourceLocation)>,
+    /// Where each top-level field of `spec` is written (`spec` itself under
+    /// the empty name), to point at them from the checks across documents.
+    pub spec_fields: Vec<(String, Pos)>,
+    /// The typed spec, when the spec is sound but the document is not (its
+    /// metadata has a problem); see [`Declared::sound_spec`].
+    pub spec: Option<Spec>,
     /// The typed resource, when the document has no problem at all.
     pub resource: Option<Resource>,
+}
+
+/// One entry of `metadata.dependsOn` that is the address of another resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DependsOn {
+    pub target: Address,
+    /// Its index in the list.
+    pub index: usize,
+    pub at: SourceLocation,
+}
+
+impl Declared {
+    /// The typed spec, when it passed the schema and its kind's own checks.
+    pub fn sound_spec(&self) -> Option<&Spec> {
+        self.resource
+            .as_ref()
+            .map(|resource| &resource.spec)
+            .or(self.spec.as_ref())
+    }
+
+    /// Where the field at `path` (`metadata.name`, `spec.parent`) is
+    /// written; the spec, or the name, when it is not.
+    pub fn field_at(&self, path: &str) -> SourceLocation {
+        let spec_field = path
+            .strip_prefix("spec.")
+            .map(|field| field.split(['.', '[']).next().unwrap_or_default());
+        let position = |name: &str| {
+            self.spec_fields
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, pos)| *pos)
+        };
+        match spec_field.and_then(|field| position(field).or_else(|| position(""))) {
+            Some(pos) => SourceLocation {
+                file: self.name_at.file.clone(),
+                line: pos.line,
+                column: pos.column,
+            },
+            None => self.name_at.clone(),
+        }
+    }
 }
 
 /// Checks one document, adding its problems to `found`. `None` when not even
@@ -76,31 +124,97 @@ pub fn read(
     // Typed reading needs the section's structure right; the rules of the
     // spec still run when only the metadata is wrong, and the other way round.
     let metadata_clean = section_clean(&found[start..], "metadata");
-    let (spec, references) = section_clean(&found[start..], "spec")
-        .then(|| typed_spec(document, source, schema.kind, found))
-        .flatten()
-        .unzip();
+    let (spec, references) = if section_clean(&found[start..], "spec") {
+        typed_spec(document, source, schema.kind, found).unzip()
+    } else {
+        let references = partial_references(document, source, schema.kind, &found[start..]);
+        (None, Some(references))
+    };
+    let spec = spec.filter(|_| section_clean(&found[start..], "spec"));
     let metadata = metadata_clean
         .then(|| typed::<Metadata>(document, "metadata", source, found))
         .flatten();
 
     let (address, name_pos) = name?;
-    let resource = match (metadata, spec) {
-        (Some(metadata), Some(spec)) if found.len() == start => Some(Resource {
-            address: address.clone(),
-            metadata,
-            spec,
-            source: source.at(document.pos),
-        }),
-        _ => None,
+    let (spec, resource) = match (metadata, spec) {
+        (Some(metadata), Some(spec)) if found.len() == start => (
+            None,
+            Some(Resource {
+                address: address.clone(),
+                metadata,
+                spec,
+                source: source.at(document.pos),
+            }),
+        ),
+        (_, spec) => (spec, None),
     };
     Some(Declared {
         address,
         name_at: source.at(name_pos),
         depends_on,
         references: references.unwrap_or_default(),
+        spec_fields: spec_fields(document),
+        spec,
         resource,
     })
+}
+
+/// Where `spec` and each of its top-level fields are written.
+fn spec_fields(document: &Located<Node>) -> Vec<(String, Pos)> {
+    let Some((key, spec)) = document.entry("spec") else {
+        return Vec::new();
+    };
+    let mut fields = vec![(String::new(), spec.pos_or_key(key.pos))];
+    if let Node::Map(entries) = &spec.value {
+        fields.extend(
+            entries
+                .iter()
+                .map(|(key, value)| (key.value.clone(), value.pos_or_key(key.pos))),
+        );
+    }
+    fields
+}
+
+/// The references of a spec that broke the schema, from the fields that did
+/// not: a misspelt reference shows in the same run as a missing field.
+fn partial_references(
+    document: &Located<Node>,
+    source: Source<'_>,
+    kind: Kind,
+    problems: &[Diagnostic],
+) -> Vec<(Reference, SourceLocation)> {
+    let Some(spec_node) = document.get("spec") else {
+        return Vec::new();
+    };
+    let broken = |field: &str| {
+        let path = format!("spec.{field}");
+        problems.iter().any(|problem| {
+            problem.field.as_deref().is_some_and(|at| {
+                at.strip_prefix(path.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+        })
+    };
+    kind.visit(PartialReferences(spec_node.value.to_json()))
+        .into_iter()
+        .filter(|reference| !broken(&reference.field))
+        .map(|reference| {
+            let at = document
+                .find(&format!("spec.{}", reference.field))
+                .unwrap_or(spec_node);
+            (reference, source.at(at.pos))
+        })
+        .collect()
+}
+
+struct PartialReferences(serde_json::Value);
+
+impl SpecVisitor for PartialReferences {
+    type Output = Vec<Reference>;
+
+    fn visit<S: KindSpec>(self) -> Self::Output {
+        S::references_in(&self.0)
+    }
 }
 
 /// Whether none of `problems` is in `section` (`metadata`, `spec`).
@@ -204,7 +318,7 @@ fn depends_on(
     source: Source<'_>,
     this: Option<&Address>,
     found: &mut Vec<Diagnostic>,
-) -> Vec<(Address, SourceLocation)> {
+) -> Vec<DependsOn> {
     let Some(Node::Seq(items)) = document.find("metadata.dependsOn").map(|node| &node.value) else {
         return Vec::new();
     };
@@ -222,7 +336,7 @@ fn depends_on(
                     .field(field)
                     .hint("remove this entry"),
             ),
-            Ok(address) => addresses.push((address, at)),
+            Ok(target) => addresses.push(DependsOn { target, index, at }),
             Err(error) => found.push(
                 Diagnostic::error(error.to_string())
                     .at(at)
@@ -478,6 +592,54 @@ mod tests {
             "{:?}",
             found[3].hint
         );
+    }
+
+    #[test]
+    fn references_are_read_from_a_spec_that_broke_the_schema() {
+        let (declared, found) = read_text(&LICENSE.replace("  standaloneKeys: 1\n", ""));
+        assert_eq!(
+            messages(&found),
+            ["missing field `standaloneKeys` in ArcserveLicense spec"]
+        );
+        let declared = declared.unwrap();
+        assert!(declared.sound_spec().is_none());
+        let (reference, at) = &declared.references[0];
+        assert_eq!((reference.name.as_str(), at.line), ("prod", 6));
+    }
+
+    #[test]
+    fn no_reference_is_made_up_from_a_field_that_broke_the_schema() {
+        for tenant in ["5", "\"\"", "[prod]"] {
+            let text = LICENSE
+                .replace("tenant: prod", &format!("tenant: {tenant}"))
+                .replace("  standaloneKeys: 1\n", "");
+            let (declared, found) = read_text(&text);
+            assert_eq!(found.len(), 2, "{tenant}: {found:?}");
+            assert_eq!(declared.unwrap().references, [], "{tenant}");
+        }
+    }
+
+    #[test]
+    fn a_sound_spec_is_kept_when_only_the_metadata_is_wrong() {
+        let (declared, found) =
+            read_text(&LICENSE.replace("  name: backup\n", "  name: backup\n  owner: me\n"));
+        assert_eq!(found.len(), 1);
+        let declared = declared.unwrap();
+        assert!(declared.resource.is_none());
+        assert_eq!(
+            declared.sound_spec().map(Spec::kind),
+            Some(Kind::ArcserveLicense)
+        );
+        assert_eq!(declared.field_at("spec.version").line, 10);
+        // A field that is not written: the spec itself.
+        assert_eq!(declared.spec_fields[0].0, "");
+        assert_eq!(
+            declared.field_at("spec.keyTypes[0]").line,
+            declared.spec_fields[0].1.line
+        );
+        assert_eq!(declared.field_at("metadata.name").line, 4);
+        let (declared, _) = read_text(&LICENSE.replace("\"9.0\"", "\"9\""));
+        assert!(declared.unwrap().sound_spec().is_none());
     }
 
     #[test]

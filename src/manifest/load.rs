@@ -1,6 +1,8 @@
 //! Loading: from the paths the user gave to files, from files to documents,
 //! from documents to the desired state, collecting every problem on the way.
 
+use super::across;
+use super::cycles;
 use super::desired::Desired;
 use super::diagnostic::{Diagnostic, Diagnostics, Source, SourceLocation};
 use super::document::{self, Declared};
@@ -30,6 +32,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
         complete &= outcome.complete;
     }
     found.extend(refs::check(&declared, complete));
+    let firsts = refs::first_declarations(&declared);
+    found.extend(cycles::check(&firsts));
+    found.extend(across::check(&firsts));
     if found.is_empty() && declared.is_empty() {
         found.push(nothing_found(paths));
     }

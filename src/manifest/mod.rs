@@ -7,12 +7,16 @@
 //! its kind's JSON Schema generated from the Rust types (`schema`,
 //! `schema_check`), read it into those types and apply the rules the schema
 //! cannot express (`document`, `metadata`, and each kind's file in
-//! `crate::resources`), then check across documents (`refs`).
+//! `crate::resources`), then check across documents: duplicates and
+//! references (`refs`), dependency cycles (`cycles`) and each kind's own
+//! rules between its resources (`across`).
 //!
 //! Invariants: loading never touches the network, and never panics,
 //! whatever the input.
 
+mod across;
 mod address;
+mod cycles;
 mod desired;
 mod diagnostic;
 mod document;

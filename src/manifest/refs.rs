@@ -6,7 +6,7 @@ use super::diagnostic::{Diagnostic, SourceLocation};
 use super::document::Declared;
 use super::suggest::suggest_from;
 use crate::resources::Kind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Problems between documents. When `complete` is false some document could
 /// not be read, so a missing target may well be declared there: references
@@ -51,20 +51,31 @@ pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
                 );
             }
         }
-        for (index, (target, at)) in declaration.depends_on.iter().enumerate() {
+        for entry in &declaration.depends_on {
+            let target = &entry.target;
             if !first_at.contains_key(target) {
                 found.push(
                     Diagnostic::error(format!(
                         "`dependsOn` names `{target}`, which is not declared"
                     ))
-                    .at(at.clone())
-                    .field(format!("metadata.dependsOn[{index}]"))
+                    .at(entry.at.clone())
+                    .field(format!("metadata.dependsOn[{}]", entry.index))
                     .hint(names.hint(target.kind, &target.name)),
                 );
             }
         }
     }
     found
+}
+
+/// The first declaration of each address, in order: what the checks after
+/// the duplicates look at (a copy is reported once, as a copy).
+pub fn first_declarations(declared: &[Declared]) -> Vec<&Declared> {
+    let mut seen = BTreeSet::new();
+    declared
+        .iter()
+        .filter(|declaration| seen.insert(&declaration.address))
+        .collect()
 }
 
 /// The declared names, for hints about a missing one.
@@ -90,6 +101,7 @@ impl Names<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::document::DependsOn;
     use crate::resources::Reference;
 
     fn at(line: u64) -> SourceLocation {
@@ -106,6 +118,8 @@ mod tests {
             name_at: at(line),
             depends_on: Vec::new(),
             references: Vec::new(),
+            spec_fields: Vec::new(),
+            spec: None,
             resource: None,
         }
     }
@@ -167,15 +181,16 @@ mod tests {
     #[test]
     fn depends_on_must_name_a_declared_resource() {
         let mut license = declared("ArcserveLicense/a", 2);
-        license
-            .depends_on
-            .push(("ArcserveLicense/b".parse().unwrap(), at(3)));
-        license
-            .depends_on
-            .push(("ArcserveLicense/a".parse().unwrap(), at(4)));
+        let entry = |target: &str, index, line| DependsOn {
+            target: target.parse().unwrap(),
+            index,
+            at: at(line),
+        };
+        license.depends_on.push(entry("ArcserveLicense/b", 1, 3));
+        license.depends_on.push(entry("ArcserveLicense/a", 2, 4));
         let found = check(&[license], true);
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].field.as_deref(), Some("metadata.dependsOn[0]"));
+        assert_eq!(found[0].field.as_deref(), Some("metadata.dependsOn[1]"));
     }
 
     #[test]

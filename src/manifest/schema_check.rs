@@ -82,6 +82,7 @@ impl<'a> Checker<'a> {
         let at = item.pos_or_key(key_pos);
         if let Some(types) = schema.get("type")
             && !type_matches(types, &item.value)
+            && !self.whole_out_of_range(schema, types, item)
         {
             let (message, hint) = self.type_mismatch(schema, types, item, path);
             self.report(at, path, message, hint);
@@ -214,6 +215,11 @@ impl<'a> Checker<'a> {
             "`{field}` must be {expected}, found {}",
             self.describe(item)
         );
+        if let Some(constant) = schema.get("const") {
+            // The one value there is: quoting what was written is no fix.
+            let hint = format!("write `{}`", written(path, &scalar_text(constant)));
+            return (message, Some(hint));
+        }
         let raw = self.raw_text(item);
         let hint = match (names.as_slice(), &item.value) {
             (["string"], Node::Int(_) | Node::Float(_) | Node::Bool(_)) => Some(format!(
@@ -285,16 +291,7 @@ impl<'a> Checker<'a> {
             Node::Float(f) => Number::Float(f),
             _ => return,
         };
-        let (format_min, format_max) =
-            integer_format_bounds(schema.get("format").and_then(Value::as_str));
-        let min = schema
-            .get("minimum")
-            .and_then(Number::from_json)
-            .or(format_min);
-        let max = schema
-            .get("maximum")
-            .and_then(Number::from_json)
-            .or(format_max);
+        let (min, max) = bounds(schema);
         let field = label(path);
         let shown = self.raw_text(item);
         if let Some(min) = min
@@ -317,6 +314,31 @@ impl<'a> Checker<'a> {
                 None,
             );
         }
+    }
+
+    /// A whole number too large (or too small) to be read as an integer,
+    /// where an integer is expected: it is out of range (which `number`
+    /// says), not "not a whole number".
+    fn whole_out_of_range(&self, schema: &Value, types: &Value, item: &Located<Node>) -> bool {
+        let Node::Float(value) = item.value else {
+            return false;
+        };
+        let wants_integer = match types {
+            Value::String(name) => name == "integer",
+            Value::Array(names) => names.iter().any(|name| name == "integer"),
+            _ => false,
+        };
+        let written_whole = self
+            .raw_text(item)
+            .trim_start_matches(['-', '+'])
+            .bytes()
+            .all(|b| b.is_ascii_digit());
+        let (min, max) = bounds(schema);
+        let value = Number::Float(value);
+        wants_integer
+            && written_whole
+            && (min.is_some_and(|min| value.less_than(min))
+                || max.is_some_and(|max| max.less_than(value)))
     }
 
     fn list(&mut self, schema: &'a Value, items: &[Located<Node>], path: &str) {
@@ -546,14 +568,34 @@ fn string_list(value: Option<&Value>) -> Vec<String> {
 
 fn first_sentence(description: &str) -> String {
     let flat = description.split_whitespace().collect::<Vec<_>>().join(" ");
-    let sentence = flat
-        .split_once(". ")
-        .map_or(flat.as_str(), |(first, _)| first)
-        .trim_end_matches('.');
+    let sentence = flat[..sentence_end(&flat)].trim_end_matches('.');
     let mut chars = sentence.chars();
     chars
         .next()
         .map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
+}
+
+/// Where the first sentence of `text` ends: at the first `. ` outside
+/// brackets, quotes and code, that does not end an abbreviation (`e.g.`).
+fn sentence_end(text: &str) -> usize {
+    const ABBREVIATIONS: [&str; 4] = ["e.g", "i.e", "etc", "cf"];
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for (at, c) in text.char_indices() {
+        match c {
+            '(' | '[' if !quoted => depth += 1,
+            ')' | ']' if !quoted => depth = depth.saturating_sub(1),
+            '`' | '"' => quoted = !quoted,
+            '.' if depth == 0 && !quoted && text[at..].starts_with(". ") => {
+                let word = text[..at].rsplit(' ').next().unwrap_or_default();
+                if !ABBREVIATIONS.contains(&word.to_ascii_lowercase().as_str()) {
+                    return at;
+                }
+            }
+            _ => {}
+        }
+    }
+    text.len()
 }
 
 /// Long texts are cut in messages.
@@ -603,6 +645,22 @@ impl std::fmt::Display for Number {
             Number::Float(x) => write!(f, "{x}"),
         }
     }
+}
+
+/// The range a number must be in: the schema's `minimum` / `maximum`, else
+/// its integer format's.
+fn bounds(schema: &Value) -> (Option<Number>, Option<Number>) {
+    let (format_min, format_max) =
+        integer_format_bounds(schema.get("format").and_then(Value::as_str));
+    let min = schema
+        .get("minimum")
+        .and_then(Number::from_json)
+        .or(format_min);
+    let max = schema
+        .get("maximum")
+        .and_then(Number::from_json)
+        .or(format_max);
+    (min, max)
 }
 
 /// The range of schemars' integer formats (`uint32` for a `u32`, …).
@@ -773,6 +831,60 @@ mod tests {
             Some("remove the quotes: `standaloneKeys: 1`")
         );
         assert_eq!(keys("1.5").4.as_deref(), Some("write a whole number"));
+    }
+
+    #[test]
+    fn whole_numbers_beyond_any_integer_are_out_of_range() {
+        let keys = |value: &str| {
+            let text = LICENSE.replace("Keys: 1", &format!("Keys: {value}"));
+            violations(Kind::ArcserveLicense, &text)
+        };
+        let huge = "9".repeat(41);
+        let found = keys(&huge);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].3,
+            format!("`standaloneKeys` must be at most 4294967295, found {huge}")
+        );
+        let found = keys(&format!("-{huge}"));
+        assert_eq!(
+            found[0].3,
+            format!("`standaloneKeys` must be at least 0, found -{huge}")
+        );
+        assert_eq!(
+            keys("1e50")[0].3,
+            "`standaloneKeys` must be a whole number, found the number `1e50`"
+        );
+    }
+
+    #[test]
+    fn a_constant_of_the_wrong_type_is_given_its_value() {
+        let found = violations(
+            Kind::EclTenant,
+            &TENANT.replace("apiVersion: entitle/v1", "apiVersion: 1"),
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].4.as_deref(),
+            Some("write `apiVersion: entitle/v1`")
+        );
+    }
+
+    #[test]
+    fn first_sentences_do_not_end_at_abbreviations_or_inside_brackets() {
+        assert_eq!(
+            first_sentence("A version (e.g. \"9.0\"). Raising it upgrades."),
+            "a version (e.g. \"9.0\")"
+        );
+        assert_eq!(
+            first_sentence("The product, e.g. `HULFT8 for Windows-Server`."),
+            "the product, e.g. `HULFT8 for Windows-Server`"
+        );
+        assert_eq!(first_sentence("One. Two. Three."), "one");
+        assert_eq!(
+            first_sentence("Names (`a. b`) here. Next."),
+            "names (`a. b`) here"
+        );
     }
 
     #[test]

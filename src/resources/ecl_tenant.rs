@@ -199,6 +199,19 @@ impl KindSpec for EclTenantSpec {
     fn references(&self) -> Vec<Reference> {
         Vec::new()
     }
+
+    fn references_in(_spec: &serde_json::Value) -> Vec<Reference> {
+        Vec::new()
+    }
+}
+
+/// A spec's `tenant` field: a reference to the `EclTenant` called `name`.
+pub fn tenant_reference(name: &str) -> Reference {
+    Reference {
+        field: "tenant".into(),
+        kind: Kind::EclTenant,
+        name: name.to_owned(),
+    }
 }
 
 /// A tenant id is 32 lowercase hex digits. The common mistakes — the

@@ -24,7 +24,10 @@ pub use ecl_tenant::{EclTenantSpec, Region, UpgradeContact};
 pub use proposal::ProposalSpec;
 pub use provider::Provider;
 pub use redstor::{RedstorCompanySpec, RedstorSubscriptionSpec};
-pub use registry::{KindSpec, Reference, SpecOf, SpecProblem, SpecVisitor, UnknownKind};
+pub use registry::{
+    AcrossProblem, DeclaredSpec, KindSpec, Reference, SpecOf, SpecProblem, SpecVisitor,
+    UnknownKind, text_field,
+};
 
 registry::kinds! {
     EclTenant => EclTenantSpec,

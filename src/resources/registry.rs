@@ -25,6 +25,92 @@ pub trait KindSpec:
 
     /// The other resources this spec names, each an edge in the dependency graph.
     fn references(&self) -> Vec<Reference>;
+
+    /// The references of a spec that could not be read as `Self` (it broke
+    /// the schema), from its JSON: what `references` gives for a readable
+    /// one, from whichever of its fields are there and are text. The loader
+    /// drops those of fields that broke the schema.
+    fn references_in(spec: &serde_json::Value) -> Vec<Reference>;
+
+    /// Checks between the declared resources of this kind (and others) that
+    /// no single document shows, such as two resources that would be the
+    /// same object at the vendor. `declared` is every resource whose spec
+    /// passed its own checks, each address once.
+    fn check_across(declared: &[DeclaredSpec<'_>]) -> Vec<AcrossProblem> {
+        let _ = declared;
+        Vec::new()
+    }
+}
+
+/// A declared resource whose spec passed its own checks, as
+/// [`KindSpec::check_across`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct DeclaredSpec<'a> {
+    /// Its `metadata.name`.
+    pub name: &'a str,
+    pub spec: &'a Spec,
+}
+
+impl<'a> DeclaredSpec<'a> {
+    /// The resources of the kind whose spec is `S`, each with its index in
+    /// `declared` (what an [`AcrossProblem`] points at).
+    pub fn of<S: SpecOf + 'a>(
+        declared: &'a [DeclaredSpec<'a>],
+    ) -> impl Iterator<Item = (usize, &'a str, &'a S)> {
+        declared
+            .iter()
+            .enumerate()
+            .filter_map(|(at, d)| Some((at, d.name, S::spec_of(d.spec)?)))
+    }
+}
+
+/// A problem between declared resources, found by [`KindSpec::check_across`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcrossProblem {
+    /// The resource it is reported on: its index in the list checked.
+    pub at: usize,
+    /// The offending field, from the document's root: `spec.parent`,
+    /// `metadata.name`.
+    pub field: String,
+    pub message: String,
+    pub hint: Option<String>,
+    /// The other places that explain it: a resource's index, a field in it
+    /// and a label such as "first named here".
+    pub related: Vec<(usize, String, String)>,
+}
+
+impl AcrossProblem {
+    pub fn new(at: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
+        AcrossProblem {
+            at,
+            field: field.into(),
+            message: message.into(),
+            hint: None,
+            related: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    #[must_use]
+    pub fn related(
+        mut self,
+        at: usize,
+        field: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        self.related.push((at, field.into(), label.into()));
+        self
+    }
+}
+
+/// The text of the top-level field `field` of a spec's JSON, if it is text.
+pub fn text_field<'a>(spec: &'a serde_json::Value, field: &str) -> Option<&'a str> {
+    spec.get(field).and_then(serde_json::Value::as_str)
 }
 
 /// One problem found by [`KindSpec::check`].
@@ -122,6 +208,16 @@ macro_rules! kinds {
                 }
             }
 
+            /// Every kind's checks across documents (see
+            /// [`KindSpec::check_across`](crate::resources::KindSpec::check_across)).
+            pub fn check_across(
+                declared: &[$crate::resources::DeclaredSpec<'_>],
+            ) -> Vec<$crate::resources::AcrossProblem> {
+                let mut found = Vec::new();
+                $(found.extend(<$spec as $crate::resources::KindSpec>::check_across(declared));)+
+                found
+            }
+
             /// Runs `visitor` with this kind's spec type.
             pub fn visit<V: $crate::resources::SpecVisitor>(self, visitor: V) -> V::Output {
                 match self {
@@ -208,5 +304,40 @@ impl Ord for Kind {
 impl PartialOrd for Kind {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FromJson<'a>(&'a serde_json::Value);
+
+    impl SpecVisitor for FromJson<'_> {
+        type Output = Vec<Reference>;
+
+        fn visit<S: KindSpec>(self) -> Self::Output {
+            S::references_in(self.0)
+        }
+    }
+
+    /// `references_in` (for specs that broke the schema) and `references`
+    /// agree on every kind's examples, `root` and omitted fields included.
+    #[test]
+    fn references_read_from_json_are_those_of_the_typed_spec() {
+        let desired = crate::manifest::load(&["examples".into()])
+            .unwrap_or_else(|problems| panic!("{problems}"));
+        for kind in Kind::all() {
+            assert!(desired.of_kind(kind).count() > 0, "no {kind} in examples");
+        }
+        for resource in &desired.resources {
+            let json = resource.spec.to_json();
+            assert_eq!(
+                resource.spec.kind().visit(FromJson(&json)),
+                resource.spec.references(),
+                "{}",
+                resource.address
+            );
+        }
     }
 }

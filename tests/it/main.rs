@@ -24,3 +24,4 @@ mod sim;
 mod state_faults;
 mod support;
 mod tidy;
+mod validate;

@@ -17,13 +17,15 @@ const HULFT_ROW: &str = "    - product: HULFT8 for Windows-Server
       number: {number}
 ";
 
+/// A stand-by node whose parent, the active node, was ordered before: named
+/// by its serial number (a row number would name a row of this proposal).
 const HULFT_STANDBY_ROW: &str = "    - product: HULFT8 for Windows-Server
       cluster: Yes (Stand-By(New) CL Add)
       aes: Yes
       script: None
       dc: jp1
       number: 1
-      parentSerial: \"1\"
+      parentSerial: \"SN-0001\"
 ";
 
 fn hulft(language: &str, rows: &[String], metadata: &str) -> String {

@@ -503,12 +503,7 @@ fn import_refuses_an_id_already_bound_in_another_case() {
     let id = named(&sim.redstor_tree(), "contoso").company_id;
     project.write(
         "b.yaml",
-        &company_yaml(
-            "contoso-again",
-            "Customer",
-            None,
-            "  companyName: contoso\n",
-        ),
+        &company_yaml("contoso-again", "Customer", None, ""),
     );
     let upper = id.to_string().to_uppercase();
     let run = project

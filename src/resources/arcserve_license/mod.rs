@@ -25,8 +25,9 @@ use crate::report::drift::DriftReport;
 use crate::resources::provider::{Clients, Provider, Purpose, Scope};
 use crate::state::ResourceState;
 
+use super::ecl_tenant::tenant_reference;
 use super::schema_types::UuidSchema;
-use super::{Kind, KindSpec, Reference, SpecProblem};
+use super::{Kind, KindSpec, Reference, SpecProblem, text_field};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -82,11 +83,14 @@ impl KindSpec for ArcserveLicenseSpec {
     }
 
     fn references(&self) -> Vec<Reference> {
-        vec![Reference {
-            field: "tenant".into(),
-            kind: Kind::EclTenant,
-            name: self.tenant.clone(),
-        }]
+        vec![tenant_reference(&self.tenant)]
+    }
+
+    fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
+        text_field(spec, "tenant")
+            .map(tenant_reference)
+            .into_iter()
+            .collect()
     }
 }
 

@@ -31,11 +31,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::ecl_tenant::tenant_reference;
 use super::proposal_catalog::{
     self, HulftChoice, Language, Service, find_generic_plan, find_hulft,
 };
 use super::text_rules;
-use super::{Kind, KindSpec, Reference, SpecProblem};
+use super::{Kind, KindSpec, Reference, SpecProblem, text_field};
 
 /// A proposal (order) for a partner service in an ECL tenant. The API has
 /// no delete: a proposal removed from the manifests can only be forgotten.
@@ -85,7 +86,8 @@ pub struct ProposalRow {
     /// HULFT: the data centre, `jp1` to `jp7`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dc: Option<String>,
-    /// HULFT: the parent's serial number or row number.
+    /// HULFT: the parent's serial number, or the row number of the parent
+    /// row in this proposal (`1` for the first row under `models`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_serial: Option<String>,
     /// Other services: the plan, by id (`801`) or by name (`1zone Plan`).
@@ -309,6 +311,9 @@ impl KindSpec for ProposalSpec {
                     )),
                     Some(_) => {}
                 }
+                if let Some(problem) = self.parent_row_problem(index, row) {
+                    problems.push(problem);
+                }
                 if row.product.is_none() {
                     problems.push(SpecProblem::new(
                         at("product"),
@@ -345,11 +350,45 @@ impl KindSpec for ProposalSpec {
     }
 
     fn references(&self) -> Vec<Reference> {
-        vec![Reference {
-            field: "tenant".into(),
-            kind: Kind::EclTenant,
-            name: self.tenant.clone(),
-        }]
+        vec![tenant_reference(&self.tenant)]
+    }
+
+    fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
+        text_field(spec, "tenant")
+            .map(tenant_reference)
+            .into_iter()
+            .collect()
+    }
+}
+
+impl ProposalSpec {
+    /// A `parentSerial` written as a row number (digits only) must name
+    /// another row of this proposal; a serial number is the vendor's to check.
+    fn parent_row_problem(&self, index: usize, row: &ProposalRow) -> Option<SpecProblem> {
+        let serial = row.parent_serial.as_deref()?.trim();
+        if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let rows = self.models.len();
+        let field = format!("models[{index}].parentSerial");
+        let hint = if rows > 1 {
+            format!(
+                "write the row number of the parent row, 1 to {rows} (`1` is the first row under `models`), or the serial number of a product already ordered"
+            )
+        } else {
+            "add the parent's row to `models` and write its row number, or write the serial number of a product already ordered".to_owned()
+        };
+        let problem = match serial.parse::<usize>() {
+            Ok(parent) if parent == index + 1 => {
+                format!("`parentSerial` \"{serial}\" names this row itself (row {parent})")
+            }
+            Ok(parent) if (1..=rows).contains(&parent) => return None,
+            _ => format!(
+                "`parentSerial` \"{serial}\" is a row number, and this proposal has no row {serial}: it has {rows} row{}",
+                if rows == 1 { "" } else { "s" }
+            ),
+        };
+        Some(SpecProblem::new(field, problem).hint(hint))
     }
 }
 
@@ -398,5 +437,63 @@ impl Provider for Proposals {
 
     fn drift(scope: Scope<'_>, live: &ProposalsLive, report: &mut DriftReport) {
         drift::drift(scope.state, live, report);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hulft(parents: &[Option<&str>]) -> ProposalSpec {
+        let row = |parent: &Option<&str>| ProposalRow {
+            product: Some("HULFT8 for Windows-Server".into()),
+            cluster: Some("Yes (Active-CL)".into()),
+            aes: Some("Yes".into()),
+            script: Some("None".into()),
+            license_pack: None,
+            name: None,
+            dc: Some("jp1".into()),
+            parent_serial: parent.map(str::to_owned),
+            plan: None,
+            number: 1,
+        };
+        ProposalSpec {
+            tenant: "prod".into(),
+            service: Service::Hulft,
+            language: Language::En,
+            customer_email: "ops@example.com".into(),
+            models: parents.iter().map(row).collect(),
+        }
+    }
+
+    fn fields(spec: &ProposalSpec) -> Vec<String> {
+        spec.check().into_iter().map(|p| p.field).collect()
+    }
+
+    #[test]
+    fn a_parent_row_number_names_another_row() {
+        assert_eq!(fields(&hulft(&[None, Some("1")])), Vec::<String>::new());
+        assert_eq!(
+            fields(&hulft(&[Some("2"), Some(" 1 ")])),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields(&hulft(&[None, Some("3"), Some("0"), Some("5")])),
+            ["models[2].parentSerial", "models[3].parentSerial"]
+        );
+        assert_eq!(
+            fields(&hulft(&[None, Some("2")])),
+            ["models[1].parentSerial"]
+        );
+        assert_eq!(
+            fields(&hulft(&[None, Some("99999999999999999999999")])),
+            ["models[1].parentSerial"]
+        );
+    }
+
+    #[test]
+    fn a_serial_number_is_the_vendors_to_check() {
+        assert_eq!(fields(&hulft(&[Some("SN-0001")])), Vec::<String>::new());
+        assert_eq!(fields(&hulft(&[Some("")])), Vec::<String>::new());
     }
 }

@@ -7,6 +7,7 @@
 //! subscription's company may be created in the same run. `plan.rs` holds
 //! the planning of both, `apply.rs` their operations.
 
+mod across;
 mod apply;
 mod drift;
 mod import;
@@ -33,7 +34,7 @@ use crate::state::ResourceState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, KindSpec, Reference, SpecProblem};
+use super::{AcrossProblem, DeclaredSpec, Kind, KindSpec, Reference, SpecProblem, text_field};
 use crate::api::redstor::CompanyType;
 
 /// The kind of a managed company, for what looks companies up by address.
@@ -123,16 +124,29 @@ impl KindSpec for RedstorCompanySpec {
     }
 
     fn references(&self) -> Vec<Reference> {
-        self.parent
-            .iter()
-            .filter(|parent| *parent != ROOT)
-            .map(|parent| Reference {
-                field: "parent".into(),
-                kind: Kind::RedstorCompany,
-                name: parent.clone(),
-            })
-            .collect()
+        company_reference("parent", self.parent.as_deref())
     }
+
+    fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
+        company_reference("parent", text_field(spec, "parent"))
+    }
+
+    fn check_across(declared: &[DeclaredSpec<'_>]) -> Vec<AcrossProblem> {
+        across::companies(declared)
+    }
+}
+
+/// A field naming a company (`parent`, `company`): a reference, unless it
+/// is absent or `root`.
+fn company_reference(field: &str, name: Option<&str>) -> Vec<Reference> {
+    name.filter(|name| *name != ROOT)
+        .map(|name| Reference {
+            field: field.into(),
+            kind: Kind::RedstorCompany,
+            name: name.to_owned(),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// What is wrong with a company name, if anything (used for `metadata.name`
@@ -212,14 +226,15 @@ impl KindSpec for RedstorSubscriptionSpec {
     }
 
     fn references(&self) -> Vec<Reference> {
-        if self.company == ROOT {
-            return Vec::new();
-        }
-        vec![Reference {
-            field: "company".into(),
-            kind: Kind::RedstorCompany,
-            name: self.company.clone(),
-        }]
+        company_reference("company", Some(&self.company))
+    }
+
+    fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
+        company_reference("company", text_field(spec, "company"))
+    }
+
+    fn check_across(declared: &[DeclaredSpec<'_>]) -> Vec<AcrossProblem> {
+        across::subscriptions(declared)
     }
 }
 
