@@ -20,3 +20,4 @@ mod scale;
 mod sim;
 mod support;
 mod tidy;
+mod vendor_fixtures;
