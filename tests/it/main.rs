@@ -25,3 +25,4 @@ mod state_faults;
 mod support;
 mod tidy;
 mod validate;
+mod vendor_fixtures;
