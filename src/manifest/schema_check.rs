@@ -765,8 +765,8 @@ mod tests {
             "`standaloneKeys` must be at least 0, found -1"
         );
         assert_eq!(
-            keys("4294967296").3,
-            "`standaloneKeys` must be at most 4294967295, found 4294967296"
+            keys("2147483648").3,
+            "`standaloneKeys` must be at most 2147483647, found 2147483648"
         );
         assert_eq!(
             keys("\"1\"").4.as_deref(),
