@@ -18,5 +18,6 @@ mod rendering;
 mod reports;
 mod scale;
 mod sim;
+mod sim_strict;
 mod support;
 mod tidy;
