@@ -823,8 +823,8 @@ mod tests {
             "`standaloneKeys` must be at least 0, found -1"
         );
         assert_eq!(
-            keys("4294967296").3,
-            "`standaloneKeys` must be at most 4294967295, found 4294967296"
+            keys("2147483648").3,
+            "`standaloneKeys` must be at most 2147483647, found 2147483648"
         );
         assert_eq!(
             keys("\"1\"").4.as_deref(),
@@ -844,7 +844,7 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             found[0].3,
-            format!("`standaloneKeys` must be at most 4294967295, found {huge}")
+            format!("`standaloneKeys` must be at most 2147483647, found {huge}")
         );
         let found = keys(&format!("-{huge}"));
         assert_eq!(

@@ -10,7 +10,8 @@ pub type Broken = (String, Option<String>);
 pub const EMAIL_MAX_CHARS: usize = 254;
 
 /// A plausible email address: one `@`, non-empty local and domain parts, a dot
-/// inside the domain, no whitespace, at most [`EMAIL_MAX_CHARS`] characters.
+/// inside the domain, no whitespace or control characters, at most
+/// [`EMAIL_MAX_CHARS`] characters.
 pub fn email(value: &str) -> Result<(), Broken> {
     let plain = |message: &str| {
         Err((
@@ -29,6 +30,17 @@ pub fn email(value: &str) -> Result<(), Broken> {
     }
     if value.chars().any(char::is_whitespace) {
         return plain("it contains whitespace");
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err((
+            format!(
+                "the email address contains the control character U+{:04X}",
+                u32::from(c)
+            ),
+            Some(
+                "remove it: write the address as plain text, as in `licensing@example.com`".into(),
+            ),
+        ));
     }
     let Some((local, domain)) = value.split_once('@') else {
         return plain("it has no `@`");
@@ -146,6 +158,8 @@ mod tests {
         assert!(reason("ops@localhost").contains("dot"));
         assert!(reason("ops@example.").contains("dot"));
         assert!(reason("o ps@example.com").contains("whitespace"));
+        assert!(reason("o\0ps@example.com").contains("U+0000"));
+        assert!(reason("o\u{1b}ps@example.com").contains("U+001B"));
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(reason(&long).contains("at most 254"));
     }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::catalog::{self, CatalogPlan};
 use super::reply::Reject;
 use super::store::{ArcserveTenant, Key, License, Order, Phase};
-use super::{Behaviour, Shared, reply};
+use super::{Behaviour, Shared, reply, text};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -153,17 +153,29 @@ fn license_envelope(body: &[u8]) -> Result<Map<String, Value>, Reject> {
 
 fn check_name(name: &Value) -> Result<String, Reject> {
     match name.as_str() {
-        Some(text) if !text.is_empty() && text.chars().count() <= 255 => Ok(text.to_string()),
+        Some(text) if !text.is_empty() && text.chars().count() <= 255 => {
+            text::printable("`name`", text).map_err(reply::bad_request)?;
+            Ok(text.to_string())
+        }
         _ => Err(reply::bad_request(
             "`name` must be a string of 1 to 255 characters",
         )),
     }
 }
 
+/// The most standalone keys a license can have: the document types the
+/// field as `int`, which the OpenAPI format reads as int32.
+const MAX_KEY_COUNT: u64 = i32::MAX as u64;
+
 fn check_key_count(value: &Value) -> Result<u64, Reject> {
     value
         .as_u64()
-        .ok_or_else(|| reply::bad_request("`number_of_standalone_keys` must be an integer >= 0"))
+        .filter(|n| *n <= MAX_KEY_COUNT)
+        .ok_or_else(|| {
+            reply::bad_request(format!(
+                "`number_of_standalone_keys` must be an integer from 0 to {MAX_KEY_COUNT} (int); got {value}"
+            ))
+        })
 }
 
 fn name_taken(tenant: &ArcserveTenant, name: &str, except: Option<Uuid>) -> bool {
@@ -399,6 +411,36 @@ fn key_value(version: &str, id: Uuid) -> String {
     )
 }
 
+/// The key type an issue-key body asks for. The document makes the body
+/// and its `license` object optional; when either is missing, or it names
+/// no `key_type_id`, a UDP Standalone Key is issued. The document does not
+/// say which type that is; API.md only shows the body with a key type, and
+/// the standalone key is the one every plan offers.
+fn requested_key_type(body: &[u8]) -> Result<String, Reject> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(catalog::STANDALONE_KEY.id.to_string());
+    }
+    let license = match reply::body_object(body)?.remove("license") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(license)) => license,
+        Some(_) => {
+            return Err(reply::bad_request(
+                "`license` must be an object, {\"key_type_id\": \"<uuid>\"}, or left out",
+            ));
+        }
+    };
+    match license.get("key_type_id") {
+        None | Some(Value::Null) => Ok(catalog::STANDALONE_KEY.id.to_string()),
+        Some(value) => value
+            .as_str()
+            .and_then(|t| Uuid::parse_str(t).ok())
+            .map(|id| id.to_string())
+            .ok_or_else(|| {
+                reply::bad_request(format!("`key_type_id` must be a UUID; got {value}"))
+            }),
+    }
+}
+
 async fn issue_key(
     State(shared): State<Arc<Shared>>,
     Path((tenant_id, license_id)): Path<(String, String)>,
@@ -406,14 +448,8 @@ async fn issue_key(
     body: Bytes,
 ) -> Response {
     with_tenant(&shared, &headers, &tenant_id, |tenant, now, _| {
-        let request = license_envelope(&body)?;
+        let key_type = requested_key_type(&body)?;
         let at = find(tenant, &license_id)?;
-        let key_type = request
-            .get("key_type_id")
-            .and_then(Value::as_str)
-            .and_then(|t| Uuid::parse_str(t).ok())
-            .ok_or_else(|| reply::bad_request("`key_type_id` must be a UUID"))?
-            .to_string();
         let license = &mut tenant.licenses[at];
         require_active(license, now)?;
         let plan = catalog::plan(&license.plan_id)

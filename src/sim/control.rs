@@ -25,7 +25,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/behaviours", get(get_behaviours).put(put_behaviours))
         .route("/_sim/clock", get(get_clock).put(put_clock))
         .route("/_sim/reset", post(reset))
-        .route("/_sim/dump", get(dump))
+        .route("/_sim/dump", get(dump).put(restore))
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -150,4 +150,15 @@ async fn reset(State(shared): State<Arc<Shared>>) -> Response {
 async fn dump(State(shared): State<Arc<Shared>>) -> Response {
     let store = shared.store().clone();
     reply::json(StatusCode::OK, json!(store))
+}
+
+/// Replaces the whole store with a dump: what the vendor's back office
+/// can make that its API refuses (names with control characters, key
+/// counts beyond the API's range), for the tests of what entitle reads.
+async fn restore(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Reject> {
+    let store: Store = serde_json::from_slice(&body)
+        .map_err(|err| reply::bad_request(format!("not a dump of the simulator: {err}")))?;
+    *shared.store() = store;
+    shared.persist();
+    Ok(reply::json(StatusCode::OK, json!({})))
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -24,7 +24,39 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/v3/auth/tokens", post(issue))
 }
 
-async fn issue(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, Reject> {
+/// `Content-Type` must be JSON (`application/json`, parameters allowed, or
+/// an `application/…+json` type, as Keystone's own check reads it). A wrong
+/// type is 400 with Keystone's message: Keystone answers a
+/// `ValidationError` there, not 415. Keystone itself also reads a body
+/// without the header as JSON; the simulator refuses that too, since ECL
+/// documents `Content-Type: application/json` on its JSON requests and a
+/// client should not lean on the leniency.
+fn require_json(headers: &HeaderMap) -> Result<(), Reject> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(reply::bad_request(
+            "Expecting to find application/json in Content-Type header - the server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.",
+        ))
+    }
+}
+
+async fn issue(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Reject> {
+    require_json(&headers)?;
     let body = Value::Object(reply::body_object(&body)?);
     let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
     let methods_ok = body

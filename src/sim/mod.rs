@@ -26,6 +26,7 @@ pub mod redstor;
 mod reply;
 mod server;
 mod store;
+mod text;
 
 use crate::hint::HINT;
 use std::collections::BTreeMap;

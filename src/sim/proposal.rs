@@ -18,7 +18,7 @@ use time::macros::format_description;
 use super::proposal_xml::{self, ArcserveEntry, ArcserveKeyEntry, ArcserveProposal};
 use super::reply::{self, Reject};
 use super::store::{ArcserveTenant, License, Order, Phase, StoredDocument, StoredProposal};
-use super::{Behaviour, Shared, catalog};
+use super::{Behaviour, Shared, catalog, text};
 use crate::resources::proposal_catalog::{self, Language, Service};
 
 pub fn routes() -> Router<Arc<Shared>> {
@@ -102,20 +102,26 @@ async fn submit(
     let service = number("ServiceId")
         .and_then(Service::from_id)
         .ok_or_else(|| reply::bad_request("`ServiceId` must be one of 1, 5, 8, 13, 16"))?;
-    body.get("CustomerEMailAddress")
+    let email = body
+        .get("CustomerEMailAddress")
         .and_then(Value::as_str)
         .filter(|e| valid_email(e))
         .ok_or_else(|| reply::bad_request("`CustomerEMailAddress` must be an e-mail address"))?;
+    text::printable("`CustomerEMailAddress`", email).map_err(reply::bad_request)?;
     let xml = body
         .get("ProposalXml")
         .and_then(Value::as_str)
         .ok_or_else(|| reply::bad_request("`ProposalXml` is required"))?;
     let order_id = match body.get("OrderId") {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+        Some(Value::String(id)) if !id.is_empty() => {
+            text::printable("`OrderId`", id).map_err(reply::bad_request)?;
+            Some(id.clone())
+        }
         Some(_) => return Err(reply::bad_request("`OrderId` must be a non-empty string")),
     };
     let document = read_document(service, language, xml)?;
+    check_update_order_id(order_id.as_deref(), &document)?;
     let order_id = {
         let mut store = shared.store();
         let now = store.now();
@@ -183,11 +189,32 @@ fn read_document(
     Ok(document)
 }
 
-/// The document as Get Proposal answers it: HULFT rows spelt in
-/// `language`, the document's own `Language` kept.
-fn render(document: &StoredDocument, language: Language) -> String {
+/// An update (a submit with `OrderId`) of a `GenericModels` proposal must
+/// name the same order inside the document: Add Proposal marks its
+/// `<OrderId>` "required when update". `HulftModels` has no such element.
+fn check_update_order_id(order_id: Option<&str>, document: &StoredDocument) -> Result<(), Reject> {
+    let (Some(order_id), StoredDocument::Generic(proposal)) = (order_id, document) else {
+        return Ok(());
+    };
+    match proposal.order_id.as_deref() {
+        Some(inside) if inside == order_id => Ok(()),
+        Some(inside) => Err(reply::bad_request(format!(
+            "`ProposalXml` is not valid: its <OrderId> `{inside}` is not the `OrderId` `{order_id}` being updated"
+        ))),
+        None => Err(reply::bad_request(format!(
+            "`ProposalXml` is not valid: <OrderId> is required when updating a proposal; add <OrderId>{order_id}</OrderId> to the <GenericModels> document"
+        ))),
+    }
+}
+
+/// The document as Get Proposal answers it. A HULFT proposal's rows are
+/// spelt in its own `<Language>` whatever the `Language` header asks, so
+/// that the document reads in one language (the header chooses among the
+/// `…En` pairs of `ArcserveModels`; a HULFT row has no such pairs).
+fn render(document: &StoredDocument) -> String {
     match document {
         StoredDocument::Hulft(proposal) => {
+            let language = Language::from_code(&proposal.language).unwrap_or(Language::En);
             let mut shown = proposal.clone();
             for row in &mut shown.rows {
                 if let Ok(found) = proposal_catalog::find_hulft(&row.choice()) {
@@ -216,13 +243,10 @@ fn valid_email(email: &str) -> bool {
 
 /// One proposal in the vendor's response shape. Its status is 1 (under
 /// review) after a submission, and 2 (accepted) once the simulator's
-/// provisioning delay has passed since the last one.
-fn record_json(
-    tenant: &str,
-    proposal: &StoredProposal,
-    language: Language,
-    accepted_since: OffsetDateTime,
-) -> Value {
+/// provisioning delay has passed since the last one. The charge and delete
+/// dates stay null: Get Proposal fills them "Only SAP HANA", a service no
+/// one can submit to.
+fn record_json(tenant: &str, proposal: &StoredProposal, accepted_since: OffsetDateTime) -> Value {
     let status = if proposal.update_date <= accepted_since {
         2
     } else {
@@ -240,7 +264,7 @@ fn record_json(
         "DeleteDate": null,
         "ProposalDate": stamp(proposal.proposal_date),
         "UpdateDate": stamp(proposal.update_date),
-        "ProposalXml": render(&proposal.document, language),
+        "ProposalXml": render(&proposal.document),
     })
 }
 
@@ -266,7 +290,9 @@ fn arcserve_records(
                 "ServiceId": 6,
                 "StatusId": 1,
                 "TenantId": hyphenated(tenant),
-                "ChargeStartDate": stamp(order.created_at),
+                // The charge and delete dates are "Only SAP HANA" in Get
+                // Proposal; an Arcserve order's charge start is in its XML.
+                "ChargeStartDate": null,
                 "ChargeEndDate": null,
                 "ChargeChangeDate": null,
                 "ChargeExpectedDate": null,
@@ -378,12 +404,7 @@ fn records(
         .into_iter()
         .flatten()
         .filter(|p| p.service_id == service)
-        .map(|p| {
-            (
-                p.order_id.clone(),
-                record_json(tenant, p, language, accepted_since),
-            )
-        })
+        .map(|p| (p.order_id.clone(), record_json(tenant, p, accepted_since)))
         .collect()
 }
 

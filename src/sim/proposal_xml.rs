@@ -19,6 +19,8 @@
 
 use serde::Deserialize;
 
+use super::text;
+
 use crate::resources::proposal_catalog::{
     HulftChoice, Language, Service, find_generic_plan, find_hulft,
 };
@@ -373,13 +375,45 @@ fn check_row(
     Ok(())
 }
 
+/// No control characters in the document's own text elements
+/// (`crate::sim::text`).
+fn printable_document(email: &str, language: &str, order_id: Option<&str>) -> Result<(), String> {
+    text::printable("<CustomerEMailAddress>", email)?;
+    text::printable("<Language>", language)?;
+    text::printable("<OrderId>", order_id.unwrap_or_default())
+}
+
+/// No control characters in a HULFT row's text cells; the free-text
+/// `ParentSerial` is the one no table checks.
+fn printable_hulft_row(at: usize, row: &HulftRow) -> Result<(), String> {
+    let cells = [
+        ("Uuid", Some(&row.uuid)),
+        ("Dc", Some(&row.dc)),
+        ("Product", Some(&row.product)),
+        ("Cluster", row.cluster.as_ref()),
+        ("Aes", row.aes.as_ref()),
+        ("Script", row.script.as_ref()),
+        ("LicensePack", row.license_pack.as_ref()),
+        ("Name", Some(&row.name)),
+        ("ParentSerial", row.parent_serial.as_ref()),
+    ];
+    for (element, value) in cells {
+        if let Some(value) = value {
+            text::printable(&format!("<{element}> of model {at}"), value)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether a HULFT proposal is one the vendor accepts: each row one of the
 /// documented combinations, spelt in the proposal's language ("Use En when
 /// Language=en"), NULL cells absent or empty.
 pub(crate) fn check_hulft(proposal: &HulftProposal) -> Result<(), String> {
+    printable_document(&proposal.email, &proposal.language, None)?;
     let language = check_language(&proposal.language)?;
     for (index, row) in proposal.rows.iter().enumerate() {
         let at = index + 1;
+        printable_hulft_row(at, row)?;
         check_row(at, &row.uuid, row.row_number, row.number, row.status)?;
         if !REGIONS.contains(&row.dc.as_str()) {
             return Err(format!(
@@ -419,6 +453,11 @@ pub(crate) fn check_generic(service_id: u32, proposal: &GenericProposal) -> Resu
     let service = Service::from_id(service_id)
         .filter(|service| !service.is_hulft())
         .ok_or_else(|| format!("service {service_id} does not take a <GenericModels> proposal"))?;
+    printable_document(
+        &proposal.email,
+        &proposal.language,
+        proposal.order_id.as_deref(),
+    )?;
     check_language(&proposal.language)?;
     if !service.takes_rows() && !proposal.rows.is_empty() {
         return Err(format!(

@@ -21,6 +21,7 @@ mod rendering;
 mod reports;
 mod scale;
 mod sim;
+mod sim_strict;
 mod state_faults;
 mod support;
 mod tidy;

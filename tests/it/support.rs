@@ -185,6 +185,23 @@ impl TestSim {
         std::thread::sleep(Duration::from_millis(150));
     }
 
+    /// Changes the simulator's store behind its API, as the vendor's back
+    /// office can: every string equal to `from` becomes `to` (a name the
+    /// API itself would refuse).
+    pub fn rename_behind_the_api(&self, from: &str, to: &str) {
+        fn walk(value: &mut Value, from: &str, to: &str) {
+            match value {
+                Value::String(text) if text == from => *text = to.to_string(),
+                Value::Array(items) => items.iter_mut().for_each(|v| walk(v, from, to)),
+                Value::Object(object) => object.values_mut().for_each(|v| walk(v, from, to)),
+                _ => {}
+            }
+        }
+        let mut store = self.control(reqwest::Method::GET, "dump", None);
+        walk(&mut store, from, to);
+        self.control(reqwest::Method::PUT, "dump", Some(store));
+    }
+
     pub fn set_faults(&self, faults: Value) {
         self.control(reqwest::Method::PUT, "faults", Some(faults));
     }

@@ -44,7 +44,8 @@ pub struct ArcserveLicenseSpec {
     /// different plan means a new license: the license is replaced.
     #[schemars(with = "UuidSchema")]
     pub plan: uuid::Uuid,
-    /// How many standalone keys the license has (0 or more).
+    /// How many standalone keys the license has, from 0 to 2147483647.
+    #[schemars(range(max = 2_147_483_647))]
     pub standalone_keys: u32,
     /// The Arcserve UDP version of the license's keys, as a quoted string with
     /// exactly one decimal place, from "0.1" to "99.9" (e.g. "9.0", "10.0").

@@ -20,7 +20,7 @@ use super::data::{Company, CompanyType};
 use super::paging::{self, Query as Params};
 use super::problem::{Problem, bad_request, not_found};
 use super::{Ctx, handle};
-use crate::sim::Behaviour;
+use crate::sim::{Behaviour, text};
 
 const MAX_NAME: usize = 100;
 
@@ -167,11 +167,11 @@ pub async fn search(
 }
 
 fn check_name(body: &Map<String, Value>) -> Result<String, Problem> {
-    match body
-        .get("companyName")
-        .and_then(Value::as_str)
-        .map(str::trim)
-    {
+    let raw = body.get("companyName").and_then(Value::as_str);
+    if let Some(raw) = raw {
+        text::printable("`companyName`", raw).map_err(bad_request)?;
+    }
+    match raw.map(str::trim) {
         Some(name) if !name.is_empty() && name.chars().count() <= MAX_NAME => Ok(name.to_string()),
         _ => Err(bad_request(format!(
             "`companyName` must be a non-blank string of at most {MAX_NAME} characters"
