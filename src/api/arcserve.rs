@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::ecl::{EclClients, EclSession};
 use super::error::ApiError;
 use super::http::{Request, Response};
-use super::lenient::{self, Lenient, Unreadable};
+use super::lenient::{self, Lenient, Read, Unreadable};
 
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -188,13 +188,11 @@ pub struct Listing<T> {
 impl<T> Listing<T> {
     /// The objects read; those that could not be are logged as warnings.
     fn warned(self, what: &str) -> Vec<T> {
-        for bad in &self.unreadable {
-            tracing::warn!(
-                "a {what} could not be read and is left out: {}",
-                bad.describe()
-            );
+        Read {
+            items: self.items,
+            unreadable: self.unreadable,
         }
-        self.items
+        .warned(what)
     }
 }
 

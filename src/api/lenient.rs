@@ -72,6 +72,26 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     }
 }
 
+/// The objects of a listing that were read, and those that could not be.
+#[derive(Debug)]
+pub struct Read<T> {
+    pub items: Vec<T>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl<T> Read<T> {
+    /// The objects read; those that could not be are logged as warnings.
+    pub fn warned(self, what: &str) -> Vec<T> {
+        for bad in &self.unreadable {
+            tracing::warn!(
+                "a {what} could not be read and is left out: {}",
+                bad.describe()
+            );
+        }
+        self.items
+    }
+}
+
 /// The items read, and those that could not be.
 pub fn split<T>(items: Vec<Lenient<T>>) -> (Vec<T>, Vec<Unreadable>) {
     let mut read = Vec::with_capacity(items.len());

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, AuthHints};
 use super::http::{HttpClient, Request, Response, join_segments};
+use super::lenient::{self, Lenient, Read};
 use super::redstor_auth::{RedstorAuth, RedstorCredentials};
 use super::secret::Secret;
 
@@ -244,27 +245,84 @@ impl RedstorClient {
         }
     }
 
-    /// GET a JSON array; 204 is an empty one.
+    /// GET a JSON array; 204 is an empty one. Items that cannot be read
+    /// are left out with a warning.
     pub(crate) async fn get_array<T: DeserializeOwned>(
         &self,
         request: Request,
+        what: &str,
     ) -> Result<Vec<T>, ApiError> {
-        let response = self.send(request).await?;
-        if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
-            return Ok(Vec::new());
-        }
-        response.json()
+        Ok(self.get_array_read(request).await?.warned(what))
     }
 
-    /// Every item of a paged list, following `nextPageToken`. `extra` adds
-    /// query parameters to every page.
+    /// GET a JSON array, and the items that could not be read.
+    async fn get_array_read<T: DeserializeOwned>(
+        &self,
+        request: Request,
+    ) -> Result<Read<T>, ApiError> {
+        let response = self.send(request).await?;
+        if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
+            return Ok(Read {
+                items: Vec::new(),
+                unreadable: Vec::new(),
+            });
+        }
+        match response.json::<Vec<T>>() {
+            Ok(items) => Ok(Read {
+                items,
+                unreadable: Vec::new(),
+            }),
+            Err(strict) => {
+                let items: Vec<Lenient<T>> = response.json().map_err(|_| strict)?;
+                let (items, unreadable) = lenient::split(items);
+                Ok(Read { items, unreadable })
+            }
+        }
+    }
+
+    /// One page strictly, or item by item when that fails: its items and
+    /// those that could not be read, and the next page's token.
+    fn page_of<T: DeserializeOwned>(
+        response: &Response,
+    ) -> Result<(Read<T>, Option<String>), ApiError> {
+        match response.json::<Page<T>>() {
+            Ok(page) => {
+                let read = Read {
+                    items: page.results,
+                    unreadable: Vec::new(),
+                };
+                Ok((read, page.next_page_token))
+            }
+            Err(strict) => {
+                let page: Page<Lenient<T>> = response.json().map_err(|_| strict)?;
+                let (items, unreadable) = lenient::split(page.results);
+                Ok((Read { items, unreadable }, page.next_page_token))
+            }
+        }
+    }
+
+    /// Every item of a paged list, following `nextPageToken`; items that
+    /// cannot be read are left out with a warning.
     pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         extra: &[(&'static str, String)],
+        what: &str,
     ) -> Result<Vec<T>, ApiError> {
+        Ok(self.list_all_read(segments, extra).await?.warned(what))
+    }
+
+    /// Every item of a paged list, following `nextPageToken`, and the
+    /// items that could not be read. `extra` adds query parameters to
+    /// every page.
+    async fn list_all_read<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        extra: &[(&'static str, String)],
+    ) -> Result<Read<T>, ApiError> {
         let url = self.url(segments)?;
         let mut items = Vec::new();
+        let mut unreadable = Vec::new();
         let mut token: Option<String> = None;
         loop {
             let mut request =
@@ -280,9 +338,10 @@ impl RedstorClient {
             if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
                 break;
             }
-            let page: Page<T> = response.json()?;
-            items.extend(page.results);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
+            let (page, next) = Self::page_of(&response)?;
+            items.extend(page.items);
+            unreadable.extend(page.unreadable);
+            match next.filter(|t| !t.is_empty()) {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
                 Some(_) => {
                     return Err(ApiError::Decode {
@@ -293,7 +352,7 @@ impl RedstorClient {
                 None => break,
             }
         }
-        Ok(items)
+        Ok(Read { items, unreadable })
     }
 
     /// The account's root company (`GET /companies`).
@@ -316,7 +375,13 @@ impl RedstorClient {
 
     /// Every company below `id`, at any depth.
     pub async fn customers_transitive(&self, id: Uuid) -> Result<Vec<Company>, ApiError> {
-        self.list_all(
+        Ok(self.customers_transitive_read(id).await?.warned("company"))
+    }
+
+    /// Every company below `id`, at any depth, and those that could not be
+    /// read.
+    pub async fn customers_transitive_read(&self, id: Uuid) -> Result<Read<Company>, ApiError> {
+        self.list_all_read(
             &["companies", &id.to_string(), "customers", "transitive"],
             &[],
         )
@@ -325,13 +390,14 @@ impl RedstorClient {
 
     /// The companies directly below `id`.
     pub async fn customers(&self, id: Uuid) -> Result<Vec<Company>, ApiError> {
-        self.list_all(&["companies", &id.to_string(), "customers"], &[])
-            .await
+        let segments = ["companies", &id.to_string(), "customers"];
+        self.list_all(&segments, &[], "company").await
     }
 
     /// Companies of the account whose name contains `text`.
     pub async fn search(&self, text: &str) -> Result<Vec<Company>, ApiError> {
-        self.list_all(&["companies", "search"], &[("search", text.to_string())])
+        let query = [("search", text.to_string())];
+        self.list_all(&["companies", "search"], &query, "company")
             .await
     }
 
@@ -383,14 +449,14 @@ impl RedstorClient {
     }
 
     pub async fn users(&self, company: Uuid) -> Result<Vec<User>, ApiError> {
-        self.list_all(&["users", "list"], &[("companyId", company.to_string())])
-            .await
+        let query = [("companyId", company.to_string())];
+        self.list_all(&["users", "list"], &query, "user").await
     }
 
     /// The product catalog.
     pub async fn products(&self) -> Result<Vec<Product>, ApiError> {
-        self.get_array(Request::new(Method::GET, self.url(&["products"])?))
-            .await
+        let request = Request::new(Method::GET, self.url(&["products"])?);
+        self.get_array(request, "product").await
     }
 
     pub async fn product(&self, id: u32) -> Result<Option<Product>, ApiError> {
@@ -399,8 +465,16 @@ impl RedstorClient {
 
     /// A company's subscriptions, including those being removed.
     pub async fn subscriptions(&self, company: Uuid) -> Result<Vec<Subscription>, ApiError> {
+        Ok(self
+            .subscriptions_read(company)
+            .await?
+            .warned("subscription"))
+    }
+
+    /// A company's subscriptions, and those that could not be read.
+    pub async fn subscriptions_read(&self, company: Uuid) -> Result<Read<Subscription>, ApiError> {
         let url = self.url(&["companies", &company.to_string(), "subscriptions"])?;
-        self.get_array(Request::new(Method::GET, url)).await
+        self.get_array_read(Request::new(Method::GET, url)).await
     }
 
     /// Subscribes a company to a product edition, as a trial or paid. Not

@@ -248,7 +248,7 @@ impl RedstorClient {
         for (name, value) in query.params()? {
             request = request.query(name, value);
         }
-        self.get_array(request).await
+        self.get_array(request, "consumption record").await
     }
 
     /// Per direct customer, the usage of its whole subtree per product.
@@ -261,6 +261,7 @@ impl RedstorClient {
         self.list_all(
             &["companies", &id, "consumption", "customers", "direct"],
             &query.params()?,
+            "consumption record",
         )
         .await
     }
@@ -275,6 +276,7 @@ impl RedstorClient {
         self.list_all(
             &["companies", &id, "consumption", "customers", "transitive"],
             &query.params()?,
+            "consumption record",
         )
         .await
     }
@@ -311,6 +313,7 @@ impl RedstorClient {
         self.list_all(
             &["companies", &id, operation.as_str(), "status", "customers"],
             &params,
+            "job status",
         )
         .await
     }
@@ -326,6 +329,7 @@ impl RedstorClient {
         self.list_all(
             &["companies", &id, operation.as_str(), "status", "accounts"],
             &product_param(product),
+            "job status",
         )
         .await
     }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::ROOT;
 use super::plan::bound_companies;
 use crate::api::ApiError;
+use crate::api::lenient::{Read, Unreadable};
 use crate::api::redstor::{Company, Product, RedstorAccess, Subscription};
 use crate::manifest::{Desired, Spec};
 use crate::resources::Kind;
@@ -29,6 +30,10 @@ pub struct RedstorLive {
     pub products: Vec<Product>,
     /// Per company id, for the companies that were read.
     pub subscriptions: BTreeMap<Uuid, Vec<Subscription>>,
+    /// Companies and subscriptions listed that could not be read (left
+    /// out above).
+    #[serde(skip)]
+    pub unreadable: Vec<Unreadable>,
     /// Where each company is in `companies`, made on the first lookup (a
     /// plan looks up every company and its parent's children). `companies`
     /// is not changed after the first lookup.
@@ -165,19 +170,30 @@ pub async fn refresh(
     let client = redstor.client()?;
     let root = client.root_company().await?;
     let (companies, products) = tokio::try_join!(
-        client.customers_transitive(root.company_id),
+        client.customers_transitive_read(root.company_id),
         client.products()
     )?;
-    let mut live = RedstorLive::new(Some(root), companies, products);
+    let mut live = RedstorLive::new(Some(root), companies.items, products);
+    let mut unreadable = companies.unreadable;
     let wanted = subscription_companies(desired, state, &live);
-    live.subscriptions =
-        stream::iter(wanted)
-            .map(|company| async move {
-                Ok::<_, ApiError>((company, client.subscriptions(company).await?))
-            })
-            .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
-            .try_collect()
-            .await?;
+    let lists: Vec<(Uuid, Read<Subscription>)> = stream::iter(wanted)
+        .map(|company| async move {
+            Ok::<_, ApiError>((company, client.subscriptions_read(company).await?))
+        })
+        .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
+        .try_collect()
+        .await?;
+    for (company, listed) in lists {
+        unreadable.extend(listed.unreadable);
+        live.subscriptions.insert(company, listed.items);
+    }
+    for bad in &unreadable {
+        tracing::warn!(
+            "a Redstor company or subscription could not be read and is left alone: {}",
+            bad.describe()
+        );
+    }
+    live.unreadable = unreadable;
     tracing::info!(
         "refreshed the Redstor account: {} companies, subscriptions of {}",
         live.companies.len(),

@@ -137,6 +137,9 @@ pub fn plan(context: &Context<'_>, live: Option<&RedstorLive>) -> KindPlan {
         ));
         return out;
     };
+    if refuse_unreadable_managed(input.prior, live, &mut out) {
+        return out;
+    }
     let bound = bound_companies(input.desired, input.prior, live);
     let account = Account {
         context,
@@ -146,6 +149,33 @@ pub fn plan(context: &Context<'_>, live: Option<&RedstorLive>) -> KindPlan {
     let fates = plan_companies(&account, &mut out);
     plan_subscriptions(&account, &fates, &mut out);
     out
+}
+
+/// A managed company or subscription the account lists but entitle cannot
+/// read is an error naming it: planning around it could create it again.
+/// True when there is one (nothing else of Redstor is planned then).
+fn refuse_unreadable_managed(state: &State, live: &RedstorLive, out: &mut KindPlan) -> bool {
+    let before = out.errors.len();
+    for kind in [Kind::RedstorCompany, Kind::RedstorSubscription] {
+        for (address, record) in state.of_kind(kind) {
+            let Some(id) = record.remote_id.as_deref() else {
+                continue;
+            };
+            if let Some(bad) = live.unreadable.iter().find(|bad| bad.is(id)) {
+                out.errors.push(
+                    PlanError::new(
+                        Some(address.clone()),
+                        format!(
+                            "RedAPI lists it, but entitle cannot read it, so nothing is planned for the Redstor account: {}",
+                            bad.describe()
+                        ),
+                    )
+                    .hint("this is a server answer entitle cannot decode: check the object in the Redstor portal, and report the field to the entitle maintainers"),
+                );
+            }
+        }
+    }
+    out.errors.len() > before
 }
 
 fn plan_companies(account: &Account<'_>, out: &mut KindPlan) -> BTreeMap<Address, Fate> {

@@ -779,3 +779,28 @@ fn the_plan_is_the_same_byte_for_byte_on_two_runs() {
         ]
     );
 }
+
+#[test]
+fn a_managed_company_that_cannot_be_read_is_an_error_naming_it_and_never_created_again() {
+    // RedAPI lists contoso, but with a field entitle cannot read: it is
+    // left out of the companies, and must not look deleted.
+    let mut live = live(Vec::new(), Vec::new());
+    if let Some(redstor) = live.redstor.as_mut() {
+        redstor.unreadable.push(crate::api::lenient::Unreadable {
+            id: Some(CONTOSO.hyphenated().to_string().to_uppercase()),
+            name: Some("contoso".into()),
+            reason: "at `type`: unknown variant `Reseller`".into(),
+        });
+    }
+    let error = only_error(run(
+        &contoso_yaml("", ""),
+        &contoso_state(RecordedLifecycle::default()),
+        &live,
+    ));
+    assert_eq!(error.address, Some(addr("RedstorCompany/contoso")));
+    assert!(
+        error.message.contains("unknown variant `Reseller`"),
+        "{}",
+        error.message
+    );
+}
