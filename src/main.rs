@@ -14,38 +14,28 @@ fn main() -> std::process::ExitCode {
 ///
 /// Tokio's handler stays installed for the life of the process, whatever
 /// becomes of the runtime and the stream it was asked through.
-#[cfg(all(
-    any(target_os = "linux", target_os = "macos"),
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "x86",
-        target_arch = "arm",
-        target_arch = "riscv64"
-    )
-))]
 fn survive_file_size_limit() {
-    use tokio::signal::unix::{SignalKind, signal};
-    /// SIGXFSZ on these systems and architectures.
-    const SIGXFSZ: i32 = 25;
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    else {
-        return;
-    };
-    let _entered = runtime.enter();
-    let _ = signal(SignalKind::from_raw(SIGXFSZ));
+    #[cfg(all(
+        any(target_os = "linux", target_os = "macos"),
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "x86",
+            target_arch = "arm",
+            target_arch = "riscv64"
+        )
+    ))]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        /// SIGXFSZ on these systems and architectures.
+        const SIGXFSZ: i32 = 25;
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            return;
+        };
+        let _entered = runtime.enter();
+        let _ = signal(SignalKind::from_raw(SIGXFSZ));
+    }
 }
-
-#[cfg(not(all(
-    any(target_os = "linux", target_os = "macos"),
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "x86",
-        target_arch = "arm",
-        target_arch = "riscv64"
-    )
-)))]
-fn survive_file_size_limit() {}

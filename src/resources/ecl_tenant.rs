@@ -214,6 +214,15 @@ pub fn tenant_reference(name: &str) -> Reference {
     }
 }
 
+/// The tenant reference in a spec as written (for a spec that failed the
+/// schema): its `tenant` field, when that is text.
+pub fn tenant_references_in(spec: &serde_json::Value) -> Vec<Reference> {
+    super::registry::text_field(spec, "tenant")
+        .map(tenant_reference)
+        .into_iter()
+        .collect()
+}
+
 /// A tenant id is 32 lowercase hex digits. The common mistakes — the
 /// hyphenated UUID form, upper case — get the exact text to write instead.
 fn check_tenant_id(id: &str) -> Result<(), SpecProblem> {

@@ -27,7 +27,7 @@ use crate::state::ResourceState;
 
 use super::ecl_tenant::tenant_reference;
 use super::schema_types::UuidSchema;
-use super::{Kind, KindSpec, Reference, SpecProblem, text_field};
+use super::{Kind, KindSpec, Reference, SpecProblem};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -88,10 +88,7 @@ impl KindSpec for ArcserveLicenseSpec {
     }
 
     fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
-        text_field(spec, "tenant")
-            .map(tenant_reference)
-            .into_iter()
-            .collect()
+        crate::resources::ecl_tenant::tenant_references_in(spec)
     }
 }
 

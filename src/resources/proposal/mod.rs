@@ -36,7 +36,7 @@ use super::proposal_catalog::{
     self, HulftChoice, Language, Service, find_generic_plan, find_hulft,
 };
 use super::text_rules;
-use super::{Kind, KindSpec, Reference, SpecProblem, text_field};
+use super::{Kind, KindSpec, Reference, SpecProblem};
 
 /// A proposal (order) for a partner service in an ECL tenant. The API has
 /// no delete: a proposal removed from the manifests can only be forgotten.
@@ -354,10 +354,7 @@ impl KindSpec for ProposalSpec {
     }
 
     fn references_in(spec: &serde_json::Value) -> Vec<Reference> {
-        text_field(spec, "tenant")
-            .map(tenant_reference)
-            .into_iter()
-            .collect()
+        crate::resources::ecl_tenant::tenant_references_in(spec)
     }
 }
 
