@@ -332,7 +332,8 @@ pub enum Access {
     Write,
 }
 
-/// The bearer check: 401 without a live token, 403 without the scope.
+/// The bearer check: 401 without a live token or without the scope (the
+/// documents list no 403).
 /// Returns the token's root company.
 pub fn authorize(
     data: &RedstorData,
@@ -364,10 +365,10 @@ pub fn authorize(
         Access::Write => "api.write",
     };
     if !stored.scopes.iter().any(|s| s == needed) {
-        return Err(problem(
-            StatusCode::FORBIDDEN,
-            format!("the access token lacks the scope {needed}"),
-        ));
+        // The documents list 401, not 403, for every endpoint.
+        return Err(unauthorized(&format!(
+            "the access token lacks the scope {needed}"
+        )));
     }
     Ok(stored.root)
 }
