@@ -122,7 +122,10 @@ fn a_scheduled_license_deletion_is_recorded_and_a_create_of_its_name_waits_for_i
     sim.advance_clock(32 * 86_400);
     let plan = project.plan().expect(2);
     assert!(
-        plan.stdout.contains("+ ArcserveLicense/web"),
+        plan.stdout.contains("+ ArcserveLicense/web")
+            && plan.stdout.contains(
+                "ArcserveLicense/web will be created: a previous run deleted its license"
+            ),
         "{}",
         said(&plan)
     );
@@ -439,12 +442,13 @@ fn duplicates_made_between_plan_and_apply_are_refused_as_existing(sim: &TestSim)
         .block_on(client.create_customer(root, "contoso", CompanyType::Customer))
         .unwrap();
     let run = apply_saved(&project, "company.plan").expect(1);
+    let import = format!(
+        "`entitle import RedstorCompany/contoso {}`",
+        by_hand.company_id
+    );
     assert!(
-        run.stderr.contains("exists already")
-            && run
-                .stderr
-                .contains("`entitle import RedstorCompany/contoso ID`"),
-        "{}",
+        run.stderr.contains("exists already") && run.stderr.contains(&import),
+        "{import}: {}",
         said(&run)
     );
     let named: Vec<_> = sim
@@ -470,16 +474,18 @@ fn duplicates_made_between_plan_and_apply_are_refused_as_existing(sim: &TestSim)
         .expect(0);
     sim.block_on(client.subscribe(by_hand.company_id, 4, 42, false))
         .unwrap();
+    let subscribed = sim.redstor_subscriptions(by_hand.company_id);
     let run = apply_saved(&project, "subscription.plan").expect(1);
+    let import = format!(
+        "`entitle import RedstorSubscription/contoso-m365 {}`",
+        subscribed[0].subscription_id
+    );
     assert!(
-        run.stderr.contains("exists already")
-            && run
-                .stderr
-                .contains("`entitle import RedstorSubscription/contoso-m365 ID`"),
-        "{}",
+        run.stderr.contains("exists already") && run.stderr.contains(&import),
+        "{import}: {}",
         said(&run)
     );
-    assert_eq!(sim.redstor_subscriptions(by_hand.company_id).len(), 1);
+    assert_eq!(sim.redstor_subscriptions(by_hand.company_id), subscribed);
 }
 
 #[test]
