@@ -687,15 +687,15 @@ const TOKENS: &str = "POST /v3/auth/tokens";
 const PROPOSAL_SUBMIT: &str = "POST /v1/proposal/update/{tenant_id}";
 
 /// A proposal change applied with a token that expires between the list
-/// and the submission: every request takes a second, a token lives one
-/// and a half, and the simulator's clock runs ten minutes ahead, so the
-/// client trusts its cached token until the server refuses it (with 401
-/// or 403, as `behaviours` say). The token is renewed and the submission
-/// sent once more (and so is the read-back after it).
+/// and the submission: every request takes a second and a half, a token
+/// lives two and a quarter, and the simulator's clock runs ten minutes
+/// ahead, so the client trusts its cached token until the server refuses
+/// it (with 401 or 403, as `behaviours` say). The token is renewed and the
+/// submission sent once more (and so is the read-back after it).
 fn a_refused_proposal_token_is_renewed(behaviours: &[Behaviour]) {
     let sim = TestSim::with_config(SimConfig {
         provisioning_delay: Duration::from_millis(50),
-        token_ttl: Duration::from_millis(1500),
+        token_ttl: Duration::from_millis(2250),
         behaviours: Behaviours::new(behaviours.iter().copied()),
         ..SimConfig::default()
     });
@@ -705,7 +705,7 @@ fn a_refused_proposal_token_is_renewed(behaviours: &[Behaviour]) {
     project.apply().expect(0);
 
     project.write("dns.yaml", &dns_proposal(2));
-    sim.set_faults(serde_json::json!({ "latency_ms": 1000 }));
+    sim.set_faults(serde_json::json!({ "latency_ms": 1500 }));
     sim.reset_metrics();
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("1 done, 0 failed"), "{}", said(&run));
@@ -761,4 +761,35 @@ fn a_subscribe_answered_204_is_read_back_and_recorded_with_its_id() {
     assert_eq!(record["remote_id"], id.as_str(), "{record:#}");
     assert_eq!(record["status"], "ready", "{record:#}");
     project.plan().expect(0);
+}
+
+/// The same in a plan: without the list (which answers 404 before it
+/// looks at the token), the proposal is read by its OrderId after the
+/// token has expired at the server; the refused read is renewed and
+/// repeated, and the plan shows the change.
+#[test]
+fn a_proposal_token_refused_with_401_while_reading_by_order_id_is_renewed_and_the_plan_succeeds() {
+    let sim = TestSim::with_config(SimConfig {
+        provisioning_delay: Duration::from_millis(50),
+        token_ttl: Duration::from_millis(2250),
+        behaviours: Behaviours::new([Behaviour::ProposalAuth401, Behaviour::NoProposalList]),
+        ..SimConfig::default()
+    });
+    sim.advance_clock(600);
+    let project = Project::with_tenant(&sim);
+    project.write("dns.yaml", &dns_proposal(1));
+    project.apply().expect(0);
+
+    project.write("dns.yaml", &dns_proposal(2));
+    sim.set_faults(serde_json::json!({ "latency_ms": 1500 }));
+    sim.reset_metrics();
+    let plan = project.plan().expect(2);
+    assert!(plan.stdout.contains("~ Proposal/dns"), "{}", said(&plan));
+    assert_eq!(
+        sim.calls(PROPOSAL_DETAIL),
+        2,
+        "refused once, then read again: {:?}",
+        sim.metrics()
+    );
+    assert_eq!(sim.calls(TOKENS), 2, "renewed once: {:?}", sim.metrics());
 }
