@@ -105,9 +105,16 @@ pub enum ApplyError {
     /// `then` says what the state keeps and how the next run resolves it.
     #[error("{source}\n  {then}")]
     Ambiguous { source: ApiError, then: String },
-    /// A create was refused because the object exists already, unmanaged.
-    #[error("{source}{HINT}it exists already; `entitle import {address} ID` manages it")]
-    Exists { source: ApiError, address: String },
+    /// A create was refused because the object exists already, unmanaged:
+    /// `id` is the one read back.
+    #[error(
+        "{source}{HINT}it exists already (id {id}); `entitle import {address} {id}` manages it"
+    )]
+    Exists {
+        source: ApiError,
+        address: String,
+        id: String,
+    },
     /// A change could not be recorded in the state; `then` says where the
     /// object stands.
     #[error("{source}\n  {then}")]

@@ -27,3 +27,4 @@ mod support;
 mod tidy;
 mod validate;
 mod vendor_fixtures;
+mod vendor_reality;

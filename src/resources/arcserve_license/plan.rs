@@ -384,7 +384,7 @@ impl<'a> Declared<'a> {
                 "a previous run began creating it, and the server has no license of that name"
             }
             Some(r) if r.status == Status::Deleting => {
-                "a previous run was deleting it for a replacement"
+                "a previous run deleted its license (to replace it, or when its manifest was removed)"
             }
             Some(_) => "it was deleted outside entitle, or is being deleted",
         };

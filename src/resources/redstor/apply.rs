@@ -296,7 +296,9 @@ async fn create_company(
     let company = match company {
         Ok(company) => company,
         Err(err) => {
-            let taken = find_company(client, parent, &new.name).await;
+            let taken = find_company(client, parent, &new.name)
+                .await
+                .map(|found| found.map(|c| c.company_id));
             return Err(duplicate_hint(err, address, taken));
         }
     };
@@ -328,23 +330,23 @@ const LOOK_AGAIN: Resolution = Resolution {
 
 /// A create refused with 409 or 422 (RedAPI documents no duplicate code;
 /// 422 is its client error) is a duplicate when the name or product is
-/// indeed taken by an object the state does not know: then say how to
-/// adopt it. Otherwise the refusal stands as the server gave it.
-fn duplicate_hint<T>(
+/// indeed taken (`taken`, the id read back) by an object the state does
+/// not know: then say how to adopt it. Otherwise the refusal stands as the
+/// server gave it.
+fn duplicate_hint(
     err: ApplyError,
     address: &Address,
-    taken: Result<Option<T>, ApiError>,
+    taken: Result<Option<Uuid>, ApiError>,
 ) -> ApplyError {
-    match err {
-        ApplyError::Api(source)
-            if matches!(source.status(), Some(409 | 422)) && matches!(taken, Ok(Some(_))) =>
-        {
+    match (err, taken) {
+        (ApplyError::Api(source), Ok(Some(id))) if matches!(source.status(), Some(409 | 422)) => {
             ApplyError::Exists {
                 source,
                 address: address.to_string(),
+                id: id.to_string(),
             }
         }
-        other => other,
+        (other, _) => other,
     }
 }
 
@@ -436,7 +438,9 @@ async fn create_subscription(
     let subscription = match subscription {
         Ok(subscription) => subscription,
         Err(err) => {
-            let taken = find_subscription(client, company, new.product_id).await;
+            let taken = find_subscription(client, company, new.product_id)
+                .await
+                .map(|found| found.map(|s| s.subscription_id));
             return Err(duplicate_hint(err, address, taken));
         }
     };
