@@ -278,13 +278,14 @@ async fn create_company(
         status: Status::Creating,
         lifecycle: new.lifecycle.clone(),
     };
+    let resolution = look_again(context, address);
     context
         .record_before_sending(address, Some(creating))
         .await?;
     let company = create_resolving(
         context,
         address,
-        LOOK_AGAIN,
+        resolution,
         || async move {
             Ok(client
                 .create_customer(parent, &new.name, new.company_type)
@@ -323,10 +324,21 @@ async fn create_company(
 }
 
 /// How a Redstor create is resolved: by reading back, now and next time.
-const LOOK_AGAIN: Resolution = Resolution {
-    next: "the next apply looks for it again",
-    read_back_first: false,
-};
+/// When an earlier run left a `creating` record, its create may have
+/// arrived after this plan read the account, so even a refusal (RedAPI's
+/// duplicate) is read back first: what is found is that create's object,
+/// and dropping the record would leave it unmanaged. Otherwise a refusal
+/// stands, and a duplicate made by someone else is reported as one.
+fn look_again(context: &Context, address: &Address) -> Resolution {
+    let earlier = context
+        .recorder
+        .get(address)
+        .is_some_and(|record| record.status == Status::Creating);
+    Resolution {
+        next: "the next apply looks for it again",
+        read_back_first: earlier,
+    }
+}
 
 /// A create refused with 409 or 422 (RedAPI documents no duplicate code;
 /// 422 is its client error) is a duplicate when the name or product is
@@ -415,6 +427,7 @@ async fn create_subscription(
     );
     creating.remote_id = None;
     creating.status = Status::Creating;
+    let resolution = look_again(context, address);
     context
         .record_before_sending(address, Some(creating))
         .await?;
@@ -430,7 +443,7 @@ async fn create_subscription(
     let subscription = create_resolving(
         context,
         address,
-        LOOK_AGAIN,
+        resolution,
         || subscribe(client, address, company, new),
         |_| async move { Ok(find_subscription(client, company, new.product_id).await?) },
     )
