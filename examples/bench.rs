@@ -837,7 +837,7 @@ async fn pure(options: &Options) {
             .await
             .unwrap();
         let listing = client.list_licenses_dated().await.unwrap();
-        let (mut listed, now) = (listing.items, listing.server_time);
+        let (mut listed, now) = (listing.read.items, listing.server_time);
         let plans = client.list_plans().await.unwrap();
         let template = listed.pop().unwrap();
         let first = t * per_tenant;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::ecl::{EclClients, EclSession};
 use super::error::ApiError;
 use super::http::{Request, Response};
-use super::lenient::{self, Lenient, Read, Unreadable};
+use super::lenient::{Lenient, Read};
 
 /// The largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 100;
@@ -177,35 +177,21 @@ struct Page<T> {
     items: Vec<T>,
 }
 
-/// One listing: the objects read, those that could not be, and the
+/// One listing: the objects read and those that could not be, and the
 /// server's time of its first page (its `Date` header).
 pub struct Listing<T> {
-    pub items: Vec<T>,
-    pub unreadable: Vec<Unreadable>,
+    pub read: Read<T>,
     pub server_time: Option<OffsetDateTime>,
 }
 
-impl<T> Listing<T> {
-    /// The objects read; those that could not be are logged as warnings.
-    fn warned(self, what: &str) -> Vec<T> {
-        Read {
-            items: self.items,
-            unreadable: self.unreadable,
-        }
-        .warned(what)
-    }
-}
-
-/// A page strictly, or item by item when that fails.
-fn decode_page<T: DeserializeOwned>(
-    response: &Response,
-) -> Result<(u64, Vec<T>, Vec<Unreadable>), ApiError> {
+/// A page strictly, or item by item when that fails; with its
+/// `total_count`.
+fn decode_page<T: DeserializeOwned>(response: &Response) -> Result<(u64, Read<T>), ApiError> {
     match response.json::<Page<T>>() {
-        Ok(page) => Ok((page.total_count, page.items, Vec::new())),
+        Ok(page) => Ok((page.total_count, Read::all(page.items))),
         Err(strict) => {
             let page: Page<Lenient<T>> = response.json().map_err(|_| strict)?;
-            let (items, unreadable) = lenient::split(page.items);
-            Ok((page.total_count, items, unreadable))
+            Ok((page.total_count, Read::from(page.items)))
         }
     }
 }
@@ -254,6 +240,7 @@ impl ArcserveClient {
         Ok(self
             .list_all(&["licenses"], filter)
             .await?
+            .read
             .warned("license"))
     }
 
@@ -310,11 +297,11 @@ impl ArcserveClient {
     }
 
     pub async fn list_plans(&self) -> Result<Vec<Plan>, ApiError> {
-        Ok(self.list_all(&["plans"], None).await?.warned("plan"))
+        Ok(self.list_all(&["plans"], None).await?.read.warned("plan"))
     }
 
     pub async fn list_orders(&self) -> Result<Vec<Order>, ApiError> {
-        Ok(self.list_all(&["orders"], None).await?.warned("order"))
+        Ok(self.list_all(&["orders"], None).await?.read.warned("order"))
     }
 
     pub async fn get_order(&self, id: Uuid) -> Result<Order, ApiError> {
@@ -344,29 +331,21 @@ impl ArcserveClient {
             .header("date")
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .map(OffsetDateTime::from);
-        let (total_count, mut items, mut unreadable) = decode_page(&response)?;
+        let (total_count, mut read) = decode_page(&response)?;
         let pages = total_count.div_ceil(u64::from(MAX_PER_PAGE));
-        let rest: Vec<(Vec<T>, Vec<Unreadable>)> = stream::iter(2..=pages)
+        let rest: Vec<Read<T>> = stream::iter(2..=pages)
             .map(|page| {
                 let filter = &filter;
                 async move {
                     let response = self.page_response(path, filter, page).await?;
-                    let (_, items, unreadable) = decode_page(&response)?;
-                    Ok::<_, ApiError>((items, unreadable))
+                    Ok::<_, ApiError>(decode_page(&response)?.1)
                 }
             })
             .buffered(PAGE_CONCURRENCY)
             .try_collect()
             .await?;
-        for (page_items, page_unreadable) in rest {
-            items.extend(page_items);
-            unreadable.extend(page_unreadable);
-        }
-        Ok(Listing {
-            items,
-            unreadable,
-            server_time,
-        })
+        rest.into_iter().for_each(|page| read.extend(page));
+        Ok(Listing { read, server_time })
     }
 
     async fn page_response(

@@ -80,6 +80,20 @@ pub struct Read<T> {
 }
 
 impl<T> Read<T> {
+    /// Every object read (a strict decode succeeded).
+    pub fn all(items: Vec<T>) -> Self {
+        Read {
+            items,
+            unreadable: Vec::new(),
+        }
+    }
+
+    /// Adds what another page read.
+    pub fn extend(&mut self, other: Read<T>) {
+        self.items.extend(other.items);
+        self.unreadable.extend(other.unreadable);
+    }
+
     /// The objects read; those that could not be are logged as warnings.
     pub fn warned(self, what: &str) -> Vec<T> {
         for bad in &self.unreadable {
@@ -93,16 +107,17 @@ impl<T> Read<T> {
 }
 
 /// The items read, and those that could not be.
-pub fn split<T>(items: Vec<Lenient<T>>) -> (Vec<T>, Vec<Unreadable>) {
-    let mut read = Vec::with_capacity(items.len());
-    let mut unreadable = Vec::new();
-    for Lenient(item) in items {
-        match item {
-            Ok(item) => read.push(item),
-            Err(bad) => unreadable.push(bad),
+impl<T> From<Vec<Lenient<T>>> for Read<T> {
+    fn from(items: Vec<Lenient<T>>) -> Self {
+        let mut read = Read::all(Vec::with_capacity(items.len()));
+        for Lenient(item) in items {
+            match item {
+                Ok(item) => read.items.push(item),
+                Err(bad) => read.unreadable.push(bad),
+            }
         }
+        read
     }
-    (read, unreadable)
 }
 
 #[cfg(test)]
@@ -121,7 +136,10 @@ mod tests {
             r#"[{"id":"a","size":1},{"id":"B-2","name":"big","size":4294967296},{"size":"x"}]"#,
         )
         .unwrap();
-        let (read, unreadable) = split(items);
+        let Read {
+            items: read,
+            unreadable,
+        } = Read::from(items);
         assert_eq!(
             read,
             [Thing {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, AuthHints};
 use super::http::{HttpClient, Request, Response, join_segments};
-use super::lenient::{self, Lenient, Read};
+use super::lenient::{Lenient, Read};
 use super::redstor_auth::{RedstorAuth, RedstorCredentials};
 use super::secret::Secret;
 
@@ -262,20 +262,13 @@ impl RedstorClient {
     ) -> Result<Read<T>, ApiError> {
         let response = self.send(request).await?;
         if response.status == StatusCode::NO_CONTENT || response.body.is_empty() {
-            return Ok(Read {
-                items: Vec::new(),
-                unreadable: Vec::new(),
-            });
+            return Ok(Read::all(Vec::new()));
         }
         match response.json::<Vec<T>>() {
-            Ok(items) => Ok(Read {
-                items,
-                unreadable: Vec::new(),
-            }),
+            Ok(items) => Ok(Read::all(items)),
             Err(strict) => {
                 let items: Vec<Lenient<T>> = response.json().map_err(|_| strict)?;
-                let (items, unreadable) = lenient::split(items);
-                Ok(Read { items, unreadable })
+                Ok(Read::from(items))
             }
         }
     }
@@ -286,17 +279,10 @@ impl RedstorClient {
         response: &Response,
     ) -> Result<(Read<T>, Option<String>), ApiError> {
         match response.json::<Page<T>>() {
-            Ok(page) => {
-                let read = Read {
-                    items: page.results,
-                    unreadable: Vec::new(),
-                };
-                Ok((read, page.next_page_token))
-            }
+            Ok(page) => Ok((Read::all(page.results), page.next_page_token)),
             Err(strict) => {
                 let page: Page<Lenient<T>> = response.json().map_err(|_| strict)?;
-                let (items, unreadable) = lenient::split(page.results);
-                Ok((Read { items, unreadable }, page.next_page_token))
+                Ok((Read::from(page.results), page.next_page_token))
             }
         }
     }
@@ -321,8 +307,7 @@ impl RedstorClient {
         extra: &[(&'static str, String)],
     ) -> Result<Read<T>, ApiError> {
         let url = self.url(segments)?;
-        let mut items = Vec::new();
-        let mut unreadable = Vec::new();
+        let mut read = Read::all(Vec::new());
         let mut token: Option<String> = None;
         loop {
             let mut request =
@@ -339,8 +324,7 @@ impl RedstorClient {
                 break;
             }
             let (page, next) = Self::page_of(&response)?;
-            items.extend(page.items);
-            unreadable.extend(page.unreadable);
+            read.extend(page);
             match next.filter(|t| !t.is_empty()) {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
                 Some(_) => {
@@ -352,7 +336,7 @@ impl RedstorClient {
                 None => break,
             }
         }
-        Ok(Read { items, unreadable })
+        Ok(read)
     }
 
     /// The account's root company (`GET /companies`).

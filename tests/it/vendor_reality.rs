@@ -686,13 +686,10 @@ fn without_the_proposal_list_proposals_are_read_by_order_id_and_a_lost_create_is
 const TOKENS: &str = "POST /v3/auth/tokens";
 const PROPOSAL_SUBMIT: &str = "POST /v1/proposal/update/{tenant_id}";
 
-/// A proposal change applied with a token that expires between the list
-/// and the submission: every request takes a second and a half, a token
-/// lives two and a quarter, and the simulator's clock runs ten minutes
-/// ahead, so the client trusts its cached token until the server refuses
-/// it (with 401 or 403, as `behaviours` say). The token is renewed and the
-/// submission sent once more (and so is the read-back after it).
-fn a_refused_proposal_token_is_renewed(behaviours: &[Behaviour]) {
+/// A simulator with `behaviours` whose Keystone tokens live two and a
+/// quarter seconds, its clock ten minutes ahead, so that the client trusts
+/// a cached token until the server refuses it.
+fn sim_whose_tokens_expire_mid_run(behaviours: &[Behaviour]) -> TestSim {
     let sim = TestSim::with_config(SimConfig {
         provisioning_delay: Duration::from_millis(50),
         token_ttl: Duration::from_millis(2250),
@@ -700,13 +697,30 @@ fn a_refused_proposal_token_is_renewed(behaviours: &[Behaviour]) {
         ..SimConfig::default()
     });
     sim.advance_clock(600);
-    let project = Project::with_tenant(&sim);
+    sim
+}
+
+/// A one-row DNS proposal applied, then two rows declared, with every
+/// request taking a second and a half and the metrics cleared: the next
+/// run's token expires at the server between two of its requests.
+fn applied_then_changed_on_a_slow_server(project: &Project<'_>, sim: &TestSim) {
     project.write("dns.yaml", &dns_proposal(1));
     project.apply().expect(0);
-
     project.write("dns.yaml", &dns_proposal(2));
     sim.set_faults(serde_json::json!({ "latency_ms": 1500 }));
     sim.reset_metrics();
+}
+
+/// A proposal change applied with a token that expires between the list
+/// and the submission: every request takes a second and a half, a token
+/// lives two and a quarter, and the simulator's clock runs ten minutes
+/// ahead, so the client trusts its cached token until the server refuses
+/// it (with 401 or 403, as `behaviours` say). The token is renewed and the
+/// submission sent once more (and so is the read-back after it).
+fn a_refused_proposal_token_is_renewed(behaviours: &[Behaviour]) {
+    let sim = sim_whose_tokens_expire_mid_run(behaviours);
+    let project = Project::with_tenant(&sim);
+    applied_then_changed_on_a_slow_server(&project, &sim);
     let run = project.apply().expect(0);
     assert!(run.stdout.contains("1 done, 0 failed"), "{}", said(&run));
     assert_eq!(
@@ -769,20 +783,10 @@ fn a_subscribe_answered_204_is_read_back_and_recorded_with_its_id() {
 /// repeated, and the plan shows the change.
 #[test]
 fn a_proposal_token_refused_with_401_while_reading_by_order_id_is_renewed_and_the_plan_succeeds() {
-    let sim = TestSim::with_config(SimConfig {
-        provisioning_delay: Duration::from_millis(50),
-        token_ttl: Duration::from_millis(2250),
-        behaviours: Behaviours::new([Behaviour::ProposalAuth401, Behaviour::NoProposalList]),
-        ..SimConfig::default()
-    });
-    sim.advance_clock(600);
+    let sim =
+        sim_whose_tokens_expire_mid_run(&[Behaviour::ProposalAuth401, Behaviour::NoProposalList]);
     let project = Project::with_tenant(&sim);
-    project.write("dns.yaml", &dns_proposal(1));
-    project.apply().expect(0);
-
-    project.write("dns.yaml", &dns_proposal(2));
-    sim.set_faults(serde_json::json!({ "latency_ms": 1500 }));
-    sim.reset_metrics();
+    applied_then_changed_on_a_slow_server(&project, &sim);
     let plan = project.plan().expect(2);
     assert!(plan.stdout.contains("~ Proposal/dns"), "{}", said(&plan));
     assert_eq!(

@@ -382,8 +382,8 @@ pub async fn refresh(
         )?;
         let (listing, plans) = tokio::try_join!(client.list_licenses_dated(), client.list_plans())?;
         let now = listing.server_time.unwrap_or_else(OffsetDateTime::now_utc);
-        let licenses = listing.items;
-        for bad in &listing.unreadable {
+        let licenses = listing.read.items;
+        for bad in &listing.read.unreadable {
             tracing::warn!(
                 "a license of tenant {} could not be read and is left alone: {}",
                 tenant.name,
@@ -397,7 +397,7 @@ pub async fn refresh(
         } else {
             first
         };
-        live.unreadable = listing.unreadable;
+        live.unreadable = listing.read.unreadable;
         tracing::info!(
             "refreshed tenant {} ({}): {} licenses",
             tenant.name,
