@@ -47,7 +47,7 @@ use entitle::manifest::{Address, Kind};
 use entitle::plan::Live;
 use entitle::resources::arcserve_license::TenantLive;
 use entitle::sim::{RedstorAccount, SimConfig, Simulator};
-use entitle::state::{ResourceState, Scope, State, StateFile, Status};
+use entitle::state::{ResourceState, Scope, State, StateFile, Status, Store};
 use entitle::workflow::Workspace;
 use futures_util::{StreamExt, stream};
 use serde_json::json;
@@ -233,7 +233,7 @@ impl SimProcess {
     fn workspace(&self, manifests: &Path, state: &Path) -> Workspace {
         Workspace {
             paths: vec![manifests.to_path_buf()],
-            state_file: StateFile::new(state.to_path_buf()),
+            store: Store::in_file(state),
             lock_timeout: Duration::ZERO,
             clients: self.ecl_clients(),
             redstor: RedstorAccess::new(self.redstor()),
@@ -515,7 +515,7 @@ async fn measure(
         let cpu = cpu_seconds();
         let started = Instant::now();
         let desired = workspace.load().unwrap();
-        let state = workspace.state_file.load_or_new().unwrap();
+        let state = workspace.store.load_or_new().await.unwrap();
         loads.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
         let live = entitle::plan::refresh::refresh(

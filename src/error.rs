@@ -29,6 +29,12 @@ pub enum Error {
     Lock(#[from] LockError),
 
     #[error("error: {0}")]
+    PgLock(#[from] crate::state::postgres::LockFailed),
+
+    #[error("error: {0}")]
+    Migrate(#[from] crate::state::migrate::MigrateError),
+
+    #[error("error: {0}")]
     SavedPlan(#[from] SavedPlanError),
 
     #[error("error: {0}")]

@@ -18,12 +18,13 @@ use crate::plan::{self, Live, Plan, PlanInput};
 use crate::report::drift::DriftReport;
 use crate::resources;
 use crate::resources::provider::{Clients, Purpose, Scope};
-use crate::state::{StateFile, StateLock, Status};
+use crate::state::{Status, Store, StoreLock};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
 pub struct Workspace {
     pub paths: Vec<PathBuf>,
-    pub state_file: StateFile,
+    /// The workspace's state, in its backend.
+    pub store: Store,
     pub lock_timeout: Duration,
     pub clients: EclClients,
     /// The RedAPI client, or why there is none.
@@ -54,25 +55,14 @@ impl Workspace {
     }
 
     /// Takes the state lock, waiting up to the lock timeout.
-    pub async fn lock(&self, operation: &str) -> Result<StateLock, Error> {
-        let path = self.state_file.path().to_path_buf();
-        let timeout = self.lock_timeout;
-        let operation = operation.to_string();
-        tokio::task::spawn_blocking(move || StateLock::acquire(&path, &operation, timeout))
-            .await
-            .map_err(|err| {
-                Error::usage(
-                    format!("waiting for the state lock stopped: {err}"),
-                    "this is a bug in entitle; please report it",
-                )
-            })?
-            .map_err(Error::from)
+    pub async fn lock(&self, operation: &str) -> Result<StoreLock, Error> {
+        self.store.lock(operation, self.lock_timeout).await
     }
 
     /// Loads everything and plans. The caller holds the lock.
     pub async fn plan(&self, targets: &[Address]) -> Result<Planned, Error> {
         let desired = self.load()?;
-        let existing = self.state_file.load()?;
+        let existing = self.store.load().await?;
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
         let live = plan::refresh::refresh(
@@ -98,7 +88,7 @@ impl Workspace {
         })
     }
 
-    /// Carries out `plan` against `state`, writing the state file as it goes.
+    /// Carries out `plan` against `state`, recording in the state as it goes.
     pub async fn apply(
         &self,
         plan: &Plan,
@@ -110,7 +100,7 @@ impl Workspace {
         let context = Arc::new(apply::Context {
             clients: self.clients.clone(),
             redstor: self.redstor.clone(),
-            recorder: Recorder::new(state, self.state_file.clone()),
+            recorder: Recorder::new(state, self.store.sink("apply")),
             options,
         });
         apply::execute(plan, context, observer, cancel).await
@@ -120,7 +110,7 @@ impl Workspace {
     /// know, and compares it with the state.
     pub async fn drift(&self) -> Result<DriftReport, Error> {
         let desired = self.load()?;
-        let state = self.state_file.load_or_new()?;
+        let state = self.store.load_or_new().await?;
         let scope = Scope {
             desired: &desired,
             state: &state,
@@ -143,16 +133,16 @@ impl Workspace {
         if !confirm(&report)? {
             return Ok((report, 0));
         }
-        let mut state = self.state_file.load_or_new()?;
+        let mut state = self.store.load_or_new().await?;
         let touched = report.accept_into(&mut state);
-        self.state_file.write(&mut state)?;
+        self.store.write(&mut state, "apply --refresh-only").await?;
         Ok((report, touched))
     }
 
     /// Binds `address` to the existing object `remote_id`.
     pub async fn import(&self, address: &Address, remote_id: &str) -> Result<String, Error> {
         let desired = self.load()?;
-        let mut state = self.state_file.load_or_new()?;
+        let mut state = self.store.load_or_new().await?;
         // A `creating` record without an id (a create whose answer was lost)
         // may be bound by hand; anything else must be removed first.
         if state
@@ -162,7 +152,7 @@ impl Workspace {
             return Err(Error::usage(
                 format!(
                     "{address} is already in the state {}",
-                    self.state_file.path().display()
+                    self.store.describe()
                 ),
                 format!(
                     "`entitle state rm {address}` first if it should be bound to another object"
@@ -218,7 +208,9 @@ impl Workspace {
             ));
         }
         state.resources.insert(address.clone(), record);
-        self.state_file.write(&mut state)?;
+        self.store
+            .write(&mut state, &format!("import {address}"))
+            .await?;
         Ok(format!("{address} is now bound to {remote_id}"))
     }
 }

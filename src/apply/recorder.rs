@@ -7,29 +7,26 @@
 //! is in progress, the changes of other actions gather and go out together
 //! in the next one, so a wide apply writes far fewer times than it makes
 //! changes, and no caller goes on before its change is durable. A write is a
-//! line in the state's journal holding the records that changed; the journal
-//! is folded into the state file (a whole write) when it outgrows it and
-//! when the apply ends ([`Recorder::finish`]), so the cost of an apply's
+//! commit through the store's [`Sink`] holding the records that changed: a
+//! line in a state file's journal, which is folded into the file (a whole
+//! write) when it outgrows it and when the apply ends ([`Recorder::finish`]),
+//! or one transaction in PostgreSQL. Either way the cost of an apply's
 //! writes grows with what it changes, not with changes × state size.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use crate::manifest::Address;
-use crate::state::journal::{Changes, Journal};
-use crate::state::{ResourceState, State, StateError, StateFile};
-
-/// The journal is folded into the state file once it is larger than the
-/// file and at least this large.
-const FOLD_AT_LEAST: u64 = 4 << 20;
+use crate::state::journal::Changes;
+use crate::state::{ResourceState, Sink, State, StateError};
 
 /// Records changes to the state and writes them.
 pub struct Recorder {
     inner: Mutex<Inner>,
     /// Held while writing; whoever holds it writes everything so far.
-    writer: tokio::sync::Mutex<Writer>,
-    /// The state file, for messages.
-    path: std::path::PathBuf,
+    writer: tokio::sync::Mutex<Sink>,
+    /// Where the state is, for messages.
+    place: String,
 }
 
 struct Inner {
@@ -38,20 +35,14 @@ struct Inner {
     dirty: BTreeSet<Address>,
     /// Changes made in memory, counted.
     version: u64,
-    /// The last version known to be on disk.
+    /// The last version known to be durable.
     durable: u64,
     /// Set after a failed write: nothing more may be done.
     broken: Option<String>,
 }
 
-struct Writer {
-    file: StateFile,
-    /// Open once the first change is appended; `None` again after a fold.
-    journal: Option<Journal>,
-}
-
 impl Recorder {
-    pub fn new(state: State, file: StateFile) -> Self {
+    pub fn new(state: State, sink: Sink) -> Self {
         Recorder {
             inner: Mutex::new(Inner {
                 state,
@@ -60,11 +51,8 @@ impl Recorder {
                 durable: 0,
                 broken: None,
             }),
-            path: file.path().to_path_buf(),
-            writer: tokio::sync::Mutex::new(Writer {
-                file,
-                journal: None,
-            }),
+            place: sink.place(),
+            writer: tokio::sync::Mutex::new(sink),
         }
     }
 
@@ -110,7 +98,7 @@ impl Recorder {
         let mine = {
             let mut inner = self.lock();
             if let Some(why) = &inner.broken {
-                return Err(broken(why, &self.path));
+                return Err(broken(why, &self.place));
             }
             for address in addresses {
                 let mut current = inner.state.resources.remove(address);
@@ -127,29 +115,24 @@ impl Recorder {
         if self.lock().durable >= mine {
             return Ok(());
         }
-        self.write(&mut writer)
+        self.write(&mut writer).await
     }
 
-    /// Writes everything changed so far, as a journal line or, when the
-    /// journal is due to be folded or cannot be started, whole.
-    fn write(&self, writer: &mut Writer) -> Result<(), StateError> {
+    /// Writes everything changed so far: one commit of the changes or,
+    /// when the sink asks for it, the whole state.
+    async fn write(&self, sink: &mut Sink) -> Result<(), StateError> {
         let (lineage, serial) = {
             let inner = self.lock();
             if let Some(why) = &inner.broken {
-                return Err(broken(why, &self.path));
+                return Err(broken(why, &self.place));
             }
             (inner.state.lineage, inner.state.serial)
         };
-        if writer.journal.is_none() {
-            match writer.file.open_journal(lineage, serial) {
-                Ok(journal) => writer.journal = journal,
-                Err(err) => return Err(self.fail(err)),
-            }
+        match sink.wants_whole(lineage, serial) {
+            Ok(true) => return self.write_whole(sink).await,
+            Ok(false) => {}
+            Err(err) => return Err(self.fail(err)),
         }
-        let journal = match writer.journal.as_mut() {
-            Some(journal) if !journal.outgrown(FOLD_AT_LEAST) => journal,
-            _ => return self.write_whole(writer),
-        };
         let (changes, version) = {
             let mut inner = self.lock();
             let changes: Changes = std::mem::take(&mut inner.dirty)
@@ -161,7 +144,7 @@ impl Recorder {
                 .collect();
             (changes, inner.version)
         };
-        match journal.append(&changes) {
+        match sink.append(lineage, serial, &changes).await {
             Ok(serial) => {
                 self.durable(version, serial);
                 Ok(())
@@ -170,17 +153,15 @@ impl Recorder {
         }
     }
 
-    /// Writes the whole state, which folds in and ends the journal.
-    fn write_whole(&self, writer: &mut Writer) -> Result<(), StateError> {
+    /// Writes the whole state (for a file, folding in and ending the
+    /// journal).
+    async fn write_whole(&self, sink: &mut Sink) -> Result<(), StateError> {
         let (mut snapshot, version) = {
             let mut inner = self.lock();
             inner.dirty.clear();
             (inner.state.clone(), inner.version)
         };
-        // Whatever happens, this journal is done: after a failure nothing
-        // more is written, after success the file holds it all.
-        writer.journal = None;
-        match writer.file.write(&mut snapshot) {
+        match sink.write_whole(&mut snapshot).await {
             Ok(()) => {
                 self.durable(version, snapshot.serial);
                 Ok(())
@@ -189,15 +170,15 @@ impl Recorder {
         }
     }
 
-    /// Folds the journal into the state file, once the apply is done. A
-    /// failure loses nothing (the journal is read with the file) and is
+    /// Folds a file's journal into the state file, once the apply is done.
+    /// A failure loses nothing (the journal is read with the file) and is
     /// returned for the caller to report; nothing more is written after it.
     pub async fn finish(&self) -> Result<(), StateError> {
         let mut writer = self.writer.lock().await;
-        if self.lock().broken.is_some() || writer.journal.as_ref().is_none_or(Journal::is_empty) {
+        if self.lock().broken.is_some() || !writer.has_unfolded() {
             return Ok(());
         }
-        self.write_whole(&mut writer)
+        self.write_whole(&mut writer).await
     }
 
     fn durable(&self, version: u64, serial: u64) {
@@ -223,9 +204,9 @@ impl Recorder {
     }
 }
 
-fn broken(why: &str, path: &std::path::Path) -> StateError {
+fn broken(why: &str, place: &str) -> StateError {
     StateError::AfterFailure {
-        path: path.to_path_buf(),
+        place: place.to_string(),
         // The first line only: the hint was given with the first failure.
         first: why.lines().next().unwrap_or(why).to_string(),
     }
@@ -234,7 +215,8 @@ fn broken(why: &str, path: &std::path::Path) -> StateError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Scope, Status};
+    use crate::state::store::FOLD_AT_LEAST;
+    use crate::state::{Scope, StateFile, Status};
 
     fn record(name: &str) -> ResourceState {
         ResourceState {
@@ -252,7 +234,7 @@ mod tests {
     async fn concurrent_changes_are_all_on_disk_in_fewer_writes() {
         let dir = tempfile::tempdir().unwrap();
         let file = StateFile::new(dir.path().join("s.json"));
-        let recorder = std::sync::Arc::new(Recorder::new(State::new(), file.clone()));
+        let recorder = std::sync::Arc::new(Recorder::new(State::new(), file.clone().into()));
         let tasks: Vec<_> = (0..64)
             .map(|i| {
                 let recorder = recorder.clone();
@@ -278,7 +260,7 @@ mod tests {
     /// A recorder of a new state in `dir` that has recorded `a`.
     async fn with_a(dir: &std::path::Path) -> (StateFile, Recorder) {
         let file = StateFile::new(dir.join("s.json"));
-        let recorder = Recorder::new(State::new(), file.clone());
+        let recorder = Recorder::new(State::new(), file.clone().into());
         recorder
             .set(&"ArcserveLicense/a".into(), Some(record("a")))
             .await
@@ -361,7 +343,7 @@ mod tests {
     async fn a_journal_larger_than_the_state_is_folded_in() {
         let dir = tempfile::tempdir().unwrap();
         let file = StateFile::new(dir.path().join("s.json"));
-        let recorder = Recorder::new(State::new(), file.clone());
+        let recorder = Recorder::new(State::new(), file.clone().into());
         let big = |i: usize| ResourceState {
             attributes: serde_json::json!({ "note": "x".repeat(1 << 20), "i": i }),
             ..record("big")

@@ -56,8 +56,11 @@ fn plan_file(paths: &[PathBuf]) -> Option<&PathBuf> {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     if args.refresh_only {
-        let workspace = settings::workspace(global, paths_or_cwd(args.paths.clone()))?;
-        return super::drift::refresh_only_apply(&workspace, args.auto_approve);
+        return super::drift::refresh_only_apply(
+            global,
+            paths_or_cwd(args.paths.clone()),
+            args.auto_approve,
+        );
     }
     let saved_path = plan_file(&args.paths).cloned();
     let saved = saved_path.as_deref().map(SavedPlan::read).transpose()?;
@@ -74,19 +77,20 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             "pass --target to `entitle plan --out` instead",
         ));
     }
-    let workspace = settings::workspace(global, paths)?;
     let style = Style {
         color: settings::color_stdout(global),
         verbose: global.verbose > 0,
     };
     let runtime = runtime()?;
     runtime.block_on(async {
+        let workspace = settings::workspace(global, paths).await?;
         let _lock = workspace.lock("apply").await?;
         let (plan, state): (Plan, _) = match (&saved, &saved_path) {
             (Some(saved), Some(path)) => {
-                let state = workspace.state_file.load()?;
+                let state = workspace.store.load().await?;
                 let desired = workspace.load()?;
-                saved.check_fresh(path, state.as_ref(), &desired)?;
+                let place = settings::place(global, &workspace.store)?;
+                saved.check_fresh(path, &place, state.as_ref(), &desired)?;
                 (saved.plan.clone(), state.unwrap_or_default())
             }
             _ => {
@@ -105,7 +109,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             }
             return Ok(Exit::Success);
         }
-        workspace.state_file.check_room(&state)?;
+        workspace.store.check_room(&state)?;
         refuse_replacements_without_consent(&plan, args.allow_replace)?;
         if saved.is_none()
             && !args.auto_approve
@@ -192,10 +196,10 @@ fn report_outcome(
             Outcome::Done(_) | Outcome::NotStarted => {}
         }
     }
-    if let Some(why) = &report.fold_failed {
+    if let (Some(why), Some(file)) = (&report.fold_failed, workspace.store.file()) {
         output::eprintln(format_args!(
             "warning: the changes are recorded in {}, but folding it into the state file failed: {why}",
-            workspace.state_file.journal_path().display()
+            file.journal_path().display()
         ));
     }
     let verdict = if report.interrupted {

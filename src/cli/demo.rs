@@ -29,7 +29,7 @@ use crate::report::usage::{self, UsageReport};
 use crate::report::{drift, usage_read};
 use crate::resources::EclTenantSpec;
 use crate::sim::{SimConfig, Simulator};
-use crate::state::{State, StateFile};
+use crate::state::{State, Store};
 use crate::workflow::Workspace;
 
 #[derive(Debug, clap::Args)]
@@ -78,7 +78,7 @@ async fn against_simulator(
     let Some(again) = plan_apply_plan_again(&workspace, manifests).await? else {
         return Ok(Exit::Error);
     };
-    let state = workspace.state_file.load_or_new()?;
+    let state = workspace.store.load_or_new().await?;
     portal.change_a_license(&state).await?;
     portal.change_the_companies(&state).await?;
 
@@ -132,7 +132,7 @@ fn workspace_on(
     );
     let workspace = Workspace {
         paths: vec![manifests.to_path_buf()],
-        state_file: StateFile::new(state_dir.join("entitle.state.json")),
+        store: Store::in_file(state_dir.join("entitle.state.json")),
         lock_timeout: Duration::ZERO,
         clients,
         redstor: RedstorAccess::new(redstor.clone()),

@@ -20,11 +20,10 @@ pub struct Args {
 
 /// Exit 0 without drift, 2 with drift.
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
-    let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
-    let report = runtime()?.block_on(super::progress::refreshing(
-        settings::show_progress(global),
-        workspace.drift(),
-    ))?;
+    let report = runtime()?.block_on(async {
+        let workspace = settings::workspace(global, paths_or_cwd(args.paths)).await?;
+        super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
+    })?;
     print_report(&report, args.format)?;
     Ok(if report.is_empty() {
         Exit::Success
@@ -44,11 +43,12 @@ fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(),
 /// `plan --refresh-only`: the drift that `apply --refresh-only` would record.
 pub fn refresh_only_plan(
     global: &GlobalArgs,
-    workspace: &crate::workflow::Workspace,
+    paths: Vec<PathBuf>,
     format: OutputFormat,
     detailed_exitcode: bool,
 ) -> Result<Exit, Error> {
     let report = runtime()?.block_on(async {
+        let workspace = settings::workspace(global, paths).await?;
         let _lock = workspace.lock("plan").await?;
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
@@ -68,10 +68,12 @@ pub fn refresh_only_plan(
 
 /// `apply --refresh-only`: record the drift in the state.
 pub fn refresh_only_apply(
-    workspace: &crate::workflow::Workspace,
+    global: &GlobalArgs,
+    paths: Vec<PathBuf>,
     auto_approve: bool,
 ) -> Result<Exit, Error> {
     let (report, touched) = runtime()?.block_on(async {
+        let workspace = settings::workspace(global, paths).await?;
         let _lock = workspace.lock("apply").await?;
         workspace
             .accept_drift(|report| {

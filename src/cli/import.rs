@@ -22,8 +22,8 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
-    let workspace = settings::workspace(global, paths_or_cwd(args.paths))?;
     let message = runtime()?.block_on(async {
+        let workspace = settings::workspace(global, paths_or_cwd(args.paths)).await?;
         let _lock = workspace.lock("import").await?;
         workspace.import(&args.address, &args.remote_id).await
     })?;

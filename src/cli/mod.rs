@@ -17,6 +17,7 @@ mod settings;
 mod sim;
 mod state;
 mod validate;
+mod workspace;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -52,14 +53,22 @@ pub struct GlobalArgs {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// The state file.
+    /// The state file [default: entitle.state.json] (short for --backend file:PATH).
+    #[arg(long, global = true, env = "ENTITLE_STATE")]
+    pub state: Option<PathBuf>,
+    /// Where the state is kept: file:PATH, or postgres://USER@HOST:PORT/DATABASE
+    /// for a state a team shares (README: Team use).
+    #[arg(long, global = true, env = "ENTITLE_BACKEND", hide_env_values = true)]
+    pub backend: Option<String>,
+    /// The workspace: one of the backend's states, e.g. one per environment
+    /// (`entitle workspace list`).
     #[arg(
         long,
         global = true,
-        env = "ENTITLE_STATE",
-        default_value = "entitle.state.json"
+        env = "ENTITLE_WORKSPACE",
+        default_value = crate::state::DEFAULT_WORKSPACE
     )]
-    pub state: PathBuf,
+    pub workspace: String,
     /// How long to wait for another run's lock on the state (e.g. 30s, 5m).
     #[arg(long, global = true, default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: Duration,
@@ -101,8 +110,10 @@ pub enum Command {
     Report(report::Args),
     /// Print shell completions.
     Completions(completions::Args),
-    /// Look at or edit the state: list, show, rm, mv, unlock.
+    /// Look at or edit the state: list, show, rm, mv, lock, unlock, history, rollback, prune, migrate.
     State(state::Args),
+    /// The backend's workspaces (one state each): list, show, new, delete.
+    Workspace(workspace::Args),
     /// Write the JSON Schema of every manifest kind (for editors and CI).
     Schema(schema::Args),
     /// Run the API simulator (Keystone, Arcserve UDP, ECL proposals) on a local port.
@@ -167,6 +178,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Report(args) => report::run(global, args),
         Command::Completions(args) => completions::run(args),
         Command::State(args) => state::run(global, args),
+        Command::Workspace(args) => workspace::run(global, args),
         Command::Schema(args) => schema::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Demo(args) => demo::run(args),

@@ -35,26 +35,22 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let paths = paths_or_cwd(args.paths);
-    let workspace = settings::workspace(global, paths.clone())?;
     if args.refresh_only {
-        return super::drift::refresh_only_plan(
-            global,
-            &workspace,
-            args.format,
-            args.detailed_exitcode,
-        );
+        return super::drift::refresh_only_plan(global, paths, args.format, args.detailed_exitcode);
     }
-    let planned = runtime()?.block_on(async {
+    let (planned, place) = runtime()?.block_on(async {
+        let workspace = settings::workspace(global, paths.clone()).await?;
         let _lock = workspace.lock("plan").await?;
-        super::progress::refreshing(
+        let planned = super::progress::refreshing(
             settings::show_progress(global),
             workspace.plan(&args.targets),
         )
-        .await
+        .await?;
+        Ok::<_, Error>((planned, settings::place(global, &workspace.store)?))
     })?;
     if let Some(out) = &args.out {
         let state = planned.state_existed.then_some(&planned.state);
-        let saved = SavedPlan::new(planned.plan.clone(), state, &planned.desired, &paths);
+        let saved = SavedPlan::new(planned.plan.clone(), state, place, &planned.desired, &paths);
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
             Error::usage(
                 format!("could not serialise the plan: {err}"),

@@ -14,7 +14,6 @@ use crate::api::redstor_reports::{ConsumptionQuery, Operation};
 use crate::escape;
 use crate::report::usage::{self, UsageReport};
 use crate::report::usage_read;
-use crate::state::StateFile;
 
 /// Which report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -64,9 +63,9 @@ fn parse_date(text: &str) -> Result<OffsetDateTime, String> {
 /// Exit 0 with the report printed; 1 on any error.
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     check_flags(&args)?;
-    let state = StateFile::new(global.state.clone()).load()?;
     let client = settings::redstor_client()?;
     let report = runtime()?.block_on(async {
+        let state = settings::store(global).await?.load().await?;
         let company =
             usage_read::resolve_company(&client, state.as_ref(), args.company.as_deref()).await?;
         Ok::<_, Error>(match args.report {

@@ -11,15 +11,45 @@ use crate::api::ecl::EclClients;
 use crate::api::http::{HttpClient, HttpConfig};
 use crate::api::keystone::{EclCredentials, Keystone};
 use crate::api::redstor::RedstorAccess;
-use crate::state::StateFile;
+use crate::state::{Backend, Store};
 use crate::workflow::Workspace;
 
 /// `ENTITLE_ECL_ENDPOINT`: send every ECL request to this host.
 pub const ECL_ENDPOINT_VAR: &str = "ENTITLE_ECL_ENDPOINT";
 
+/// The state file when neither --state nor --backend names one.
+pub const DEFAULT_STATE: &str = "entitle.state.json";
+
+/// Where the state is kept: `--backend`, or the file of `--state`.
+pub fn backend(global: &GlobalArgs) -> Result<Backend, Error> {
+    match (&global.backend, &global.state) {
+        (Some(_), Some(_)) => Err(Error::usage(
+            "both --backend (or ENTITLE_BACKEND) and --state (or ENTITLE_STATE) are set",
+            "name the state once: --backend file:PATH is the same as --state PATH",
+        )),
+        (Some(url), None) => Ok(Backend::from_url(url)?),
+        (None, Some(path)) => Ok(Backend::File(path.clone())),
+        (None, None) => Ok(Backend::File(PathBuf::from(DEFAULT_STATE))),
+    }
+}
+
+/// The workspace's state, opened in its backend (which, for PostgreSQL,
+/// connects: call it inside the runtime that will use it).
+pub async fn store(global: &GlobalArgs) -> Result<Store, Error> {
+    Ok(backend(global)?.open(&global.workspace).await?)
+}
+
+/// Where `store`'s state is, as a saved plan records it.
+pub fn place(global: &GlobalArgs, store: &Store) -> Result<crate::plan::saved::StatePlace, Error> {
+    Ok(crate::plan::saved::StatePlace {
+        backend: backend(global)?.identity(),
+        workspace: store.workspace().to_string(),
+    })
+}
+
 /// Builds the workspace for manifests at `paths`, with credentials from the
 /// `OS_*` environment.
-pub fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, Error> {
+pub async fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, Error> {
     let http = HttpClient::new(HttpConfig::default())?;
     let credentials = EclCredentials::from_env_or_missing()?;
     let endpoint = std::env::var(ECL_ENDPOINT_VAR)
@@ -31,7 +61,7 @@ pub fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, 
     let keystone = Arc::new(Keystone::new(http.clone(), credentials));
     Ok(Workspace {
         paths,
-        state_file: StateFile::new(global.state.clone()),
+        store: store(global).await?,
         lock_timeout: global.lock_timeout,
         clients: EclClients::new(http.clone(), keystone, endpoint),
         redstor: RedstorAccess::from_env(http),

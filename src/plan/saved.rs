@@ -22,6 +22,10 @@ pub struct SavedPlan {
     /// state file yet.
     pub state_lineage: Option<Uuid>,
     pub state_serial: u64,
+    /// Where that state is kept (absent from files written before
+    /// backends and workspaces: those were a file's default workspace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_place: Option<StatePlace>,
     /// `sha256:` of the manifests' resources, as loaded.
     pub manifest_digest: String,
     /// The manifest paths the plan was made from, to check the digest again.
@@ -32,6 +36,20 @@ pub struct SavedPlan {
     /// from files written before it was added, which are refused too.)
     #[serde(default)]
     pub plan_digest: String,
+}
+
+/// Which backend and workspace a plan's state is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatePlace {
+    /// `file`, or the database's URL without its password.
+    pub backend: String,
+    pub workspace: String,
+}
+
+impl std::fmt::Display for StatePlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "workspace `{}` of {}", self.workspace, self.backend)
+    }
 }
 
 /// Why a saved plan cannot be applied.
@@ -66,6 +84,15 @@ pub enum SavedPlanError {
     ManifestsElsewhere { path: PathBuf, missing: String },
 
     #[error(
+        "the plan in {path} was made against the state in {then}, and this run's state is in {now}{HINT}apply it with the --backend and --workspace it was made with, or make a plan for {now}"
+    )]
+    Elsewhere {
+        path: PathBuf,
+        then: StatePlace,
+        now: StatePlace,
+    },
+
+    #[error(
         "the plan in {path} is stale: {why}{HINT}run `entitle plan --out {path}` again, review it, and apply the new plan"
     )]
     Stale { path: PathBuf, why: String },
@@ -73,11 +100,18 @@ pub enum SavedPlanError {
 
 impl SavedPlan {
     /// `state` is `None` when there was no state file yet.
-    pub fn new(plan: Plan, state: Option<&State>, desired: &Desired, paths: &[PathBuf]) -> Self {
+    pub fn new(
+        plan: Plan,
+        state: Option<&State>,
+        place: StatePlace,
+        desired: &Desired,
+        paths: &[PathBuf],
+    ) -> Self {
         let mut saved = SavedPlan {
             format_version: PLAN_FORMAT_VERSION,
             state_lineage: state.map(|s| s.lineage),
             state_serial: state.map_or(0, |s| s.serial),
+            state_place: Some(place),
             manifest_digest: digest(desired),
             manifest_paths: paths.to_vec(),
             plan,
@@ -143,6 +177,7 @@ impl SavedPlan {
     pub fn check_fresh(
         &self,
         path: &Path,
+        place: &StatePlace,
         state: Option<&State>,
         desired: &Desired,
     ) -> Result<(), SavedPlanError> {
@@ -150,6 +185,17 @@ impl SavedPlan {
             path: path.to_path_buf(),
             why,
         };
+        let made_in = self.state_place.clone().unwrap_or_else(|| StatePlace {
+            backend: "file".to_string(),
+            workspace: crate::state::DEFAULT_WORKSPACE.to_string(),
+        });
+        if &made_in != place {
+            return Err(SavedPlanError::Elsewhere {
+                path: path.to_path_buf(),
+                then: made_in,
+                now: place.clone(),
+            });
+        }
         let lineage = state.map(|s| s.lineage);
         let serial = state.map_or(0, |s| s.serial);
         if lineage != self.state_lineage {

@@ -39,9 +39,37 @@ pub enum StateError {
 
     /// A write failed earlier in this run: nothing more is recorded.
     #[error(
-        "not recording in {path} after an earlier failure to write it ({first}){HINT}see the first failure above; the state is as last recorded"
+        "not recording in {place} after an earlier failure to write it ({first}){HINT}see the first failure above; the state is as last recorded"
     )]
-    AfterFailure { path: PathBuf, first: String },
+    AfterFailure { place: String, first: String },
+
+    #[error(transparent)]
+    Postgres(#[from] super::postgres::PgError),
+
+    #[error(
+        "the file backend keeps no history of {path} (only the serial before the last write, in {path}.backup){HINT}keep the state in PostgreSQL for its history (`--backend postgres://…`, see `entitle state migrate`)"
+    )]
+    NoHistory { path: PathBuf },
+
+    #[error(
+        "--backend (or ENTITLE_BACKEND) is {shown}, which entitle cannot keep state in{HINT}use file:PATH for a state file, or postgres://USER@HOST:PORT/DATABASE for PostgreSQL"
+    )]
+    BadBackend { shown: String },
+
+    #[error(
+        "`{name}` is not a workspace name{HINT}use letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 64 characters"
+    )]
+    BadWorkspaceName { name: String },
+
+    #[error(
+        "there is no workspace `{workspace}` in {place}{}{HINT}create it with `entitle workspace new {workspace}`, or pick one of `entitle workspace list`",
+        super::postgres::existing_list(existing)
+    )]
+    NoSuchWorkspace {
+        place: String,
+        workspace: String,
+        existing: Vec<String>,
+    },
 
     /// A new version could not be put in place; the old one is untouched.
     #[error(
@@ -281,6 +309,26 @@ impl StateFile {
         // Its lines are now at or below the file's serial, so a journal that
         // could not be removed is skipped when read, and replaced by the next
         // apply.
+        let _ = fs::remove_file(self.journal_path());
+        Ok(())
+    }
+
+    /// Puts `state` in the file as it is, lineage and serial included (a
+    /// state copied from another backend); the caller has checked that it
+    /// may replace what is there. What was there is kept as the backup,
+    /// and a journal beside it is folded in first.
+    pub fn put(&self, state: &State) -> Result<(), StateError> {
+        if let Some(bytes) = self.read(&self.path)? {
+            let journal = self.read(&self.journal_path())?;
+            let previous = match journal {
+                Some(journal) => self.serialise(&self.parse(&bytes, Some(&journal))?)?,
+                None => bytes,
+            };
+            self.replace(&self.backup_path(), &previous)?;
+        }
+        let mut next = state.clone();
+        next.format_version = FORMAT_VERSION;
+        self.replace(&self.path, &self.serialise(&next)?)?;
         let _ = fs::remove_file(self.journal_path());
         Ok(())
     }

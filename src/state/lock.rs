@@ -32,6 +32,37 @@ pub struct LockInfo {
     pub operation: String,
 }
 
+impl LockInfo {
+    /// This process, about to hold a lock for `operation`.
+    pub fn current(operation: &str) -> LockInfo {
+        LockInfo {
+            holder: user(),
+            pid: std::process::id(),
+            host: hostname(),
+            created_at: now_rfc3339(),
+            operation: operation.to_string(),
+        }
+    }
+}
+
+/// Who runs this process, as `user@host`: what the history records.
+pub fn identity() -> String {
+    format!("{}@{}", user(), hostname())
+}
+
+fn user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Now, in RFC 3339, UTC.
+pub fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -248,17 +279,7 @@ fn same_file(_file: &File, path: &Path) -> bool {
 }
 
 fn write_info(file: &mut File, path: &Path, operation: &str) -> Result<(), LockError> {
-    let info = LockInfo {
-        holder: std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_else(|_| "unknown".into()),
-        pid: std::process::id(),
-        host: hostname(),
-        created_at: OffsetDateTime::now_utc()
-            .format(&Rfc3339)
-            .unwrap_or_else(|_| "unknown".into()),
-        operation: operation.to_string(),
-    };
+    let info = LockInfo::current(operation);
     let io = |op: &'static str| {
         let path = path.to_path_buf();
         move |source| LockError::Io { op, path, source }

@@ -12,7 +12,7 @@ use entitle::api::redstor::RedstorAccess;
 use entitle::apply::{ApplyOptions, ApplyReport, Silent};
 use entitle::manifest::Desired;
 use entitle::plan::{Live, Plan, PlanInput};
-use entitle::state::{State, StateFile};
+use entitle::state::State;
 use entitle::workflow::{Planned, Workspace};
 use proptest::prelude::*;
 
@@ -159,7 +159,7 @@ fn workspace(sim: &TestSim, dir: &std::path::Path, redstor: RedstorAccess) -> Wo
     let http = sim.http();
     Workspace {
         paths: vec![dir.join("m.yaml")],
-        state_file: StateFile::new(dir.join("state.json")),
+        store: entitle::state::Store::in_file(dir.join("state.json")),
         lock_timeout: Duration::ZERO,
         clients: EclClients::new(http.clone(), sim.keystone(&http), Some(sim.url.clone())),
         redstor,
