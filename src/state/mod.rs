@@ -9,6 +9,7 @@ pub mod file;
 pub mod journal;
 pub mod lock;
 pub mod model;
+pub mod postgres;
 
 pub use file::{StateError, StateFile};
 pub use lock::{LockError, StateLock};
