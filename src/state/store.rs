@@ -68,7 +68,7 @@ impl Backend {
     pub fn identity(&self) -> String {
         match self {
             Backend::File(_) => "file".to_string(),
-            Backend::Postgres(target) => target.redacted().to_string(),
+            Backend::Postgres(target) => target.place(),
         }
     }
 

@@ -63,8 +63,14 @@ fn upgrading_250_licenses_costs_three_bulk_calls() {
 /// the desired objects, each once, and a state that lists exactly them.
 #[test]
 fn a_killed_apply_converges_without_duplicates() {
+    killed_applies_converge(None, 100);
+}
+
+/// [`a_killed_apply_converges_without_duplicates`] with the state in
+/// `backend` (the file when `None`), killed `runs` times.
+pub fn killed_applies_converge(backend: Option<&str>, runs: usize) {
     let sim = TestSim::start();
-    let project = Project::with_tenant(&sim);
+    let project = Project::on_backend(&sim, backend);
     let seed = std::env::var("ENTITLE_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -78,7 +84,6 @@ fn a_killed_apply_converges_without_duplicates() {
         "drop_rate": 0.02,
     }));
 
-    let runs = 100;
     let mut desired: BTreeSet<String> = BTreeSet::new();
     let mut customers = Customers::default();
     let (mut progressed, mut last_serial) = (0, None);
@@ -103,10 +108,7 @@ fn a_killed_apply_converges_without_duplicates() {
         std::thread::sleep(Duration::from_millis(rng.u64(100..800)));
         let _ = child.kill();
         let _ = child.wait();
-        let serial = entitle::state::StateFile::new(project.state_path())
-            .load()
-            .unwrap()
-            .map(|state| state.serial);
+        let serial = project.serial();
         if serial != last_serial {
             progressed += 1;
             last_serial = serial;

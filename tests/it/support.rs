@@ -373,6 +373,8 @@ impl TestSim {
 pub struct Project<'a> {
     pub dir: tempfile::TempDir,
     pub sim: &'a TestSim,
+    /// `ENTITLE_BACKEND` for every run, when the state is not the file.
+    pub backend: Option<String>,
 }
 
 /// What a run of the binary printed and how it exited.
@@ -544,7 +546,15 @@ impl<'a> Project<'a> {
         Project {
             dir: tempfile::tempdir().unwrap(),
             sim,
+            backend: None,
         }
+    }
+
+    /// A project whose state is kept at `backend` (`ENTITLE_BACKEND`).
+    pub fn on_backend(sim: &'a TestSim, backend: Option<&str>) -> Self {
+        let mut project = Project::with_tenant(sim);
+        project.backend = backend.map(str::to_string);
+        project
     }
 
     /// A project whose manifests declare the `prod` tenant (TENANT_YAML).
@@ -574,7 +584,11 @@ impl<'a> Project<'a> {
     /// The binary, in the project directory, pointed at the simulator, as a
     /// process to start and stop at will.
     pub fn std_command(&self) -> std::process::Command {
-        self.sim.command_in(self.dir.path())
+        let mut command = self.sim.command_in(self.dir.path());
+        if let Some(backend) = &self.backend {
+            command.env("ENTITLE_BACKEND", backend);
+        }
+        command
     }
 
     /// Starts `entitle apply manifests --auto-approve` with `extra` flags,
@@ -631,11 +645,26 @@ impl<'a> Project<'a> {
     /// The state as entitle reads it (the file and any journal left by a
     /// run that was stopped).
     pub fn state(&self) -> Value {
+        if self.backend.is_some() {
+            let shown = self.run(&["state", "show"]).expect(0);
+            return serde_json::from_str(&shown.stdout).unwrap();
+        }
         let state = entitle::state::StateFile::new(self.state_path())
             .load()
             .unwrap()
             .expect("a state file");
         serde_json::to_value(state).unwrap()
+    }
+
+    /// The state's serial, `None` before there is a state file.
+    pub fn serial(&self) -> Option<u64> {
+        if self.backend.is_some() {
+            return self.state()["serial"].as_u64();
+        }
+        entitle::state::StateFile::new(self.state_path())
+            .load()
+            .unwrap()
+            .map(|state| state.serial)
     }
 
     /// The state file alone, without any journal beside it.

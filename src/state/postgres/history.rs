@@ -130,7 +130,9 @@ impl PgStore {
                 }
                 _ => "it has no history yet".to_string(),
             },
-            Err(err) => return PgError::query(err, self.url(), "could not read the history"),
+            Err(err) => {
+                return PgError::query(err, &self.session.target, "could not read the history");
+            }
         };
         PgError::NoSerial {
             url: self.url().to_string(),
@@ -328,7 +330,7 @@ impl Session {
         let failed = |err| {
             DeleteRefused::Failed(PgError::query(
                 err,
-                &self.url,
+                &self.target,
                 "could not delete the workspace",
             ))
         };

@@ -141,15 +141,15 @@ pub(crate) fn existing_list(existing: &[String]) -> String {
 impl PgError {
     /// A failed statement: a lost connection says so, anything else gives
     /// the server's own message.
-    fn query(err: tokio_postgres::Error, url: &str, what: &'static str) -> PgError {
-        if err.is_closed() {
-            return PgError::Connect(ConnectError::from_pg(&err, url));
+    fn query(err: tokio_postgres::Error, target: &Target, what: &'static str) -> PgError {
+        if err.is_closed() || err.as_db_error().is_none() {
+            return PgError::Connect(ConnectError::from_pg(err, target));
         }
         let message = err
             .as_db_error()
             .map_or_else(|| err.to_string(), |db| db.message().to_string());
         PgError::Query {
-            url: url.to_string(),
+            url: target.redacted().to_string(),
             what,
             message,
             hint: "check that this database user may create and write the entitle_* tables; the state is as last recorded",
@@ -161,14 +161,14 @@ impl PgError {
 /// process: the lock is the connection's, so it ends with it.
 pub struct Session {
     client: tokio::sync::Mutex<Client>,
-    url: String,
+    target: Arc<Target>,
     /// `user@host`, for the history and the lock.
     who: String,
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("url", &self.url).finish()
+        f.debug_struct("Session").field("url", &self.url()).finish()
     }
 }
 
@@ -182,22 +182,22 @@ pub struct WorkspaceInfo {
 
 impl Session {
     /// Connects to `target` and brings its tables to this build's schema.
-    pub async fn open(target: &Target, who: String) -> Result<Arc<Session>, PgError> {
+    pub async fn open(target: &Arc<Target>, who: String) -> Result<Arc<Session>, PgError> {
         let mut client = target.connect().await?;
-        schema::migrate(&mut client, target.redacted()).await?;
+        schema::migrate(&mut client, target).await?;
         Ok(Arc::new(Session {
             client: tokio::sync::Mutex::new(client),
-            url: target.redacted().to_string(),
+            target: Arc::clone(target),
             who,
         }))
     }
 
     pub fn url(&self) -> &str {
-        &self.url
+        self.target.redacted()
     }
 
     fn failed(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> PgError + '_ {
-        move |err| PgError::query(err, &self.url, what)
+        move |err| PgError::query(err, &self.target, what)
     }
 
     /// Every workspace, by name.
@@ -279,7 +279,7 @@ impl Session {
         };
         let Some(id) = id else {
             return Err(PgError::NoSuchWorkspace {
-                url: self.url.clone(),
+                url: self.url().to_string(),
                 workspace: name.to_string(),
                 existing: self.names().await?,
             });
@@ -328,7 +328,7 @@ pub struct HistoryRow {
 
 impl PgStore {
     pub fn url(&self) -> &str {
-        &self.session.url
+        self.session.url()
     }
 
     pub fn workspace(&self) -> &str {
@@ -562,10 +562,12 @@ impl PgStore {
         serial: u64,
         err: Option<tokio_postgres::Error>,
     ) -> PgError {
-        let failed = |err| PgError::query(err, self.url(), "could not record the changes");
-        if let Some(err) = err.as_ref().filter(|err| err.is_closed()) {
-            return PgError::Connect(ConnectError::from_pg(err, self.url()));
-        }
+        let target = &self.session.target;
+        let failed = |err| PgError::query(err, target, "could not record the changes");
+        let err = match err {
+            Some(err) if err.is_closed() => return failed(err),
+            other => other,
+        };
         let found = client
             .query_opt(
                 "SELECT lineage, serial FROM entitle_workspaces WHERE id = $1",

@@ -8,7 +8,7 @@
 
 use tokio_postgres::Client;
 
-use super::{LOCK_CLASS, PgError};
+use super::{LOCK_CLASS, PgError, Target};
 
 /// The migrations, in order: `MIGRATIONS[n]` brings version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -57,8 +57,8 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Brings the tables to [`VERSION`], refusing a database a newer entitle
 /// migrated further.
-pub async fn migrate(client: &mut Client, url: &str) -> Result<(), PgError> {
-    let failed = |err| PgError::query(err, url, "could not create or migrate the state tables");
+pub async fn migrate(client: &mut Client, target: &Target) -> Result<(), PgError> {
+    let failed = |err| PgError::query(err, target, "could not create or migrate the state tables");
     let tx = client.transaction().await.map_err(failed)?;
     // Object id 0 is no workspace's (their ids start at 1).
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_CLASS])
@@ -77,7 +77,7 @@ pub async fn migrate(client: &mut Client, url: &str) -> Result<(), PgError> {
     let found = found.unwrap_or(0);
     if found > VERSION {
         return Err(PgError::NewerSchema {
-            url: url.to_string(),
+            url: target.redacted().to_string(),
             found,
         });
     }

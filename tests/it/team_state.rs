@@ -1,0 +1,399 @@
+//! The state in PostgreSQL, as a team uses it: a throwaway server started
+//! for the tests (`tests/support/pg_cluster.rs`), the real binary against
+//! the simulator, two processes on one workspace, kills, a server that
+//! drops the connection, migration between backends, history and rollback.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::pg_cluster::PgCluster;
+use crate::support::*;
+
+/// A fresh database on the shared test server; `None` (said loudly) where
+/// no server can be started outside CI.
+fn database(name: &str) -> Option<(PgCluster, String)> {
+    let cluster = PgCluster::start()?;
+    let url = cluster.create_database(name);
+    Some((cluster, url))
+}
+
+/// `count` licenses named `{prefix}-{i}`, one key each.
+fn licenses(prefix: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| license_yaml(&format!("{prefix}-{i}"), PLAN_ADVANCED_9, 1, "9.0", ""))
+        .collect()
+}
+
+fn names_in(state: &serde_json::Value) -> BTreeSet<String> {
+    state["resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Waits until `check` holds, or panics with `what` after 30 s.
+#[track_caller]
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(started.elapsed() < Duration::from_secs(30), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether `project`'s workspace is locked, as `entitle state lock` says.
+fn locked(project: &Project<'_>) -> bool {
+    let run = project.run(&["state", "lock"]).expect(0);
+    !run.stdout.contains("No workspace is locked")
+}
+
+#[test]
+fn plan_apply_and_drift_keep_the_state_in_the_database() {
+    let Some((_cluster, url)) = database("basic") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("web", 2));
+    project.apply().expect(0);
+    assert!(
+        !project.state_path().exists(),
+        "no state file beside the manifests"
+    );
+    project.plan().expect(0);
+    project.drift().expect(0);
+    let state = project.state();
+    assert_eq!(
+        names_in(&state),
+        BTreeSet::from(["ArcserveLicense/web-0".into(), "ArcserveLicense/web-1".into()])
+    );
+    let serial = state["serial"].as_u64().unwrap();
+    let history = project.run(&["state", "history"]).expect(0).stdout;
+    assert!(history.contains("\tapply\t"), "{history}");
+    let listed = project
+        .run(&["state", "list", "--serial", &serial.to_string()])
+        .expect(0)
+        .stdout;
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    // The password of the URL is nowhere in what was printed.
+    assert!(!history.contains(_cluster.password()));
+}
+
+#[test]
+fn two_applies_on_one_workspace_take_turns_and_lose_nothing() {
+    let Some((_cluster, url)) = database("turns") else {
+        return;
+    };
+    let sim = TestSim::start();
+    sim.set_faults(serde_json::json!({ "latency_ms": 150 }));
+    let first = Project::on_backend(&sim, Some(&url));
+    first.write("licenses.yaml", &licenses("a", 4));
+    let second = Project::on_backend(&sim, Some(&url));
+    second.write("licenses.yaml", &(licenses("a", 4) + &licenses("b", 2)));
+
+    let running = first.spawn_apply(&[]);
+    wait_for("the first apply to take the lock", || locked(&second));
+    let refused = second.apply();
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("is locked: apply by")
+            && refused.stderr.contains(&format!("pid {}", running.id())),
+        "{}",
+        refused.stderr
+    );
+    let waited = second.apply_with(&["--lock-timeout", "60s"]).expect(0);
+    let first_out = running.wait_with_output().unwrap();
+    assert!(first_out.status.success(), "{first_out:?}");
+    assert!(waited.stdout.contains("Apply complete"), "{}", waited.stdout);
+
+    let state = second.state();
+    assert_eq!(names_in(&state).len(), 6, "{state}");
+    let history: serde_json::Value = serde_json::from_str(
+        &second
+            .run(&["state", "history", "--format", "json"])
+            .expect(0)
+            .stdout,
+    )
+    .unwrap();
+    let serials: Vec<u64> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["serial"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = (1..=state["serial"].as_u64().unwrap()).rev().collect();
+    assert_eq!(serials, expected, "every serial kept, none twice");
+    second.plan().expect(0);
+}
+
+#[test]
+fn a_killed_lock_holder_frees_the_lock_at_once() {
+    let Some((_cluster, url)) = database("killed") else {
+        return;
+    };
+    let sim = TestSim::start();
+    sim.set_faults(serde_json::json!({ "latency_ms": 300 }));
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("k", 6));
+    let mut running = project.spawn_apply(&[]);
+    wait_for("the apply to take the lock", || locked(&project));
+    running.kill().unwrap();
+    running.wait().unwrap();
+    let started = Instant::now();
+    wait_for("the lock to be freed", || !locked(&project));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "freed in {:?}",
+        started.elapsed()
+    );
+    sim.set_faults(serde_json::json!({}));
+    project.apply_with(&["--lock-timeout", "0s"]).expect(0);
+    project.plan().expect(0);
+}
+
+#[test]
+fn a_connection_the_server_ends_mid_apply_stops_it_and_the_next_apply_converges() {
+    let Some((cluster, url)) = database("terminated") else {
+        return;
+    };
+    let sim = TestSim::start();
+    sim.set_faults(serde_json::json!({ "latency_ms": 100 }));
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("t", 12));
+    let running = project.spawn_apply(&["--parallelism", "2"]);
+    wait_for("the apply to record something", || {
+        project.serial().unwrap_or(0) >= 2
+    });
+    let ended = cluster.sql(
+        "terminated",
+        "SELECT pg_terminate_backend(backend_pid) FROM entitle_locks",
+    );
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    let out = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connection"), "{stderr}");
+    assert!(!stderr.contains(cluster.password()), "{stderr}");
+
+    // Readable, and the next apply finishes the job without duplicates.
+    project.run(&["state", "list"]).expect(0);
+    sim.set_faults(serde_json::json!({}));
+    project.apply().expect(0);
+    project.plan().expect(0);
+    let live: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
+    let unique: BTreeSet<&String> = live.iter().collect();
+    assert_eq!(live.len(), 12, "{live:?}");
+    assert_eq!(unique.len(), 12, "a license exists twice: {live:?}");
+}
+
+#[test]
+fn killed_applies_on_postgres_converge_without_duplicates() {
+    let Some((_cluster, url)) = database("chaos") else {
+        return;
+    };
+    crate::scale::killed_applies_converge(Some(&url), 24);
+}
+
+#[test]
+fn a_state_moves_from_file_to_postgres_and_back_with_its_lineage() {
+    let Some((_cluster, url)) = database("moved") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, None);
+    project.write("licenses.yaml", &licenses("m", 3));
+    project.apply().expect(0);
+    let on_file = project.state();
+
+    project
+        .run(&["state", "migrate", "--to", &url])
+        .expect(0);
+    let mut in_db = Project::on_backend(&sim, Some(&url));
+    in_db.dir = tempfile::tempdir().unwrap();
+    std::fs::rename(project.dir.path().join("manifests"), in_db.dir.path().join("manifests"))
+        .unwrap();
+    assert_eq!(in_db.state(), on_file, "lineage, serial and records");
+    in_db.plan().expect(0);
+    // A change made on PostgreSQL, then the way back to a file.
+    in_db.write("licenses.yaml", &licenses("m", 4));
+    in_db.apply().expect(0);
+    let back = in_db.dir.path().join("back.json");
+    in_db
+        .run(&["state", "migrate", "--to", &format!("file:{}", back.display())])
+        .expect(0);
+    let in_file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&back).unwrap()).unwrap();
+    assert_eq!(in_file, in_db.state());
+    assert_eq!(in_file["lineage"], on_file["lineage"]);
+
+    // A different state is never overwritten.
+    let other = Project::on_backend(&sim, None);
+    other.write("licenses.yaml", &licenses("o", 1));
+    other.apply().expect(0);
+    let refused = other.run(&["state", "migrate", "--to", &url]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(refused.stderr.contains("holds another state"), "{}", refused.stderr);
+    assert_eq!(in_db.state(), in_file, "the database is untouched");
+}
+
+#[test]
+fn history_rollback_and_prune() {
+    let Some((_cluster, url)) = database("history") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("h", 2));
+    project.apply().expect(0);
+    let two = project.serial().unwrap();
+    project.run(&["state", "rm", "ArcserveLicense/h-1"]).expect(0);
+    assert_eq!(names_in(&project.state()).len(), 1);
+    let history = project.run(&["state", "history"]).expect(0).stdout;
+    assert!(
+        history.contains("state rm ArcserveLicense/h-1\t+0 ~0 -1: ArcserveLicense/h-1"),
+        "{history}"
+    );
+
+    project
+        .run(&["state", "rollback", &two.to_string(), "--auto-approve"])
+        .expect(0);
+    let rolled = project.state();
+    assert_eq!(names_in(&rolled).len(), 2);
+    assert_eq!(rolled["serial"].as_u64(), Some(two + 2), "a new serial");
+    let shown = project
+        .run(&["state", "show", "--serial", &two.to_string()])
+        .expect(0)
+        .stdout;
+    let then: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(then["resources"], rolled["resources"]);
+    project.plan().expect(0);
+
+    project.run(&["state", "prune", "--keep", "1"]).expect(0);
+    let gone = project.run(&["state", "show", "--serial", &two.to_string()]);
+    assert_eq!(gone.code, 1);
+    assert!(gone.stderr.contains("history kept starts at serial"), "{}", gone.stderr);
+    let kept = project
+        .run(&["state", "show", "--serial", &(two + 2).to_string()])
+        .expect(0)
+        .stdout;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&kept).unwrap()["resources"],
+        rolled["resources"]
+    );
+}
+
+#[test]
+fn a_wrong_password_or_a_dead_server_is_a_clear_error_without_the_password() {
+    let Some((cluster, url)) = database("refused") else {
+        return;
+    };
+    let wrong = url.replacen(cluster.password(), "not-the-password", 1);
+    let run = Run::of({
+        let mut command = binary();
+        command.env("ENTITLE_BACKEND", &wrong).args(["state", "list"]);
+        command
+    })
+    .expect(1);
+    assert!(run.stderr.contains("password"), "{}", run.stderr);
+    assert!(!run.stderr.contains("not-the-password"), "{}", run.stderr);
+    assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("postgres://entitle:s3cret@127.0.0.1:{port}/x?connect_timeout=2");
+    let run = Run::of({
+        let mut command = binary();
+        command.env("ENTITLE_BACKEND", &dead).args(["state", "list"]);
+        command
+    })
+    .expect(1);
+    assert!(run.stderr.contains(&format!("127.0.0.1:{port}")), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+}
+
+#[test]
+fn workspaces_keep_separate_states_and_a_saved_plan_stays_in_its_own() {
+    let Some((_cluster, url)) = database("workspaces") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("w", 1));
+    let missing = project.run(&["--workspace", "staging", "plan", "manifests"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("entitle workspace new staging"),
+        "{}",
+        missing.stderr
+    );
+    project.run(&["workspace", "new", "staging"]).expect(0);
+    project
+        .run(&["--workspace", "staging", "plan", "manifests", "--out", "plan.json"])
+        .expect(0);
+    let elsewhere = project.run(&["apply", "plan.json"]);
+    assert_eq!(elsewhere.code, 1);
+    assert!(
+        elsewhere.stderr.contains("workspace `staging`"),
+        "{}",
+        elsewhere.stderr
+    );
+    project
+        .run(&["--workspace", "staging", "apply", "plan.json"])
+        .expect(0);
+    assert_eq!(names_in(&project.state()).len(), 0, "default untouched");
+    let listed = project.run(&["workspace", "list"]).expect(0).stdout;
+    assert!(listed.contains("* default") && listed.contains("  staging"), "{listed}");
+    let refused = project.run(&["workspace", "delete", "staging"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("still manages 1 resource"), "{}", refused.stderr);
+}
+
+/// Two processes that meet a new database at once both find the tables
+/// made, once.
+#[test]
+fn two_processes_migrate_a_new_database_at_once() {
+    let Some((_cluster, url)) = database("race") else {
+        return;
+    };
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut command = binary();
+            command
+                .env("ENTITLE_BACKEND", &url)
+                .args(["workspace", "list"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+}
+
+#[test]
+fn file_workspaces_live_beside_the_state_file() {
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, None);
+    project.write("licenses.yaml", &licenses("f", 1));
+    project.run(&["workspace", "new", "dev"]).expect(0);
+    project
+        .run(&["--workspace", "dev", "apply", "manifests", "--auto-approve"])
+        .expect(0);
+    let dev = project.dir.path().join("entitle.state.d/dev.json");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&dev).unwrap()).unwrap();
+    assert_eq!(names_in(&state).len(), 1);
+    assert!(!project.state_path().exists(), "default untouched");
+    let history = project.run(&["--workspace", "dev", "state", "history"]);
+    assert_eq!(history.code, 1);
+    assert!(history.stderr.contains("keeps no history"), "{}", history.stderr);
+    let bad = project.run(&["--workspace", "../x", "plan", "manifests"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("is not a workspace name"), "{}", bad.stderr);
+}
