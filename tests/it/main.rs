@@ -12,6 +12,9 @@ mod injection;
 mod lifecycle;
 mod manifests;
 mod output;
+#[path = "../support/pg_cluster.rs"]
+mod pg_cluster;
+mod pg_cluster_tests;
 mod properties;
 mod proposals;
 mod redirects;
