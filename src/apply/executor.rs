@@ -2,7 +2,8 @@
 //!
 //! An action starts when every action it waits for has succeeded. When one
 //! fails, what waits on it (directly or not) is skipped, while independent
-//! branches go on. On cancellation (Ctrl-C) nothing new starts; the actions
+//! branches go on. When a change cannot be recorded in the state, nothing
+//! new starts either. On cancellation (Ctrl-C) nothing new starts; the actions
 //! in flight finish and record their outcome. The state is written by the
 //! operations themselves, through the [`Recorder`], after every change.
 
@@ -45,6 +46,9 @@ pub struct ApplyReport {
     /// Why the journal could not be folded into the state file at the end;
     /// nothing is lost (it is read with the file), but the user should know.
     pub fold_failed: Option<String>,
+    /// When a change could not be recorded: where the state is, and the
+    /// serial it was last recorded at. Nothing was started after that.
+    pub state_stopped: Option<(String, u64)>,
 }
 
 impl ApplyReport {
@@ -115,7 +119,7 @@ pub async fn execute(
     let parallelism = context.options.parallelism.max(1);
 
     loop {
-        while !interrupted && running.len() < parallelism {
+        while !interrupted && !context.recorder.is_broken() && running.len() < parallelism {
             let Some(i) = ready.pop_first() else { break };
             observer.started(&actions[i]);
             let action = actions[i].clone();
@@ -173,6 +177,10 @@ pub async fn execute(
         .map(|err| err.to_string());
     ApplyReport {
         fold_failed,
+        state_stopped: context
+            .recorder
+            .is_broken()
+            .then(|| context.recorder.last_recorded()),
         outcomes: actions
             .iter()
             .zip(outcomes)

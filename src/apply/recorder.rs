@@ -192,6 +192,16 @@ impl Recorder {
         err
     }
 
+    /// Whether a write failed, after which nothing more is recorded.
+    pub fn is_broken(&self) -> bool {
+        self.lock().broken.is_some()
+    }
+
+    /// Where the state is, and the serial last made durable there.
+    pub fn last_recorded(&self) -> (String, u64) {
+        (self.place.clone(), self.lock().state.serial)
+    }
+
     /// The state as it is now.
     pub fn snapshot(&self) -> State {
         self.lock().state.clone()

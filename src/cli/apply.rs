@@ -202,6 +202,11 @@ fn report_outcome(
             file.journal_path().display()
         ));
     }
+    if let Some((place, serial)) = &report.state_stopped {
+        output::eprintln(format_args!(
+            "The state in {place} holds every change recorded before the failure (serial {serial}); nothing was started after it. Run apply again once the state can be written: it reads back what was done."
+        ));
+    }
     let verdict = if report.interrupted {
         "Apply interrupted"
     } else if failed > 0 {

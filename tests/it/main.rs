@@ -27,6 +27,7 @@ mod sim;
 mod sim_strict;
 mod state_faults;
 mod support;
+mod team_state;
 mod tidy;
 mod validate;
 mod vendor_fixtures;

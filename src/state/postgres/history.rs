@@ -269,7 +269,7 @@ impl PgStore {
         }
         tx.execute(
             "INSERT INTO entitle_resources (workspace_id, address, record)
-             SELECT $1, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)",
+             SELECT $1::integer, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)",
             &[&self.id, &addresses, &records],
         )
         .await

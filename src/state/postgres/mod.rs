@@ -524,16 +524,16 @@ impl PgStore {
         let delete_params: [&(dyn ToSql + Sync); 2] = [&self.id, &removed];
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&self.id, &set_addresses, &set_records];
         let bump = tx.query_opt(
-            "UPDATE entitle_workspaces SET serial = $3, format_version = $4, updated_at = now()
-             WHERE id = $1 AND lineage = $2 AND serial = $3 - 1 RETURNING serial",
+            "UPDATE entitle_workspaces SET serial = $3::bigint, format_version = $4, updated_at = now()
+             WHERE id = $1 AND lineage = $2 AND serial = $3::bigint - 1 RETURNING serial",
             &bump_params,
         );
         let history = tx.execute(
             "INSERT INTO entitle_history (workspace_id, serial, lineage, who, operation, added, changes, snapshot)
-             SELECT $1, $2, $3, $4, $5,
+             SELECT $1::integer, $2::bigint, $3::uuid, $4::text, $5::text,
                 ARRAY(SELECT a FROM unnest($6::text[]) AS a WHERE NOT EXISTS
                     (SELECT 1 FROM entitle_resources r WHERE r.workspace_id = $1 AND r.address = a)),
-                $7,
+                $7::jsonb,
                 CASE WHEN EXISTS (SELECT 1 FROM entitle_history h WHERE h.workspace_id = $1) THEN NULL
                 ELSE (SELECT coalesce(jsonb_object_agg(address, record), '{}'::jsonb)
                       FROM entitle_resources WHERE workspace_id = $1) END",
@@ -545,7 +545,7 @@ impl PgStore {
         );
         let upsert = tx.execute(
             "INSERT INTO entitle_resources (workspace_id, address, record)
-             SELECT $1, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)
+             SELECT $1::integer, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)
              ON CONFLICT (workspace_id, address) DO UPDATE SET record = EXCLUDED.record",
             &upsert_params,
         );
