@@ -38,6 +38,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use entitle::api::arcserve::{ArcserveClient, NewLicense};
+
+#[path = "../tests/support/pg_cluster.rs"]
+mod pg_cluster;
 use entitle::api::ecl::{EclClients, TenantId};
 use entitle::api::http::{HttpClient, HttpConfig, checked_base_url, join_segments};
 use entitle::api::keystone::{EclCredentials, Keystone};
@@ -47,9 +50,12 @@ use entitle::manifest::{Address, Kind};
 use entitle::plan::Live;
 use entitle::resources::arcserve_license::TenantLive;
 use entitle::sim::{RedstorAccount, SimConfig, Simulator};
-use entitle::state::{ResourceState, Scope, State, StateFile, Status, Store};
+use entitle::state::{
+    Backend, DEFAULT_WORKSPACE, ResourceState, Scope, State, StateFile, Status, Store,
+};
 use entitle::workflow::Workspace;
 use futures_util::{StreamExt, stream};
+use pg_cluster::PgCluster;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -231,9 +237,13 @@ impl SimProcess {
     }
 
     fn workspace(&self, manifests: &Path, state: &Path) -> Workspace {
+        self.workspace_in(manifests, Store::in_file(state))
+    }
+
+    fn workspace_in(&self, manifests: &Path, store: Store) -> Workspace {
         Workspace {
             paths: vec![manifests.to_path_buf()],
-            store: Store::in_file(state),
+            store,
             lock_timeout: Duration::ZERO,
             clients: self.ecl_clients(),
             redstor: RedstorAccess::new(self.redstor()),
@@ -482,6 +492,7 @@ async fn main() {
     drop(sim);
     if options.apply > 0 {
         apply_under_rate_limits(&options, &raw).await;
+        apply_per_backend(&options, &raw).await;
     }
 }
 
@@ -798,6 +809,71 @@ async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
         options.rate_429_percent,
         limited_wall / limited_bound.max(f64::EPSILON),
         limited_wall / clean_wall.max(f64::EPSILON)
+    );
+}
+
+/// Creates the whole scenario from empty with the state in a file and in
+/// PostgreSQL (a throwaway server that flushes every commit, as a real one
+/// does), `options.apply` times each, alternating, each in a fresh
+/// simulator and a fresh state. Both record every change before its action
+/// goes on (the same recorder, group-committed); the commits are the
+/// serials written.
+async fn apply_per_backend(options: &Options, raw: &reqwest::Client) {
+    let Some(cluster) = PgCluster::start_durable() else {
+        println!("\nPostgreSQL backend: not measured (no PostgreSQL server could be started)");
+        return;
+    };
+    println!();
+    println!(
+        "apply from empty per state backend: {} ms latency, parallelism {}, PostgreSQL with fsync on",
+        options.latency_ms, options.parallelism,
+    );
+    println!();
+    println!("| backend | run | wall (s) | actions | failed | commits | left after |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let (mut file_walls, mut pg_walls) = (Vec::new(), Vec::new());
+    for run in 1..=options.apply {
+        for backend in ["file", "postgres"] {
+            let sim = SimProcess::spawn();
+            let dir = tempfile::tempdir().unwrap();
+            let manifests = dir.path().join("manifests");
+            write_manifests(options, &manifests);
+            let store = match backend {
+                "file" => Store::in_file(dir.path().join("state.json")),
+                _ => {
+                    let url = cluster.create_database(&format!("bench_{run}"));
+                    Backend::from_url(&url)
+                        .unwrap()
+                        .open(DEFAULT_WORKSPACE)
+                        .await
+                        .unwrap()
+                }
+            };
+            let workspace = sim.workspace_in(&manifests, store);
+            sim.faults(raw, json!({ "latency_ms": options.latency_ms }))
+                .await;
+            let applied = apply_all(&sim, raw, &workspace, options.parallelism).await;
+            let commits = workspace
+                .store
+                .load()
+                .await
+                .unwrap()
+                .map_or(0, |s| s.serial);
+            println!(
+                "| {backend} | {run} | {:.2} | {} | {} | {commits} | {} |",
+                applied.wall, applied.actions, applied.failed, applied.left
+            );
+            match backend {
+                "file" => file_walls.push(applied.wall),
+                _ => pg_walls.push(applied.wall),
+            }
+        }
+    }
+    let (file, pg) = (median(file_walls), median(pg_walls));
+    println!();
+    println!(
+        "medians: {file:.2} s with the state file, {pg:.2} s with PostgreSQL; ratio postgres / file = {:.2}",
+        pg / file.max(f64::EPSILON)
     );
 }
 

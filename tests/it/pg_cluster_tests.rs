@@ -145,6 +145,22 @@ async fn the_superuser_can_end_a_session() {
     );
 }
 
+/// The benchmark's cluster flushes commits as a production server does;
+/// the tests' do not.
+#[test]
+fn a_durable_cluster_flushes_its_commits() {
+    let Some(quick) = PgCluster::start() else {
+        return;
+    };
+    let durable = PgCluster::start_durable().expect("a durable cluster when another started");
+    let setting =
+        |pg: &PgCluster, name: &str| pg.sql("postgres", &format!("show {name}"))[0][0].clone();
+    for name in ["fsync", "synchronous_commit", "full_page_writes"] {
+        assert_eq!(setting(&durable, name).as_deref(), Some("on"), "{name}");
+        assert_eq!(setting(&quick, name).as_deref(), Some("off"), "{name}");
+    }
+}
+
 #[test]
 fn two_clusters_run_side_by_side() {
     let Some(one) = PgCluster::start() else {

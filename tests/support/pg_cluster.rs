@@ -110,9 +110,15 @@ pub struct PgCluster {
     install: Install,
     port: u16,
     password: String,
+    /// Whether commits are flushed to disk (`fsync`, `synchronous_commit`
+    /// on), as on a real server: for measuring, not for tests.
+    durable: bool,
     /// Dropped last: the server is stopped before its files go.
     dir: tempfile::TempDir,
 }
+
+/// What [`PgCluster::start_durable`] turns back on.
+const DURABLE: &[&str] = &["fsync=on", "full_page_writes=on", "synchronous_commit=on"];
 
 impl PgCluster {
     /// A new cluster, started and ready; `None` (said loudly on stderr) when
@@ -131,8 +137,25 @@ impl PgCluster {
         }
     }
 
+    /// A cluster that flushes every commit to disk, as a production server
+    /// does (for the benchmark, which compares it with the state file's
+    /// fsynced journal); `None` as for [`PgCluster::start`].
+    pub fn start_durable() -> Option<PgCluster> {
+        match Self::launch(true) {
+            Ok(cluster) => Some(cluster),
+            Err(reason) => {
+                report_not_run(&reason);
+                None
+            }
+        }
+    }
+
     /// A new cluster, or why there is none.
     pub fn try_start() -> Result<PgCluster, Unavailable> {
+        Self::launch(false)
+    }
+
+    fn launch(durable: bool) -> Result<PgCluster, Unavailable> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{CLUSTER_PREFIX}{}-", std::process::id()))
             .tempdir()
@@ -149,6 +172,7 @@ impl PgCluster {
             install,
             port: 0,
             password: random_hex()?,
+            durable,
             dir,
         };
         cluster.lay_out(uid).map_err(failed)?;
@@ -313,7 +337,8 @@ impl PgCluster {
             .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
         let mut command = self.install.command("postgres", true);
         command.arg("-D").arg(self.data_dir());
-        for setting in SETTINGS {
+        let durable = if self.durable { DURABLE } else { &[] };
+        for setting in SETTINGS.iter().chain(durable) {
             command.arg("-c").arg(setting);
         }
         command
