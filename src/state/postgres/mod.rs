@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio_postgres::types::{Json, ToSql};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, Statement, Transaction};
 use uuid::Uuid;
 
 use super::journal::Changes;
@@ -157,10 +157,48 @@ impl PgError {
     }
 }
 
+/// The statements of a commit, prepared once per connection.
+#[derive(Clone)]
+struct Statements {
+    bump: Statement,
+    history: Statement,
+    delete: Statement,
+    upsert: Statement,
+}
+
+impl Statements {
+    async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+        let (bump, history, delete, upsert) = tokio::try_join!(
+            client.prepare("UPDATE entitle_workspaces SET serial = $3::bigint, format_version = $4, updated_at = now()
+             WHERE id = $1 AND lineage = $2 AND serial = $3::bigint - 1 RETURNING serial"),
+            client.prepare("INSERT INTO entitle_history (workspace_id, serial, lineage, who, operation, added, changes, snapshot)
+             SELECT $1::integer, $2::bigint, $3::uuid, $4::text, $5::text,
+                ARRAY(SELECT a FROM unnest($6::text[]) AS a WHERE NOT EXISTS
+                    (SELECT 1 FROM entitle_resources r WHERE r.workspace_id = $1 AND r.address = a)),
+                $7::jsonb,
+                CASE WHEN EXISTS (SELECT 1 FROM entitle_history h WHERE h.workspace_id = $1) THEN NULL
+                ELSE (SELECT coalesce(jsonb_object_agg(address, record), '{}'::jsonb)
+                      FROM entitle_resources WHERE workspace_id = $1) END"),
+            client.prepare("DELETE FROM entitle_resources WHERE workspace_id = $1 AND address = ANY($2)"),
+            client.prepare("INSERT INTO entitle_resources (workspace_id, address, record)
+             SELECT $1::integer, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)
+             ON CONFLICT (workspace_id, address) DO UPDATE SET record = EXCLUDED.record"),
+        )?;
+        Ok(Statements {
+            bump,
+            history,
+            delete,
+            upsert,
+        })
+    }
+}
+
 /// One connection to the server, shared by the lock and the writes of a
 /// process: the lock is the connection's, so it ends with it.
 pub struct Session {
     client: tokio::sync::Mutex<Client>,
+    /// Prepared on the first commit.
+    statements: tokio::sync::OnceCell<Statements>,
     target: Arc<Target>,
     /// `user@host`, for the history and the lock.
     who: String,
@@ -187,6 +225,7 @@ impl Session {
         schema::migrate(&mut client, target).await?;
         Ok(Arc::new(Session {
             client: tokio::sync::Mutex::new(client),
+            statements: tokio::sync::OnceCell::new(),
             target: Arc::clone(target),
             who,
         }))
@@ -198,6 +237,15 @@ impl Session {
 
     fn failed(&self, what: &'static str) -> impl Fn(tokio_postgres::Error) -> PgError + '_ {
         move |err| PgError::query(err, &self.target, what)
+    }
+
+    /// The commit's statements, prepared on `client` (this session's).
+    async fn statements(&self, client: &Client) -> Result<Statements, PgError> {
+        self.statements
+            .get_or_try_init(|| Statements::prepare(client))
+            .await
+            .cloned()
+            .map_err(self.failed("could not prepare the state's statements"))
     }
 
     /// Every workspace, by name.
@@ -424,10 +472,11 @@ impl PgStore {
     ) -> Result<u64, PgError> {
         let failed = self.failed("could not record the changes");
         let mut client = self.session.client.lock().await;
+        let statements = self.session.statements(&client).await?;
         let refused = {
             let tx = client.transaction().await.map_err(&failed)?;
             match self
-                .write_changes(&tx, lineage, serial, changes, operation)
+                .write_changes(&tx, &statements, lineage, serial, changes, operation)
                 .await
             {
                 Ok(Some(next)) => {
@@ -448,12 +497,20 @@ impl PgStore {
     pub async fn write(&self, state: &mut State, operation: &str) -> Result<(), PgError> {
         let failed = self.failed("could not write the state");
         let mut client = self.session.client.lock().await;
+        let statements = self.session.statements(&client).await?;
         let refused = {
             let tx = client.transaction().await.map_err(&failed)?;
             let on_server = self.records(&tx).await?;
             let changes = difference(&on_server, &state.resources);
             match self
-                .write_changes(&tx, state.lineage, state.serial, &changes, operation)
+                .write_changes(
+                    &tx,
+                    &statements,
+                    state.lineage,
+                    state.serial,
+                    &changes,
+                    operation,
+                )
                 .await
             {
                 Ok(Some(next)) => {
@@ -494,6 +551,7 @@ impl PgStore {
     async fn write_changes(
         &self,
         tx: &Transaction<'_>,
+        statements: &Statements,
         lineage: Uuid,
         serial: u64,
         changes: &Changes,
@@ -523,32 +581,10 @@ impl PgStore {
         ];
         let delete_params: [&(dyn ToSql + Sync); 2] = [&self.id, &removed];
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&self.id, &set_addresses, &set_records];
-        let bump = tx.query_opt(
-            "UPDATE entitle_workspaces SET serial = $3::bigint, format_version = $4, updated_at = now()
-             WHERE id = $1 AND lineage = $2 AND serial = $3::bigint - 1 RETURNING serial",
-            &bump_params,
-        );
-        let history = tx.execute(
-            "INSERT INTO entitle_history (workspace_id, serial, lineage, who, operation, added, changes, snapshot)
-             SELECT $1::integer, $2::bigint, $3::uuid, $4::text, $5::text,
-                ARRAY(SELECT a FROM unnest($6::text[]) AS a WHERE NOT EXISTS
-                    (SELECT 1 FROM entitle_resources r WHERE r.workspace_id = $1 AND r.address = a)),
-                $7::jsonb,
-                CASE WHEN EXISTS (SELECT 1 FROM entitle_history h WHERE h.workspace_id = $1) THEN NULL
-                ELSE (SELECT coalesce(jsonb_object_agg(address, record), '{}'::jsonb)
-                      FROM entitle_resources WHERE workspace_id = $1) END",
-            &history_params,
-        );
-        let delete = tx.execute(
-            "DELETE FROM entitle_resources WHERE workspace_id = $1 AND address = ANY($2)",
-            &delete_params,
-        );
-        let upsert = tx.execute(
-            "INSERT INTO entitle_resources (workspace_id, address, record)
-             SELECT $1::integer, a, r FROM unnest($2::text[], $3::jsonb[]) AS t(a, r)
-             ON CONFLICT (workspace_id, address) DO UPDATE SET record = EXCLUDED.record",
-            &upsert_params,
-        );
+        let bump = tx.query_opt(&statements.bump, &bump_params);
+        let history = tx.execute(&statements.history, &history_params);
+        let delete = tx.execute(&statements.delete, &delete_params);
+        let upsert = tx.execute(&statements.upsert, &upsert_params);
         let (bumped, ..) = tokio::try_join!(bump, history, delete, upsert)?;
         Ok(bumped.map(|_| to_u64(next)))
     }
