@@ -458,3 +458,59 @@ fn file_workspaces_live_beside_the_state_file() {
         bad.stderr
     );
 }
+
+/// Once the tables are made, a user who may only read and write them (no
+/// CREATE on the schema, as a pipeline's user often is) works; on a new
+/// database the refusal says what the first run needs.
+#[test]
+fn a_user_without_create_rights_uses_tables_made_by_another() {
+    let Some((cluster, owner)) = database("granted") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let first = Project::on_backend(&sim, Some(&owner));
+    first.write("licenses.yaml", &licenses("g", 2));
+    first.apply().expect(0);
+    cluster.sql(
+        "granted",
+        "CREATE ROLE writer LOGIN PASSWORD 'writer-pw';
+         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+         GRANT USAGE ON SCHEMA public TO writer;
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO writer",
+    );
+    let as_writer = |db: &str| {
+        format!(
+            "postgres://writer:writer-pw@127.0.0.1:{}/{db}?sslmode=disable",
+            cluster.port()
+        )
+    };
+    let writer = Project::on_backend(&sim, Some(&as_writer("granted")));
+    writer.write("licenses.yaml", &licenses("g", 3));
+    writer.plan().expect(2);
+    writer.apply().expect(0);
+    writer.run(&["workspace", "new", "staging"]).expect(0);
+    writer
+        .run(&["state", "rm", "ArcserveLicense/g-0"])
+        .expect(0);
+    let history = writer.run(&["state", "history"]).expect(0).stdout;
+    assert!(
+        history.contains("state rm ArcserveLicense/g-0"),
+        "{history}"
+    );
+    assert_eq!(names_in(&first.state()).len(), 2, "the owner sees it too");
+
+    cluster.sql("postgres", "CREATE DATABASE blank");
+    let blank = Project::on_backend(&sim, Some(&as_writer("blank")));
+    let refused = blank.run(&["state", "list"]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("could not create or migrate the state tables")
+            && refused.stderr.contains("postgres://writer@127.0.0.1:")
+            && refused.stderr.contains("/blank")
+            && refused.stderr.contains("GRANT CREATE ON SCHEMA")
+            && !refused.stderr.contains("writer-pw"),
+        "{}",
+        refused.stderr
+    );
+}
