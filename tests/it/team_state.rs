@@ -514,3 +514,52 @@ fn a_user_without_create_rights_uses_tables_made_by_another() {
         refused.stderr
     );
 }
+
+/// A refused `state migrate` leaves no destination behind it, and names
+/// the flag that was wrong.
+#[test]
+fn a_refused_migration_makes_nothing() {
+    let Some((_cluster, url)) = database("nothing") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, None);
+    let to_file = project.dir.path().join("copy.json");
+    let refused = project
+        .run(&[
+            "state",
+            "migrate",
+            "--to",
+            &format!("file:{}", to_file.display()),
+        ])
+        .expect(1);
+    assert!(
+        refused.stderr.contains("holds no state"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!to_file.exists(), "a state file was made by a refused copy");
+    let refused = project
+        .run(&["state", "migrate", "--to", &url, "--to-workspace", "made"])
+        .expect(1);
+    assert!(
+        refused.stderr.contains("holds no state"),
+        "{}",
+        refused.stderr
+    );
+    let listed = Project::on_backend(&sim, Some(&url))
+        .run(&["workspace", "list"])
+        .expect(0)
+        .stdout;
+    assert!(!listed.contains("made"), "{listed}");
+
+    let wrong = project
+        .run(&["state", "migrate", "--to", "mysql://u:pw@h/db"])
+        .expect(1);
+    assert!(
+        wrong.stderr.contains("--to is a URL of scheme `mysql`")
+            && !wrong.stderr.contains("ENTITLE_BACKEND"),
+        "{}",
+        wrong.stderr
+    );
+}
