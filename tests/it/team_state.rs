@@ -459,6 +459,149 @@ fn file_workspaces_live_beside_the_state_file() {
     );
 }
 
+/// Every table entitle keeps in `db`, as text, for what must never be in it.
+fn tables_as_text(cluster: &PgCluster, db: &str) -> String {
+    let rows = cluster.sql(
+        db,
+        "SELECT t::text FROM entitle_workspaces t
+         UNION ALL SELECT t::text FROM entitle_resources t
+         UNION ALL SELECT t::text FROM entitle_history t
+         UNION ALL SELECT t::text FROM entitle_locks t",
+    );
+    format!("{rows:?}")
+}
+
+/// A role of the test server with `password`, owning a new database `db`;
+/// its URL, the password percent-encoded.
+fn role_with_database(cluster: &PgCluster, role: &str, password: &str, db: &str) -> String {
+    cluster.sql(
+        "postgres",
+        &format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'"),
+    );
+    cluster.sql("postgres", &format!("CREATE DATABASE {db} OWNER {role}"));
+    let encoded: String = password
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c.to_string(),
+            other => format!("%{:02X}", other as u32),
+        })
+        .collect();
+    format!(
+        "postgres://{role}:{encoded}@127.0.0.1:{}/{db}?sslmode=disable",
+        cluster.port()
+    )
+}
+
+#[track_caller]
+fn assert_hidden(marker: &str, what: &str, text: &str) {
+    assert!(!text.contains(marker), "the password is in {what}:\n{text}");
+    assert!(!text.contains("panicked"), "{what} panicked:\n{text}");
+}
+
+/// The password of a `--backend`, `ENTITLE_BACKEND` or `--to` URL never
+/// reaches stdout, stderr (trace logs included), a saved plan, the tables
+/// or an error, whatever the command and however it fails.
+#[test]
+fn a_backend_password_is_never_shown_stored_or_echoed() {
+    let Some(cluster) = PgCluster::start() else {
+        return;
+    };
+    // Unique to this test, with characters a URL must encode.
+    let marker = format!("mark{}", &cluster.password()[..12]);
+    let password = format!("p@ss/:{marker}?%");
+    let url = role_with_database(&cluster, "teller", &password, "secrets");
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("s", 3));
+    let other = format!("{url}&connect_timeout=5").replace("/secrets?", "/other?");
+    cluster.sql("postgres", "CREATE DATABASE other OWNER teller");
+    let wrong = url.replacen("teller:", "teller:x", 1);
+    let to_dead = format!("postgres://u:{marker}@127.0.0.1:1/db?sslmode=disable&connect_timeout=2");
+    let bad_host = format!("postgres://u:{marker}/x@127.0.0.1/db");
+    let bad_mode = format!("postgres://h/db?password={marker}&sslmode=bogus");
+    let bad_port = format!("postgres://u:{marker}@h:99999/db");
+    let mysql = format!("mysql://u:{marker}@h/db");
+    // Each run, with the exit it must have: a run refused for another
+    // reason than the one meant would prove nothing.
+    let runs: &[(i32, &[&str])] = &[
+        (0, &["-vvv", "apply", "manifests", "--auto-approve"]),
+        (0, &["-vvv", "plan", "manifests", "--out", "plan.json"]),
+        (0, &["-vvv", "drift", "manifests"]),
+        (0, &["--help"]),
+        (0, &["state", "--help"]),
+        (0, &["-vvv", "state", "list"]),
+        (0, &["state", "show"]),
+        (0, &["state", "show", "--serial", "1"]),
+        (0, &["state", "rm", "ArcserveLicense/s-2"]),
+        (
+            0,
+            &["state", "mv", "ArcserveLicense/s-1", "ArcserveLicense/s-9"],
+        ),
+        (0, &["state", "rollback", "1", "--auto-approve"]),
+        (0, &["state", "history"]),
+        (0, &["state", "history", "--format", "json"]),
+        (0, &["state", "lock"]),
+        (0, &["state", "unlock"]),
+        (0, &["state", "prune", "--keep", "2"]),
+        (1, &["state", "show", "--serial", "1"]),
+        (1, &["state", "show", "--serial", "999"]),
+        (0, &["workspace", "new", "staging"]),
+        (0, &["workspace", "list"]),
+        (0, &["workspace", "show"]),
+        (0, &["workspace", "delete", "staging"]),
+        (1, &["--workspace", "nope", "state", "list"]),
+        (1, &["--workspace", "bad name", "state", "list"]),
+        (1, &["--state", "x.json", "state", "list"]),
+        (1, &["--lock-timeout", "soon", "state", "list"]),
+        (1, &["--backend", &wrong, "state", "list"]),
+        (1, &["--backend", &mysql, "state", "list"]),
+        (0, &["state", "migrate", "--to", &other]),
+        (0, &["state", "migrate", "--to", &other]),
+        (
+            0,
+            &["state", "migrate", "--to", &url, "--to-workspace", "copy"],
+        ),
+        (0, &["state", "migrate", "--to", "file:back.json"]),
+        (1, &["state", "migrate", "--to", &url]),
+        (1, &["state", "migrate", "--to", &to_dead]),
+        (1, &["state", "migrate", "--to", &mysql]),
+        (1, &["state", "migrate", "--to", &bad_host]),
+        (1, &["state", "migrate", "--to", &bad_mode]),
+        (1, &["state", "migrate", "--to", &bad_port]),
+        (1, &["state", "migrate"]),
+        (1, &["apply", "plan.json"]),
+    ];
+    for (code, args) in runs {
+        let run = project.run(args);
+        let shown = args.join(" ").replace(&marker, "…");
+        assert_hidden(&marker, &format!("the stdout of `{shown}`"), &run.stdout);
+        assert_hidden(&marker, &format!("the stderr of `{shown}`"), &run.stderr);
+        assert_eq!(
+            run.code, *code,
+            "`{shown}`\n--- stdout\n{}\n--- stderr\n{}",
+            run.stdout, run.stderr
+        );
+    }
+    let plan = std::fs::read_to_string(project.dir.path().join("plan.json")).unwrap();
+    assert_hidden(&marker, "the saved plan", &plan);
+    assert!(plan.contains("127.0.0.1"), "{plan}");
+
+    // Nor is it in the tables, a lock held included.
+    sim.set_faults(serde_json::json!({ "latency_ms": 300 }));
+    project.write("licenses.yaml", &licenses("t", 3));
+    let mut running = project.spawn_apply(&[]);
+    wait_for("the apply to take the lock", || locked(&project));
+    for db in ["secrets", "other"] {
+        assert_hidden(
+            &marker,
+            &format!("the tables of {db}"),
+            &tables_as_text(&cluster, db),
+        );
+    }
+    running.kill().unwrap();
+    running.wait().unwrap();
+}
+
 /// Once the tables are made, a user who may only read and write them (no
 /// CREATE on the schema, as a pipeline's user often is) works; on a new
 /// database the refusal says what the first run needs.
