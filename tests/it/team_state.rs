@@ -706,3 +706,263 @@ fn a_refused_migration_makes_nothing() {
         wrong.stderr
     );
 }
+
+/// Two processes' worth of stores on one workspace: a write (whole, or a
+/// commit of an apply) from a serial that is no longer the latest is
+/// refused, naming the workspace and both serials, and changes nothing.
+#[test]
+fn a_writer_with_a_stale_serial_is_refused() {
+    use entitle::state::postgres::{PgError, difference};
+    use entitle::state::{Backend, StateError};
+    let Some((_cluster, url)) = database("stale") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    project.write("licenses.yaml", &licenses("c", 3));
+    project.apply().expect(0);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let backend = Backend::from_url(&url).unwrap();
+        let first = backend.open("default").await.unwrap();
+        let second = backend.open("default").await.unwrap();
+        let read = second.load_or_new().await.unwrap();
+        let serial = read.serial;
+
+        let mut newer = first.load_or_new().await.unwrap();
+        let gone = newer.resources.keys().next().unwrap().clone();
+        newer.resources.remove(&gone);
+        first.write(&mut newer, "test").await.unwrap();
+        assert_eq!(newer.serial, serial + 1);
+
+        let mut stale = read.clone();
+        stale.resources.pop_last();
+        let refused = second.write(&mut stale, "test").await.unwrap_err();
+        assert!(
+            matches!(
+                &refused,
+                StateError::Postgres(PgError::Moved { on_server, expected, .. })
+                    if *on_server == serial + 1 && *expected == serial
+            ),
+            "{refused:?}"
+        );
+        let message = refused.to_string();
+        assert!(
+            message.contains("workspace `default`")
+                && message.contains(&format!("serial {}, expected {serial}", serial + 1))
+                && message.contains("run the command again"),
+            "{message}"
+        );
+
+        // An apply's commit from the stale serial, through its sink.
+        let changes = difference(&read.resources, &stale.resources);
+        let mut sink = second.sink("apply");
+        let refused = sink
+            .append(read.lineage, serial, &changes)
+            .await
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains(&format!("serial {}, expected {serial}", serial + 1)),
+            "{refused}"
+        );
+        // A whole write of another lineage is refused as such.
+        let mut foreign = newer.clone();
+        foreign.lineage = uuid::Uuid::new_v4();
+        let refused = second.write(&mut foreign, "test").await.unwrap_err();
+        assert!(
+            refused.to_string().contains("belongs to another state"),
+            "{refused}"
+        );
+        assert_eq!(first.load_or_new().await.unwrap(), newer, "nothing changed");
+    });
+    let history = project.run(&["state", "history"]).expect(0).stdout;
+    assert_eq!(history.matches("\ttest\t").count(), 1, "{history}");
+}
+
+/// `state show --serial N` gives, for every serial a command ended at,
+/// what `state show` printed then, through applies, rm, mv and rollback;
+/// after pruning, the serials kept still do and the others are refused.
+#[test]
+fn every_serial_shows_what_the_state_was_then() {
+    let Some((_cluster, url)) = database("serials") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let project = Project::on_backend(&sim, Some(&url));
+    let mut seen: Vec<(u64, serde_json::Value)> = Vec::new();
+    let mut record = |project: &Project<'_>| {
+        let state = project.state();
+        seen.push((state["serial"].as_u64().unwrap(), state));
+    };
+    project.write("licenses.yaml", &licenses("h", 3));
+    project.apply().expect(0);
+    let after_apply = project.serial().unwrap();
+    record(&project);
+    project
+        .run(&["state", "rm", "ArcserveLicense/h-2"])
+        .expect(0);
+    record(&project);
+    project
+        .run(&["state", "mv", "ArcserveLicense/h-1", "ArcserveLicense/h-7"])
+        .expect(0);
+    record(&project);
+    project
+        .run(&[
+            "state",
+            "rollback",
+            &after_apply.to_string(),
+            "--auto-approve",
+        ])
+        .expect(0);
+    record(&project);
+    project.write("licenses.yaml", &licenses("h", 5));
+    project.apply().expect(0);
+    record(&project);
+    project.write("licenses.yaml", &licenses("h", 1));
+    project.apply().expect(0);
+    record(&project);
+
+    let serials: Vec<u64> = seen.iter().map(|(serial, _)| *serial).collect();
+    assert!(
+        serials.windows(2).all(|w| w[0] < w[1]),
+        "each command wrote a new serial: {serials:?}"
+    );
+    let show = |serial: u64| project.run(&["state", "show", "--serial", &serial.to_string()]);
+    for (serial, state) in &seen {
+        let then: serde_json::Value =
+            serde_json::from_str(&show(*serial).expect(0).stdout).unwrap();
+        assert_eq!(&then, state, "serial {serial}");
+    }
+    let latest = *serials.last().unwrap();
+    // Every serial in between can be rebuilt too.
+    for serial in 1..=latest {
+        show(serial).expect(0);
+    }
+    for serial in [0, latest + 1, u64::MAX] {
+        let refused = show(serial).expect(1);
+        assert!(
+            refused.stderr.contains(&format!("has no serial {serial}"))
+                && refused.stderr.contains("entitle state history"),
+            "{}",
+            refused.stderr
+        );
+    }
+
+    // Prune all but the last three commands' serials.
+    let keep = latest - seen[seen.len() - 3].0 + 1;
+    project
+        .run(&["state", "prune", "--keep", &keep.to_string()])
+        .expect(0);
+    for (serial, state) in &seen {
+        let run = show(*serial);
+        if latest - serial < keep {
+            let then: serde_json::Value = serde_json::from_str(&run.expect(0).stdout).unwrap();
+            assert_eq!(&then, state, "serial {serial} after the prune");
+        } else {
+            let refused = run.expect(1);
+            assert!(
+                refused.stderr.contains(&format!(
+                    "the history kept starts at serial {}",
+                    latest - keep + 1
+                )),
+                "{}",
+                refused.stderr
+            );
+        }
+    }
+    let before = project.state();
+    let refused = project
+        .run(&[
+            "state",
+            "rollback",
+            &after_apply.to_string(),
+            "--auto-approve",
+        ])
+        .expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("has no serial {after_apply}"))
+            && refused.stderr.contains("history kept starts at"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(project.state(), before, "a refused rollback writes nothing");
+    let same = project
+        .run(&["state", "rollback", &latest.to_string(), "--auto-approve"])
+        .expect(0);
+    assert!(
+        same.stdout.contains("nothing to roll back"),
+        "{}",
+        same.stdout
+    );
+    assert_eq!(project.state(), before);
+}
+
+/// `workspace delete` and `state migrate` into a workspace wait for (or
+/// are refused by) the lock of a run applying to it, and take nothing
+/// from it.
+#[test]
+fn delete_and_migrate_respect_a_held_lock() {
+    let Some((_cluster, url)) = database("held") else {
+        return;
+    };
+    let sim = TestSim::start();
+    let from_file = Project::on_backend(&sim, None);
+    from_file.write("licenses.yaml", &licenses("f", 1));
+    from_file.apply().expect(0);
+    sim.set_faults(serde_json::json!({ "latency_ms": 500 }));
+    let busy = Project::on_backend(&sim, Some(&url));
+    busy.run(&["workspace", "new", "busy"]).expect(0);
+    busy.write("licenses.yaml", &licenses("b", 8));
+    let running = busy.spawn_apply(&["--workspace", "busy"]);
+    wait_for("the apply to take the lock", || locked(&busy));
+
+    let deleted = busy.run(&["workspace", "delete", "busy"]).expect(1);
+    assert!(
+        deleted.stderr.contains("workspace `busy`")
+            && deleted.stderr.contains("is locked: apply by")
+            && deleted.stderr.contains(&format!("pid {}", running.id())),
+        "{}",
+        deleted.stderr
+    );
+    let migrated = from_file
+        .run(&["state", "migrate", "--to", &url, "--to-workspace", "busy"])
+        .expect(1);
+    assert!(
+        migrated.stderr.contains("workspace `busy`") && migrated.stderr.contains("is locked"),
+        "{}",
+        migrated.stderr
+    );
+    // Waiting for the lock, it finds the apply's state there and refuses.
+    let waited = from_file
+        .run(&[
+            "state",
+            "migrate",
+            "--to",
+            &url,
+            "--to-workspace",
+            "busy",
+            "--lock-timeout",
+            "60s",
+        ])
+        .expect(1);
+    let out = running.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        waited.stderr.contains("holds another state"),
+        "{}",
+        waited.stderr
+    );
+    let state = busy
+        .run(&["--workspace", "busy", "state", "show"])
+        .expect(0);
+    let state: serde_json::Value = serde_json::from_str(&state.stdout).unwrap();
+    assert_eq!(names_in(&state).len(), 8, "{state}");
+}
