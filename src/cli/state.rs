@@ -412,7 +412,10 @@ async fn migrate_to(
     workspace: &str,
     timeout: Duration,
 ) -> Result<Exit, Error> {
-    let target = Backend::from_url(url)?;
+    let target = Backend::from_url_of(url, "--to")?;
+    // Checked before the destination is made, so that a refusal leaves
+    // nothing behind (checked again under the locks).
+    migrate::source(from).await?;
     target.create_workspace(workspace).await?;
     let to = target.open(workspace).await?;
     if to.describe() == from.describe() {

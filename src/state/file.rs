@@ -52,9 +52,9 @@ pub enum StateError {
     NoHistory { path: PathBuf },
 
     #[error(
-        "--backend (or ENTITLE_BACKEND) is {shown}, which entitle cannot keep state in{HINT}use file:PATH for a state file, or postgres://USER@HOST:PORT/DATABASE for PostgreSQL"
+        "{flag} is {shown}, which entitle cannot keep state in{HINT}use file:PATH for a state file, or postgres://USER@HOST:PORT/DATABASE for PostgreSQL"
     )]
-    BadBackend { shown: String },
+    BadBackend { flag: &'static str, shown: String },
 
     #[error(
         "`{name}` is not a workspace name{HINT}use letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 64 characters"

@@ -65,13 +65,7 @@ pub enum Migrated {
 
 /// Copies the state of `from` to `to`. The caller holds both locks.
 pub async fn migrate(from: &Store, to: &Store) -> Result<Migrated, MigrateError> {
-    let state = from
-        .load()
-        .await?
-        .filter(|state| state.serial > 0 || !state.resources.is_empty())
-        .ok_or_else(|| MigrateError::NothingThere {
-            from: from.describe(),
-        })?;
+    let state = source(from).await?;
     if let Some(there) = to.load().await?
         && let Some(done) = check_destination(from, to, &state, &there)?
     {
@@ -93,6 +87,16 @@ pub async fn migrate(from: &Store, to: &Store) -> Result<Migrated, MigrateError>
         records: state.resources.len(),
         history: history.len(),
     })
+}
+
+/// The state of `from`, refusing one that holds nothing to copy.
+pub async fn source(from: &Store) -> Result<State, MigrateError> {
+    from.load()
+        .await?
+        .filter(|state| state.serial > 0 || !state.resources.is_empty())
+        .ok_or_else(|| MigrateError::NothingThere {
+            from: from.describe(),
+        })
 }
 
 /// Refuses a destination holding another state or a newer one; `Some`

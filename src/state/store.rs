@@ -36,8 +36,13 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// `file:PATH`, `postgres://…` or `postgresql://…`.
+    /// `file:PATH`, `postgres://…` or `postgresql://…`, as `--backend`.
     pub fn from_url(url: &str) -> Result<Backend, StateError> {
+        Self::from_url_of(url, "--backend (or ENTITLE_BACKEND)")
+    }
+
+    /// [`Backend::from_url`] for a URL given by `flag`, which an error names.
+    pub fn from_url_of(url: &str, flag: &'static str) -> Result<Backend, StateError> {
         if let Some(path) = url.strip_prefix("file://") {
             return Ok(Backend::File(PathBuf::from(path)));
         }
@@ -51,6 +56,7 @@ impl Backend {
             )));
         }
         Err(StateError::BadBackend {
+            flag,
             shown: shown_scheme(url),
         })
     }

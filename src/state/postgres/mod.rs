@@ -142,6 +142,21 @@ impl PgError {
     /// A failed statement: a lost connection says so, anything else gives
     /// the server's own message.
     fn query(err: tokio_postgres::Error, target: &Target, what: &'static str) -> PgError {
+        Self::query_hinted(
+            err,
+            target,
+            what,
+            "check that this database user may create and write the entitle_* tables; the state is as last recorded",
+        )
+    }
+
+    /// [`PgError::query`] with `hint` for a refusal by the server.
+    fn query_hinted(
+        err: tokio_postgres::Error,
+        target: &Target,
+        what: &'static str,
+        hint: &'static str,
+    ) -> PgError {
         if err.is_closed() || err.as_db_error().is_none() {
             return PgError::Connect(ConnectError::from_pg(err, target));
         }
@@ -152,7 +167,7 @@ impl PgError {
             url: target.redacted().to_string(),
             what,
             message,
-            hint: "check that this database user may create and write the entitle_* tables; the state is as last recorded",
+            hint,
         }
     }
 }
@@ -311,20 +326,13 @@ impl Session {
         name: &str,
         is_default: bool,
     ) -> Result<PgStore, PgError> {
-        if is_default {
+        let mut id = self.workspace_id(name).await?;
+        if id.is_none() && is_default {
+            // Made only when missing, so that a user who may only read
+            // the tables can still read the default workspace.
             self.create_workspace(name).await?;
+            id = self.workspace_id(name).await?;
         }
-        let id: Option<i32> = {
-            let client = self.client.lock().await;
-            client
-                .query_opt(
-                    "SELECT id FROM entitle_workspaces WHERE name = $1",
-                    &[&name],
-                )
-                .await
-                .map_err(self.failed("could not read the workspace"))?
-                .map(|row| row.get(0))
-        };
         let Some(id) = id else {
             return Err(PgError::NoSuchWorkspace {
                 url: self.url().to_string(),
@@ -337,6 +345,20 @@ impl Session {
             workspace: name.to_string(),
             id,
         })
+    }
+}
+
+impl Session {
+    async fn workspace_id(&self, name: &str) -> Result<Option<i32>, PgError> {
+        let client = self.client.lock().await;
+        Ok(client
+            .query_opt(
+                "SELECT id FROM entitle_workspaces WHERE name = $1",
+                &[&name],
+            )
+            .await
+            .map_err(self.failed("could not read the workspace"))?
+            .map(|row| row.get(0)))
     }
 }
 

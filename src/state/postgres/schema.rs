@@ -58,7 +58,19 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 /// Brings the tables to [`VERSION`], refusing a database a newer entitle
 /// migrated further.
 pub async fn migrate(client: &mut Client, target: &Target) -> Result<(), PgError> {
-    let failed = |err| PgError::query(err, target, "could not create or migrate the state tables");
+    let failed = |err| {
+        PgError::query_hinted(
+            err,
+            target,
+            "could not create or migrate the state tables",
+            CREATE_HINT,
+        )
+    };
+    // Tables already at this version need no right to create anything, so
+    // a user allowed only to read and write them is let in.
+    if check_version(client, target).await? == Some(VERSION) {
+        return Ok(());
+    }
     let tx = client.transaction().await.map_err(failed)?;
     // Object id 0 is no workspace's (their ids start at 1).
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_CLASS])
@@ -75,12 +87,7 @@ pub async fn migrate(client: &mut Client, target: &Target) -> Result<(), PgError
         .map_err(failed)?
         .get(0);
     let found = found.unwrap_or(0);
-    if found > VERSION {
-        return Err(PgError::NewerSchema {
-            url: target.redacted().to_string(),
-            found,
-        });
-    }
+    refuse_newer(found, target)?;
     if found == VERSION {
         return Ok(());
     }
@@ -97,4 +104,42 @@ pub async fn migrate(client: &mut Client, target: &Target) -> Result<(), PgError
     .await
     .map_err(failed)?;
     tx.commit().await.map_err(failed)
+}
+
+/// What the first use of a database needs, and how a user without it gets in.
+const CREATE_HINT: &str = "the first use of a database creates the entitle_* tables, which needs CREATE on its schema: run entitle once as a user who has it (the database owner, say), or GRANT CREATE ON SCHEMA public to this user; once the tables are there, SELECT, INSERT, UPDATE and DELETE on them are enough";
+
+/// The version the tables are at, without creating anything; `None` when
+/// there are no tables yet.
+async fn check_version(client: &Client, target: &Target) -> Result<Option<i32>, PgError> {
+    let failed = |err| PgError::query(err, target, "could not read the state tables' version");
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('entitle_schema_version') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(failed)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let found: Option<i32> = client
+        .query_one("SELECT max(version) FROM entitle_schema_version", &[])
+        .await
+        .map_err(failed)?
+        .get(0);
+    let found = found.unwrap_or(0);
+    refuse_newer(found, target)?;
+    Ok(Some(found))
+}
+
+fn refuse_newer(found: i32, target: &Target) -> Result<(), PgError> {
+    if found > VERSION {
+        return Err(PgError::NewerSchema {
+            url: target.redacted().to_string(),
+            found,
+        });
+    }
+    Ok(())
 }
