@@ -17,6 +17,7 @@
 //!     --subscriptions 3000 --proposals 50 --latency-ms 20 --runs 5
 //! cargo run --release --example bench -- --apply 1 --rate-429-percent 20   # + apply from empty
 //! cargo run --release --example bench -- --pure 100000                      # planner, no I/O
+//! cargo run --release --example bench -- --backends 3                        # apply: file vs PostgreSQL
 //! ```
 //!
 //! With `--apply N` it also creates the whole scenario from empty N times
@@ -88,6 +89,9 @@ struct Options {
     parallelism: usize,
     /// Time only the pure planner on this many licenses (0: off).
     pure: usize,
+    /// Time only the apply from empty per state backend, this many times
+    /// each (0: off; `--apply` times it too).
+    backends: usize,
 }
 
 fn options() -> Options {
@@ -103,6 +107,7 @@ fn options() -> Options {
         rate_429_percent: 20,
         parallelism: 32,
         pure: 0,
+        backends: 0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -119,9 +124,10 @@ fn options() -> Options {
             "--rate-429-percent" => options.rate_429_percent = value.min(100),
             "--parallelism" => options.parallelism = (value as usize).max(1),
             "--pure" => options.pure = value as usize,
+            "--backends" => options.backends = value as usize,
             other => panic!(
                 "unknown option {other}; use --licenses --tenants --companies --subscriptions \
-                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure"
+                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure --backends"
             ),
         }
     }
@@ -462,6 +468,10 @@ async fn main() {
         pure(&options).await;
         return;
     }
+    if options.backends > 0 {
+        apply_per_backend(&options, &reqwest::Client::new(), options.backends).await;
+        return;
+    }
     let raw = reqwest::Client::new();
     let sim = SimProcess::spawn();
     let dir = tempfile::tempdir().unwrap();
@@ -492,7 +502,7 @@ async fn main() {
     drop(sim);
     if options.apply > 0 {
         apply_under_rate_limits(&options, &raw).await;
-        apply_per_backend(&options, &raw).await;
+        apply_per_backend(&options, &raw, options.apply).await;
     }
 }
 
@@ -814,11 +824,11 @@ async fn apply_under_rate_limits(options: &Options, raw: &reqwest::Client) {
 
 /// Creates the whole scenario from empty with the state in a file and in
 /// PostgreSQL (a throwaway server that flushes every commit, as a real one
-/// does), `options.apply` times each, alternating, each in a fresh
+/// does), `runs` times each, alternating, each in a fresh
 /// simulator and a fresh state. Both record every change before its action
 /// goes on (the same recorder, group-committed); the commits are the
 /// serials written.
-async fn apply_per_backend(options: &Options, raw: &reqwest::Client) {
+async fn apply_per_backend(options: &Options, raw: &reqwest::Client, runs: usize) {
     let Some(cluster) = PgCluster::start_durable() else {
         println!("\nPostgreSQL backend: not measured (no PostgreSQL server could be started)");
         return;
@@ -832,7 +842,7 @@ async fn apply_per_backend(options: &Options, raw: &reqwest::Client) {
     println!("| backend | run | wall (s) | actions | failed | commits | left after |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let (mut file_walls, mut pg_walls) = (Vec::new(), Vec::new());
-    for run in 1..=options.apply {
+    for run in 1..=runs {
         for backend in ["file", "postgres"] {
             let sim = SimProcess::spawn();
             let dir = tempfile::tempdir().unwrap();
