@@ -82,6 +82,15 @@ impl PgLock {
                     id: store.id,
                     released: false,
                 };
+                if !lock.workspace_is_there().await? {
+                    // Deleted by the run this one waited for.
+                    lock.release().await?;
+                    return Err(LockFailed::Failed(PgError::NoSuchWorkspace {
+                        url: store.url().to_string(),
+                        workspace: store.workspace().to_string(),
+                        existing: Vec::new(),
+                    }));
+                }
                 lock.say_who(operation).await?;
                 return Ok(lock);
             }
@@ -102,6 +111,18 @@ impl PgLock {
             tokio::time::sleep(pause.min(timeout - waited)).await;
             pause = (pause * 2).min(Duration::from_secs(2));
         }
+    }
+
+    async fn workspace_is_there(&self) -> Result<bool, PgError> {
+        let client = self.session.client.lock().await;
+        Ok(client
+            .query_opt(
+                "SELECT 1 FROM entitle_workspaces WHERE id = $1",
+                &[&self.id],
+            )
+            .await
+            .map_err(self.session.failed("could not read the workspace"))?
+            .is_some())
     }
 
     async fn say_who(&self, operation: &str) -> Result<(), PgError> {

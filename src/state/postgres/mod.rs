@@ -237,6 +237,13 @@ impl Session {
     /// Connects to `target` and brings its tables to this build's schema.
     pub async fn open(target: &Arc<Target>, who: String) -> Result<Arc<Session>, PgError> {
         let mut client = target.connect().await?;
+        // The commit's statements are prepared once, while the tables grow
+        // from nothing during an apply: a plan cached when they were empty
+        // (sequential scans) would stay. Each execution is planned anew.
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .await
+            .map_err(|err| PgError::query(err, target, "could not set up the session"))?;
         schema::migrate(&mut client, target).await?;
         Ok(Arc::new(Session {
             client: tokio::sync::Mutex::new(client),
