@@ -6,7 +6,7 @@
 //! that start at once on a new database take turns: the second finds the
 //! tables made and does nothing.
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, GenericClient};
 
 use super::{LOCK_CLASS, PgError, Target};
 
@@ -81,13 +81,7 @@ pub async fn migrate(client: &mut Client, target: &Target) -> Result<(), PgError
     )
     .await
     .map_err(failed)?;
-    let found: Option<i32> = tx
-        .query_one("SELECT max(version) FROM entitle_schema_version", &[])
-        .await
-        .map_err(failed)?
-        .get(0);
-    let found = found.unwrap_or(0);
-    refuse_newer(found, target)?;
+    let found = read_version(&tx, target).await?;
     if found == VERSION {
         return Ok(());
     }
@@ -124,14 +118,20 @@ async fn check_version(client: &Client, target: &Target) -> Result<Option<i32>, 
     if !exists {
         return Ok(None);
     }
+    read_version(client, target).await.map(Some)
+}
+
+/// The version in `entitle_schema_version` (0 when it is empty), refusing
+/// one newer than this build's.
+async fn read_version(client: &impl GenericClient, target: &Target) -> Result<i32, PgError> {
     let found: Option<i32> = client
         .query_one("SELECT max(version) FROM entitle_schema_version", &[])
         .await
-        .map_err(failed)?
+        .map_err(|err| PgError::query(err, target, "could not read the state tables' version"))?
         .get(0);
     let found = found.unwrap_or(0);
     refuse_newer(found, target)?;
-    Ok(Some(found))
+    Ok(found)
 }
 
 fn refuse_newer(found: i32, target: &Target) -> Result<(), PgError> {
