@@ -127,7 +127,7 @@ impl Workspace {
         confirm: impl FnOnce(&DriftReport) -> Result<bool, Error>,
     ) -> Result<(DriftReport, usize), Error> {
         let report = self.drift().await?;
-        if report.changed.is_empty() && report.deleted.is_empty() {
+        if !report.recordable() {
             return Ok((report, 0));
         }
         if !confirm(&report)? {

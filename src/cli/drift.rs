@@ -35,7 +35,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
 fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(), Error> {
     match format {
         OutputFormat::Text => output::print(drift::text(report)),
-        OutputFormat::Json => output::println(escape::json_pretty(&serde_json::json!(report))),
+        OutputFormat::Json => output::println(escape::json_pretty(&drift::json_value(report))),
         OutputFormat::Markdown => output::print(drift::markdown(report)),
     }
 }
@@ -53,7 +53,7 @@ pub fn refresh_only_plan(
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
     print_report(&report, format)?;
-    let recordable = !report.changed.is_empty() || !report.deleted.is_empty();
+    let recordable = report.recordable();
     if recordable && format == OutputFormat::Text {
         output::println(
             "`entitle apply --refresh-only` records these changes in the state; nothing on the server changes.",
@@ -86,7 +86,7 @@ pub fn refresh_only_apply(
             })
             .await
     })?;
-    if report.changed.is_empty() && report.deleted.is_empty() {
+    if !report.recordable() {
         output::println("No drift to record.")?;
     } else {
         output::println(format_args!(

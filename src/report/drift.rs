@@ -1,7 +1,10 @@
 //! Drift: what changed outside entitle, found by each provider's pure
 //! comparison of the state (what was last applied) with what refresh saw:
 //! attributes changed, objects deleted, and objects in managed scopes that
-//! no state record knows. This module holds the report, how it is shown
+//! no state record knows. What the vendor's own workflow moves on (a
+//! proposal's status) is reported apart, as status, not as drift; fields a
+//! manifest's `lifecycle.ignoreChanges` lists are left out and counted.
+//! This module holds the report, how it is shown
 //! (what the servers named through [`crate::escape`]), and how
 //! `apply --refresh-only` records it.
 
@@ -12,8 +15,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::escape::{self, md_code, md_json, md_text, text as shown};
-use crate::manifest::Address;
+use crate::manifest::{Address, Desired};
 use crate::state::State;
+
+/// The version of the drift JSON (`entitle drift --format json`).
+pub const DRIFT_FORMAT_VERSION: u32 = 1;
 
 /// Everything drift found.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -21,6 +27,11 @@ pub struct DriftReport {
     pub changed: Vec<Changed>,
     pub deleted: Vec<Deleted>,
     pub unmanaged: Vec<Unmanaged>,
+    /// Moved on by the vendor's own workflow (a proposal's `statusId`):
+    /// reported, not drift.
+    pub status: Vec<Changed>,
+    /// Changes left out because `lifecycle.ignoreChanges` lists their field.
+    pub ignored: usize,
 }
 
 /// A managed object whose attributes differ from what was applied.
@@ -54,8 +65,31 @@ pub struct Unmanaged {
 }
 
 impl DriftReport {
+    /// Whether there is no drift (status alone is none).
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.deleted.is_empty() && self.unmanaged.is_empty()
+    }
+
+    /// Whether `apply --refresh-only` has something to record: changes,
+    /// deletions, or statuses the vendor moved on.
+    pub fn recordable(&self) -> bool {
+        !self.changed.is_empty() || !self.deleted.is_empty() || !self.status.is_empty()
+    }
+
+    /// Leaves out the changes of fields the resource's manifest lists in
+    /// `lifecycle.ignoreChanges`, as the plan does, and counts them.
+    pub fn heed_ignore_changes(&mut self, desired: &Desired) {
+        let before = self.changed.len();
+        self.changed.retain(|change| {
+            !desired.get(&change.address).is_some_and(|resource| {
+                resource
+                    .metadata
+                    .lifecycle
+                    .ignore_changes
+                    .contains(&change.field)
+            })
+        });
+        self.ignored += before - self.changed.len();
     }
 
     /// Records what drift found in `state` (`apply --refresh-only`): changed
@@ -63,7 +97,7 @@ impl DriftReport {
     /// Unmanaged objects stay unmanaged. Returns how many records changed.
     pub fn accept_into(&self, state: &mut State) -> usize {
         let mut touched = BTreeSet::new();
-        for change in &self.changed {
+        for change in self.changed.iter().chain(&self.status) {
             let Some(record) = state.resources.get_mut(&change.address) else {
                 continue;
             };
@@ -112,12 +146,90 @@ pub fn changed_fields(
     }
 }
 
+/// The drift JSON: versioned, with counts by class and by kind.
+pub fn json_value(report: &DriftReport) -> Value {
+    let kind_of = |address: &Address| address.kind.to_string();
+    let mut by_kind: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, usize>> =
+        Default::default();
+    let mut count = |kind: String, class: &'static str| {
+        *by_kind.entry(kind).or_default().entry(class).or_default() += 1;
+    };
+    report
+        .changed
+        .iter()
+        .for_each(|c| count(kind_of(&c.address), "changed"));
+    report
+        .deleted
+        .iter()
+        .for_each(|d| count(kind_of(&d.address), "deleted"));
+    report
+        .unmanaged
+        .iter()
+        .for_each(|u| count(unmanaged_kind(u), "unmanaged"));
+    report
+        .status
+        .iter()
+        .for_each(|c| count(kind_of(&c.address), "status"));
+    let item = |c: &Changed| {
+        let mut item = serde_json::json!({
+            "address": c.address,
+            "kind": kind_of(&c.address),
+            "field": c.field,
+            "recorded": c.recorded,
+            "live": c.live,
+        });
+        if let Some(parent) = &c.live_parent_id {
+            item["live_parent_id"] = parent.clone().into();
+        }
+        item
+    };
+    serde_json::json!({
+        "format_version": DRIFT_FORMAT_VERSION,
+        "drift": !report.is_empty(),
+        "counts": {
+            "changed": report.changed.len(),
+            "deleted": report.deleted.len(),
+            "unmanaged": report.unmanaged.len(),
+            "status": report.status.len(),
+            "ignored": report.ignored,
+            "by_kind": by_kind,
+        },
+        "changed": report.changed.iter().map(item).collect::<Vec<_>>(),
+        "deleted": report.deleted.iter().map(|d| serde_json::json!({
+            "address": d.address,
+            "kind": kind_of(&d.address),
+            "remote_id": d.remote_id,
+        })).collect::<Vec<_>>(),
+        "unmanaged": report.unmanaged.iter().map(|u| serde_json::json!({
+            "kind": unmanaged_kind(u),
+            "what": u.kind,
+            "tenant": u.tenant,
+            "remote_id": u.remote_id,
+            "name": u.name,
+        })).collect::<Vec<_>>(),
+        "status": report.status.iter().map(item).collect::<Vec<_>>(),
+    })
+}
+
+/// The manifest kind of an unmanaged object (its description may add a
+/// detail in parentheses: `Proposal (FastDNS)`).
+fn unmanaged_kind(unmanaged: &Unmanaged) -> String {
+    unmanaged
+        .kind
+        .split(" (")
+        .next()
+        .unwrap_or(&unmanaged.kind)
+        .to_string()
+}
+
 /// Text for a terminal.
 pub fn text(report: &DriftReport) -> String {
-    if report.is_empty() {
-        return "No drift: the live state matches the state file.\n".into();
-    }
     let mut out = String::new();
+    if report.is_empty() {
+        out.push_str("No drift: the live state matches the state.\n");
+        status_text(report, &mut out);
+        return out;
+    }
     if !report.changed.is_empty() {
         out.push_str("Changed outside entitle:\n");
         for c in &report.changed {
@@ -155,6 +267,7 @@ pub fn text(report: &DriftReport) -> String {
             );
         }
     }
+    status_text(report, &mut out);
     let _ = writeln!(
         out,
         "\nDrift: {} changed, {} deleted, {} unmanaged.",
@@ -165,10 +278,36 @@ pub fn text(report: &DriftReport) -> String {
     out
 }
 
+/// The vendor's status moves and the ignored count, which are not drift.
+fn status_text(report: &DriftReport, out: &mut String) {
+    if !report.status.is_empty() {
+        out.push_str("Moved on by the vendor's workflow (status, not drift):\n");
+        for c in &report.status {
+            let _ = writeln!(
+                out,
+                "  · {}: {} {} (applied: {})",
+                shown(&c.address.to_string()),
+                shown(&c.field),
+                escape::json(&c.live),
+                escape::json(&c.recorded)
+            );
+        }
+    }
+    if report.ignored > 0 {
+        let _ = writeln!(
+            out,
+            "{} change(s) left out: their fields are in lifecycle.ignoreChanges.",
+            report.ignored
+        );
+    }
+}
+
 /// Markdown for a chat or an issue.
 pub fn markdown(report: &DriftReport) -> String {
     if report.is_empty() {
-        return "### entitle drift: none\n\nThe live state matches the state file.\n".into();
+        let mut out = "### entitle drift: none\n\nThe live state matches the state.\n".to_string();
+        status_markdown(report, &mut out);
+        return out;
     }
     let mut out = format!(
         "### entitle drift: {} changed, {} deleted, {} unmanaged\n\n| | resource | detail |\n|---|---|---|\n",
@@ -204,7 +343,31 @@ pub fn markdown(report: &DriftReport) -> String {
             md_code(&u.remote_id)
         );
     }
+    status_markdown(report, &mut out);
     out
+}
+
+fn status_markdown(report: &DriftReport, out: &mut String) {
+    if !report.status.is_empty() {
+        out.push_str("\nMoved on by the vendor's workflow (status, not drift):\n\n| | resource | detail |\n|---|---|---|\n");
+        for c in &report.status {
+            let _ = writeln!(
+                out,
+                "| status | {} | {}: {} → {} |",
+                md_code(&c.address.to_string()),
+                md_code(&c.field),
+                md_json(&c.recorded),
+                md_json(&c.live)
+            );
+        }
+    }
+    if report.ignored > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} change(s) left out: their fields are in `lifecycle.ignoreChanges`.",
+            report.ignored
+        );
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +397,8 @@ mod tests {
                 remote_id: "1".into(),
                 name: HOSTILE.into(),
             }],
+            status: Vec::new(),
+            ignored: 0,
         }
     }
 

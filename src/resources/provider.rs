@@ -198,6 +198,7 @@ macro_rules! providers {
         ) -> $crate::report::drift::DriftReport {
             let mut report = $crate::report::drift::DriftReport::default();
             $(<$provider as $crate::resources::Provider>::drift(scope, &live.$field, &mut report);)+
+            report.heed_ignore_changes(scope.desired);
             report
         }
     };

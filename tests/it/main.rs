@@ -8,6 +8,7 @@ mod behaviours;
 mod cli;
 mod client;
 mod corpus;
+mod drift;
 mod injection;
 mod lifecycle;
 mod manifests;

@@ -1,5 +1,6 @@
-//! Drift of proposals: rows, e-mail or language changed, status moved, gone
-//! from the list; and proposals of the listed services that no state knows.
+//! Drift of proposals: rows, e-mail or language changed, gone from the
+//! list; and proposals of the listed services that no state knows. A status
+//! the vendor's workflow moved on is reported as status, not drift.
 
 use std::collections::BTreeSet;
 
@@ -56,8 +57,15 @@ pub fn drift(state: &State, live: &ProposalsLive, report: &mut DriftReport) {
             json!(recorded.language.code()),
             json!(observed.language),
         );
-        if let Some(status) = recorded.status_id {
-            changed("statusId", json!(status), json!(observed.status_id));
+        // The vendor's workflow moves the status on: status, not drift.
+        if let Some(status) = recorded.status_id.filter(|s| *s != observed.status_id) {
+            report.status.push(Changed {
+                address: address.clone(),
+                field: "statusId".into(),
+                recorded: json!(status),
+                live: json!(observed.status_id),
+                live_parent_id: None,
+            });
         }
     }
     for (tenant, services) in &live.proposals {
