@@ -12,10 +12,28 @@ use crate::report::drift;
 pub struct Args {
     /// Manifest files or directories (for the tenants to look in).
     pub paths: Vec<PathBuf>,
-    /// text for a terminal, json for tools (README: the plan JSON format),
-    /// markdown for a pull-request comment.
+    /// text for a terminal, json for tools (README: Drift; schemas/drift.json),
+    /// markdown for a chat or an issue.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Also write the report as FORMAT (text, json or markdown) to FILE,
+    /// from the same refresh; repeatable: --out json=drift.json --out markdown=drift.md.
+    #[arg(long = "out", value_name = "FORMAT=FILE", value_parser = parse_out)]
+    pub outs: Vec<(OutputFormat, PathBuf)>,
+}
+
+/// `FORMAT=FILE`.
+fn parse_out(text: &str) -> Result<(OutputFormat, PathBuf), String> {
+    use clap::ValueEnum;
+    let (format, file) = text
+        .split_once('=')
+        .ok_or_else(|| "expected FORMAT=FILE, e.g. json=drift.json".to_string())?;
+    let format = OutputFormat::from_str(format, true)
+        .map_err(|_| format!("`{format}` is not a format: use text, json or markdown"))?;
+    if file.is_empty() {
+        return Err("the file after `=` is empty".into());
+    }
+    Ok((format, PathBuf::from(file)))
 }
 
 /// Exit 0 without drift, 2 with drift.
@@ -24,6 +42,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         let workspace = settings::workspace(global, paths_or_cwd(args.paths)).await?;
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
+    for (format, file) in &args.outs {
+        super::write_private(file, render(&report, *format).as_bytes())?;
+    }
     print_report(&report, args.format)?;
     Ok(if report.is_empty() {
         Exit::Success
@@ -33,10 +54,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
 }
 
 fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(), Error> {
+    output::print(render(report, format))
+}
+
+fn render(report: &drift::DriftReport, format: OutputFormat) -> String {
     match format {
-        OutputFormat::Text => output::print(drift::text(report)),
-        OutputFormat::Json => output::println(escape::json_pretty(&drift::json_value(report))),
-        OutputFormat::Markdown => output::print(drift::markdown(report)),
+        OutputFormat::Text => drift::text(report),
+        OutputFormat::Json => format!("{}\n", escape::json_pretty(&drift::json_value(report))),
+        OutputFormat::Markdown => drift::markdown(report),
     }
 }
 

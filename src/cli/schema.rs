@@ -1,4 +1,5 @@
-//! `entitle schema [--out DIR]`: the JSON Schema of every manifest kind.
+//! `entitle schema [--out DIR]`: the JSON Schema of every manifest kind,
+//! and (into DIR) of the drift JSON.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,8 @@ use crate::manifest;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Write `<Kind>.json` files into this directory instead of printing.
+    /// Write `<Kind>.json` files, and `drift.json` (the drift JSON's), into
+    /// this directory instead of printing.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -16,10 +18,18 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit, Error> {
     match args.out {
         Some(dir) => {
-            let written = manifest::write_schemas(&dir).map_err(|source| Error::Io {
+            let io = |source| Error::Io {
                 what: format!("could not write the schemas into {}", dir.display()),
                 source,
-            })?;
+            };
+            let mut written = manifest::write_schemas(&dir).map_err(io)?;
+            let drift = dir.join("drift.json");
+            std::fs::write(
+                &drift,
+                manifest::schema_text(&crate::report::drift::schema()),
+            )
+            .map_err(io)?;
+            written.push(drift);
             for path in written {
                 output::println(format_args!("wrote {}", path.display()))?;
             }

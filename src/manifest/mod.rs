@@ -34,4 +34,4 @@ pub use desired::{Desired, Resource};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceLocation};
 pub use load::{MAX_FILE_BYTES, load};
 pub use metadata::{DeletionPolicy, Lifecycle, Metadata};
-pub use schema::{API_VERSION, schemas, write_schemas};
+pub use schema::{API_VERSION, schema_text, schemas, write_schemas};

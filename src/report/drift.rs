@@ -8,7 +8,9 @@
 //! (what the servers named through [`crate::escape`]), and how
 //! `apply --refresh-only` records it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use schemars::JsonSchema;
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -146,69 +148,152 @@ pub fn changed_fields(
     }
 }
 
+/// The drift JSON (`drift --format json`), version [`DRIFT_FORMAT_VERSION`];
+/// `schemas/drift.json` is generated from it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(title = "entitle drift report")]
+pub struct DriftDocument {
+    /// The version of this format; a reader refuses versions it does not know.
+    pub format_version: u32,
+    /// Whether anything is drift (changed, deleted or unmanaged): `drift`
+    /// exits 2 exactly then.
+    pub drift: bool,
+    pub counts: DriftCounts,
+    pub changed: Vec<FieldItem>,
+    pub deleted: Vec<DeletedItem>,
+    pub unmanaged: Vec<UnmanagedItem>,
+    /// Moved on by the vendor's own workflow; not drift.
+    pub status: Vec<FieldItem>,
+}
+
+/// How many of each class, overall and by kind.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DriftCounts {
+    pub changed: usize,
+    pub deleted: usize,
+    pub unmanaged: usize,
+    pub status: usize,
+    /// Changes left out because `lifecycle.ignoreChanges` lists their field.
+    pub ignored: usize,
+    /// Per kind, the count of each class found (classes with none left out).
+    pub by_kind: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// A field of a managed object: as applied, and as it is now.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FieldItem {
+    /// `Kind/name`.
+    pub address: String,
+    pub kind: String,
+    pub field: String,
+    pub recorded: Value,
+    pub live: Value,
+    /// A Redstor company that moved: the id of its parent now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_parent_id: Option<String>,
+}
+
+/// A managed object gone from its server.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeletedItem {
+    pub address: String,
+    pub kind: String,
+    pub remote_id: String,
+}
+
+/// An object no state record knows, where entitle manages others.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UnmanagedItem {
+    /// The manifest kind it would be.
+    pub kind: String,
+    /// The kind with its detail, e.g. `Proposal (FastDNS)`.
+    pub what: String,
+    /// The tenant, or the Redstor company, it is in.
+    pub tenant: String,
+    pub remote_id: String,
+    pub name: String,
+}
+
+impl From<&DriftReport> for DriftDocument {
+    fn from(report: &DriftReport) -> Self {
+        let kind_of = |address: &Address| address.kind.to_string();
+        let mut by_kind: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        let mut count = |kind: String, class: &str| {
+            *by_kind
+                .entry(kind)
+                .or_default()
+                .entry(class.to_string())
+                .or_default() += 1;
+        };
+        report
+            .changed
+            .iter()
+            .for_each(|c| count(kind_of(&c.address), "changed"));
+        report
+            .deleted
+            .iter()
+            .for_each(|d| count(kind_of(&d.address), "deleted"));
+        report
+            .unmanaged
+            .iter()
+            .for_each(|u| count(unmanaged_kind(u), "unmanaged"));
+        report
+            .status
+            .iter()
+            .for_each(|c| count(kind_of(&c.address), "status"));
+        let item = |c: &Changed| FieldItem {
+            address: c.address.to_string(),
+            kind: kind_of(&c.address),
+            field: c.field.clone(),
+            recorded: c.recorded.clone(),
+            live: c.live.clone(),
+            live_parent_id: c.live_parent_id.clone(),
+        };
+        DriftDocument {
+            format_version: DRIFT_FORMAT_VERSION,
+            drift: !report.is_empty(),
+            counts: DriftCounts {
+                changed: report.changed.len(),
+                deleted: report.deleted.len(),
+                unmanaged: report.unmanaged.len(),
+                status: report.status.len(),
+                ignored: report.ignored,
+                by_kind,
+            },
+            changed: report.changed.iter().map(item).collect(),
+            deleted: report
+                .deleted
+                .iter()
+                .map(|d| DeletedItem {
+                    address: d.address.to_string(),
+                    kind: kind_of(&d.address),
+                    remote_id: d.remote_id.clone(),
+                })
+                .collect(),
+            unmanaged: report
+                .unmanaged
+                .iter()
+                .map(|u| UnmanagedItem {
+                    kind: unmanaged_kind(u),
+                    what: u.kind.clone(),
+                    tenant: u.tenant.clone(),
+                    remote_id: u.remote_id.clone(),
+                    name: u.name.clone(),
+                })
+                .collect(),
+            status: report.status.iter().map(item).collect(),
+        }
+    }
+}
+
 /// The drift JSON: versioned, with counts by class and by kind.
 pub fn json_value(report: &DriftReport) -> Value {
-    let kind_of = |address: &Address| address.kind.to_string();
-    let mut by_kind: std::collections::BTreeMap<String, std::collections::BTreeMap<&str, usize>> =
-        Default::default();
-    let mut count = |kind: String, class: &'static str| {
-        *by_kind.entry(kind).or_default().entry(class).or_default() += 1;
-    };
-    report
-        .changed
-        .iter()
-        .for_each(|c| count(kind_of(&c.address), "changed"));
-    report
-        .deleted
-        .iter()
-        .for_each(|d| count(kind_of(&d.address), "deleted"));
-    report
-        .unmanaged
-        .iter()
-        .for_each(|u| count(unmanaged_kind(u), "unmanaged"));
-    report
-        .status
-        .iter()
-        .for_each(|c| count(kind_of(&c.address), "status"));
-    let item = |c: &Changed| {
-        let mut item = serde_json::json!({
-            "address": c.address,
-            "kind": kind_of(&c.address),
-            "field": c.field,
-            "recorded": c.recorded,
-            "live": c.live,
-        });
-        if let Some(parent) = &c.live_parent_id {
-            item["live_parent_id"] = parent.clone().into();
-        }
-        item
-    };
-    serde_json::json!({
-        "format_version": DRIFT_FORMAT_VERSION,
-        "drift": !report.is_empty(),
-        "counts": {
-            "changed": report.changed.len(),
-            "deleted": report.deleted.len(),
-            "unmanaged": report.unmanaged.len(),
-            "status": report.status.len(),
-            "ignored": report.ignored,
-            "by_kind": by_kind,
-        },
-        "changed": report.changed.iter().map(item).collect::<Vec<_>>(),
-        "deleted": report.deleted.iter().map(|d| serde_json::json!({
-            "address": d.address,
-            "kind": kind_of(&d.address),
-            "remote_id": d.remote_id,
-        })).collect::<Vec<_>>(),
-        "unmanaged": report.unmanaged.iter().map(|u| serde_json::json!({
-            "kind": unmanaged_kind(u),
-            "what": u.kind,
-            "tenant": u.tenant,
-            "remote_id": u.remote_id,
-            "name": u.name,
-        })).collect::<Vec<_>>(),
-        "status": report.status.iter().map(item).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(DriftDocument::from(report)).unwrap_or_default()
+}
+
+/// The JSON Schema of the drift JSON.
+pub fn schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(DriftDocument)).unwrap_or_default()
 }
 
 /// The manifest kind of an unmanaged object (its description may add a

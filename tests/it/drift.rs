@@ -84,3 +84,78 @@ fn the_drift_json_is_versioned_with_counts_by_class_and_kind() {
         (2.into(), 7.into())
     );
 }
+
+/// Every API call of a drift run, summed over routes.
+fn calls(sim: &TestSim) -> u64 {
+    sim.metrics().values().sum()
+}
+
+#[test]
+fn one_refresh_writes_several_outputs() {
+    let sim = TestSim::start();
+    let project = project_with(&sim, false);
+    change_keys_by_hand(&project, 7);
+    sim.reset_metrics();
+    project.drift().expect(2);
+    let one = calls(&sim);
+    sim.reset_metrics();
+    let run = project
+        .run(&[
+            "drift",
+            "manifests",
+            "--out",
+            "json=drift.json",
+            "--out",
+            "markdown=drift.md",
+        ])
+        .expect(2);
+    assert_eq!(calls(&sim), one, "one refresh for both files and stdout");
+    assert!(run.stdout.contains("Drift: 1 changed"), "{}", run.stdout);
+    let json_path = project.dir.path().join("drift.json");
+    let json: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(json["counts"]["changed"], 1);
+    let markdown = std::fs::read_to_string(project.dir.path().join("drift.md")).unwrap();
+    assert!(
+        markdown.starts_with("### entitle drift: 1 changed"),
+        "{markdown}"
+    );
+    assert_owner_only(&json_path);
+
+    let bad = project.run(&["drift", "manifests", "--out", "yaml=x"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("`yaml` is not a format"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn the_committed_drift_schema_is_current_and_describes_the_json() {
+    let schema = entitle::report::drift::schema();
+    let committed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/drift.json"),
+    )
+    .unwrap_or_default();
+    assert_eq!(
+        committed,
+        entitle::manifest::schema_text(&schema),
+        "schemas/drift.json differs from the types; run `entitle schema --out schemas/`"
+    );
+    let sim = TestSim::start();
+    let project = project_with(&sim, false);
+    let json = drift_json(&project, 0);
+    let keys: std::collections::BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let required: std::collections::BTreeSet<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(keys, required);
+}
