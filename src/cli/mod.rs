@@ -14,6 +14,7 @@ mod progress;
 mod report;
 mod schema;
 mod settings;
+mod show;
 mod sim;
 mod state;
 mod validate;
@@ -100,6 +101,8 @@ pub enum Command {
     Plan(plan::Args),
     /// Make the live state match the manifests, or carry out a saved plan.
     Apply(apply::Args),
+    /// Print a saved plan again (no refresh, no lock).
+    Show(show::Args),
     /// Report what changed outside entitle (exit 2 when something did).
     Drift(drift::Args),
     /// Bind a declared resource to an object that already exists.
@@ -172,6 +175,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Validate(args) => validate::run(args),
         Command::Plan(args) => plan::run(global, args),
         Command::Apply(args) => apply::run(global, args),
+        Command::Show(args) => show::run(global, args),
         Command::Drift(args) => drift::run(global, args),
         Command::Import(args) => import::run(global, args),
         Command::Graph(args) => graph::run(args),

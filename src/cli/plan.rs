@@ -27,6 +27,10 @@ pub struct Args {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Take the state lock while planning (`--lock=false`: do not, so that
+    /// plans of pull requests run side by side; apply always locks).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
     /// Show only what changed outside entitle, which `apply --refresh-only`
     /// records in the state.
     #[arg(long, conflicts_with_all = ["out", "targets"])]
@@ -40,7 +44,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     }
     let (planned, place) = runtime()?.block_on(async {
         let workspace = settings::workspace(global, paths.clone()).await?;
-        let _lock = workspace.lock("plan").await?;
+        let _lock = match args.lock {
+            true => Some(workspace.lock("plan").await?),
+            false => None,
+        };
         let planned = super::progress::refreshing(
             settings::show_progress(global),
             workspace.plan(&args.targets),

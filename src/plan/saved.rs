@@ -30,6 +30,9 @@ pub struct SavedPlan {
     pub manifest_digest: String,
     /// The manifest paths the plan was made from, to check the digest again.
     pub manifest_paths: Vec<PathBuf>,
+    /// Written with its `summary`, as `plan --format json` prints it (the
+    /// summary is derived, so reading ignores it).
+    #[serde(serialize_with = "plan_with_summary")]
     pub plan: Plan,
     /// `sha256:` of everything above but the format version, as JSON with
     /// sorted keys: a plan edited after it was written is refused. (Absent
@@ -218,6 +221,10 @@ impl SavedPlan {
         }
         Ok(())
     }
+}
+
+fn plan_with_summary<S: serde::Serializer>(plan: &Plan, serializer: S) -> Result<S::Ok, S::Error> {
+    super::render::json_value(plan).serialize(serializer)
 }
 
 /// `sha256:<hex>` of a plan file's JSON `value` without its `format_version`

@@ -23,6 +23,7 @@ mod redstor;
 mod redstor_sim;
 mod rendering;
 mod reports;
+mod review;
 mod scale;
 mod sim;
 mod sim_strict;

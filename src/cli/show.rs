@@ -1,0 +1,44 @@
+//! `entitle show PLANFILE`: a saved plan rendered again, as `plan` printed
+//! it, with no refresh and no lock.
+
+use std::path::PathBuf;
+
+use super::settings;
+use super::{Exit, GlobalArgs, OutputFormat, output};
+use crate::Error;
+use crate::escape;
+use crate::plan::render::{self, Style};
+use crate::plan::saved::SavedPlan;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle plan manifests/ --out plan.json\n  entitle show plan.json\n  entitle show plan.json --format markdown > comment.md"
+)]
+pub struct Args {
+    /// A plan file written by `entitle plan --out`.
+    pub plan_file: PathBuf,
+    /// text for a terminal, json for tools (README: the plan JSON format),
+    /// markdown for a pull-request comment.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
+    let saved = SavedPlan::read(&args.plan_file)?;
+    let text = match args.format {
+        OutputFormat::Text => render::text(
+            &saved.plan,
+            Style {
+                color: settings::color_stdout(global),
+                verbose: global.verbose > 0,
+            },
+        ),
+        OutputFormat::Json => format!(
+            "{}\n",
+            escape::json_pretty(&render::json_value(&saved.plan))
+        ),
+        OutputFormat::Markdown => render::markdown(&saved.plan),
+    };
+    output::print(text)?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,100 @@
+//! Plans reviewed in pull requests: a saved plan shown again as `plan`
+//! printed it, with its summary in the file, and plans that do not queue
+//! behind the state lock.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::*;
+
+fn project(sim: &TestSim) -> Project<'_> {
+    let project = Project::with_tenant(sim);
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", "")
+            + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
+    );
+    project
+}
+
+#[test]
+fn show_prints_a_saved_plan_as_plan_printed_it_without_the_lock() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    let planned = project
+        .run(&[
+            "plan",
+            "manifests",
+            "--out",
+            "plan.json",
+            "--color",
+            "never",
+        ])
+        .expect(0)
+        .stdout;
+    let (printed, saved_line) = planned.rsplit_once("\nSaved the plan").unwrap();
+    assert!(saved_line.contains("plan.json"), "{planned}");
+    let _held =
+        entitle::state::StateLock::acquire(&project.state_path(), "test", Duration::ZERO).unwrap();
+    let shown = entitle()
+        .current_dir(project.dir.path())
+        .args(["show", "plan.json", "--color", "never"])
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{shown:?}");
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), printed);
+
+    let json: Value = serde_json::from_slice(
+        &entitle()
+            .current_dir(project.dir.path())
+            .args(["show", "plan.json", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["summary"]["create"], 2, "{json}");
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(project.dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        file["plan"]["summary"], json["summary"],
+        "the saved plan carries it"
+    );
+    // Still applies as saved.
+    project.run(&["apply", "plan.json"]).expect(1);
+    drop(_held);
+    project.run(&["apply", "plan.json"]).expect(0);
+
+    let missing = entitle()
+        .current_dir(project.dir.path())
+        .args(["show", "nope.json"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.json"));
+}
+
+#[test]
+fn a_plan_without_the_lock_runs_while_another_run_holds_it() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    let _held =
+        entitle::state::StateLock::acquire(&project.state_path(), "apply", Duration::ZERO).unwrap();
+    let locked = project.run(&["plan", "manifests"]);
+    assert_eq!(locked.code, 1);
+    assert!(
+        locked.stderr.contains("the state is locked"),
+        "{}",
+        locked.stderr
+    );
+    let unlocked = project
+        .run(&["plan", "manifests", "--lock=false", "--detailed-exitcode"])
+        .expect(2);
+    assert!(
+        unlocked.stdout.contains("2 to create"),
+        "{}",
+        unlocked.stdout
+    );
+}
