@@ -17,6 +17,9 @@ use crate::plan::saved::SavedPlan;
 use crate::workflow::Workspace;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle apply manifests/\n  entitle apply plan.json\n  entitle apply manifests/ --auto-approve --parallelism 16\n  entitle apply manifests/ --refresh-only"
+)]
 pub struct Args {
     /// A plan file from `entitle plan --out`, or manifest files and directories.
     pub paths: Vec<PathBuf>,

@@ -7,6 +7,9 @@ use super::{Cli, Exit, output};
 use crate::Error;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle completions bash > /etc/bash_completion.d/entitle\n  entitle completions zsh > ~/.zfunc/_entitle"
+)]
 pub struct Args {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: clap_complete::Shell,

@@ -33,6 +33,7 @@ use crate::state::{State, Store};
 use crate::workflow::Workspace;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  entitle demo")]
 pub struct Args {
     /// The manifests to run.
     #[arg(default_value = "examples")]

@@ -9,6 +9,9 @@ use crate::escape;
 use crate::report::drift;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle drift manifests/\n  entitle drift manifests/ --format json --out markdown=drift.md"
+)]
 pub struct Args {
     /// Manifest files or directories (for the tenants to look in).
     pub paths: Vec<PathBuf>,

@@ -9,6 +9,9 @@ use crate::manifest;
 use crate::report::graph;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle graph manifests/ --format mermaid\n  entitle graph manifests/ | dot -Tsvg > graph.svg"
+)]
 pub struct Args {
     /// Manifest files or directories.
     pub paths: Vec<PathBuf>,

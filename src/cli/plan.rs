@@ -11,6 +11,9 @@ use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle plan manifests/\n  entitle plan manifests/ --out plan.json\n  entitle plan manifests/ --format markdown --lock=false > comment.md\n  entitle plan manifests/ --target ArcserveLicense/backup-prod-web --detailed-exitcode"
+)]
 pub struct Args {
     /// Manifest files or directories.
     pub paths: Vec<PathBuf>,

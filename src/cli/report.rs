@@ -27,6 +27,9 @@ pub enum Report {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle report consumption --company contoso\n  entitle report backups --format markdown"
+)]
 pub struct Args {
     #[arg(value_enum)]
     pub report: Report,

@@ -8,6 +8,9 @@ use crate::Error;
 use crate::manifest;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle schema --out schemas/\n  entitle schema > schemas.json"
+)]
 pub struct Args {
     /// Write `<Kind>.json` files, and `drift.json` (the drift JSON's), into
     /// this directory instead of printing.

@@ -9,6 +9,9 @@ use crate::Error;
 use crate::sim::{Behaviour, Behaviours, Faults, SimConfig, Simulator, redstor};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle sim\n  entitle sim --listen 127.0.0.1:9000 --data sim.json --behave all"
+)]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787")]

@@ -17,6 +17,9 @@ use crate::state::postgres::HistoryEntry;
 use crate::state::{Backend, State, StateLock, Store};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle state list\n  entitle state show ArcserveLicense/backup-prod-web\n  entitle state mv ArcserveLicense/web ArcserveLicense/backup-web\n  entitle state history --limit 20\n  entitle state rollback 41\n  entitle state migrate --to postgres://ci@db.internal:5432/entitle"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: StateCommand,

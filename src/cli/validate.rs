@@ -8,6 +8,9 @@ use crate::Error;
 use crate::manifest;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle validate manifests/\n  entitle validate licenses.yaml redstor/"
+)]
 pub struct Args {
     /// Manifest files or directories (read recursively for *.yaml / *.yml).
     #[arg(default_value = ".")]

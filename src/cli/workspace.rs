@@ -8,6 +8,9 @@ use crate::Error;
 use crate::escape::text as shown;
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  entitle workspace list\n  entitle workspace new staging\n  entitle --workspace staging plan manifests/\n  ENTITLE_WORKSPACE=staging entitle apply manifests/"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub command: WorkspaceCommand,

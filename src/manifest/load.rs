@@ -17,6 +17,13 @@ use std::path::{Path, PathBuf};
 /// Largest manifest file read; real ones are a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The path that means standard input (`kubectl apply -f -`): manifests a
+/// generator prints, read once per process however often they are loaded.
+pub const STDIN: &str = "-";
+
+/// Standard input, read on first use.
+static STDIN_BYTES: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+
 /// Reads every manifest under `paths` (files, and directories searched
 /// recursively for `*.yaml` / `*.yml`, skipping hidden entries) and returns
 /// the resources they declare, or every problem found in all of them.
@@ -175,6 +182,10 @@ fn sort_by_place(found: &mut [Diagnostic], files: &[PathBuf]) {
 fn manifest_files(paths: &[PathBuf], found: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
+        if path.as_os_str() == STDIN {
+            files.push(path.clone());
+            continue;
+        }
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &mut files, found),
             Ok(meta) if meta.is_file() => files.push(path.clone()),
@@ -260,12 +271,39 @@ fn not_a_file(path: &Path) -> Diagnostic {
 
 /// The file's text, refusing files too large to be manifests and text that
 /// is not UTF-8.
-fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+/// Up to one byte more than [`MAX_FILE_BYTES`] of `path` (standard input
+/// for [`STDIN`]).
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Box<Diagnostic>> {
+    if path.as_os_str() == STDIN {
+        let read = STDIN_BYTES.get_or_init(|| {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map(|_| bytes)
+                .map_err(|error| error.to_string())
+        });
+        return read.clone().map_err(|error| {
+            Box::new(
+                Diagnostic::error(format!(
+                    "could not read the manifests from standard input: {error}"
+                ))
+                .at(SourceLocation::file(path))
+                .hint("pipe the manifests in (`generator | entitle plan -`), or name their files"),
+            )
+        });
+    }
     let file = std::fs::File::open(path).map_err(|error| Box::new(io_problem(path, &error)))?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|error| Box::new(io_problem(path, &error)))?;
+    Ok(bytes)
+}
+
+fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    let bytes = read_bytes(path)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(Box::new(
             Diagnostic::error(format!(

@@ -32,6 +32,6 @@ pub use crate::resources::{Kind, Spec};
 pub use address::{Address, AddressError};
 pub use desired::{Desired, Resource};
 pub use diagnostic::{Diagnostic, Diagnostics, SourceLocation};
-pub use load::{MAX_FILE_BYTES, load};
+pub use load::{MAX_FILE_BYTES, STDIN, load};
 pub use metadata::{DeletionPolicy, Lifecycle, Metadata};
 pub use schema::{API_VERSION, schema_text, schemas, write_schemas};

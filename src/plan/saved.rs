@@ -166,7 +166,8 @@ impl SavedPlan {
     /// Refuses the plan when the manifests it was made from are not where
     /// it says (it was made in another directory).
     pub fn check_manifests_here(&self, path: &Path) -> Result<(), SavedPlanError> {
-        match self.manifest_paths.iter().find(|p| !p.exists()) {
+        let missing = |p: &&PathBuf| p.as_os_str() != crate::manifest::STDIN && !p.exists();
+        match self.manifest_paths.iter().find(missing) {
             Some(missing) => Err(SavedPlanError::ManifestsElsewhere {
                 path: path.to_path_buf(),
                 missing: missing.display().to_string(),

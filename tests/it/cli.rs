@@ -162,3 +162,51 @@ fn completions_are_generated_for_bash() {
     assert!(script.contains("_entitle()"), "{script}");
     assert!(script.contains("--detailed-exitcode"), "{script}");
 }
+
+/// Every subcommand's help ends with examples, and each example is a
+/// command line entitle accepts (what follows a pipe or a redirection, and
+/// a leading variable assignment, aside).
+#[test]
+fn every_subcommand_shows_examples_that_parse() {
+    use clap::Parser;
+    let subcommands = [
+        "validate",
+        "plan",
+        "apply",
+        "show",
+        "drift",
+        "import",
+        "graph",
+        "report",
+        "completions",
+        "state",
+        "workspace",
+        "schema",
+        "sim",
+        "demo",
+    ];
+    for subcommand in subcommands {
+        let help = entitle().args([subcommand, "--help"]).output().unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let (_, examples) = help
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("`entitle {subcommand} --help` has no examples:\n{help}"));
+        let lines: Vec<&str> = examples
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(!lines.is_empty(), "{subcommand}");
+        for line in lines {
+            let command = line.split(['|', '>']).next().unwrap();
+            let words: Vec<&str> = command
+                .split_whitespace()
+                .skip_while(|word| word.contains('='))
+                .collect();
+            assert_eq!(words.first(), Some(&"entitle"), "{subcommand}: {line}");
+            if let Err(err) = entitle::cli::Cli::try_parse_from(&words) {
+                panic!("`entitle {subcommand} --help` shows `{line}`, which does not parse: {err}");
+            }
+        }
+    }
+}

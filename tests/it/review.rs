@@ -98,3 +98,49 @@ fn a_plan_without_the_lock_runs_while_another_run_holds_it() {
         unlocked.stdout
     );
 }
+
+/// `-` reads the manifests from standard input, as a generator prints them
+/// (`ytt … | entitle apply -`); problems name `-` and their line.
+#[test]
+fn manifests_can_come_from_standard_input() {
+    use std::io::Write;
+    let sim = TestSim::start();
+    let project = project(&sim);
+    let manifests: String = ["tenant.yaml", "licenses.yaml"]
+        .iter()
+        .map(|file| {
+            std::fs::read_to_string(project.dir.path().join("manifests").join(file)).unwrap()
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    let piped = |args: &[&str], input: &str| {
+        let mut child = project
+            .std_command()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let planned = piped(&["plan", "-", "--detailed-exitcode"], &manifests);
+    assert_eq!(planned.status.code(), Some(2), "{planned:?}");
+    assert!(String::from_utf8_lossy(&planned.stdout).contains("2 to create"));
+    let applied = piped(&["apply", "-", "--auto-approve"], &manifests);
+    assert!(applied.status.success(), "{applied:?}");
+    assert_eq!(project.live().len(), 2);
+    let bad = piped(
+        &["validate", "-"],
+        "apiVersion: entitle/v1\nkind: EclTenant\n",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--> -:"), "{stderr}");
+}

@@ -637,9 +637,9 @@ impl<'a> Project<'a> {
         self.run(&["drift", "manifests", "--format", format])
     }
 
-    /// `entitle import <address> <id>` for the project's manifests.
+    /// `entitle import <address> <id> manifests`.
     pub fn import(&self, address: &str, id: &str) -> Run {
-        self.run(&["import", address, id, "--manifests", "manifests"])
+        self.run(&["import", address, id, "manifests"])
     }
 
     /// The state as entitle reads it (the file and any journal left by a
