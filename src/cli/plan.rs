@@ -7,6 +7,7 @@ use super::{Exit, GlobalArgs, OutputFormat, output, runtime, write_private};
 use crate::Error;
 use crate::escape;
 use crate::manifest::Address;
+use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
 
@@ -40,6 +41,21 @@ pub struct Args {
     pub refresh_only: bool,
 }
 
+/// `plan` as `plan` and `show` print it.
+pub fn rendered(global: &GlobalArgs, plan: &Plan, format: OutputFormat) -> String {
+    match format {
+        OutputFormat::Text => render::text(
+            plan,
+            Style {
+                color: settings::color_stdout(global),
+                verbose: global.verbose > 0,
+            },
+        ),
+        OutputFormat::Json => format!("{}\n", escape::json_pretty(&render::json_value(plan))),
+        OutputFormat::Markdown => render::markdown(plan),
+    }
+}
+
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let paths = paths_or_cwd(args.paths);
     if args.refresh_only {
@@ -69,21 +85,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         })?;
         write_private(out, &bytes)?;
     }
-    let text = match args.format {
-        OutputFormat::Text => render::text(
-            &planned.plan,
-            Style {
-                color: settings::color_stdout(global),
-                verbose: global.verbose > 0,
-            },
-        ),
-        OutputFormat::Json => format!(
-            "{}\n",
-            escape::json_pretty(&render::json_value(&planned.plan))
-        ),
-        OutputFormat::Markdown => render::markdown(&planned.plan),
-    };
-    output::print(text)?;
+    output::print(rendered(global, &planned.plan, args.format))?;
     if let Some(out) = args
         .out
         .as_ref()

@@ -3,11 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::settings;
 use super::{Exit, GlobalArgs, OutputFormat, output};
 use crate::Error;
-use crate::escape;
-use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
 
 #[derive(Debug, clap::Args)]
@@ -25,20 +22,6 @@ pub struct Args {
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let saved = SavedPlan::read(&args.plan_file)?;
-    let text = match args.format {
-        OutputFormat::Text => render::text(
-            &saved.plan,
-            Style {
-                color: settings::color_stdout(global),
-                verbose: global.verbose > 0,
-            },
-        ),
-        OutputFormat::Json => format!(
-            "{}\n",
-            escape::json_pretty(&render::json_value(&saved.plan))
-        ),
-        OutputFormat::Markdown => render::markdown(&saved.plan),
-    };
-    output::print(text)?;
+    output::print(super::plan::rendered(global, &saved.plan, args.format))?;
     Ok(Exit::Success)
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::support::*;
 
 /// A project with two licenses in `prod`: `web` with 2 keys, `db` with 1.
-fn two_licenses(sim: &TestSim) -> Project<'_> {
+pub fn two_licenses(sim: &TestSim) -> Project<'_> {
     let project = Project::with_tenant(sim);
     project.write(
         "licenses.yaml",

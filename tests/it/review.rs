@@ -6,17 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::lifecycle::two_licenses as project;
 use crate::support::*;
-
-fn project(sim: &TestSim) -> Project<'_> {
-    let project = Project::with_tenant(sim);
-    project.write(
-        "licenses.yaml",
-        &(license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", "")
-            + &license_yaml("db", PLAN_ADVANCED_9, 1, "9.0", "")),
-    );
-    project
-}
 
 #[test]
 fn show_prints_a_saved_plan_as_plan_printed_it_without_the_lock() {
