@@ -278,8 +278,44 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "\n<details><summary>Full plan</summary>\n\n{}\n</details>",
-            escape::md_fence("diff", &full)
+            escape::md_fence("diff", &column0_markers(&full))
         );
+    }
+    out
+}
+
+/// The text plan with each line's marker moved to column 0, where GitHub's
+/// `diff` highlighting looks for it: `+` created, `-` deleted, `!` changed
+/// or replaced; alignment is kept by blanking the marker where it was.
+fn column0_markers(text: &str) -> String {
+    const MARKERS: [(&str, char); 6] = [
+        ("-/+ ", '!'),
+        ("<= ", ' '),
+        (">> ", '!'),
+        ("+ ", '+'),
+        ("- ", '-'),
+        ("~ ", '!'),
+    ];
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[indent..];
+        match MARKERS.iter().find(|(marker, _)| rest.starts_with(marker)) {
+            Some((marker, column0)) => {
+                let blank = indent + marker.len();
+                let _ = writeln!(
+                    out,
+                    "{column0}{:width$}{}",
+                    "",
+                    &rest[marker.len()..],
+                    width = blank - 1
+                );
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
     }
     out
 }
