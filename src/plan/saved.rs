@@ -96,9 +96,14 @@ pub enum SavedPlanError {
     },
 
     #[error(
-        "the plan in {path} is stale: {why}{HINT}run `entitle plan --out {path}` again, review it, and apply the new plan"
+        "the plan in {path} is stale: {why}{HINT}run `entitle plan {paths} --out {path}` again, review it, and apply the new plan"
     )]
-    Stale { path: PathBuf, why: String },
+    Stale {
+        path: PathBuf,
+        why: String,
+        /// The manifest paths it was made from, as the command line takes them.
+        paths: String,
+    },
 }
 
 impl SavedPlan {
@@ -188,6 +193,12 @@ impl SavedPlan {
         let stale = |why: String| SavedPlanError::Stale {
             path: path.to_path_buf(),
             why,
+            paths: self
+                .manifest_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
         };
         let made_in = self.state_place.clone().unwrap_or_else(|| StatePlace {
             backend: "file".to_string(),

@@ -231,7 +231,9 @@ fn a_stale_saved_plan_is_refused() {
     let stale = project.run(&["apply", "second.plan"]).expect(1);
     assert!(stale.stderr.contains("is stale"), "{}", stale.stderr);
     assert!(
-        stale.stderr.contains("entitle plan --out"),
+        stale
+            .stderr
+            .contains("entitle plan manifests --out second.plan"),
         "{}",
         stale.stderr
     );
