@@ -92,7 +92,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             (Some(saved), Some(path)) => {
                 let state = workspace.store.load().await?;
                 let desired = workspace.load()?;
-                let place = settings::place(global, &workspace.store)?;
+                let place = settings::place(&workspace.store);
                 saved.check_fresh(path, &place, state.as_ref(), &desired)?;
                 (saved.plan.clone(), state.unwrap_or_default())
             }

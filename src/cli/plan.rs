@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             workspace.plan(&args.targets),
         )
         .await?;
-        Ok::<_, Error>((planned, settings::place(global, &workspace.store)?))
+        Ok::<_, Error>((planned, settings::place(&workspace.store)))
     })?;
     if let Some(out) = &args.out {
         let state = planned.state_existed.then_some(&planned.state);

@@ -40,11 +40,11 @@ pub async fn store(global: &GlobalArgs) -> Result<Store, Error> {
 }
 
 /// Where `store`'s state is, as a saved plan records it.
-pub fn place(global: &GlobalArgs, store: &Store) -> Result<crate::plan::saved::StatePlace, Error> {
-    Ok(crate::plan::saved::StatePlace {
-        backend: backend(global)?.identity(),
+pub fn place(store: &Store) -> crate::plan::saved::StatePlace {
+    crate::plan::saved::StatePlace {
+        backend: store.backend_identity(),
         workspace: store.workspace().to_string(),
-    })
+    }
 }
 
 /// Builds the workspace for manifests at `paths`, with credentials from the

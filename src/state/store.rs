@@ -69,15 +69,6 @@ impl Backend {
         }
     }
 
-    /// What a saved plan records of where its state was: a file's lineage
-    /// already names it, a database is its URL (without the password).
-    pub fn identity(&self) -> String {
-        match self {
-            Backend::File(_) => "file".to_string(),
-            Backend::Postgres(target) => target.place(),
-        }
-    }
-
     /// Opens `workspace`. The default one always exists (empty until first
     /// written); any other must have been made with `entitle workspace new`.
     pub async fn open(&self, workspace: &str) -> Result<Store, StateError> {
@@ -386,9 +377,16 @@ impl Store {
     pub fn describe(&self) -> String {
         match self {
             Store::File(store) => store.file.path().display().to_string(),
-            Store::Postgres(store) => {
-                format!("workspace `{}` in {}", store.workspace(), store.url())
-            }
+            Store::Postgres(store) => store.describe(),
+        }
+    }
+
+    /// What a saved plan records of the backend its state was in: a file's
+    /// lineage already names it, a database is its server and name.
+    pub fn backend_identity(&self) -> String {
+        match self {
+            Store::File(_) => "file".to_string(),
+            Store::Postgres(store) => store.place(),
         }
     }
 
@@ -538,9 +536,7 @@ impl Sink {
     pub fn place(&self) -> String {
         match self {
             Sink::File { file, .. } => file.path().display().to_string(),
-            Sink::Postgres { store, .. } => {
-                format!("workspace `{}` in {}", store.workspace(), store.url())
-            }
+            Sink::Postgres { store, .. } => store.describe(),
         }
     }
 

@@ -412,6 +412,16 @@ impl PgStore {
         &self.workspace
     }
 
+    /// `workspace `NAME` in URL`, as messages name it.
+    pub fn describe(&self) -> String {
+        format!("workspace `{}` in {}", self.workspace, self.url())
+    }
+
+    /// The server and database, whichever user reaches them.
+    pub fn place(&self) -> String {
+        self.session.target.place()
+    }
+
     pub fn session(&self) -> &Arc<Session> {
         &self.session
     }
