@@ -17,14 +17,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::escape::{self, md_code, md_json, md_text, text as shown};
-use crate::manifest::{Address, Desired};
+use crate::manifest::{Address, Desired, Kind};
 use crate::state::State;
 
 /// The version of the drift JSON (`entitle drift --format json`).
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
 
 /// Everything drift found.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DriftReport {
     pub changed: Vec<Changed>,
     pub deleted: Vec<Deleted>,
@@ -37,7 +37,7 @@ pub struct DriftReport {
 }
 
 /// A managed object whose attributes differ from what was applied.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Changed {
     pub address: Address,
     pub field: String,
@@ -46,24 +46,37 @@ pub struct Changed {
     /// For a Redstor company that moved: the live parent's id, which
     /// `accept_into` records as the company's scope (the field shows the
     /// parent's name).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live_parent_id: Option<String>,
 }
 
 /// A managed object that is gone from the server.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Deleted {
     pub address: Address,
     pub remote_id: String,
 }
 
 /// An object in a managed tenant that entitle does not manage.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Unmanaged {
     pub tenant: String,
-    pub kind: String,
+    /// The manifest kind it would be.
+    pub kind: Kind,
+    /// What tells it apart within its kind (a proposal's service, a
+    /// company's type).
+    pub detail: Option<String>,
     pub remote_id: String,
     pub name: String,
+}
+
+impl Unmanaged {
+    /// The kind with its detail, e.g. `Proposal (FastDNS)`.
+    pub fn what(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{} ({detail})", self.kind),
+            None => self.kind.to_string(),
+        }
+    }
 }
 
 impl DriftReport {
@@ -236,7 +249,7 @@ impl From<&DriftReport> for DriftDocument {
         report
             .unmanaged
             .iter()
-            .for_each(|u| count(unmanaged_kind(u), "unmanaged"));
+            .for_each(|u| count(u.kind.to_string(), "unmanaged"));
         report
             .status
             .iter()
@@ -274,8 +287,8 @@ impl From<&DriftReport> for DriftDocument {
                 .unmanaged
                 .iter()
                 .map(|u| UnmanagedItem {
-                    kind: unmanaged_kind(u),
-                    what: u.kind.clone(),
+                    kind: u.kind.to_string(),
+                    what: u.what(),
                     tenant: u.tenant.clone(),
                     remote_id: u.remote_id.clone(),
                     name: u.name.clone(),
@@ -294,17 +307,6 @@ pub fn json_value(report: &DriftReport) -> Value {
 /// The JSON Schema of the drift JSON.
 pub fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(DriftDocument)).unwrap_or_default()
-}
-
-/// The manifest kind of an unmanaged object (its description may add a
-/// detail in parentheses: `Proposal (FastDNS)`).
-fn unmanaged_kind(unmanaged: &Unmanaged) -> String {
-    unmanaged
-        .kind
-        .split(" (")
-        .next()
-        .unwrap_or(&unmanaged.kind)
-        .to_string()
 }
 
 /// Text for a terminal.
@@ -345,7 +347,7 @@ pub fn text(report: &DriftReport) -> String {
             let _ = writeln!(
                 out,
                 "  ? {} `{}` in {} (id {})",
-                shown(&u.kind),
+                shown(&u.what()),
                 shown(&u.name),
                 shown(&u.tenant),
                 shown(&u.remote_id)
@@ -422,7 +424,7 @@ pub fn markdown(report: &DriftReport) -> String {
         let _ = writeln!(
             out,
             "| unmanaged | {} {} | in {}, id {} |",
-            md_text(&u.kind),
+            md_text(&u.what()),
             md_code(&u.name),
             md_text(&u.tenant),
             md_code(&u.remote_id)
@@ -478,7 +480,8 @@ mod tests {
             }],
             unmanaged: vec![Unmanaged {
                 tenant: HOSTILE.into(),
-                kind: "ArcserveLicense".into(),
+                kind: crate::resources::Kind::ArcserveLicense,
+                detail: None,
                 remote_id: "1".into(),
                 name: HOSTILE.into(),
             }],

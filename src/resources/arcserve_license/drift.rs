@@ -60,7 +60,8 @@ pub fn drift(state: &State, live: &LicensesLive, tenants: &[TenantRef], report: 
             if !known.contains(&license.id.to_string()) && !license.leaving() {
                 report.unmanaged.push(Unmanaged {
                     tenant: tenant.name.clone(),
-                    kind: "ArcserveLicense".into(),
+                    kind: Kind::ArcserveLicense,
+                    detail: None,
                     remote_id: license.id.to_string(),
                     name: license.name.clone(),
                 });

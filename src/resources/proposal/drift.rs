@@ -74,10 +74,11 @@ pub fn drift(state: &State, live: &ProposalsLive, report: &mut DriftReport) {
                 if !known.contains(observed.order_id.as_str()) {
                     report.unmanaged.push(Unmanaged {
                         tenant: tenant.clone(),
-                        kind: format!(
-                            "Proposal ({})",
+                        kind: Kind::Proposal,
+                        detail: Some(
                             crate::resources::proposal_catalog::service_name(*service)
                                 .unwrap_or("?")
+                                .to_string(),
                         ),
                         remote_id: observed.order_id.clone(),
                         name: observed.order_id.clone(),

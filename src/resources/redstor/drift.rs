@@ -104,7 +104,8 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
         {
             report.unmanaged.push(Unmanaged {
                 tenant: format!("company {}", label(company.parent_company_id)),
-                kind: format!("RedstorCompany ({})", company.company_type.as_str()),
+                kind: Kind::RedstorCompany,
+                detail: Some(company.company_type.as_str().to_string()),
                 remote_id: company.company_id.to_string(),
                 name: company.company_name.clone(),
             });
@@ -125,7 +126,8 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                 .unwrap_or_else(|| subscription.product_id.to_string());
             report.unmanaged.push(Unmanaged {
                 tenant: format!("company {}", label(Some(*company))),
-                kind: "RedstorSubscription".into(),
+                kind: Kind::RedstorSubscription,
+                detail: None,
                 remote_id: subscription.subscription_id.to_string(),
                 name: product,
             });
