@@ -786,12 +786,21 @@ fn plan_removed_company(
 /// not touch (outside `--target`). A company is deleted only without them.
 fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<String> {
     let input = context.input;
-    let record_of = |remote: Uuid| {
-        input
-            .prior
-            .resources
+    // By remote id, or a create whose answer never came back: its record
+    // has no id yet, and the plan adopts it by natural key.
+    let record_of = |remote: Uuid, kind: Kind, key: &str| {
+        let resources = &input.prior.resources;
+        resources
             .iter()
             .find(|(_, r)| r.remote_id.as_deref().and_then(|i| i.parse().ok()) == Some(remote))
+            .or_else(|| {
+                resources.iter().find(|(a, r)| {
+                    a.kind == kind
+                        && r.remote_id.is_none()
+                        && r.scope.company() == Some(id)
+                        && r.natural_key.eq_ignore_ascii_case(key)
+                })
+            })
     };
     let stays = |found: Option<(&Address, &ResourceState)>, what: String| -> Option<String> {
         let Some((address, record)) = found else {
@@ -813,7 +822,7 @@ fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<St
         .children(id)
         .filter_map(|child| {
             stays(
-                record_of(child.company_id),
+                record_of(child.company_id, Kind::RedstorCompany, &child.company_name),
                 format!("company `{}`", child.company_name),
             )
         })
@@ -828,7 +837,11 @@ fn staying_behind(context: &Context<'_>, live: &RedstorLive, id: Uuid) -> Vec<St
             .find(|p| p.id == subscription.product_id)
             .map_or_else(|| subscription.product_id.to_string(), |p| p.name.clone());
         if let Some(reason) = stays(
-            record_of(subscription.subscription_id),
+            record_of(
+                subscription.subscription_id,
+                Kind::RedstorSubscription,
+                &subscription.product_id.to_string(),
+            ),
             format!("a subscription to {product}"),
         ) {
             staying.push(reason);

@@ -695,6 +695,36 @@ fn a_removed_company_with_subscriptions_outside_entitle_is_not_deleted() {
     );
 }
 
+/// A create killed before its answer was recorded leaves a record without
+/// an id; the subscription it made is still entitle's, deleted first.
+#[test]
+fn a_removed_company_holding_an_unanswered_subscription_create_is_deleted() {
+    let (text, tailspin) = bystander();
+    let mut prior = contoso_state(RecordedLifecycle::default());
+    prior.resources.insert(
+        addr("RedstorCompany/tailspin"),
+        company_record(&tailspin, None, RecordedLifecycle::default()),
+    );
+    let mut creating = o365_record(40, false);
+    creating.remote_id = None;
+    creating.status = Status::Creating;
+    prior
+        .resources
+        .insert(addr("RedstorSubscription/contoso-o365"), creating);
+    let account = live(
+        vec![contoso(), tailspin],
+        vec![(CONTOSO, vec![o365(40, TrialStatus::NotUsed)])],
+    );
+    let plan = run(&text, &prior, &account).unwrap();
+    assert_eq!(
+        ids(&plan),
+        [
+            "delete RedstorSubscription/contoso-o365",
+            "delete RedstorCompany/contoso"
+        ]
+    );
+}
+
 #[test]
 fn deletion_policy_orphan_forgets_a_removed_company() {
     let orphan = RecordedLifecycle {
