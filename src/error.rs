@@ -38,6 +38,9 @@ pub enum Error {
     SavedPlan(#[from] SavedPlanError),
 
     #[error("error: {0}")]
+    Policy(#[from] crate::policy::PolicyRefusal),
+
+    #[error("error: {0}")]
     Sim(#[from] SimError),
 
     #[error("error: {what}: {source}")]

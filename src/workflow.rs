@@ -15,6 +15,7 @@ use crate::api::redstor::RedstorAccess;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
 use crate::manifest::{self, Address, Desired};
 use crate::plan::{self, Live, Plan, PlanInput};
+use crate::policy::{PolicyReport, Rule, Stage};
 use crate::report::drift::DriftReport;
 use crate::resources;
 use crate::resources::provider::{Clients, Purpose, Scope};
@@ -39,6 +40,27 @@ pub struct Planned {
     pub state_existed: bool,
     pub live: Live,
     pub plan: Plan,
+}
+
+/// What the manifests' policy (if any) says of `plan`, made from
+/// `desired` against `state`, at `stage`, now.
+pub fn judge(
+    desired: &Desired,
+    state: &crate::state::State,
+    plan: &Plan,
+    stage: Stage,
+    overrides: &[Rule],
+) -> Option<PolicyReport> {
+    let policy = desired.policy.as_ref()?;
+    Some(crate::policy::evaluate(
+        policy,
+        plan,
+        desired,
+        state,
+        jiff::Timestamp::now(),
+        stage,
+        overrides,
+    ))
 }
 
 impl Workspace {
@@ -73,12 +95,13 @@ impl Workspace {
             Purpose::Plan,
         )
         .await?;
-        let plan = plan::plan(&PlanInput {
+        let mut plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
             live: &live,
             targets,
         })?;
+        plan.policy = judge(&desired, &state, &plan, Stage::Plan, &[]);
         Ok(Planned {
             desired,
             state,

@@ -14,11 +14,14 @@ use crate::manifest::Address;
 use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
-use crate::workflow::Workspace;
+use crate::policy::{PolicyOverride, PolicyReport, Rule, Stage};
+use crate::state::State;
+use crate::state::lock::{identity, now_rfc3339};
+use crate::workflow::{Workspace, judge};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  entitle apply manifests/\n  entitle apply plan.json\n  entitle apply manifests/ --auto-approve --parallelism 16\n  entitle apply manifests/ --refresh-only"
+    after_help = "Examples:\n  entitle apply manifests/\n  entitle apply plan.json\n  entitle apply manifests/ --auto-approve --parallelism 16\n  entitle apply manifests/ --refresh-only\n  entitle apply plan.json --override-policy maxDeletes"
 )]
 pub struct Args {
     /// A plan file from `entitle plan --out`, or manifest files and directories.
@@ -44,6 +47,11 @@ pub struct Args {
     /// whose company, product or edition changed.
     #[arg(long)]
     pub allow_replace: bool,
+    /// Let the violations of one rule of the manifests' Policy through
+    /// (maxDeletes, maxReplaces, protect, changeWindows; repeatable); the
+    /// state records the override. A saved plan's overrides count too.
+    #[arg(long = "override-policy", value_name = "RULE")]
+    pub override_policy: Vec<Rule>,
 }
 
 /// A single argument that is a file but not YAML is a saved plan.
@@ -88,13 +96,13 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     runtime.block_on(async {
         let workspace = settings::workspace(global, paths).await?;
         let _lock = workspace.lock("apply").await?;
-        let (plan, state): (Plan, _) = match (&saved, &saved_path) {
+        let (plan, state, desired): (Plan, _, _) = match (&saved, &saved_path) {
             (Some(saved), Some(path)) => {
                 let state = workspace.store.load().await?;
                 let desired = workspace.load()?;
                 let place = settings::place(&workspace.store);
                 saved.check_fresh(path, &place, state.as_ref(), &desired)?;
-                (saved.plan.clone(), state.unwrap_or_default())
+                (saved.plan.clone(), state.unwrap_or_default(), desired)
             }
             _ => {
                 let planned = progress::refreshing(
@@ -103,9 +111,15 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 )
                 .await?;
                 output::print_on(render::text(&planned.plan, style))?;
-                (planned.plan, planned.state)
+                (planned.plan, planned.state, planned.desired)
             }
         };
+        let overrides = overrides_of(&args.override_policy, &plan);
+        let judged = judge(&desired, &state, &plan, Stage::Apply, &overrides)
+            .filter(|_| !plan.is_empty());
+        if let Some(report) = &judged {
+            report.enforce()?;
+        }
         if plan.is_empty() {
             if saved.is_some() {
                 output::print_on("The plan has no changes.\n")?;
@@ -125,6 +139,10 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             return Ok(Exit::Error);
         }
 
+        let state = match &judged {
+            Some(report) => record_overrides(&workspace, state, report, &args.paths).await?,
+            None => state,
+        };
         let cancel_rx = cancel_on_ctrl_c();
         let observer = Arc::new(Progress::new(&plan, settings::show_progress(global)));
         let options = ApplyOptions {
@@ -141,6 +159,66 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
 
         report_outcome(&report, &workspace, started)
     })
+}
+
+/// The rules overridden on the command line and, for a saved plan, when
+/// it was made (the reviewed plan shows them).
+fn overrides_of(flags: &[Rule], plan: &Plan) -> Vec<Rule> {
+    let mut rules = flags.to_vec();
+    if let Some(report) = &plan.policy {
+        rules.extend(report.overridden().map(|violation| violation.rule));
+    }
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+}
+
+/// Writes the overridden violations into the state before anything is
+/// applied: the override is on record even if the apply then fails.
+async fn record_overrides(
+    workspace: &Workspace,
+    mut state: State,
+    report: &PolicyReport,
+    paths: &[PathBuf],
+) -> Result<State, Error> {
+    let mut rules: Vec<String> = Vec::new();
+    let operation = format!(
+        "apply {}",
+        paths
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for violation in report.overridden() {
+        rules.push(violation.rule.to_string());
+        state.policy_overrides.push(PolicyOverride {
+            rule: violation.rule,
+            violation: violation.message.clone(),
+            at: now_rfc3339(),
+            by: identity(),
+            operation: operation.trim_end().to_string(),
+        });
+    }
+    if rules.is_empty() {
+        return Ok(state);
+    }
+    rules.dedup();
+    let flags: Vec<String> = rules
+        .iter()
+        .map(|r| format!("--override-policy {r}"))
+        .collect();
+    workspace
+        .store
+        .write(&mut state, &format!("apply {}", flags.join(" ")))
+        .await?;
+    output::eprintln(format_args!(
+        "Policy `{}`: {} overridden; recorded in the state (serial {}).",
+        escape::text(&report.policy),
+        rules.join(", "),
+        state.serial
+    ));
+    Ok(state)
 }
 
 /// A replacement that deletes data at the vendor needs `--allow-replace`.

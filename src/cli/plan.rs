@@ -10,10 +10,11 @@ use crate::manifest::Address;
 use crate::plan::model::Plan;
 use crate::plan::render::{self, Style};
 use crate::plan::saved::SavedPlan;
+use crate::policy::Rule;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  entitle plan manifests/\n  entitle plan manifests/ --out plan.json\n  entitle plan manifests/ --format markdown --lock=false > comment.md\n  entitle plan manifests/ --target ArcserveLicense/backup-prod-web --detailed-exitcode"
+    after_help = "Examples:\n  entitle plan manifests/\n  entitle plan manifests/ --out plan.json\n  entitle plan manifests/ --format markdown --lock=false > comment.md\n  entitle plan manifests/ --target ArcserveLicense/backup-prod-web --detailed-exitcode\n  entitle plan manifests/ --override-policy maxDeletes --out plan.json"
 )]
 pub struct Args {
     /// Manifest files or directories.
@@ -39,6 +40,11 @@ pub struct Args {
     /// records in the state.
     #[arg(long, conflicts_with_all = ["out", "targets"])]
     pub refresh_only: bool,
+    /// Let the violations of one rule of the manifests' Policy through
+    /// (maxDeletes, maxReplaces, protect, changeWindows; repeatable). A
+    /// saved plan carries it to apply, which records it in the state.
+    #[arg(long = "override-policy", value_name = "RULE")]
+    pub override_policy: Vec<Rule>,
 }
 
 /// `plan` as `plan` and `show` print it.
@@ -61,7 +67,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     if args.refresh_only {
         return super::drift::refresh_only_plan(global, paths, args.format, args.detailed_exitcode);
     }
-    let (planned, place) = runtime()?.block_on(async {
+    let (mut planned, place) = runtime()?.block_on(async {
         let workspace = settings::workspace(global, paths.clone()).await?;
         let _lock = match args.lock {
             true => Some(workspace.lock("plan").await?),
@@ -74,6 +80,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         .await?;
         Ok::<_, Error>((planned, settings::place(&workspace.store)))
     })?;
+    let refusal = planned.plan.policy.as_mut().and_then(|report| {
+        report.allow(&args.override_policy);
+        report.enforce().err()
+    });
+    if let Some(refusal) = refusal {
+        output::print(rendered(global, &planned.plan, args.format))?;
+        return Err(refusal.into());
+    }
     if let Some(out) = &args.out {
         let state = planned.state_existed.then_some(&planned.state);
         let saved = SavedPlan::new(planned.plan.clone(), state, place, &planned.desired, &paths);

@@ -38,10 +38,14 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             }
         }
         None => {
-            let all: serde_json::Map<String, serde_json::Value> = manifest::schemas()
+            let mut all: serde_json::Map<String, serde_json::Value> = manifest::schemas()
                 .into_iter()
                 .map(|(kind, schema)| (kind.to_string(), schema))
                 .collect();
+            all.insert(
+                crate::policy::POLICY_KIND.into(),
+                crate::policy::policy_schema(),
+            );
             let text = serde_json::to_string_pretty(&all).map_err(|err| Error::Usage {
                 message: format!("could not render the schemas: {err}"),
                 hint: "this is a bug in entitle; please report it".into(),

@@ -3,6 +3,7 @@
 use super::address::Address;
 use super::diagnostic::SourceLocation;
 use super::metadata::Metadata;
+use crate::policy::Policy;
 use crate::resources::{Kind, Spec};
 
 /// One declared resource.
@@ -15,17 +16,22 @@ pub struct Resource {
     pub source: SourceLocation,
 }
 
-/// Every declared resource, sorted by address (no two share one).
+/// Every declared resource, sorted by address (no two share one), and the
+/// policy that governs them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Desired {
     pub resources: Vec<Resource>,
+    pub policy: Option<Policy>,
 }
 
 impl Desired {
-    /// Sorts `resources` by address.
+    /// Sorts `resources` by address; no policy.
     pub fn new(mut resources: Vec<Resource>) -> Self {
         resources.sort_by(|a, b| a.address.cmp(&b.address));
-        Desired { resources }
+        Desired {
+            resources,
+            policy: None,
+        }
     }
 
     /// The resources of the kind whose spec is `S`, with their specs.

@@ -94,7 +94,7 @@ pub fn read(
         &schema.document,
         document,
         source,
-        schema.kind,
+        schema.kind.name(),
     ));
 
     let name = document
@@ -244,7 +244,7 @@ fn not_a_mapping(document: &Located<Node>, source: Source<'_>) -> Diagnostic {
     }
 }
 
-fn duplicate_keys(document: &Located<Node>, source: Source<'_>) -> Vec<Diagnostic> {
+pub(super) fn duplicate_keys(document: &Located<Node>, source: Source<'_>) -> Vec<Diagnostic> {
     document
         .duplicate_keys()
         .into_iter()
@@ -269,7 +269,9 @@ fn kind_of(
     source: Source<'_>,
     found: &mut Vec<Diagnostic>,
 ) -> Option<Kind> {
-    let kinds = Kind::names();
+    let mut kinds = Kind::names();
+    kinds.push(crate::policy::POLICY_KIND);
+    kinds.sort_unstable();
     let Some((key, value)) = document.entry("kind") else {
         let add_kind = format!("`kind:` with one of {}", code_list(&kinds));
         let hint = match document.get("apiVersion") {
@@ -460,7 +462,11 @@ fn typed<T: serde::de::DeserializeOwned>(
 }
 
 /// The schema and the Rust types disagree: a bug, not the user's mistake.
-fn internal_error(section: &str, error: &serde_json::Error, at: SourceLocation) -> Diagnostic {
+pub(super) fn internal_error(
+    section: &str,
+    error: &serde_json::Error,
+    at: SourceLocation,
+) -> Diagnostic {
     Diagnostic::error(format!(
         "internal error: `{section}` passed the schema check but could not be read: {error}"
     ))
@@ -531,7 +537,7 @@ mod tests {
         assert_eq!(
             found[0].hint.as_deref(),
             Some(
-                "did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`, `Proposal`, `RedstorCompany`, `RedstorSubscription`)"
+                "did you mean `ArcserveLicense`? (the kinds are `ArcserveLicense`, `EclTenant`, `Policy`, `Proposal`, `RedstorCompany`, `RedstorSubscription`)"
             )
         );
     }

@@ -7,9 +7,11 @@ use super::desired::Desired;
 use super::diagnostic::{Diagnostic, Diagnostics, Source, SourceLocation};
 use super::document::{self, Declared};
 use super::node::parse_documents;
+use super::policy;
 use super::refs;
 use super::schema::{API_VERSION, KindSchemas};
 use super::suggest::code_list;
+use crate::policy::Policy;
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -28,16 +30,22 @@ static STDIN_BYTES: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::On
 /// recursively for `*.yaml` / `*.yml`, skipping hidden entries) and returns
 /// the resources they declare, or every problem found in all of them.
 pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
-    let schemas = KindSchemas::generate();
+    let schemas = Schemas {
+        kinds: KindSchemas::generate(),
+        policy: crate::policy::policy_schema(),
+    };
     let mut found = Vec::new();
     let files = manifest_files(paths, &mut found);
     let mut complete = found.is_empty();
     let mut declared: Vec<Declared> = Vec::new();
+    let mut policies = Vec::new();
     for outcome in in_parallel(&files, |file| read_file(file, &schemas)) {
         declared.extend(outcome.declared);
+        policies.extend(outcome.policies);
         found.extend(outcome.found);
         complete &= outcome.complete;
     }
+    found.extend(second_policies(&policies));
     found.extend(refs::check(&declared, complete));
     let firsts = refs::first_declarations(&declared);
     found.extend(cycles::check(&firsts));
@@ -49,17 +57,50 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
         sort_by_place(&mut found, &files);
         return Err(Diagnostics(found));
     }
-    Ok(Desired::new(
+    let mut desired = Desired::new(
         declared
             .into_iter()
             .filter_map(|declaration| declaration.resource)
             .collect(),
-    ))
+    );
+    desired.policy = policies.into_iter().next();
+    Ok(desired)
+}
+
+/// The schemas documents are checked against, made once per load.
+struct Schemas {
+    kinds: KindSchemas,
+    policy: serde_json::Value,
+}
+
+/// One policy governs the manifests of a plan: every other is a problem.
+fn second_policies(policies: &[Policy]) -> Vec<Diagnostic> {
+    let Some(first) = policies.first() else {
+        return Vec::new();
+    };
+    policies
+        .iter()
+        .skip(1)
+        .map(|again| {
+            Diagnostic::error(format!(
+                "a second Policy, `{}`: one policy governs the manifests planned together",
+                again.name
+            ))
+            .at(again.source.clone())
+            .field("kind")
+            .related(
+                first.source.clone(),
+                format!("policy `{}` is declared here", first.name),
+            )
+            .hint("merge the rules into one Policy document")
+        })
+        .collect()
 }
 
 /// What one file declares and what is wrong in it.
 struct FileOutcome {
     declared: Vec<Declared>,
+    policies: Vec<Policy>,
     found: Vec<Diagnostic>,
     /// Every document of the file was read (none unreadable).
     complete: bool,
@@ -67,9 +108,10 @@ struct FileOutcome {
 
 /// Reads, parses and checks one file. Files are independent until the
 /// cross-document checks, so they are read in parallel.
-fn read_file(file: &Path, schemas: &KindSchemas) -> FileOutcome {
+fn read_file(file: &Path, schemas: &Schemas) -> FileOutcome {
     let mut outcome = FileOutcome {
         declared: Vec::new(),
+        policies: Vec::new(),
         found: Vec::new(),
         complete: true,
     };
@@ -88,7 +130,12 @@ fn read_file(file: &Path, schemas: &KindSchemas) -> FileOutcome {
     match parse_documents(&text) {
         Ok(documents) => {
             for document in &documents {
-                match document::read(document, source, schemas, &mut outcome.found) {
+                if policy::is_policy(document) {
+                    let read = policy::read(document, source, &schemas.policy, &mut outcome.found);
+                    outcome.policies.extend(read);
+                    continue;
+                }
+                match document::read(document, source, &schemas.kinds, &mut outcome.found) {
                     Some(declaration) => outcome.declared.push(declaration),
                     None => outcome.complete = false,
                 }

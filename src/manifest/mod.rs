@@ -23,6 +23,7 @@ mod document;
 mod load;
 mod metadata;
 mod node;
+mod policy;
 mod refs;
 mod schema;
 mod schema_check;

@@ -130,12 +130,20 @@ pub fn schema_text(schema: &Value) -> String {
     text
 }
 
-/// Writes `<dir>/<Kind>.json` for every kind (creating `dir`), leaving files
-/// that are already up to date untouched. Returns the paths, sorted by kind name.
+/// Writes `<dir>/<Kind>.json` for every kind and `Policy.json` (creating
+/// `dir`), leaving files that are already up to date untouched. Returns the
+/// paths: the kinds sorted by name, then the policy.
 pub fn write_schemas(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for (kind, schema) in schemas() {
+    let documents = schemas()
+        .into_iter()
+        .map(|(kind, schema)| (kind.to_string(), schema))
+        .chain([(
+            crate::policy::POLICY_KIND.to_string(),
+            crate::policy::policy_schema(),
+        )]);
+    for (kind, schema) in documents {
         let path = dir.join(format!("{kind}.json"));
         let text = schema_text(&schema);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
@@ -196,7 +204,8 @@ mod tests {
                 "EclTenant.json",
                 "Proposal.json",
                 "RedstorCompany.json",
-                "RedstorSubscription.json"
+                "RedstorSubscription.json",
+                "Policy.json"
             ]
         );
     }

@@ -11,7 +11,6 @@
 use super::diagnostic::{Diagnostic, Source};
 use super::node::{Located, Node, Pos, join};
 use super::suggest::{closest, code_list, did_you_mean};
-use crate::resources::Kind;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -20,7 +19,7 @@ pub fn check(
     schema: &Value,
     document: &Located<Node>,
     source: Source<'_>,
-    kind: Kind,
+    kind: &'static str,
 ) -> Vec<Diagnostic> {
     let mut checker = Checker {
         root: schema,
@@ -35,7 +34,7 @@ pub fn check(
 struct Checker<'a> {
     root: &'a Value,
     source: Source<'a>,
-    kind: Kind,
+    kind: &'static str,
     found: Vec<Diagnostic>,
 }
 
@@ -684,6 +683,7 @@ mod tests {
     use super::*;
     use crate::manifest::node::parse_documents;
     use crate::manifest::schema::KindSchemas;
+    use crate::resources::Kind;
     use std::path::Path;
 
     const TENANT: &str = "apiVersion: entitle/v1\nkind: EclTenant\nmetadata:\n  name: prod\nspec:\n  region: jp1\n  tenantId: 0036a14ad8f4482ba0102a06c5bd0c8f\n";
@@ -697,19 +697,24 @@ mod tests {
             path: Path::new("m.yaml"),
             text,
         };
-        check(&schemas.get(kind).unwrap().document, document, source, kind)
-            .into_iter()
-            .map(|d| {
-                let location = d.location.unwrap();
-                (
-                    d.field.unwrap_or_default(),
-                    location.line,
-                    location.column,
-                    d.message,
-                    d.hint,
-                )
-            })
-            .collect()
+        check(
+            &schemas.get(kind).unwrap().document,
+            document,
+            source,
+            kind.name(),
+        )
+        .into_iter()
+        .map(|d| {
+            let location = d.location.unwrap();
+            (
+                d.field.unwrap_or_default(),
+                location.line,
+                location.column,
+                d.message,
+                d.hint,
+            )
+        })
+        .collect()
     }
 
     #[test]
@@ -916,7 +921,7 @@ mod tests {
             &schemas.get(Kind::ArcserveLicense).unwrap().document,
             document,
             source,
-            Kind::ArcserveLicense,
+            Kind::ArcserveLicense.name(),
         );
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].field.as_deref(), Some("spec.keyTypes[1]"));

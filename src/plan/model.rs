@@ -22,6 +22,9 @@ pub struct Plan {
     pub deferred: Vec<Deferred>,
     /// Things worth knowing that change nothing.
     pub notes: Vec<String>,
+    /// What the manifests' `Policy` says of this plan (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::PolicyReport>,
 }
 
 impl Plan {

@@ -63,6 +63,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
         actions,
         deferred: outcome.deferred,
         notes: outcome.notes,
+        policy: None,
     })
 }
 

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::model::{Action, ActionKind, Change, Plan, Summary};
 use crate::escape;
+use crate::policy::PolicyReport;
 
 /// Whether to colour the text rendering (ANSI; only on a terminal).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,6 +84,41 @@ pub fn text(plan: &Plan, style: Style) -> String {
     deferred_and_notes(&mut out, plan);
     if !plan.is_empty() || !plan.deferred.is_empty() {
         let _ = writeln!(out, "\n{}", summary_line(&plan.summary()));
+    }
+    if let Some(report) = &plan.policy {
+        out.push('\n');
+        out.push_str(&policy_text(report));
+    }
+    out
+}
+
+/// What the policy says: each broken rule, overridden or not, and the
+/// warnings; one line when the plan keeps every rule.
+pub fn policy_text(report: &PolicyReport) -> String {
+    let mut out = format!(
+        "Policy `{}` ({}): ",
+        escape::text(&report.policy),
+        escape::text(&report.source)
+    );
+    if report.violations.is_empty() && report.warnings.is_empty() {
+        out.push_str("the plan keeps every rule.\n");
+        return out;
+    }
+    out.push('\n');
+    for violation in &report.violations {
+        let status = match violation.overridden {
+            true => "overridden",
+            false => "BROKEN",
+        };
+        let _ = writeln!(
+            out,
+            "  {status} {}: {}",
+            violation.rule,
+            escape::text(&violation.message)
+        );
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "  warning: {}", escape::text(warning));
     }
     out
 }
@@ -367,6 +403,7 @@ mod tests {
                 reason: HOSTILE.into(),
             }],
             notes: vec![HOSTILE.into()],
+            policy: None,
         }
     }
 

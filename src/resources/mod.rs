@@ -54,4 +54,22 @@ impl Kind {
             Kind::RedstorCompany | Kind::RedstorSubscription => Some(ProviderId::Redstor),
         }
     }
+
+    /// For a kind whose resources hold others (a tenant its licenses and
+    /// proposals, a Redstor company its customers and their
+    /// subscriptions), the key a `Policy`'s `protect` names one by.
+    pub fn container_key(self) -> Option<&'static str> {
+        match self {
+            Kind::EclTenant => Some("tenant"),
+            Kind::RedstorCompany => Some("redstorCompany"),
+            Kind::ArcserveLicense | Kind::Proposal | Kind::RedstorSubscription => None,
+        }
+    }
+
+    /// The kind a `protect` key names.
+    pub fn of_container_key(key: &str) -> Option<Kind> {
+        Kind::all()
+            .into_iter()
+            .find(|kind| kind.container_key() == Some(key))
+    }
 }

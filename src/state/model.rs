@@ -30,6 +30,9 @@ pub struct State {
     pub serial: u64,
     /// Per address (written `Kind/name`), sorted by kind, then name.
     pub resources: BTreeMap<Address, ResourceState>,
+    /// Every `--override-policy` an apply used, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_overrides: Vec<crate::policy::PolicyOverride>,
 }
 
 impl State {
@@ -40,6 +43,7 @@ impl State {
             lineage: Uuid::new_v4(),
             serial: 0,
             resources: BTreeMap::new(),
+            policy_overrides: Vec::new(),
         }
     }
 

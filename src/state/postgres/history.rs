@@ -95,6 +95,7 @@ impl PgStore {
                 lineage,
                 serial,
                 resources,
+                policy_overrides: Vec::new(),
             }),
             _ => Err(self.no_serial(serial).await),
         }

@@ -455,22 +455,24 @@ impl PgStore {
             .start()
             .await
             .map_err(&failed)?;
-        let (lineage, serial) = self.header(&tx).await?;
+        let header = self.header(&tx).await?;
         let resources = self.records(&tx).await?;
         tx.commit().await.map_err(&failed)?;
         Ok(State {
             format_version: FORMAT_VERSION,
-            lineage,
-            serial,
+            lineage: header.lineage,
+            serial: header.serial,
             resources,
+            policy_overrides: header.policy_overrides,
         })
     }
 
-    /// The lineage and serial, refusing a newer format.
-    async fn header(&self, tx: &Transaction<'_>) -> Result<(Uuid, u64), PgError> {
+    /// The workspace's row, refusing a newer format.
+    async fn header(&self, tx: &Transaction<'_>) -> Result<Header, PgError> {
         let row = tx
             .query_one(
-                "SELECT lineage, serial, format_version FROM entitle_workspaces WHERE id = $1",
+                "SELECT lineage, serial, format_version, policy_overrides::text
+                 FROM entitle_workspaces WHERE id = $1",
                 &[&self.id],
             )
             .await
@@ -483,7 +485,18 @@ impl PgStore {
                 found,
             });
         }
-        Ok((row.get(0), to_u64(row.get(1))))
+        let policy_overrides =
+            serde_json::from_str(row.get(3)).map_err(|err| PgError::Corrupt {
+                url: self.url().to_string(),
+                workspace: self.workspace.clone(),
+                at: "entitle_workspaces, policy_overrides".into(),
+                message: err.to_string(),
+            })?;
+        Ok(Header {
+            lineage: row.get(0),
+            serial: to_u64(row.get(1)),
+            policy_overrides,
+        })
     }
 
     fn record(&self, address: &str, record: &str) -> Result<(Address, ResourceState), PgError> {
@@ -553,6 +566,7 @@ impl PgStore {
                 .await
             {
                 Ok(Some(next)) => {
+                    self.write_overrides(&tx, state).await?;
                     tx.commit().await.map_err(&failed)?;
                     state.serial = next;
                     state.format_version = FORMAT_VERSION;
@@ -565,6 +579,22 @@ impl PgStore {
         Err(self
             .refused(&client, state.lineage, state.serial, refused)
             .await)
+    }
+
+    /// Keeps `state`'s policy overrides with the workspace. They only
+    /// grow: a state without any (one rebuilt from the history for a
+    /// rollback) leaves those kept alone.
+    async fn write_overrides(&self, tx: &Transaction<'_>, state: &State) -> Result<(), PgError> {
+        if state.policy_overrides.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "UPDATE entitle_workspaces SET policy_overrides = $2 WHERE id = $1",
+            &[&self.id, &Json(&state.policy_overrides)],
+        )
+        .await
+        .map_err(self.failed("could not write the state"))?;
+        Ok(())
     }
 
     /// Every record of the workspace, as `tx` sees them.
@@ -706,4 +736,11 @@ fn format_version() -> i32 {
 /// A count or serial the schema keeps non-negative.
 fn to_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// A workspace's row.
+struct Header {
+    lineage: Uuid,
+    serial: u64,
+    policy_overrides: Vec<crate::policy::PolicyOverride>,
 }

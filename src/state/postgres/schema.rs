@@ -50,6 +50,8 @@ const MIGRATIONS: &[&str] = &[
         operation text NOT NULL,
         since timestamptz NOT NULL DEFAULT now()
     );",
+    // 2: the policy overrides applies used, kept with the workspace.
+    "ALTER TABLE entitle_workspaces ADD COLUMN policy_overrides jsonb NOT NULL DEFAULT '[]'::jsonb;",
 ];
 
 /// The version this build's tables are at.
