@@ -140,7 +140,11 @@ impl Workspace {
             purpose: Purpose::Drift,
         };
         let live = resources::refresh(scope, self.api()).await?;
-        Ok(resources::drift(scope, &live))
+        let mut report = resources::drift(scope, &live);
+        if let Some(policy) = &desired.policy {
+            report.heed_drift_ignore(|item| policy.ignores_unmanaged(&desired, &state, item));
+        }
+        Ok(report)
     }
 
     /// `apply --refresh-only`: records the drift in the state (the caller

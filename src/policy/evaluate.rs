@@ -216,9 +216,9 @@ fn protected(
 /// Which resources are in which: a license or proposal in its tenant, a
 /// company below its parent, a subscription in its company. Declared
 /// resources say it in their spec, removed ones in their state record.
-struct Containment<'a> {
-    desired: &'a Desired,
-    prior: &'a State,
+pub(super) struct Containment<'a> {
+    pub desired: &'a Desired,
+    pub prior: &'a State,
 }
 
 impl Containment<'_> {
@@ -248,7 +248,7 @@ impl Containment<'_> {
     }
 
     /// Whether `address` is `container` or (transitively) in it.
-    fn within(&self, address: &Address, container: &Address) -> bool {
+    pub fn within(&self, address: &Address, container: &Address) -> bool {
         let mut seen = HashSet::new();
         let mut next = vec![address.clone()];
         while let Some(at) = next.pop() {

@@ -9,12 +9,13 @@
 //! then. `--override-policy RULE` lets one rule's violations through; the
 //! state records each override.
 
+mod drift_ignore;
 mod evaluate;
 mod spec;
 mod window;
 
 pub use evaluate::{PolicyRefusal, PolicyReport, Stage, Violation, evaluate};
-pub use spec::{Policy, PolicySpec, Protect, policy_schema};
+pub use spec::{DriftIgnore, Policy, PolicySpec, Protect, policy_schema};
 pub use window::{ChangeWindow, Day};
 
 use schemars::JsonSchema;

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use super::POLICY_KIND;
 use super::window::{ChangeWindow, Window};
 use crate::manifest::{API_VERSION, SourceLocation};
-use crate::resources::SpecProblem;
+use crate::resources::{Kind, SpecProblem};
 
 /// The policy the manifests declare, with where it is written.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +39,30 @@ pub struct PolicySpec {
     /// and plan warns. No windows: any time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub change_windows: Vec<ChangeWindow>,
+    /// Objects at the vendors a team keeps outside entitle on purpose:
+    /// `drift` leaves them out of "unmanaged" and counts them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift_ignore: Vec<DriftIgnore>,
+}
+
+/// Unmanaged objects to leave out of drift: those matching every field
+/// given (at least one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftIgnore {
+    /// The manifest kind it would be (`ArcserveLicense`, `Proposal`,
+    /// `RedstorCompany`, `RedstorSubscription`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A glob on its name at the vendor (a subscription's: its product).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// In this ECL tenant (its `metadata.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// In this Redstor company (its `metadata.name`) or below it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redstor_company: Option<String>,
 }
 
 /// Resources shielded from deletion and replacement.
@@ -103,6 +127,9 @@ impl PolicySpec {
                 }
             }
         }
+        for (at, ignore) in self.drift_ignore.iter().enumerate() {
+            problems.extend(ignore.check(at));
+        }
         for (at, window) in self.change_windows.iter().enumerate() {
             if let Err(problem) = window.prepare() {
                 let mut found = SpecProblem::new(
@@ -122,6 +149,45 @@ impl PolicySpec {
             .iter()
             .filter_map(|window| window.prepare().ok())
             .collect()
+    }
+}
+
+impl DriftIgnore {
+    fn check(&self, at: usize) -> Vec<SpecProblem> {
+        let mut problems = Vec::new();
+        if self == &DriftIgnore::default() {
+            problems.push(
+                SpecProblem::new(
+                    format!("driftIgnore[{at}]"),
+                    "an entry without fields would leave out every unmanaged object",
+                )
+                .hint("give at least one of `kind`, `name`, `tenant`, `redstorCompany`"),
+            );
+        }
+        if let Some(kind) = &self.kind
+            && kind.parse::<Kind>().is_err()
+        {
+            let kinds = Kind::names().join("`, `");
+            problems.push(
+                SpecProblem::new(
+                    format!("driftIgnore[{at}].kind"),
+                    format!("unknown kind `{kind}`"),
+                )
+                .hint(format!("one of `{kinds}`")),
+            );
+        }
+        if let Some(glob) = &self.name
+            && let Err(why) = Protect::matcher(glob)
+        {
+            problems.push(
+                SpecProblem::new(
+                    format!("driftIgnore[{at}].name"),
+                    format!("`{glob}` is not a glob: {why}"),
+                )
+                .hint("write the name with `*`, `?` or `{a,b}`, such as `legacy-*`"),
+            );
+        }
+        problems
     }
 }
 

@@ -34,6 +34,9 @@ pub struct DriftReport {
     pub status: Vec<Changed>,
     /// Changes left out because `lifecycle.ignoreChanges` lists their field.
     pub ignored: usize,
+    /// Unmanaged objects left out because the policy's `driftIgnore` lists
+    /// them.
+    pub ignored_unmanaged: usize,
 }
 
 /// A managed object whose attributes differ from what was applied.
@@ -60,6 +63,9 @@ pub struct Deleted {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unmanaged {
     pub tenant: String,
+    /// The managed resource it is in (its tenant, its Redstor company);
+    /// `None` directly under the Redstor root.
+    pub container: Option<Address>,
     /// The manifest kind it would be.
     pub kind: Kind,
     /// What tells it apart within its kind (a proposal's service, a
@@ -105,6 +111,14 @@ impl DriftReport {
             })
         });
         self.ignored += before - self.changed.len();
+    }
+
+    /// Leaves out the unmanaged objects `ignored` says a team keeps outside
+    /// entitle on purpose, and counts them.
+    pub fn heed_drift_ignore(&mut self, ignored: impl Fn(&Unmanaged) -> bool) {
+        let before = self.unmanaged.len();
+        self.unmanaged.retain(|item| !ignored(item));
+        self.ignored_unmanaged += before - self.unmanaged.len();
     }
 
     /// Records what drift found in `state` (`apply --refresh-only`): changed
@@ -188,6 +202,9 @@ pub struct DriftCounts {
     pub status: usize,
     /// Changes left out because `lifecycle.ignoreChanges` lists their field.
     pub ignored: usize,
+    /// Unmanaged objects left out because the policy's `driftIgnore` lists
+    /// them.
+    pub ignored_unmanaged: usize,
     /// Per kind, the count of each class found (classes with none left out).
     pub by_kind: BTreeMap<String, BTreeMap<String, usize>>,
 }
@@ -271,6 +288,7 @@ impl From<&DriftReport> for DriftDocument {
                 unmanaged: report.unmanaged.len(),
                 status: report.status.len(),
                 ignored: report.ignored,
+                ignored_unmanaged: report.ignored_unmanaged,
                 by_kind,
             },
             changed: report.changed.iter().map(item).collect(),
@@ -387,6 +405,13 @@ fn status_text(report: &DriftReport, out: &mut String) {
             report.ignored
         );
     }
+    if report.ignored_unmanaged > 0 {
+        let _ = writeln!(
+            out,
+            "{} unmanaged object(s) left out: the policy's driftIgnore lists them.",
+            report.ignored_unmanaged
+        );
+    }
 }
 
 /// Markdown for a chat or an issue.
@@ -455,6 +480,13 @@ fn status_markdown(report: &DriftReport, out: &mut String) {
             report.ignored
         );
     }
+    if report.ignored_unmanaged > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} unmanaged object(s) left out: the policy's `driftIgnore` lists them.",
+            report.ignored_unmanaged
+        );
+    }
 }
 
 #[cfg(test)]
@@ -480,6 +512,7 @@ mod tests {
             }],
             unmanaged: vec![Unmanaged {
                 tenant: HOSTILE.into(),
+                container: None,
                 kind: crate::resources::Kind::ArcserveLicense,
                 detail: None,
                 remote_id: "1".into(),
@@ -487,6 +520,7 @@ mod tests {
             }],
             status: Vec::new(),
             ignored: 0,
+            ignored_unmanaged: 0,
         }
     }
 

@@ -383,3 +383,63 @@ fn the_database_keeps_the_override_and_its_history_names_it() {
         .expect(0);
     assert_eq!(project.state()["policy_overrides"][0]["rule"], "maxDeletes");
 }
+
+#[test]
+fn drift_leaves_out_what_drift_ignore_lists_and_counts_it() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    project.apply().expect(0);
+    for name in ["legacy-1", "legacy-2", "stray"] {
+        sim.block_on(sim.arcserve(TENANT_A).create_license(&new_license(name, 1)))
+            .unwrap();
+    }
+    let before = project.drift().expect(2);
+    assert!(before.stdout.contains("legacy-1"), "{}", before.stdout);
+
+    project.write(
+        "policy.yaml",
+        &policy_yaml(
+            "  driftIgnore:\n    - kind: ArcserveLicense\n      name: \"legacy-*\"\n      tenant: prod\n",
+        ),
+    );
+    let after = project.drift().expect(2);
+    assert!(!after.stdout.contains("legacy-"), "{}", after.stdout);
+    assert!(after.stdout.contains("stray"), "{}", after.stdout);
+    assert!(
+        after
+            .stdout
+            .contains("2 unmanaged object(s) left out: the policy's driftIgnore lists them."),
+        "{}",
+        after.stdout
+    );
+    let json: Value = serde_json::from_str(&project.drift_as("json").expect(2).stdout).unwrap();
+    assert_eq!(json["counts"]["ignored_unmanaged"], 2, "{json}");
+    assert_eq!(json["counts"]["unmanaged"], 1);
+
+    // Another tenant's name does not match: nothing is left out.
+    project.write(
+        "policy.yaml",
+        &policy_yaml("  driftIgnore:\n    - name: \"*\"\n      tenant: staging\n"),
+    );
+    let json: Value = serde_json::from_str(&project.drift_as("json").expect(2).stdout).unwrap();
+    assert_eq!(json["counts"]["ignored_unmanaged"], 0, "{json}");
+    // Everything unmanaged ignored: no drift, exit 0.
+    project.write(
+        "policy.yaml",
+        &policy_yaml("  driftIgnore:\n    - tenant: prod\n"),
+    );
+    project.drift().expect(0);
+
+    project.write(
+        "policy.yaml",
+        &policy_yaml("  driftIgnore:\n    - kind: License\n"),
+    );
+    let run = project.run(&["validate", "manifests"]).expect(1);
+    assert!(
+        run.stderr.contains("field: spec.driftIgnore[0].kind"),
+        "{}",
+        run.stderr
+    );
+    project.write("policy.yaml", &policy_yaml("  driftIgnore:\n    - {}\n"));
+    project.run(&["validate", "manifests"]).expect(1);
+}

@@ -1,6 +1,7 @@
 //! Drift of licenses: recorded attributes against the live license, a
 //! license gone, and licenses in managed tenants that no record knows.
 
+use crate::manifest::Address;
 use std::collections::BTreeSet;
 
 use serde_json::json;
@@ -60,6 +61,7 @@ pub fn drift(state: &State, live: &LicensesLive, tenants: &[TenantRef], report: 
             if !known.contains(&license.id.to_string()) && !license.leaving() {
                 report.unmanaged.push(Unmanaged {
                     tenant: tenant.name.clone(),
+                    container: Some(Address::new(Kind::EclTenant, tenant.name.clone())),
                     kind: Kind::ArcserveLicense,
                     detail: None,
                     remote_id: license.id.to_string(),

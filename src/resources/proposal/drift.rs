@@ -2,6 +2,7 @@
 //! list; and proposals of the listed services that no state knows. A status
 //! the vendor's workflow moved on is reported as status, not drift.
 
+use crate::manifest::Address;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
@@ -74,6 +75,7 @@ pub fn drift(state: &State, live: &ProposalsLive, report: &mut DriftReport) {
                 if !known.contains(observed.order_id.as_str()) {
                     report.unmanaged.push(Unmanaged {
                         tenant: tenant.clone(),
+                        container: Some(Address::new(Kind::EclTenant, tenant.clone())),
                         kind: Kind::Proposal,
                         detail: Some(
                             crate::resources::proposal_catalog::service_name(*service)

@@ -2,6 +2,7 @@
 //! or disabled, or deleted; subscriptions changed or removed; and what was
 //! made outside entitle under the root or managed companies.
 
+use crate::manifest::Address;
 use std::collections::BTreeSet;
 
 use serde_json::json;
@@ -30,6 +31,13 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
         None => "(none)".into(),
     };
     let mut managed: BTreeSet<Uuid> = BTreeSet::from([root]);
+    let container = |id: Option<Uuid>| -> Option<Address> {
+        let id = id?.to_string();
+        state
+            .of_kind(Kind::RedstorCompany)
+            .find(|(_, record)| record.remote_id.as_deref() == Some(id.as_str()))
+            .map(|(address, _)| address.clone())
+    };
     let mut known_subscriptions: BTreeSet<Uuid> = BTreeSet::new();
     let remote = |record: &crate::state::ResourceState| -> Option<Uuid> {
         record.remote_id.as_deref().and_then(|id| id.parse().ok())
@@ -104,6 +112,7 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
         {
             report.unmanaged.push(Unmanaged {
                 tenant: format!("company {}", label(company.parent_company_id)),
+                container: container(company.parent_company_id),
                 kind: Kind::RedstorCompany,
                 detail: Some(company.company_type.as_str().to_string()),
                 remote_id: company.company_id.to_string(),
@@ -126,6 +135,7 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                 .unwrap_or_else(|| subscription.product_id.to_string());
             report.unmanaged.push(Unmanaged {
                 tenant: format!("company {}", label(Some(*company))),
+                container: container(Some(*company)),
                 kind: Kind::RedstorSubscription,
                 detail: None,
                 remote_id: subscription.subscription_id.to_string(),
