@@ -19,6 +19,7 @@ pub mod report;
 pub mod resources;
 pub mod sim;
 pub mod state;
+pub mod watch;
 pub mod workflow;
 
 pub use error::Error;

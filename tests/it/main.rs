@@ -34,3 +34,4 @@ mod tidy;
 mod validate;
 mod vendor_fixtures;
 mod vendor_reality;
+mod watch;
