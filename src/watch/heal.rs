@@ -39,8 +39,8 @@ pub struct HealOptions {
 /// What one self-heal did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Healed {
-    /// The plan was empty (drift that apply does not undo, such as
-    /// unmanaged objects or a proposal's status).
+    /// The plan was empty: what drift found is nothing the plan changes
+    /// (the manifests were edited to match it, say).
     Nothing,
     /// Withheld whole; how many actions, and why.
     Blocked { actions: usize, why: String },

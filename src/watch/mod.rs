@@ -216,7 +216,7 @@ impl Cycle<'_> {
         self.shared.succeeded(&report, started.elapsed());
         log_drift(&report, started.elapsed());
         self.notify_if_changed(&report);
-        if let (Some(options), false) = (&self.options.heal, report.is_empty()) {
+        if let (Some(options), true) = (&self.options.heal, apply_undoes(&report)) {
             self.heal(options).await;
         }
     }
@@ -258,6 +258,12 @@ impl Cycle<'_> {
             }
         }
     }
+}
+
+/// Whether `report` holds drift an apply undoes: a changed field or a
+/// deleted object (an unmanaged object is not entitle's to touch).
+fn apply_undoes(report: &DriftReport) -> bool {
+    !report.changed.is_empty() || !report.deleted.is_empty()
 }
 
 fn log_drift(report: &DriftReport, took: Duration) {
