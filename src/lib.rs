@@ -20,6 +20,7 @@ pub mod report;
 pub mod resources;
 pub mod sim;
 pub mod state;
+pub mod watch;
 pub mod workflow;
 
 pub use error::Error;

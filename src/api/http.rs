@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::limiter::{Limiters, Signal};
+use super::routes::{self, Route};
 use super::secret::Secret;
 
 /// Timeouts and retry budget of the HTTP layer.
@@ -75,6 +76,9 @@ pub struct Request {
     headers: HeaderMap,
     body: Option<Body>,
     idempotency: Idempotency,
+    /// Names the request in errors and logs instead of its path, for a URL
+    /// whose path is itself a secret (a chat webhook's).
+    label: Option<&'static str>,
 }
 
 /// A request body.
@@ -101,6 +105,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: None,
             idempotency,
+            label: None,
         }
     }
 
@@ -150,9 +155,20 @@ impl Request {
         self
     }
 
-    /// `METHOD /path`, the label used in errors and logs.
+    /// Names the request `METHOD what` in errors and logs instead of
+    /// `METHOD /path`: for a URL whose path holds a secret.
+    pub fn labelled(mut self, what: &'static str) -> Self {
+        self.label = Some(what);
+        self
+    }
+
+    /// `METHOD /path` (or what [`Request::labelled`] set), the label used
+    /// in errors and logs.
     pub fn label(&self) -> String {
-        format!("{} {}", self.method, self.url.path())
+        match self.label {
+            Some(what) => format!("{} {what}", self.method),
+            None => format!("{} {}", self.method, self.url.path()),
+        }
     }
 
     pub fn url(&self) -> &Url {
@@ -164,9 +180,13 @@ impl Request {
 /// (a token request does) and secret headers are marked sensitive.
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = match self.label {
+            Some(what) => what,
+            None => self.url.path(),
+        };
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("path", &self.url.path())
+            .field("path", &path)
             .field("query", &self.query)
             .field("idempotency", &self.idempotency)
             .finish_non_exhaustive()
@@ -217,11 +237,30 @@ impl Response {
 }
 
 /// The shared client. Cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
     config: Arc<HttpConfig>,
     limiters: Arc<Limiters>,
+    /// Told of every attempt, when someone watches (`entitle watch`'s
+    /// metrics); `None` costs one branch per attempt.
+    observer: Option<Arc<dyn RequestObserver>>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("config", &self.config)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Told of every attempt the HTTP layer makes (retries included): the
+/// request's route as [`routes::classify`] names it (no id, name or token
+/// of the path), and the answer's status, or `None` when none came.
+pub trait RequestObserver: Send + Sync {
+    fn attempted(&self, route: Route, status: Option<u16>);
 }
 
 /// One attempt's failure, with what the retry loop needs to know about it.
@@ -251,7 +290,15 @@ impl HttpClient {
             inner,
             limiters: Arc::new(Limiters::new(config.max_in_flight_per_host)),
             config: Arc::new(config),
+            observer: None,
         })
+    }
+
+    /// This client, and every clone made of it after, telling `observer`
+    /// of every attempt.
+    pub fn observed_by(mut self, observer: Arc<dyn RequestObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Sends a request, retrying what the policy allows, and returns the
@@ -368,6 +415,13 @@ impl HttpClient {
             Ok((status, _, _)) if status.is_success() => Signal::Fine,
             _ => Signal::Neutral,
         });
+        if let Some(observer) = &self.observer {
+            let status = outcome.as_ref().ok().map(|(status, _, _)| status.as_u16());
+            observer.attempted(
+                routes::classify(&request.method, request.url.path()),
+                status,
+            );
+        }
         let (status, headers, body) = match outcome {
             Ok(parts) => parts,
             Err(err) => {
@@ -549,7 +603,8 @@ pub fn checked_base_url(value: &str, what: &str) -> Result<Url, ApiError> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url`'s host is loopback (127.0.0.0/8, ::1 or `localhost`).
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

@@ -18,6 +18,7 @@ mod show;
 mod sim;
 mod state;
 mod validate;
+mod watch;
 mod workspace;
 
 use std::io::IsTerminal;
@@ -105,6 +106,8 @@ pub enum Command {
     Show(show::Args),
     /// Report what changed outside entitle (exit 2 when something did).
     Drift(drift::Args),
+    /// Drift in a loop: Prometheus metrics, health, a webhook, optional self-heal.
+    Watch(watch::Args),
     /// Bind a declared resource to an object that already exists.
     Import(import::Args),
     /// Draw the manifests' dependency graph (DOT or Mermaid).
@@ -157,7 +160,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    init_logging(&cli.global);
+    init_logging(&cli.global, Logging::of(&cli.command));
     match run(cli) {
         Ok(exit) => exit.into(),
         Err(Error::ClosedPipe) => Exit::Success.into(),
@@ -177,6 +180,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Apply(args) => apply::run(global, args),
         Command::Show(args) => show::run(global, args),
         Command::Drift(args) => drift::run(global, args),
+        Command::Watch(args) => watch::run(global, args),
         Command::Import(args) => import::run(global, args),
         Command::Graph(args) => graph::run(args),
         Command::Report(args) => report::run(global, args),
@@ -189,9 +193,44 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     }
 }
 
-fn init_logging(global: &GlobalArgs) {
+/// How a command logs: a one-shot command warnings only and no time; a
+/// long-running one (`watch`) from info, timestamped, as text or JSON.
+struct Logging {
+    service: bool,
+    json: bool,
+}
+
+impl Logging {
+    fn of(command: &Command) -> Logging {
+        match command {
+            Command::Watch(args) => Logging {
+                service: true,
+                json: args.log_format == watch::LogFormat::Json,
+            },
+            Command::Validate(_)
+            | Command::Plan(_)
+            | Command::Apply(_)
+            | Command::Show(_)
+            | Command::Drift(_)
+            | Command::Import(_)
+            | Command::Graph(_)
+            | Command::Report(_)
+            | Command::Completions(_)
+            | Command::State(_)
+            | Command::Workspace(_)
+            | Command::Schema(_)
+            | Command::Sim(_)
+            | Command::Demo(_) => Logging {
+                service: false,
+                json: false,
+            },
+        }
+    }
+}
+
+fn init_logging(global: &GlobalArgs, logging: Logging) {
     use tracing_subscriber::filter::LevelFilter;
-    let level = match (global.quiet, global.verbose) {
+    let level = match (global.quiet, global.verbose + u8::from(logging.service)) {
         (true, _) => LevelFilter::ERROR,
         (false, 0) => LevelFilter::WARN,
         (false, 1) => LevelFilter::INFO,
@@ -203,13 +242,15 @@ fn init_logging(global: &GlobalArgs) {
         ColorChoice::Never => false,
         ColorChoice::Auto => std::io::stderr().is_terminal(),
     };
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .with_target(false)
-        .without_time()
-        .try_init();
+        .with_target(false);
+    let _ = match (logging.service, logging.json) {
+        (_, true) => builder.json().flatten_event(true).try_init(),
+        (true, false) => builder.with_ansi(ansi).try_init(),
+        (false, false) => builder.with_ansi(ansi).without_time().try_init(),
+    };
 }
 
 /// A multi-threaded tokio runtime for the commands that do network I/O.

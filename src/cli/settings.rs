@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::GlobalArgs;
 use crate::Error;
 use crate::api::ecl::EclClients;
-use crate::api::http::{HttpClient, HttpConfig};
+use crate::api::http::{HttpClient, HttpConfig, RequestObserver};
 use crate::api::keystone::{EclCredentials, Keystone};
 use crate::api::redstor::RedstorAccess;
 use crate::state::{Backend, Store};
@@ -50,7 +50,19 @@ pub fn place(store: &Store) -> crate::plan::saved::StatePlace {
 /// Builds the workspace for manifests at `paths`, with credentials from the
 /// `OS_*` environment.
 pub async fn workspace(global: &GlobalArgs, paths: Vec<PathBuf>) -> Result<Workspace, Error> {
-    let http = HttpClient::new(HttpConfig::default())?;
+    observed_workspace(global, paths, None).await
+}
+
+/// [`workspace`], its API clients telling `observer` of every request.
+pub async fn observed_workspace(
+    global: &GlobalArgs,
+    paths: Vec<PathBuf>,
+    observer: Option<Arc<dyn RequestObserver>>,
+) -> Result<Workspace, Error> {
+    let mut http = HttpClient::new(HttpConfig::default())?;
+    if let Some(observer) = observer {
+        http = http.observed_by(observer);
+    }
     let credentials = EclCredentials::from_env_or_missing()?;
     let endpoint = std::env::var(ECL_ENDPOINT_VAR)
         .ok()

@@ -175,6 +175,7 @@ fn every_subcommand_shows_examples_that_parse() {
         "apply",
         "show",
         "drift",
+        "watch",
         "import",
         "graph",
         "report",

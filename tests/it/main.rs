@@ -35,3 +35,4 @@ mod tidy;
 mod validate;
 mod vendor_fixtures;
 mod vendor_reality;
+mod watch;
