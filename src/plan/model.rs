@@ -159,6 +159,23 @@ pub struct Action {
     pub operation: Operation,
 }
 
+impl Action {
+    /// The customer data this action destroys at the vendor, in a phrase
+    /// (a Redstor company's backups); `None` when it destroys none.
+    pub fn data_lost(&self) -> Option<&'static str> {
+        match &self.operation {
+            Operation::Provider(operation) => operation.data_lost(),
+            Operation::Forget | Operation::RecordLifecycle { .. } => None,
+        }
+    }
+
+    /// Whether a reviewer must look twice: it deletes or replaces an
+    /// object, or destroys customer data.
+    pub fn is_destructive(&self) -> bool {
+        self.kind.is_destructive() || self.data_lost().is_some()
+    }
+}
+
 /// One attribute's change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {

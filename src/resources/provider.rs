@@ -82,6 +82,11 @@ pub trait Provider {
     /// with `--allow-replace`.
     fn destroys_data(operation: &Self::Operation) -> bool;
 
+    /// The customer data carrying out `operation` destroys at the vendor,
+    /// as a phrase for a reviewer (`the company's backups at Redstor are
+    /// deleted`); `None` when it destroys none.
+    fn data_lost(operation: &Self::Operation) -> Option<&'static str>;
+
     /// Binds the declared `resource` to the existing object `remote_id`:
     /// the record to write.
     fn import(
@@ -169,6 +174,15 @@ macro_rules! providers {
                 match self {
                     $(ProviderOperation::$variant(operation) => {
                         <$provider as $crate::resources::Provider>::destroys_data(operation)
+                    })+
+                }
+            }
+
+            /// The customer data it destroys at the vendor, in a phrase.
+            pub fn data_lost(&self) -> Option<&'static str> {
+                match self {
+                    $(ProviderOperation::$variant(operation) => {
+                        <$provider as $crate::resources::Provider>::data_lost(operation)
                     })+
                 }
             }

@@ -423,6 +423,12 @@ impl Provider for Proposals {
         }
     }
 
+    fn data_lost(operation: &ProposalOperation) -> Option<&'static str> {
+        match operation {
+            ProposalOperation::SubmitProposal(_) => None,
+        }
+    }
+
     async fn import(
         scope: Scope<'_>,
         resource: &Resource,
