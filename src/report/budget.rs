@@ -187,7 +187,8 @@ pub fn chars(text: &str) -> usize {
 /// shortened or left out) a blank line and `footer`'s text, in at most
 /// `budget` characters. When the whole does not fit: the largest sections
 /// with a brief form are shown in it first; then items are cut, lowest rank
-/// first, later sections first within a rank; then whole sections go. A
+/// first, later sections first within a rank, a section going whole when
+/// none of its items fit. A
 /// head and footer that alone exceed the budget (which [`MIN_CHARS`] is
 /// meant to rule out) are cut to it.
 pub fn fit(
@@ -220,7 +221,6 @@ pub fn fit(
     let limit = budget.chars();
     shorten_largest(&measured, &mut shown, &total, limit);
     cut_items(&measured, &mut shown, &total, limit);
-    omit_sections(&measured, &mut shown, &total, limit);
     let elided = elided(&measured, &shown);
     let mut out = String::with_capacity(limit.min(total(&shown)) + 4);
     out.push_str(head);
@@ -264,7 +264,8 @@ fn cut_order(measured: &[Measured<'_>]) -> Vec<usize> {
 }
 
 /// Cuts items off the ends of sections, in [`cut_order`], until the whole
-/// fits: each section keeps as many as fit, or none.
+/// fits: each section keeps as many as fit, or, when none fit, goes whole
+/// before the next section loses any.
 fn cut_items(
     measured: &[Measured<'_>],
     shown: &mut [Shown],
@@ -289,24 +290,9 @@ fn cut_items(
             let fits = prefix.partition_point(|p| *p <= goal).saturating_sub(1);
             shown[i].items = fits.min(items - 1);
         }
-        if total(shown) <= limit {
-            return;
+        if total(shown) > limit {
+            shown[i].omitted = true;
         }
-    }
-}
-
-/// Leaves whole sections out, in [`cut_order`], until the whole fits.
-fn omit_sections(
-    measured: &[Measured<'_>],
-    shown: &mut [Shown],
-    total: &impl Fn(&[Shown]) -> usize,
-    limit: usize,
-) {
-    for i in cut_order(measured) {
-        if total(shown) <= limit {
-            return;
-        }
-        shown[i].omitted = true;
     }
 }
 

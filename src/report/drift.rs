@@ -551,4 +551,35 @@ mod tests {
         assert!(out.contains("| in shadow\\\\u{1b}\\]0;"), "{out}");
         assert!(out.contains("\\`\\`\\`\\<b\\>\\\\u{2067}x, id"), "{out}");
     }
+
+    #[test]
+    fn drift_markdown_of_many_findings_stays_under_its_budget_and_counts_the_rest() {
+        let mut report = hostile_report();
+        for i in 0..4_000 {
+            let mut u = report.unmanaged[0].clone();
+            u.name = format!("{i}-{HOSTILE}");
+            report.unmanaged.push(u);
+            let mut c = report.changed[0].clone();
+            c.field = format!("field{i}");
+            report.status.push(c);
+        }
+        report.ignored = 3;
+        let total = 3 + 4_000 + 4_000;
+        for chars in [1_000, 5_000, 60_000] {
+            let out = markdown(&report, Budget::new(chars).unwrap());
+            assert!(budget::chars(&out) <= chars, "{}", budget::chars(&out));
+            assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+            let rows = out
+                .lines()
+                .filter(|l| l.starts_with("| ") && !l.starts_with("| |"))
+                .count();
+            let hidden: usize = out
+                .split_once(" more items not shown**")
+                .and_then(|(before, _)| before.rsplit("**").next()?.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {out}"));
+            assert_eq!(rows + hidden, total, "{out}");
+            assert!(out.starts_with("### entitle drift: 1 changed, 1 deleted, 4001 unmanaged\n"));
+            assert!(out.contains("3 change(s) left out"), "{out}");
+        }
+    }
 }

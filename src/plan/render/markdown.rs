@@ -119,8 +119,12 @@ fn caution(plan: &Plan) -> Option<Section> {
         "> [!CAUTION]\n> {} action(s) delete or replace what they manage",
         destructive.len()
     );
-    if data > 0 {
-        let _ = write!(open, "; {data} of them destroy customer data");
+    match data {
+        0 => {}
+        1 => open.push_str("; one of them destroys customer data"),
+        n => {
+            let _ = write!(open, "; {n} of them destroy customer data");
+        }
     }
     open.push_str(
         ": review them before applying.\n\n| | resource | action | why |\n|---|---|---|---|\n",
@@ -361,6 +365,41 @@ mod tests {
             }
             assert_eq!(pipes, 5, "{row}");
             assert!(!row.replace("\\<", "").contains("<img"), "{row}");
+        }
+    }
+
+    /// A plan of `count` actions on licenses with hostile names of about
+    /// `width` characters, every `every`th a delete.
+    fn many(count: usize, width: usize, every: usize) -> Plan {
+        let template = hostile_plan();
+        let mut plan = hostile_plan();
+        plan.actions = (0..count)
+            .map(|i| {
+                let mut action = template.actions[0].clone();
+                let name = format!("n{i}-{}", "|`<\u{202e}é".repeat(width / 5 + 1));
+                action.addresses = vec![format!("ArcserveLicense/{name}").parse().unwrap()];
+                action.kind = match i % every.max(1) {
+                    0 => ActionKind::Delete,
+                    _ => ActionKind::Create,
+                };
+                action
+            })
+            .collect();
+        plan
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn plan_markdown_never_exceeds_its_budget(
+            count in 0usize..400,
+            width in 1usize..600,
+            every in 1usize..50,
+            chars in 1_000usize..40_000,
+        ) {
+            let out = markdown(&many(count, width, every), &options(chars));
+            proptest::prop_assert!(budget::chars(&out) <= chars, "{} > {chars}", budget::chars(&out));
+            proptest::prop_assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'));
         }
     }
 
