@@ -13,7 +13,7 @@ use crate::state::model::RecordedLifecycle;
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// A complete plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub format_version: u32,
     /// Actions in an order that respects every dependency.
@@ -67,7 +67,9 @@ impl Plan {
 }
 
 /// How many actions of each kind a plan holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -86,7 +88,19 @@ pub struct Summary {
 }
 
 /// What an action does, in the vocabulary of the rendered plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionKind {
     Create,
@@ -139,7 +153,7 @@ impl ActionKind {
 }
 
 /// One step of the plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     /// Unique and stable within the plan, e.g. `create ArcserveLicense/web`.
     pub id: String,
@@ -177,7 +191,7 @@ impl Action {
 }
 
 /// One attribute's change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     /// The manifest field (`standaloneKeys`), or `address.field` in a group.
     pub field: String,
@@ -191,7 +205,7 @@ pub struct Change {
 }
 
 /// A change that must wait for a date.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Deferred {
     pub address: Address,
     pub field: String,
@@ -208,7 +222,7 @@ pub struct Deferred {
 // Most actions carry a provider's operation; boxing it to shrink the two
 // rare state-only variants would cost an allocation per action.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Operation {
     /// Remove the address from the state; the object stays.

@@ -57,7 +57,14 @@ pub trait Provider {
     /// What apply carries out: this provider's part of `Operation`, as it
     /// is written into a plan file (tagged `op`, kebab-case, each tag
     /// unique among every provider's).
-    type Operation: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+    type Operation: Clone
+        + Debug
+        + PartialEq
+        + Serialize
+        + DeserializeOwned
+        + schemars::JsonSchema
+        + Send
+        + Sync;
 
     /// Reads what `scope` puts in play, with the fewest calls the API
     /// allows; nothing at all when none of its kinds is in play.
@@ -122,7 +129,7 @@ macro_rules! providers {
 
         /// A provider's operation. Untagged: each provider's operations
         /// carry their own `op` tag, so a plan file reads as one flat list.
-        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         #[serde(untagged)]
         pub enum ProviderOperation {
             $($variant(<$provider as $crate::resources::Provider>::Operation)),+

@@ -16,6 +16,7 @@ mod output;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
 mod pg_cluster_tests;
+mod plan_schema;
 mod properties;
 mod proposals;
 mod redirects;

@@ -10,7 +10,9 @@ pub use markdown::{MarkdownOptions, markdown};
 
 use std::fmt::Write;
 
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
 use super::model::{Action, ActionKind, Change, Deferred, Plan, Summary};
 use crate::escape;
@@ -232,13 +234,35 @@ fn show(value: &Value) -> String {
     }
 }
 
-/// The JSON plan format (see the README): the plan with its summary.
+/// The plan JSON (README: the plan JSON format): what `plan --format json`
+/// and `show --format json` print, and a saved plan's `plan`: the plan with
+/// its summary. `schemas/plan.json` is generated from it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "entitle plan")]
+pub struct PlanDocument<'a> {
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    /// Counts per kind of action (derived: a saved plan's is not read back).
+    pub summary: Summary,
+}
+
+/// The plan JSON, as a value.
 pub fn json_value(plan: &Plan) -> Value {
-    let mut value = json!(plan);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("summary".into(), json!(plan.summary()));
-    }
-    value
+    let document = PlanDocument {
+        plan,
+        summary: plan.summary(),
+    };
+    serde_json::to_value(document).unwrap_or_default()
+}
+
+/// The JSON Schema of the plan JSON (of what is written: a field that
+/// may be left out is not required).
+pub fn schema() -> Value {
+    let schema = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<PlanDocument<'static>>();
+    serde_json::to_value(schema).unwrap_or_default()
 }
 
 /// The text plan with each line's marker moved to column 0, where GitHub's
