@@ -162,13 +162,20 @@ fn code_span(shown: &str) -> String {
 /// backticks in the body, so no line of it can close the block.
 pub fn md_fence(info: &str, body: &str) -> String {
     let body = lines(body);
-    let fence = "`".repeat((longest_run(&body, '`') + 1).max(3));
+    let fence = md_fence_delimiter(&body);
     let newline = if body.is_empty() || body.ends_with('\n') {
         ""
     } else {
         "\n"
     };
     format!("{fence}{info}\n{body}{newline}{fence}\n")
+}
+
+/// The fence for a code block whose body is `body` or any part of it
+/// (the lines of one section, say, of which only some may be shown):
+/// longer than any run of backticks in it, and at least three.
+pub fn md_fence_delimiter(body: &str) -> String {
+    "`".repeat((longest_run(body, '`') + 1).max(3))
 }
 
 fn longest_run(text: &str, of: char) -> usize {

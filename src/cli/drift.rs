@@ -6,6 +6,7 @@ use super::settings::{self, paths_or_cwd};
 use super::{Exit, GlobalArgs, OutputFormat, output, runtime};
 use crate::Error;
 use crate::escape;
+use crate::report::budget::Budget;
 use crate::report::drift;
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,10 @@ pub struct Args {
     /// from the same refresh; repeatable: --out json=drift.json --out markdown=drift.md.
     #[arg(long = "out", value_name = "FORMAT=FILE", value_parser = parse_out)]
     pub outs: Vec<(OutputFormat, PathBuf)>,
+    /// The most characters the Markdown may have (at least 1000); findings
+    /// that do not fit are left out and counted.
+    #[arg(long, value_name = "N", default_value_t = Budget::default(), value_parser = super::plan::parse_budget)]
+    pub max_chars: Budget,
 }
 
 /// `FORMAT=FILE`.
@@ -46,9 +51,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
     for (format, file) in &args.outs {
-        super::write_private(file, render(&report, *format).as_bytes())?;
+        super::write_private(file, render(&report, *format, args.max_chars).as_bytes())?;
     }
-    print_report(&report, args.format)?;
+    print_report(&report, args.format, args.max_chars)?;
     Ok(if report.is_empty() {
         Exit::Success
     } else {
@@ -56,15 +61,19 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     })
 }
 
-fn print_report(report: &drift::DriftReport, format: OutputFormat) -> Result<(), Error> {
-    output::print(render(report, format))
+fn print_report(
+    report: &drift::DriftReport,
+    format: OutputFormat,
+    budget: Budget,
+) -> Result<(), Error> {
+    output::print(render(report, format, budget))
 }
 
-fn render(report: &drift::DriftReport, format: OutputFormat) -> String {
+fn render(report: &drift::DriftReport, format: OutputFormat, budget: Budget) -> String {
     match format {
         OutputFormat::Text => drift::text(report),
         OutputFormat::Json => format!("{}\n", escape::json_pretty(&drift::json_value(report))),
-        OutputFormat::Markdown => drift::markdown(report),
+        OutputFormat::Markdown => drift::markdown(report, budget),
     }
 }
 
@@ -73,6 +82,7 @@ pub fn refresh_only_plan(
     global: &GlobalArgs,
     paths: Vec<PathBuf>,
     format: OutputFormat,
+    budget: Budget,
     detailed_exitcode: bool,
 ) -> Result<Exit, Error> {
     let report = runtime()?.block_on(async {
@@ -80,7 +90,7 @@ pub fn refresh_only_plan(
         let _lock = workspace.lock("plan").await?;
         super::progress::refreshing(settings::show_progress(global), workspace.drift()).await
     })?;
-    print_report(&report, format)?;
+    print_report(&report, format, budget)?;
     let recordable = report.recordable();
     if recordable && format == OutputFormat::Text {
         output::println(

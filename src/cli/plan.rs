@@ -8,9 +8,10 @@ use crate::Error;
 use crate::escape;
 use crate::manifest::Address;
 use crate::plan::model::Plan;
-use crate::plan::render::{self, Style};
+use crate::plan::render::{self, MarkdownOptions, Style};
 use crate::plan::saved::SavedPlan;
 use crate::policy::Rule;
+use crate::report::budget::Budget;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -45,10 +46,48 @@ pub struct Args {
     /// saved plan carries it to apply, which records it in the state.
     #[arg(long = "override-policy", value_name = "RULE")]
     pub override_policy: Vec<Rule>,
+    #[command(flatten)]
+    pub markdown: MarkdownArgs,
+}
+
+/// How `--format markdown` shows a plan (`plan` and `show`).
+#[derive(Debug, clap::Args)]
+pub struct MarkdownArgs {
+    /// The Markdown heading [default: `entitle plan · WORKSPACE · PATHS`].
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// The most characters the Markdown may have (at least 1000); what does
+    /// not fit is shortened, then left out and counted.
+    #[arg(long, value_name = "N", default_value_t = Budget::default(), value_parser = parse_budget)]
+    pub max_chars: Budget,
+}
+
+impl MarkdownArgs {
+    /// The options, with `default_title` when no --title was given.
+    pub fn options(&self, default_title: impl FnOnce() -> String) -> MarkdownOptions {
+        MarkdownOptions {
+            title: self.title.clone().unwrap_or_else(default_title),
+            budget: self.max_chars,
+        }
+    }
+}
+
+/// `--max-chars N`: digits (commas allowed), at least [`crate::report::budget::MIN_CHARS`].
+pub fn parse_budget(text: &str) -> Result<Budget, String> {
+    let digits = text.replace(',', "");
+    let chars: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of characters, e.g. 60000"))?;
+    Budget::new(chars)
 }
 
 /// `plan` as `plan` and `show` print it.
-pub fn rendered(global: &GlobalArgs, plan: &Plan, format: OutputFormat) -> String {
+pub fn rendered(
+    global: &GlobalArgs,
+    plan: &Plan,
+    format: OutputFormat,
+    markdown: &MarkdownOptions,
+) -> String {
     match format {
         OutputFormat::Text => render::text(
             plan,
@@ -58,14 +97,20 @@ pub fn rendered(global: &GlobalArgs, plan: &Plan, format: OutputFormat) -> Strin
             },
         ),
         OutputFormat::Json => format!("{}\n", escape::json_pretty(&render::json_value(plan))),
-        OutputFormat::Markdown => render::markdown(plan),
+        OutputFormat::Markdown => render::markdown(plan, markdown),
     }
 }
 
 pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     let paths = paths_or_cwd(args.paths);
     if args.refresh_only {
-        return super::drift::refresh_only_plan(global, paths, args.format, args.detailed_exitcode);
+        return super::drift::refresh_only_plan(
+            global,
+            paths,
+            args.format,
+            args.markdown.max_chars,
+            args.detailed_exitcode,
+        );
     }
     let (mut planned, place) = runtime()?.block_on(async {
         let workspace = settings::workspace(global, paths.clone()).await?;
@@ -80,17 +125,26 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         .await?;
         Ok::<_, Error>((planned, settings::place(&workspace.store)))
     })?;
+    let markdown = args
+        .markdown
+        .options(|| render::markdown::default_title(&place.workspace, &paths));
     let refusal = planned.plan.policy.as_mut().and_then(|report| {
         report.allow(&args.override_policy);
         report.enforce().err()
     });
     if let Some(refusal) = refusal {
-        output::print(rendered(global, &planned.plan, args.format))?;
+        output::print(rendered(global, &planned.plan, args.format, &markdown))?;
         return Err(refusal.into());
     }
     if let Some(out) = &args.out {
         let state = planned.state_existed.then_some(&planned.state);
-        let saved = SavedPlan::new(planned.plan.clone(), state, place, &planned.desired, &paths);
+        let saved = SavedPlan::new(
+            planned.plan.clone(),
+            state,
+            place.clone(),
+            &planned.desired,
+            &paths,
+        );
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
             Error::usage(
                 format!("could not serialise the plan: {err}"),
@@ -99,7 +153,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         })?;
         write_private(out, &bytes)?;
     }
-    output::print(rendered(global, &planned.plan, args.format))?;
+    output::print(rendered(global, &planned.plan, args.format, &markdown))?;
     if let Some(out) = args
         .out
         .as_ref()

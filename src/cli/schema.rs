@@ -1,5 +1,5 @@
 //! `entitle schema [--out DIR]`: the JSON Schema of every manifest kind,
-//! and (into DIR) of the drift JSON.
+//! and (into DIR) of the drift JSON and the plan JSON.
 
 use std::path::PathBuf;
 
@@ -12,8 +12,8 @@ use crate::manifest;
     after_help = "Examples:\n  entitle schema --out schemas/\n  entitle schema > schemas.json"
 )]
 pub struct Args {
-    /// Write `<Kind>.json` files, and `drift.json` (the drift JSON's), into
-    /// this directory instead of printing.
+    /// Write `<Kind>.json` files, `drift.json` (the drift JSON's) and
+    /// `plan.json` (the plan JSON's) into this directory instead of printing.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -33,6 +33,10 @@ pub fn run(args: Args) -> Result<Exit, Error> {
             )
             .map_err(io)?;
             written.push(drift);
+            let plan = dir.join("plan.json");
+            std::fs::write(&plan, manifest::schema_text(&crate::plan::render::schema()))
+                .map_err(io)?;
+            written.push(plan);
             for path in written {
                 output::println(format_args!("wrote {}", path.display()))?;
             }

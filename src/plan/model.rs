@@ -13,7 +13,7 @@ use crate::state::model::RecordedLifecycle;
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// A complete plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     pub format_version: u32,
     /// Actions in an order that respects every dependency.
@@ -70,7 +70,9 @@ impl Plan {
 }
 
 /// How many actions of each kind a plan holds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -89,7 +91,19 @@ pub struct Summary {
 }
 
 /// What an action does, in the vocabulary of the rendered plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionKind {
     Create,
@@ -142,7 +156,7 @@ impl ActionKind {
 }
 
 /// One step of the plan.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     /// Unique and stable within the plan, e.g. `create ArcserveLicense/web`.
     pub id: String,
@@ -162,8 +176,25 @@ pub struct Action {
     pub operation: Operation,
 }
 
+impl Action {
+    /// The customer data this action destroys at the vendor, in a phrase
+    /// (a Redstor company's backups); `None` when it destroys none.
+    pub fn data_lost(&self) -> Option<&'static str> {
+        match &self.operation {
+            Operation::Provider(operation) => operation.data_lost(),
+            Operation::Forget | Operation::RecordLifecycle { .. } => None,
+        }
+    }
+
+    /// Whether a reviewer must look twice: it deletes or replaces an
+    /// object, or destroys customer data.
+    pub fn is_destructive(&self) -> bool {
+        self.kind.is_destructive() || self.data_lost().is_some()
+    }
+}
+
 /// One attribute's change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Change {
     /// The manifest field (`standaloneKeys`), or `address.field` in a group.
     pub field: String,
@@ -177,7 +208,7 @@ pub struct Change {
 }
 
 /// A change that must wait for a date.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Deferred {
     pub address: Address,
     pub field: String,
@@ -194,7 +225,7 @@ pub struct Deferred {
 // Most actions carry a provider's operation; boxing it to shrink the two
 // rare state-only variants would cost an allocation per action.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Operation {
     /// Remove the address from the state; the object stays.

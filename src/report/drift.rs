@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::escape::{self, md_code, md_json, md_text, text as shown};
 use crate::manifest::{Address, Desired, Kind};
+use crate::report::budget::{self, Budget, Form, Section};
 use crate::state::State;
 
 /// The version of the drift JSON (`entitle drift --format json`).
@@ -398,95 +399,124 @@ fn status_text(report: &DriftReport, out: &mut String) {
             );
         }
     }
-    if report.ignored > 0 {
-        let _ = writeln!(
-            out,
-            "{} change(s) left out: their fields are in lifecycle.ignoreChanges.",
-            report.ignored
-        );
-    }
-    if report.ignored_unmanaged > 0 {
-        let _ = writeln!(
-            out,
-            "{} unmanaged object(s) left out: the policy's driftIgnore lists them.",
-            report.ignored_unmanaged
-        );
+    for note in left_out(report, "") {
+        let _ = writeln!(out, "{note}");
     }
 }
 
-/// Markdown for a chat or an issue.
-pub fn markdown(report: &DriftReport) -> String {
-    if report.is_empty() {
-        let mut out = "### entitle drift: none\n\nThe live state matches the state.\n".to_string();
-        status_markdown(report, &mut out);
-        return out;
+/// What drift left out on purpose, one sentence each; `code` quotes the
+/// field names (a backtick in Markdown).
+fn left_out(report: &DriftReport, code: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    if report.ignored > 0 {
+        notes.push(format!(
+            "{} change(s) left out: their fields are in {code}lifecycle.ignoreChanges{code}.",
+            report.ignored
+        ));
     }
-    let mut out = format!(
-        "### entitle drift: {} changed, {} deleted, {} unmanaged\n\n| | resource | detail |\n|---|---|---|\n",
-        report.changed.len(),
-        report.deleted.len(),
-        report.unmanaged.len()
-    );
-    for c in &report.changed {
-        let _ = writeln!(
-            out,
-            "| changed | {} | {}: {} → {} |",
-            md_code(&c.address.to_string()),
-            md_code(&c.field),
-            md_json(&c.recorded),
-            md_json(&c.live)
-        );
+    if report.ignored_unmanaged > 0 {
+        notes.push(format!(
+            "{} unmanaged object(s) left out: the policy's {code}driftIgnore{code} lists them.",
+            report.ignored_unmanaged
+        ));
     }
-    for d in &report.deleted {
-        let _ = writeln!(
-            out,
-            "| deleted | {} | was {} |",
+    notes
+}
+
+/// Markdown for a chat or an issue, in at most `budget` characters: the
+/// findings that do not fit are left out, later ones first, and counted.
+pub fn markdown(report: &DriftReport, budget: Budget) -> String {
+    let head = if report.is_empty() {
+        "### entitle drift: none\n\nThe live state matches the state.\n".to_string()
+    } else {
+        format!(
+            "### entitle drift: {} changed, {} deleted, {} unmanaged\n",
+            report.changed.len(),
+            report.deleted.len(),
+            report.unmanaged.len()
+        )
+    };
+    let mut sections = Vec::new();
+    if !report.is_empty() {
+        sections.push(findings_table(String::new(), finding_rows(report)));
+    }
+    if !report.status.is_empty() {
+        let rows = report
+            .status
+            .iter()
+            .map(|c| field_row("status", c))
+            .collect();
+        sections.push(findings_table(
+            "Moved on by the vendor's workflow (status, not drift):\n\n".into(),
+            rows,
+        ));
+    }
+    for note in left_out(report, "`") {
+        sections.push(Section {
+            rank: 1,
+            counted: false,
+            full: Form {
+                open: format!("{note}\n"),
+                items: Vec::new(),
+                close: String::new(),
+            },
+            brief: None,
+            more: |_| String::new(),
+        });
+    }
+    budget::fit(&head, &sections, budget, |elided| {
+        format!(
+            "**{} more items not shown** to keep this under {budget} characters: `entitle drift --format json` (or `--out json=FILE`) lists every one.\n",
+            elided.hidden
+        )
+    })
+}
+
+/// A table of findings, one row each, after `intro`.
+fn findings_table(intro: String, rows: Vec<String>) -> Section {
+    Section {
+        rank: 0,
+        counted: true,
+        full: Form {
+            open: format!("{intro}| | resource | detail |\n|---|---|---|\n"),
+            items: rows,
+            close: String::new(),
+        },
+        brief: None,
+        more: |n| format!("\n… and {n} more not shown\n"),
+    }
+}
+
+/// The rows of what is drift: changed, deleted, unmanaged.
+fn finding_rows(report: &DriftReport) -> Vec<String> {
+    let changed = report.changed.iter().map(|c| field_row("changed", c));
+    let deleted = report.deleted.iter().map(|d| {
+        format!(
+            "| deleted | {} | was {} |\n",
             md_code(&d.address.to_string()),
             md_code(&d.remote_id)
-        );
-    }
-    for u in &report.unmanaged {
-        let _ = writeln!(
-            out,
-            "| unmanaged | {} {} | in {}, id {} |",
+        )
+    });
+    let unmanaged = report.unmanaged.iter().map(|u| {
+        format!(
+            "| unmanaged | {} {} | in {}, id {} |\n",
             md_text(&u.what()),
             md_code(&u.name),
             md_text(&u.tenant),
             md_code(&u.remote_id)
-        );
-    }
-    status_markdown(report, &mut out);
-    out
+        )
+    });
+    changed.chain(deleted).chain(unmanaged).collect()
 }
 
-fn status_markdown(report: &DriftReport, out: &mut String) {
-    if !report.status.is_empty() {
-        out.push_str("\nMoved on by the vendor's workflow (status, not drift):\n\n| | resource | detail |\n|---|---|---|\n");
-        for c in &report.status {
-            let _ = writeln!(
-                out,
-                "| status | {} | {}: {} → {} |",
-                md_code(&c.address.to_string()),
-                md_code(&c.field),
-                md_json(&c.recorded),
-                md_json(&c.live)
-            );
-        }
-    }
-    if report.ignored > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} change(s) left out: their fields are in `lifecycle.ignoreChanges`.",
-            report.ignored
-        );
-    }
-    if report.ignored_unmanaged > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} unmanaged object(s) left out: the policy's `driftIgnore` lists them.",
-            report.ignored_unmanaged
-        );
-    }
+fn field_row(class: &str, c: &Changed) -> String {
+    format!(
+        "| {class} | {} | {}: {} → {} |\n",
+        md_code(&c.address.to_string()),
+        md_code(&c.field),
+        md_json(&c.recorded),
+        md_json(&c.live)
+    )
 }
 
 #[cfg(test)]
@@ -536,7 +566,7 @@ mod tests {
 
     #[test]
     fn drift_markdown_keeps_one_row_of_three_cells_per_finding() {
-        let out = markdown(&hostile_report());
+        let out = markdown(&hostile_report(), Budget::default());
         assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
         let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
         assert_eq!(rows.len(), 5, "{out}");
@@ -552,5 +582,36 @@ mod tests {
         // Outside code spans, HTML and fences are escaped.
         assert!(out.contains("| in shadow\\\\u{1b}\\]0;"), "{out}");
         assert!(out.contains("\\`\\`\\`\\<b\\>\\\\u{2067}x, id"), "{out}");
+    }
+
+    #[test]
+    fn drift_markdown_of_many_findings_stays_under_its_budget_and_counts_the_rest() {
+        let mut report = hostile_report();
+        for i in 0..4_000 {
+            let mut u = report.unmanaged[0].clone();
+            u.name = format!("{i}-{HOSTILE}");
+            report.unmanaged.push(u);
+            let mut c = report.changed[0].clone();
+            c.field = format!("field{i}");
+            report.status.push(c);
+        }
+        report.ignored = 3;
+        let total = 3 + 4_000 + 4_000;
+        for chars in [1_000, 5_000, 60_000] {
+            let out = markdown(&report, Budget::new(chars).unwrap());
+            assert!(budget::chars(&out) <= chars, "{}", budget::chars(&out));
+            assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
+            let rows = out
+                .lines()
+                .filter(|l| l.starts_with("| ") && !l.starts_with("| |"))
+                .count();
+            let hidden: usize = out
+                .split_once(" more items not shown**")
+                .and_then(|(before, _)| before.rsplit("**").next()?.parse().ok())
+                .unwrap_or_else(|| panic!("no count in {out}"));
+            assert_eq!(rows + hidden, total, "{out}");
+            assert!(out.starts_with("### entitle drift: 1 changed, 1 deleted, 4001 unmanaged\n"));
+            assert!(out.contains("3 change(s) left out"), "{out}");
+        }
     }
 }

@@ -268,7 +268,7 @@ pub fn declared_refs(desired: &Desired) -> Vec<TenantRef> {
 
 /// Where an ECL tenant's requests go, as recorded in the plan so that a
 /// saved plan can be applied without the manifests' help.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantRef {
     /// The `EclTenant` resource name.
     pub name: String,

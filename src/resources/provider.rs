@@ -57,7 +57,14 @@ pub trait Provider {
     /// What apply carries out: this provider's part of `Operation`, as it
     /// is written into a plan file (tagged `op`, kebab-case, each tag
     /// unique among every provider's).
-    type Operation: Clone + Debug + PartialEq + Serialize + DeserializeOwned + Send + Sync;
+    type Operation: Clone
+        + Debug
+        + PartialEq
+        + Serialize
+        + DeserializeOwned
+        + schemars::JsonSchema
+        + Send
+        + Sync;
 
     /// Reads what `scope` puts in play, with the fewest calls the API
     /// allows; nothing at all when none of its kinds is in play.
@@ -81,6 +88,11 @@ pub trait Provider {
     /// Whether `operation` destroys data at the vendor, and so runs only
     /// with `--allow-replace`.
     fn destroys_data(operation: &Self::Operation) -> bool;
+
+    /// The customer data carrying out `operation` destroys at the vendor,
+    /// as a phrase for a reviewer (`the company's backups at Redstor are
+    /// deleted`); `None` when it destroys none.
+    fn data_lost(operation: &Self::Operation) -> Option<&'static str>;
 
     /// Binds the declared `resource` to the existing object `remote_id`:
     /// the record to write.
@@ -117,7 +129,7 @@ macro_rules! providers {
 
         /// A provider's operation. Untagged: each provider's operations
         /// carry their own `op` tag, so a plan file reads as one flat list.
-        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         #[serde(untagged)]
         pub enum ProviderOperation {
             $($variant(<$provider as $crate::resources::Provider>::Operation)),+
@@ -169,6 +181,15 @@ macro_rules! providers {
                 match self {
                     $(ProviderOperation::$variant(operation) => {
                         <$provider as $crate::resources::Provider>::destroys_data(operation)
+                    })+
+                }
+            }
+
+            /// The customer data it destroys at the vendor, in a phrase.
+            pub fn data_lost(&self) -> Option<&'static str> {
+                match self {
+                    $(ProviderOperation::$variant(operation) => {
+                        <$provider as $crate::resources::Provider>::data_lost(operation)
                     })+
                 }
             }

@@ -75,7 +75,7 @@ impl Default for State {
 }
 
 /// What the state knows of one managed object.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(
     deny_unknown_fields,
     expecting = "a record: an object of remote_id, scope, natural_key, attributes, dependencies, status and lifecycle"
@@ -103,7 +103,7 @@ pub struct ResourceState {
 }
 
 /// Where an object lives at its vendor.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     /// ECL tenant id (32 hex digits).
@@ -128,7 +128,7 @@ impl Scope {
 }
 
 /// Where an object is in its life, as far as this tool knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// A create was about to be sent, or was sent without an answer: the next
@@ -141,7 +141,7 @@ pub enum Status {
 }
 
 /// The lifecycle rules recorded with a resource.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecordedLifecycle {
     #[serde(default)]

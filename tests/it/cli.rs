@@ -47,7 +47,7 @@ fn the_committed_schemas_are_what_the_binary_writes() {
         .arg(dir.path())
         .assert()
         .success();
-    for kind in ["EclTenant", "ArcserveLicense"] {
+    for kind in ["EclTenant", "ArcserveLicense", "drift", "plan"] {
         let written = std::fs::read_to_string(dir.path().join(format!("{kind}.json"))).unwrap();
         let committed = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{kind}.json")),

@@ -159,3 +159,59 @@ fn the_committed_drift_schema_is_current_and_describes_the_json() {
         .collect();
     assert_eq!(keys, required);
 }
+
+#[test]
+fn drift_markdown_keeps_to_max_chars_in_a_file_and_on_stdout() {
+    let sim = TestSim::start();
+    let project = project_with(&sim, false);
+    let client = sim.arcserve(TENANT_A);
+    sim.block_on(async {
+        for i in 0..30 {
+            let name = format!("made-by-hand-{i:02}-{}", "x".repeat(40));
+            client.create_license(&new_license(&name, 1)).await.unwrap();
+        }
+    });
+    sim.settle();
+    let run = project
+        .run(&[
+            "drift",
+            "manifests",
+            "--format",
+            "markdown",
+            "--max-chars",
+            "1000",
+            "--out",
+            "markdown=drift.md",
+        ])
+        .expect(2);
+    let file = std::fs::read_to_string(project.dir.path().join("drift.md")).unwrap();
+    assert_eq!(file, run.stdout);
+    assert!(file.chars().count() <= 1_000, "{file}");
+    let rows = file
+        .lines()
+        .filter(|l| l.starts_with("| unmanaged"))
+        .count();
+    let hidden: usize = file
+        .split_once(" more items not shown**")
+        .and_then(|(before, _)| before.rsplit("**").next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {file}"));
+    assert_eq!(rows + hidden, 30, "{file}");
+    // Without the option, all 30 fit in the default budget.
+    let whole = project.drift_as("markdown").expect(2).stdout;
+    assert_eq!(
+        whole
+            .lines()
+            .filter(|l| l.starts_with("| unmanaged"))
+            .count(),
+        30
+    );
+    assert!(!whole.contains("not shown"), "{whole}");
+    let refused = project
+        .run(&["drift", "manifests", "--max-chars", "500"])
+        .expect(1);
+    assert!(
+        refused.stderr.contains("1000 characters"),
+        "{}",
+        refused.stderr
+    );
+}

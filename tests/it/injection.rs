@@ -123,20 +123,31 @@ fn fences(markdown: &str) -> Vec<(String, Vec<String>)> {
     blocks
 }
 
-/// The Markdown plan: its tables whole, and its one `diff` block running
-/// to the summary line, so no name closed it early.
+/// The Markdown plan: its tables whole, one `diff` block per collapsible
+/// kind section, each running to its section's end (no name closed it
+/// early), and the summary line once, under the heading.
 #[track_caller]
 fn assert_plan_markdown(markdown: &str) {
     assert_inert("plan markdown", markdown);
-    assert!(assert_tables_whole(markdown) > 0, "{markdown}");
+    assert_tables_whole(markdown);
     let blocks = fences(markdown);
     let diff: Vec<&(String, Vec<String>)> = blocks.iter().filter(|(i, _)| i == "diff").collect();
-    assert_eq!(diff.len(), 1, "{markdown}");
-    let last = diff[0].1.last().map(String::as_str).unwrap_or_default();
-    assert!(
-        last.starts_with("Plan: "),
-        "the diff block ends at {last:?}"
-    );
+    let sections = markdown
+        .lines()
+        .filter(|l| l.starts_with("<details><summary>"))
+        .count();
+    assert!(!diff.is_empty(), "{markdown}");
+    assert_eq!(diff.len(), sections, "{markdown}");
+    for (_, body) in &diff {
+        assert!(body.iter().all(|l| !l.contains("</details>")), "{markdown}");
+    }
+    let summaries: Vec<usize> = markdown
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("**Plan: "))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(summaries, [2], "{markdown}");
 }
 
 fn json(run: &Run) -> Value {

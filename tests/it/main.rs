@@ -16,6 +16,7 @@ mod output;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;
 mod pg_cluster_tests;
+mod plan_schema;
 mod policy;
 mod properties;
 mod proposals;

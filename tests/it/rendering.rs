@@ -8,7 +8,7 @@ use crate::support::*;
 /// A plan with a create, an update, a replace, a delete, a forget, a bulk
 /// upgrade and a deferred upgrade, made against a simulator whose clock is
 /// fixed so the dates are stable.
-fn mixed_plan(project: &Project<'_>) {
+pub fn mixed_plan(project: &Project<'_>) {
     let sim = project.sim;
     sim.control(
         reqwest::Method::PUT,
@@ -75,7 +75,7 @@ fn a_plan_with_every_kind_of_action_renders_as_json() {
 /// A Redstor plan with a create, a reassign with a disable, a replace (a
 /// rename), a trial conversion, and the removal of a customer with its
 /// subscription.
-fn redstor_plan(project: &Project<'_>) {
+pub fn redstor_plan(project: &Project<'_>) {
     let trial = |trial: bool| format!("  trial: {trial}\n");
     project.write(
         "msp.yaml",

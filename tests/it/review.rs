@@ -135,3 +135,148 @@ fn manifests_can_come_from_standard_input() {
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("--> -:"), "{stderr}");
 }
+
+/// The lines of a Markdown plan's `diff` blocks that head an action (its
+/// marker, three spaces and what it touches), in full or in one line.
+fn action_lines(markdown: &str) -> usize {
+    let mut inside = false;
+    let mut count = 0;
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            inside = line.trim_start_matches('`') == "diff";
+            continue;
+        }
+        let head = line.get(1..4) == Some("   ") && line.get(4..5).is_some_and(|c| c != " ");
+        count += usize::from(inside && head);
+    }
+    count
+}
+
+/// `**N more actions not shown**`, when there is one.
+fn not_shown(markdown: &str) -> Option<usize> {
+    let (before, _) = markdown.split_once(" more actions not shown**")?;
+    before.rsplit("**").next()?.parse().ok()
+}
+
+#[test]
+fn a_plan_of_three_thousand_creates_fits_a_pull_request_comment() {
+    let sim = TestSim::start();
+    let project = Project::with_tenant(&sim);
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("keep", PLAN_ADVANCED_9, 1, "9.0", "")
+            + &license_yaml("gone", PLAN_ADVANCED_9, 1, "9.0", "")),
+    );
+    project.write("msp.yaml", &company_yaml("acme", "Customer", None, ""));
+    project.apply().expect(0);
+    // 3,000 new licenses; `keep` changes plan (a replace), `gone` and the
+    // Redstor customer leave the manifests (deletes, one with its data).
+    let many: String = (0..3_000)
+        .map(|i| license_yaml(&format!("fleet-{i:04}-web"), PLAN_ADVANCED_9, 2, "9.0", ""))
+        .collect();
+    project.write(
+        "licenses.yaml",
+        &(license_yaml("keep", PLAN_PREMIUM_9, 1, "9.0", "") + &many),
+    );
+    project.remove("msp.yaml");
+    project
+        .run(&["plan", "manifests", "--out", "plan.json"])
+        .expect(0);
+
+    for (args, budget) in [
+        (vec![], 60_000),
+        (vec!["--max-chars", "20000"], 20_000),
+        (vec!["--max-chars", "1,000"], 1_000),
+    ] {
+        let markdown = project
+            .run(&[&["show", "plan.json", "--format", "markdown"], &args[..]].concat())
+            .expect(0)
+            .stdout;
+        let chars = markdown.chars().count();
+        assert!(chars <= budget, "{chars} > {budget}");
+        let lines: Vec<&str> = markdown.lines().collect();
+        assert_eq!(
+            lines[0], "### entitle plan · default · manifests",
+            "{markdown}"
+        );
+        assert_eq!(
+            lines[2],
+            "**Plan: 3000 to create, 0 to update, 1 to replace, 2 to delete.**"
+        );
+        // The caution comes whole, even in the smallest budget.
+        let caution = markdown.find("[!CAUTION]").expect("a caution");
+        let rows = &markdown[caution..];
+        for row in [
+            "| `-/+` | `ArcserveLicense/keep` | replace |",
+            "| `-` | `ArcserveLicense/gone` | delete |",
+            "| `-` | `RedstorCompany/acme` | delete |",
+        ] {
+            assert!(rows.contains(row), "{row} in\n{markdown}");
+        }
+        assert!(
+            rows.contains(
+                "**destroys data: the company's backups and data at Redstor are deleted**"
+            ),
+            "{markdown}"
+        );
+        let hidden = not_shown(&markdown).unwrap_or_else(|| panic!("no count in\n{markdown}"));
+        assert!(hidden > 0);
+        assert_eq!(hidden + action_lines(&markdown), 3_003, "{markdown}");
+        assert!(markdown.contains("`entitle show PLANFILE`"), "{markdown}");
+    }
+    // `plan` prints the same.
+    let planned = project.plan_as("markdown").expect(0).stdout;
+    assert!(planned.chars().count() <= 60_000);
+    assert_eq!(not_shown(&planned).map(|n| n > 0), Some(true));
+}
+
+#[test]
+fn a_small_plan_shows_whole_under_its_title_and_a_tiny_budget_is_refused() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    project
+        .run(&["plan", "manifests", "--out", "plan.json"])
+        .expect(0);
+    let shown = project
+        .run(&[
+            "show",
+            "plan.json",
+            "--format",
+            "markdown",
+            "--title",
+            "PR #42: `prod` licenses",
+        ])
+        .expect(0)
+        .stdout;
+    assert!(
+        shown.starts_with("### PR \\#42: \\`prod\\` licenses\n"),
+        "{shown}"
+    );
+    assert_eq!(not_shown(&shown), None, "{shown}");
+    assert_eq!(action_lines(&shown), 2, "{shown}");
+    // Without --title, `show` heads it as `plan` did.
+    let planned = project.plan_as("markdown").expect(0).stdout;
+    let shown = project
+        .run(&["show", "plan.json", "--format", "markdown"])
+        .expect(0)
+        .stdout;
+    assert_eq!(shown, planned);
+    for tiny in ["999", "0", "lots"] {
+        let refused = project
+            .run(&[
+                "plan",
+                "manifests",
+                "--format",
+                "markdown",
+                "--max-chars",
+                tiny,
+            ])
+            .expect(1);
+        assert!(refused.stderr.contains("--max-chars"), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains("1000") || refused.stderr.contains("number of characters"),
+            "{}",
+            refused.stderr
+        );
+    }
+}

@@ -188,6 +188,19 @@ impl Provider for ArcserveLicenses {
         }
     }
 
+    /// A license holds keys, not backups: deleting one loses no customer data.
+    fn data_lost(operation: &LicenseOperation) -> Option<&'static str> {
+        match operation {
+            LicenseOperation::CreateLicense(_)
+            | LicenseOperation::AdoptLicense { .. }
+            | LicenseOperation::UpdateLicense { .. }
+            | LicenseOperation::ReplaceLicense { .. }
+            | LicenseOperation::DeleteLicense { .. }
+            | LicenseOperation::IssueKeys { .. }
+            | LicenseOperation::BulkUpgrade { .. } => None,
+        }
+    }
+
     async fn import(
         scope: Scope<'_>,
         resource: &Resource,

@@ -9,7 +9,7 @@ use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
 
 /// A license operation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum LicenseOperation {
     /// Create, wait until active, issue the keys.
@@ -53,7 +53,7 @@ pub enum LicenseOperation {
 }
 
 /// The desired attributes of a license, as recorded in state after apply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LicenseAttributes {
     pub tenant: String,
@@ -64,7 +64,7 @@ pub struct LicenseAttributes {
 }
 
 /// A license to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewLicense {
     pub tenant: TenantRef,
     pub name: String,
@@ -74,14 +74,14 @@ pub struct NewLicense {
 }
 
 /// A license in a bulk upgrade.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpgradeMember {
     pub address: Address,
     pub license_id: Uuid,
 }
 
 /// The upgrade contact sent with a tenant's first upgrade.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Contact {
     pub email: String,
     pub company_name: String,

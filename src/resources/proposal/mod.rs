@@ -117,7 +117,9 @@ impl std::fmt::Display for PlanRef {
 
 /// A row as it is sent: every field in the proposal's language, numbered,
 /// with its stable UUID. Comparable with a row read back from the API.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Model {
     pub uuid: String,
     pub row_number: u32,
@@ -126,7 +128,9 @@ pub struct Model {
 }
 
 /// What a row is: a HULFT combination or a generic plan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Item {
     Hulft {
@@ -420,6 +424,12 @@ impl Provider for Proposals {
     fn destroys_data(operation: &ProposalOperation) -> bool {
         match operation {
             ProposalOperation::SubmitProposal(_) => false,
+        }
+    }
+
+    fn data_lost(operation: &ProposalOperation) -> Option<&'static str> {
+        match operation {
+            ProposalOperation::SubmitProposal(_) => None,
         }
     }
 

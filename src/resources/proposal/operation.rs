@@ -9,7 +9,7 @@ use crate::resources::ecl_tenant::TenantRef;
 use crate::state::model::RecordedLifecycle;
 
 /// A proposal operation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum ProposalOperation {
     /// Create (no order id) or replace a proposal.
@@ -17,7 +17,7 @@ pub enum ProposalOperation {
 }
 
 /// A proposal to send, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProposalSubmission {
     pub tenant: TenantRef,
     pub name: String,

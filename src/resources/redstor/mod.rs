@@ -279,6 +279,23 @@ impl Provider for Redstor {
         }
     }
 
+    fn data_lost(operation: &RedstorOperation) -> Option<&'static str> {
+        match operation {
+            RedstorOperation::ReplaceCompany { .. } | RedstorOperation::DeleteCompany { .. } => {
+                Some("the company's backups and data at Redstor are deleted")
+            }
+            RedstorOperation::ReplaceSubscription { .. }
+            | RedstorOperation::DeleteSubscription { .. } => {
+                Some("the subscription's backups at Redstor are deleted")
+            }
+            RedstorOperation::CreateCompany(_)
+            | RedstorOperation::UpdateCompany { .. }
+            | RedstorOperation::CreateSubscription(_)
+            | RedstorOperation::ConvertTrial { .. }
+            | RedstorOperation::Bind { .. } => None,
+        }
+    }
+
     async fn import(
         scope: Scope<'_>,
         resource: &Resource,

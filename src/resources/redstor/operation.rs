@@ -10,7 +10,7 @@ use crate::manifest::Address;
 use crate::state::model::RecordedLifecycle;
 
 /// A Redstor operation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum RedstorOperation {
     /// Add a Redstor customer or partner (then disable it if so declared).
@@ -62,7 +62,7 @@ pub enum RedstorOperation {
 /// Where a Redstor company goes: under the account's root, or under a
 /// managed company whose id the state holds when the action runs (it may be
 /// created earlier in the same apply).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum CompanyParent {
     Root { company_id: Uuid },
@@ -70,7 +70,7 @@ pub enum CompanyParent {
 }
 
 /// A Redstor company to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewCompany {
     /// The company's name at Redstor.
     pub name: String,
@@ -83,7 +83,7 @@ pub struct NewCompany {
 }
 
 /// A Redstor subscription to create, and what the state records with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewSubscription {
     pub company: CompanyParent,
     pub product_id: u32,

@@ -2,13 +2,19 @@
 //! and Markdown for a pull-request comment. Rendering returns strings; the
 //! CLI decides where they go. Whatever a plan holds that entitle did not
 //! write (names, reasons quoting them, values, notes) is shown through
-//! [`crate::escape`].
+//! [`crate::escape`]. The Markdown, kept under a size, is in [`markdown`].
+
+pub mod markdown;
+
+pub use markdown::{MarkdownOptions, markdown};
 
 use std::fmt::Write;
 
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
-use super::model::{Action, ActionKind, Change, Plan, Summary};
+use super::model::{Action, ActionKind, Change, Deferred, Plan, Summary};
 use crate::escape;
 use crate::policy::PolicyReport;
 
@@ -221,26 +227,40 @@ fn change_text(out: &mut String, change: &Change, width: usize, style: Style) {
 
 fn deferred_and_notes(out: &mut String, plan: &Plan) {
     if !plan.deferred.is_empty() {
-        out.push_str("\nDeferred (the API does not allow these yet):\n");
+        out.push('\n');
+        out.push_str(DEFERRED_HEADING);
         for d in &plan.deferred {
-            let _ = writeln!(
-                out,
-                "  {}: {} {} -> {} from {} ({})",
-                escape::text(&d.address.to_string()),
-                escape::text(&d.field),
-                show(&d.before),
-                show(&d.after),
-                escape::text(&d.from),
-                escape::text(&d.reason)
-            );
+            out.push_str(&deferred_line(d));
         }
     }
     if !plan.notes.is_empty() {
-        out.push_str("\nNotes:\n");
+        out.push('\n');
+        out.push_str(NOTES_HEADING);
         for note in &plan.notes {
-            let _ = writeln!(out, "  {}", escape::text(note));
+            out.push_str(&note_line(note));
         }
     }
+}
+
+const DEFERRED_HEADING: &str = "Deferred (the API does not allow these yet):\n";
+const NOTES_HEADING: &str = "Notes:\n";
+
+/// One deferred change, as a line of the text plan.
+fn deferred_line(d: &Deferred) -> String {
+    format!(
+        "  {}: {} {} -> {} from {} ({})\n",
+        escape::text(&d.address.to_string()),
+        escape::text(&d.field),
+        show(&d.before),
+        show(&d.after),
+        escape::text(&d.from),
+        escape::text(&d.reason)
+    )
+}
+
+/// One note, as a line of the text plan.
+fn note_line(note: &str) -> String {
+    format!("  {}\n", escape::text(note))
 }
 
 fn show(value: &Value) -> String {
@@ -250,74 +270,35 @@ fn show(value: &Value) -> String {
     }
 }
 
-/// The JSON plan format (see the README): the plan with its summary.
-pub fn json_value(plan: &Plan) -> Value {
-    let mut value = json!(plan);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("summary".into(), json!(plan.summary()));
-    }
-    value
+/// The plan JSON (README: the plan JSON format): what `plan --format json`
+/// and `show --format json` print, and a saved plan's `plan`: the plan with
+/// its summary. `schemas/plan.json` is generated from it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(title = "entitle plan")]
+pub struct PlanDocument<'a> {
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    /// Counts per kind of action (derived: a saved plan's is not read back).
+    pub summary: Summary,
 }
 
-/// Markdown for a pull-request comment: the summary, a table of actions,
-/// and the full text plan in a collapsible block.
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = String::new();
-    let summary = plan.summary();
-    if plan.is_empty() {
-        out.push_str("### entitle plan: no changes\n\nThe live state matches the manifests.\n");
-    } else {
-        let _ = writeln!(out, "### entitle plan\n\n**{}**\n", summary_line(&summary));
-        out.push_str("| | resource | action | why |\n|---|---|---|---|\n");
-        for action in &plan.actions {
-            let resources = if action.addresses.len() > 3 {
-                format!(
-                    "{} and {} more",
-                    escape::md_code(&action.addresses[0].to_string()),
-                    action.addresses.len() - 1
-                )
-            } else {
-                action
-                    .addresses
-                    .iter()
-                    .map(|a| escape::md_code(&a.to_string()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let destructive = if action.kind.is_destructive() {
-                " ⚠️"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "| `{}` | {resources} | {}{destructive} | {} |",
-                action.kind.symbol(),
-                action.kind.word(),
-                escape::md_text(&action.reason)
-            );
-        }
-    }
-    if !plan.deferred.is_empty() || !plan.notes.is_empty() {
-        let mut extra = String::new();
-        deferred_and_notes(&mut extra, plan);
-        let _ = write!(out, "\n{}", escape::md_fence("text", extra.trim_start()));
-    }
-    if !plan.is_empty() {
-        let full = text(
-            plan,
-            Style {
-                color: false,
-                verbose: true,
-            },
-        );
-        let _ = writeln!(
-            out,
-            "\n<details><summary>Full plan</summary>\n\n{}\n</details>",
-            escape::md_fence("diff", &column0_markers(&full))
-        );
-    }
-    out
+/// The plan JSON, as a value.
+pub fn json_value(plan: &Plan) -> Value {
+    let document = PlanDocument {
+        plan,
+        summary: plan.summary(),
+    };
+    serde_json::to_value(document).unwrap_or_default()
+}
+
+/// The JSON Schema of the plan JSON (of what is written: a field that
+/// may be left out is not required).
+pub fn schema() -> Value {
+    let schema = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<PlanDocument<'static>>();
+    serde_json::to_value(schema).unwrap_or_default()
 }
 
 /// The text plan with each line's marker moved to column 0, where GitHub's
@@ -357,7 +338,7 @@ fn column0_markers(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::escape::is_hazard;
     use crate::plan::model::{Deferred, Operation, PLAN_FORMAT_VERSION};
@@ -367,7 +348,7 @@ mod tests {
     const HOSTILE: &str =
         "evil\u{1b}[2J\nPlan: 9 to destroy.\n```\n| x | y |<img src=x>\u{202e}cba";
 
-    fn hostile_plan() -> Plan {
+    pub(super) fn hostile_plan() -> Plan {
         let address: crate::manifest::Address = "ArcserveLicense/a|b`c\u{202e}".parse().unwrap();
         Plan {
             format_version: PLAN_FORMAT_VERSION,
@@ -428,50 +409,5 @@ mod tests {
             out.contains("evil\\u{1b}[2J\\nPlan: 9 to destroy.\\n```"),
             "{out}"
         );
-    }
-
-    /// The cells of a table row: its `|`s that no backslash escapes.
-    fn cells(row: &str) -> usize {
-        let mut previous = ' ';
-        let mut pipes = 0;
-        for c in row.chars() {
-            pipes += usize::from(c == '|' && previous != '\\');
-            previous = c;
-        }
-        pipes - 1
-    }
-
-    #[test]
-    fn server_text_keeps_the_markdown_table_and_fences_whole() {
-        let out = markdown(&hostile_plan());
-        assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
-        let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
-        assert_eq!(rows.len(), 3, "{out}");
-        for row in &rows {
-            assert_eq!(cells(row), 4, "{row}");
-            assert!(!row.replace("\\<", "").contains("<img"), "{row}");
-        }
-        // Each fence is closed by its own closing line, and by nothing before.
-        let lines: Vec<&str> = out.lines().collect();
-        let mut opened = 0;
-        for (i, line) in lines.iter().enumerate() {
-            let Some(info) = ["text", "diff"]
-                .iter()
-                .find(|info| line.starts_with("```") && line.trim_start_matches('`') == **info)
-            else {
-                continue;
-            };
-            let fence = line.trim_end_matches(info);
-            let close = lines[i + 1..]
-                .iter()
-                .position(|l| l.trim_start().starts_with(fence))
-                .map(|at| i + 1 + at)
-                .expect("a closing fence");
-            assert_eq!(lines[close], fence, "{out}");
-            let after = lines.get(close + 1).copied().unwrap_or_default();
-            assert!(after.is_empty(), "{out}");
-            opened += 1;
-        }
-        assert_eq!(opened, 2, "{out}");
     }
 }
