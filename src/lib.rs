@@ -15,6 +15,7 @@ pub mod escape;
 pub mod hint;
 pub mod manifest;
 pub mod plan;
+pub mod problem;
 pub mod report;
 pub mod resources;
 pub mod sim;

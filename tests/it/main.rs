@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod annotations;
 mod behaviours;
 mod cli;
 mod client;
