@@ -19,6 +19,7 @@ mod pg_cluster;
 mod pg_cluster_tests;
 mod properties;
 mod proposals;
+mod recipes;
 mod redirects;
 mod redstor;
 mod redstor_sim;
