@@ -11,7 +11,8 @@
 //! - Messages made of several lines ([`lines`]): the same characters, but a
 //!   line break stays one; backslashes stay single, since the parts quoted
 //!   in a message are escaped where they are quoted. The CLI passes all of
-//!   stderr through it.
+//!   stderr through it. [`line`] is the same for what must stay one line
+//!   of such a message, line breaks shown too.
 //! - JSON ([`json`], [`json_pretty`]): the exact value; besides what JSON
 //!   always escapes, DEL, C1 and the bidi controls are written `\u202e`, so
 //!   the document parses back to the same bytes and still shows nothing
@@ -58,6 +59,24 @@ pub fn lines(raw: &str) -> Cow<'_, str> {
     for c in raw.chars() {
         match c {
             '\n' => out.push('\n'),
+            c if is_hazard(c) => push_visible(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One line of a message, for stderr: every hazard, line breaks too,
+/// written as [`text`] writes it; backslashes are left alone, as in
+/// [`lines`]. For what quotes text entitle did not write into a message
+/// that must stay one line (a manifest's field name in a diagnostic).
+pub fn line(raw: &str) -> Cow<'_, str> {
+    if !raw.chars().any(is_hazard) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len() + 8);
+    for c in raw.chars() {
+        match c {
             c if is_hazard(c) => push_visible(&mut out, c),
             c => out.push(c),
         }

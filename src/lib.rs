@@ -16,6 +16,7 @@ pub mod hint;
 pub mod manifest;
 pub mod plan;
 pub mod policy;
+pub mod problem;
 pub mod report;
 pub mod resources;
 pub mod sim;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::progress::{self, Progress};
 use super::settings::{self, paths_or_cwd};
-use super::{Exit, GlobalArgs, confirm, output, runtime};
+use super::{ErrorFormat, Exit, GlobalArgs, confirm, output, runtime};
 use crate::Error;
 use crate::apply::{ApplyOptions, ApplyReport, Outcome};
 use crate::escape;
@@ -157,7 +157,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             .await;
         observer.finish();
 
-        report_outcome(&report, &workspace, started)
+        report_outcome(&report, &workspace, started, global.error_format)
     })
 }
 
@@ -255,12 +255,23 @@ fn cancel_on_ctrl_c() -> tokio::sync::watch::Receiver<bool> {
     cancel_rx
 }
 
+/// A failed action as a GitHub Actions workflow command, titled by the
+/// action's id (`create ArcserveLicense/web`).
+fn failed_command(id: &str, why: &str) -> String {
+    crate::problem::Problem {
+        address: Some(format!("failed: {id}")),
+        ..crate::problem::Problem::message(why)
+    }
+    .github_command()
+}
+
 /// What failed or was skipped, and the verdict: on stdout when the apply
 /// succeeded, else with the failures on stderr.
 fn report_outcome(
     report: &ApplyReport,
     workspace: &Workspace,
     started: Instant,
+    error_format: ErrorFormat,
 ) -> Result<Exit, Error> {
     let done = report.count(|o| matches!(o, Outcome::Done(_)));
     let failed = report.count(|o| matches!(o, Outcome::Failed(_)));
@@ -268,9 +279,12 @@ fn report_outcome(
     let not_started = report.count(|o| matches!(o, Outcome::NotStarted));
     for (id, outcome) in &report.outcomes {
         match outcome {
-            Outcome::Failed(why) => {
-                output::eprintln(format_args!("failed:  {}: {why}", escape::text(id)));
-            }
+            Outcome::Failed(why) => match error_format {
+                ErrorFormat::Text => {
+                    output::eprintln(format_args!("failed:  {}: {why}", escape::text(id)));
+                }
+                ErrorFormat::Github => output::eprintln(failed_command(id, &why.to_string())),
+            },
             Outcome::Skipped(why) => {
                 output::eprintln(format_args!("skipped: {}: {why}", escape::text(id)));
             }

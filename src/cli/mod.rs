@@ -77,6 +77,24 @@ pub struct GlobalArgs {
     /// No progress bars on stderr.
     #[arg(long, global = true)]
     pub no_progress: bool,
+    /// How the error a command ends with is written on stderr: text, or
+    /// github: GitHub Actions workflow commands, one `::error` per problem
+    /// (a manifest's, a plan's, a failed action's), which annotate the files.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ENTITLE_ERROR_FORMAT",
+        default_value_t = ErrorFormat::Text
+    )]
+    pub error_format: ErrorFormat,
+}
+
+/// How errors are written (`--error-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ErrorFormat {
+    Text,
+    Github,
 }
 
 /// How `plan`, `drift` and `report` print.
@@ -128,12 +146,15 @@ pub enum Command {
     Demo(demo::Args),
 }
 
-/// Process exit codes: 0 success (no changes), 1 error, 2 changes present.
+/// Process exit codes: 0 success (no changes), 1 error, 2 changes
+/// present, 3 a saved plan refused as stale (nothing was applied: plan
+/// again and apply the new plan).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Success,
     Error,
     Changes,
+    StalePlan,
 }
 
 impl From<Exit> for ExitCode {
@@ -142,6 +163,19 @@ impl From<Exit> for ExitCode {
             Exit::Success => ExitCode::SUCCESS,
             Exit::Error => ExitCode::from(1),
             Exit::Changes => ExitCode::from(2),
+            Exit::StalePlan => ExitCode::from(3),
+        }
+    }
+}
+
+impl Exit {
+    /// The exit code of a command that ended with `err`.
+    fn of_error(err: &Error) -> Exit {
+        use crate::plan::saved::SavedPlanError;
+        if matches!(err, Error::SavedPlan(SavedPlanError::Stale { .. })) {
+            Exit::StalePlan
+        } else {
+            Exit::Error
         }
     }
 }
@@ -161,12 +195,25 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&cli.global, Logging::of(&cli.command));
+    let error_format = cli.global.error_format;
     match run(cli) {
         Ok(exit) => exit.into(),
         Err(Error::ClosedPipe) => Exit::Success.into(),
         Err(err) => {
-            output::eprintln(&err);
-            Exit::Error.into()
+            report_error(&err, error_format);
+            Exit::of_error(&err).into()
+        }
+    }
+}
+
+/// Writes the error a command ended with on stderr, as `format` says.
+fn report_error(err: &Error, format: ErrorFormat) {
+    match format {
+        ErrorFormat::Text => output::eprintln(err),
+        ErrorFormat::Github => {
+            for problem in crate::problem::of_error(err) {
+                output::eprintln(problem.github_command());
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! rustc-like, one block per problem, then a summary line.
 
 use super::node::Pos;
+use crate::escape;
 use crate::hint::Hint;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -109,17 +110,21 @@ impl Diagnostic {
     }
 }
 
+/// The message, its places and its field are one line each: a line break
+/// in a manifest's key or file name is shown, not written (in a CI log it
+/// could start a line the CI reads as a command).
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        write!(f, "error: {}", escape::line(&self.message))?;
         if let Some(location) = &self.location {
-            write!(f, "\n  --> {location}")?;
+            write!(f, "\n  --> {}", escape::line(&location.to_string()))?;
         }
         for (location, label) in &self.related {
-            write!(f, "\n  --> {location} ({label})")?;
+            let related = format!("{location} ({label})");
+            write!(f, "\n  --> {}", escape::line(&related))?;
         }
         if let Some(field) = &self.field {
-            write!(f, "\n   = field: {field}")?;
+            write!(f, "\n   = field: {}", escape::line(field))?;
         }
         writeln!(f, "{}", Hint(self.hint.as_deref()))
     }
@@ -178,6 +183,21 @@ mod tests {
              --> manifests/licenses.yaml:12:5\n   \
              = field: spec.standaloneKey\n   \
              = hint: did you mean `standaloneKeys`?\n"
+        );
+    }
+
+    #[test]
+    fn a_line_break_from_the_manifests_is_shown_not_written() {
+        let diagnostic = Diagnostic::error("unknown field `a\n::warning::x`")
+            .at(SourceLocation {
+                file: "m/b\r\n::error::y.yaml".into(),
+                line: 2,
+                column: 3,
+            })
+            .field("spec.a\n::warning::x");
+        assert_eq!(
+            diagnostic.to_string(),
+            "error: unknown field `a\\n::warning::x`\n  --> m/b\\r\\n::error::y.yaml:2:3\n   = field: spec.a\\n::warning::x\n"
         );
     }
 

@@ -53,7 +53,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
         outcome.errors.extend(kind_plan.errors);
     }
     if !outcome.errors.is_empty() {
-        return Err(PlanErrors(outcome.errors));
+        return Err(placed(outcome.errors, input.desired));
     }
     outcome.drafts.extend(lifecycle_changes(&context));
     let actions = order(outcome.drafts, &deps, input.prior)?;
@@ -65,6 +65,20 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
         notes: outcome.notes,
         policy: None,
     })
+}
+
+/// The errors, each about a resource the manifests declare and without a
+/// place of its own given the place of the document that declares it (a
+/// resource only in the state has none).
+fn placed(mut errors: Vec<PlanError>, desired: &Desired) -> PlanErrors {
+    for error in &mut errors {
+        if error.location.is_none()
+            && let Some(resource) = error.address.as_ref().and_then(|a| desired.get(a))
+        {
+            error.location = Some(resource.source.clone());
+        }
+    }
+    PlanErrors(errors)
 }
 
 /// Resources whose lifecycle rules differ from those recorded: the state
@@ -704,6 +718,33 @@ mod tests {
         format!(
             "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  type: Partner\n"
         )
+    }
+
+    #[test]
+    fn an_error_about_a_declared_resource_points_at_its_document() {
+        let desired = load(&(partner("a") + &partner("b")));
+        let errors = placed(
+            vec![
+                PlanError::new(Some("RedstorCompany/b".into()), "declared"),
+                PlanError::new(Some("RedstorCompany/gone".into()), "only in the state"),
+                PlanError::new(None, "about no resource"),
+            ],
+            &desired,
+        );
+        let lines: Vec<Option<u64>> = errors
+            .0
+            .iter()
+            .map(|e| e.location.as_ref().map(|l| l.line))
+            .collect();
+        assert_eq!(
+            lines,
+            [Some(9), None, None],
+            "b's document starts on line 9"
+        );
+        assert_eq!(
+            errors.0[0].location.as_ref().map(|l| l.file.clone()),
+            desired.resources.get(1).map(|r| r.source.file.clone())
+        );
     }
 
     #[test]

@@ -228,7 +228,7 @@ fn a_stale_saved_plan_is_refused() {
         .run(&["plan", "manifests", "--out", "second.plan"])
         .expect(0);
     project.run(&["apply", "first.plan"]).expect(0);
-    let stale = project.run(&["apply", "second.plan"]).expect(1);
+    let stale = project.run(&["apply", "second.plan"]).expect(3);
     assert!(stale.stderr.contains("is stale"), "{}", stale.stderr);
     assert!(
         stale
@@ -256,7 +256,7 @@ fn a_changed_manifest_makes_a_saved_plan_stale() {
         "extra.yaml",
         &license_yaml("extra", PLAN_ADVANCED_9, 1, "9.0", ""),
     );
-    let stale = project.run(&["apply", "p.plan"]).expect(1);
+    let stale = project.run(&["apply", "p.plan"]).expect(3);
     assert!(
         stale.stderr.contains("manifests changed"),
         "{}",

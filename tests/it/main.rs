@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod annotations;
 mod behaviours;
 mod cli;
 mod client;
@@ -20,6 +21,7 @@ mod plan_schema;
 mod policy;
 mod properties;
 mod proposals;
+mod recipes;
 mod redirects;
 mod redstor;
 mod redstor_sim;

@@ -341,8 +341,16 @@ impl TestSim {
     /// the demo ECL account, and the Redstor service account with its key
     /// written to `dir/redstor-key.pem`.
     pub fn command_in(&self, dir: &std::path::Path) -> std::process::Command {
-        let key = self.redstor_key_in(dir);
         let mut command = binary();
+        self.point_at(&mut command, dir);
+        command.arg("--no-progress");
+        command
+    }
+
+    /// Points `command` (the binary, or a script that runs it) at this
+    /// simulator, run in `dir`: the environment of [`TestSim::command_in`].
+    pub fn point_at(&self, command: &mut std::process::Command, dir: &std::path::Path) {
+        let key = self.redstor_key_in(dir);
         command
             .current_dir(dir)
             .env("REDSTOR_CLIENT_ID", &self.redstor_account().client_id)
@@ -352,9 +360,7 @@ impl TestSim {
             .env("OS_AUTH_URL", format!("{}/v3", self.url))
             .env("OS_USERNAME", "demo")
             .env("OS_PASSWORD", "demo-secret")
-            .env("ENTITLE_ECL_ENDPOINT", &self.url)
-            .arg("--no-progress");
-        command
+            .env("ENTITLE_ECL_ENDPOINT", &self.url);
     }
 
     /// The Redstor account's private key, written to
