@@ -16,7 +16,7 @@ use crate::report::drift;
 pub struct Args {
     /// Manifest files or directories (for the tenants to look in).
     pub paths: Vec<PathBuf>,
-    /// text for a terminal, json for tools (README: Drift; schemas/drift.json),
+    /// text for a terminal, json for tools (README: Drift and watch; schemas/drift.json),
     /// markdown for a chat or an issue.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,

@@ -1,6 +1,6 @@
 //! `entitle watch`: `entitle drift` in a loop, with Prometheus metrics, a
 //! health check and the latest drift over HTTP, an optional webhook and an
-//! optional self-heal (README: Drift, entitle watch). The loop itself is
+//! optional self-heal (README: Drift and watch). The loop itself is
 //! `crate::watch`; this resolves the flags, binds the listener, and turns
 //! SIGTERM and Ctrl-C into a stop after the cycle in flight.
 

@@ -24,12 +24,6 @@ fn one_license_to_delete(sim: &TestSim) -> Project<'_> {
     project
 }
 
-fn live_names(project: &Project<'_>) -> Vec<String> {
-    let mut names: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn max_deletes_zero_stops_a_plan_that_deletes_one_license_in_every_format() {
     let sim = TestSim::start();
@@ -94,7 +88,7 @@ fn max_deletes_zero_stops_a_plan_that_deletes_one_license_in_every_format() {
         overridden.stdout
     );
     // Nothing was deleted by any of it.
-    assert_eq!(live_names(&project), ["db", "web"]);
+    assert_eq!(project.live_names(), ["db", "web"]);
 }
 
 #[test]
@@ -109,7 +103,7 @@ fn a_saved_plan_made_before_the_policy_is_refused_until_overridden_and_the_state
 
     let refused = project.run(&["apply", "plan.json"]).expect(1);
     assert!(refused.stderr.contains("maxDeletes"), "{}", refused.stderr);
-    assert_eq!(live_names(&project), ["db", "web"], "nothing applied");
+    assert_eq!(project.live_names(), ["db", "web"], "nothing applied");
     assert_eq!(project.serial(), serial, "nothing recorded");
 
     let applied = project
@@ -122,7 +116,7 @@ fn a_saved_plan_made_before_the_policy_is_refused_until_overridden_and_the_state
         "{}",
         applied.stderr
     );
-    assert_eq!(live_names(&project), ["web"]);
+    assert_eq!(project.live_names(), ["web"]);
     let state = project.state();
     let recorded = &state["policy_overrides"][0];
     assert_eq!(recorded["rule"], "maxDeletes", "{state}");
@@ -153,7 +147,7 @@ fn an_override_made_at_plan_time_travels_with_the_saved_plan() {
         ])
         .expect(0);
     project.run(&["apply", "plan.json"]).expect(0);
-    assert_eq!(live_names(&project), ["web"]);
+    assert_eq!(project.live_names(), ["web"]);
     assert_eq!(project.state()["policy_overrides"][0]["rule"], "maxDeletes");
 }
 
@@ -254,7 +248,7 @@ fn outside_the_change_windows_plan_warns_and_apply_refuses() {
         "{}",
         refused.stderr
     );
-    assert_eq!(live_names(&project), ["db", "web"]);
+    assert_eq!(project.live_names(), ["db", "web"]);
 
     // A window open all week lets it through.
     project.write(
@@ -264,7 +258,7 @@ fn outside_the_change_windows_plan_warns_and_apply_refuses() {
         ),
     );
     project.apply().expect(0);
-    assert_eq!(live_names(&project), ["web"]);
+    assert_eq!(project.live_names(), ["web"]);
 }
 
 #[test]
@@ -275,7 +269,7 @@ fn an_emergency_change_outside_the_windows_is_an_override_on_record() {
     project
         .apply_with(&["--override-policy", "changeWindows"])
         .expect(0);
-    assert_eq!(live_names(&project), ["web"]);
+    assert_eq!(project.live_names(), ["web"]);
     assert_eq!(
         project.state()["policy_overrides"][0]["rule"],
         "changeWindows"

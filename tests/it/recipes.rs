@@ -97,12 +97,6 @@ fn estate(sim: &TestSim) -> Project<'_> {
     project
 }
 
-fn live_names(project: &Project<'_>) -> Vec<String> {
-    let mut names: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_pull_request_with_a_broken_manifest_is_annotated_and_not_planned() {
     let sim = TestSim::start();
@@ -200,7 +194,7 @@ fn a_merge_applies_the_reviewed_plan() {
         run.stderr
     );
     assert!(!out(&project, "merge-plan.json").exists(), "no second plan");
-    assert_eq!(live_names(&project), ["db", "web"]);
+    assert_eq!(project.live_names(), ["db", "web"]);
     assert_eq!(sim.redstor_tree().len(), 1);
     project.plan().expect(0);
 }
@@ -238,7 +232,7 @@ fn a_merge_after_the_state_moved_plans_again_and_applies() {
         "only db: web is made already"
     );
     assert!(!read(&project, "merge-plan.md").contains("ArcserveLicense/web"));
-    assert_eq!(live_names(&project), ["db", "web"], "each made once");
+    assert_eq!(project.live_names(), ["db", "web"], "each made once");
     project.plan().expect(0);
 }
 

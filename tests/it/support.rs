@@ -685,6 +685,13 @@ impl<'a> Project<'a> {
             .unwrap()
     }
 
+    /// The names of the live licenses of TENANT_A, sorted.
+    pub fn live_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.live().into_iter().map(|l| l.name).collect();
+        names.sort();
+        names
+    }
+
     /// The live license of TENANT_A named `name`.
     #[track_caller]
     pub fn live_named(&self, name: &str) -> entitle::api::arcserve::License {

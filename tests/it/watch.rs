@@ -458,6 +458,37 @@ fn a_self_heal_that_would_delete_is_blocked_and_counted_without_self_heal_delete
 }
 
 #[test]
+fn a_policy_blocks_a_self_heal_delete_even_with_self_heal_deletes() {
+    let sim = TestSim::start();
+    let project = applied_project(&sim);
+    let db = project.live_named("db");
+    project.write(
+        "licenses.yaml",
+        &license_yaml("web", PLAN_ADVANCED_9, 2, "9.0", ""),
+    );
+    project.write(
+        "policy.yaml",
+        "apiVersion: entitle/v1\nkind: Policy\nmetadata:\n  name: guardrails\nspec:\n  maxDeletes: 0\n",
+    );
+    change_keys_by_hand(&project, 7);
+    let watch = Watching::start(&project, &["--self-heal", "--self-heal-deletes"]);
+    watch.wait_for(
+        "a self-heal the policy blocks",
+        Duration::from_secs(20),
+        |w| (w.metric(r#"entitle_self_heal_actions_total{result="blocked"}"#) >= 2.0).then_some(()),
+    );
+    assert_eq!(
+        watch.metric(r#"entitle_self_heal_actions_total{result="applied"}"#),
+        0.0
+    );
+    assert_eq!(project.live_named("db").id, db.id, "nothing deleted");
+    assert_eq!(project.live_named("web").number_of_standalone_keys, 7);
+    let (code, log) = watch.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("maxDeletes"), "{log}");
+}
+
+#[test]
 fn a_plan_over_max_changes_is_withheld_whole() {
     let sim = TestSim::start();
     let project = applied_project(&sim);
