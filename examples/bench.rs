@@ -555,6 +555,7 @@ async fn measure(
             prior: &state,
             live: &live,
             targets: &[],
+            replace: &[],
         })
         .unwrap();
         plans.push(started.elapsed().as_secs_f64());
@@ -973,6 +974,7 @@ async fn pure(options: &Options) {
             prior: &state,
             live: &live,
             targets: &[],
+            replace: &[],
         })
         .unwrap();
         plans.push(started.elapsed().as_secs_f64());

@@ -83,6 +83,16 @@ impl Workspace {
 
     /// Loads everything and plans. The caller holds the lock.
     pub async fn plan(&self, targets: &[Address]) -> Result<Planned, Error> {
+        self.plan_replacing(targets, &[]).await
+    }
+
+    /// [`plan`](Self::plan), replacing `replace` even where nothing forces
+    /// it (`--replace`).
+    pub async fn plan_replacing(
+        &self,
+        targets: &[Address],
+        replace: &[Address],
+    ) -> Result<Planned, Error> {
         let desired = self.load()?;
         let existing = self.store.load().await?;
         let state_existed = existing.is_some();
@@ -100,6 +110,7 @@ impl Workspace {
             prior: &state,
             live: &live,
             targets,
+            replace,
         })?;
         plan.policy = judge(&desired, &state, &plan, Stage::Plan, &[]);
         Ok(Planned {

@@ -35,12 +35,16 @@ pub struct Args {
     /// Apply only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Make this resource anew even though nothing forces it (repeatable;
+    /// see `plan --replace`).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<Address>,
     /// How long to wait for a license to finish provisioning or deleting.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub wait_timeout: std::time::Duration,
     /// Change nothing on the server: record in the state what changed
     /// outside entitle (see `plan --refresh-only`).
-    #[arg(long, conflicts_with = "targets")]
+    #[arg(long, conflicts_with_all = ["targets", "replace"])]
     pub refresh_only: bool,
     /// Carry out replacements that delete data: a Redstor company whose
     /// companyName or type changed (RedAPI cannot rename), or a subscription
@@ -88,6 +92,12 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             "pass --target to `entitle plan --out` instead",
         ));
     }
+    if let (Some(path), false) = (&saved_path, args.replace.is_empty()) {
+        return Err(Error::usage(
+            format!("--replace cannot change the saved plan {}", path.display()),
+            "pass --replace to `entitle plan --out` instead",
+        ));
+    }
     let style = Style {
         color: settings::color_stdout(global),
         verbose: global.verbose > 0,
@@ -107,7 +117,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             _ => {
                 let planned = progress::refreshing(
                     settings::show_progress(global),
-                    workspace.plan(&args.targets),
+                    workspace.plan_replacing(&args.targets, &args.replace),
                 )
                 .await?;
                 output::print_on(render::text(&planned.plan, style))?;

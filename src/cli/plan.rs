@@ -15,7 +15,7 @@ use crate::report::budget::Budget;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  entitle plan manifests/\n  entitle plan manifests/ --out plan.json\n  entitle plan manifests/ --format markdown --lock=false > comment.md\n  entitle plan manifests/ --target ArcserveLicense/backup-prod-web --detailed-exitcode\n  entitle plan manifests/ --override-policy maxDeletes --out plan.json"
+    after_help = "Examples:\n  entitle plan manifests/\n  entitle plan manifests/ --out plan.json\n  entitle plan manifests/ --format markdown --lock=false > comment.md\n  entitle plan manifests/ --target ArcserveLicense/backup-prod-web --detailed-exitcode\n  entitle plan manifests/ --override-policy maxDeletes --out plan.json\n  entitle plan manifests/ --replace ArcserveLicense/backup-prod-web --out plan.json"
 )]
 pub struct Args {
     /// Manifest files or directories.
@@ -33,13 +33,17 @@ pub struct Args {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Make this resource anew even though nothing forces it (a license
+    /// whose keys leaked gets a new license; repeatable).
+    #[arg(long = "replace", value_name = "ADDR")]
+    pub replace: Vec<Address>,
     /// Take the state lock while planning (`--lock=false`: do not, so that
     /// plans of pull requests run side by side; apply always locks).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub lock: bool,
     /// Show only what changed outside entitle, which `apply --refresh-only`
     /// records in the state.
-    #[arg(long, conflicts_with_all = ["out", "targets"])]
+    #[arg(long, conflicts_with_all = ["out", "targets", "replace"])]
     pub refresh_only: bool,
     /// Let the violations of one rule of the manifests' Policy through
     /// (maxDeletes, maxReplaces, protect, changeWindows; repeatable). A
@@ -120,7 +124,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
         };
         let planned = super::progress::refreshing(
             settings::show_progress(global),
-            workspace.plan(&args.targets),
+            workspace.plan_replacing(&args.targets, &args.replace),
         )
         .await?;
         Ok::<_, Error>((planned, settings::place(&workspace.store)))

@@ -19,6 +19,8 @@ pub struct PlanInput<'a> {
     pub live: &'a Live,
     /// Limit the plan to these addresses and what they depend on.
     pub targets: &'a [Address],
+    /// Replace these (`--replace ADDR`) even where nothing forces it.
+    pub replace: &'a [Address],
 }
 
 /// A problem that stops the plan, with what to do about it.
@@ -214,6 +216,12 @@ impl<'a> Context<'a> {
     /// The context for `input`, limited to `scope` (everything when `None`).
     pub fn new(input: &'a PlanInput<'a>, scope: Option<BTreeSet<Address>>) -> Self {
         Context { input, scope }
+    }
+
+    /// Whether `--replace` names `address`: the object is made anew even
+    /// though nothing in the manifests forces it.
+    pub fn forced_replace(&self, address: &Address) -> bool {
+        self.input.replace.contains(address)
     }
 
     /// Whether `address` is within `--target` (everything when none given).

@@ -44,6 +44,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
     check_cycles(input, &deps)?;
     let scope = target_scope(input, &deps)?;
     let context = Context::new(input, scope);
+    check_replace(&context)?;
 
     let mut outcome = KindPlan::default();
     for kind_plan in crate::resources::plan(&context) {
@@ -79,6 +80,41 @@ fn placed(mut errors: Vec<PlanError>, desired: &Desired) -> PlanErrors {
         }
     }
     PlanErrors(errors)
+}
+
+/// `--replace` names declared resources with an object at a vendor,
+/// within `--target`.
+fn check_replace(context: &Context<'_>) -> Result<(), PlanErrors> {
+    let input = context.input;
+    let problems: Vec<PlanError> = input
+        .replace
+        .iter()
+        .filter_map(|address| {
+            let problem = if input.desired.get(address).is_none() {
+                PlanError::new(
+                    Some(address.clone()),
+                    "--replace names a resource the manifests do not declare",
+                )
+                .hint("name a declared resource as `Kind/name`; `entitle state list` shows those applied")
+            } else if address.kind.provider().is_none() {
+                PlanError::new(
+                    Some(address.clone()),
+                    format!("--replace: a {} has no object at a vendor to replace", address.kind),
+                )
+                .hint("replace the resources in it instead")
+            } else if !context.in_scope(address) {
+                PlanError::new(Some(address.clone()), "--replace names a resource outside --target")
+                    .hint("add it to --target, or leave --target out")
+            } else {
+                return None;
+            };
+            Some(problem)
+        })
+        .collect();
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(PlanErrors(problems)),
+    }
 }
 
 /// Resources whose lifecycle rules differ from those recorded: the state
@@ -760,6 +796,7 @@ mod tests {
             prior: &State::new(),
             live: &Live::default(),
             targets: &[],
+            replace: &[],
         })
         .unwrap_err();
         assert_eq!(errors.0.len(), 1);
@@ -788,6 +825,7 @@ mod tests {
             prior,
             live: &Live::default(),
             targets,
+            replace: &[],
         };
         target_scope(&input, deps)
     }

@@ -125,6 +125,7 @@ fn plan_of(desired: &Desired, state: &State, live: &Live) -> Plan {
         prior: state,
         live,
         targets: &[],
+        replace: &[],
     })
     .unwrap()
 }

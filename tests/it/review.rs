@@ -280,3 +280,93 @@ fn a_small_plan_shows_whole_under_its_title_and_a_tiny_budget_is_refused() {
         );
     }
 }
+
+#[test]
+fn replace_makes_a_license_anew_whose_keys_leaked_and_names_mistakes() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    project.apply().expect(0);
+    let before = project.live_named("web");
+
+    let plan = project
+        .run(&[
+            "plan",
+            "manifests",
+            "--replace",
+            "ArcserveLicense/web",
+            "--out",
+            "plan.json",
+            "--color",
+            "never",
+        ])
+        .expect(0);
+    assert!(
+        plan.stdout
+            .contains("--replace asks for a new license (and new keys) in place of this one"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("0 to create, 0 to update, 1 to replace, 0 to delete"),
+        "{}",
+        plan.stdout
+    );
+    project.run(&["apply", "plan.json"]).expect(0);
+    let after = project.live_named("web");
+    assert_ne!(after.id, before.id, "a new license");
+    assert_eq!(
+        after.number_of_standalone_keys,
+        before.number_of_standalone_keys
+    );
+    assert_eq!(project.live_names(), ["db", "web"]);
+    // Nothing forces it any more: the next plan is empty.
+    project.plan().expect(0);
+
+    let unknown = project
+        .run(&["plan", "manifests", "--replace", "ArcserveLicense/nope"])
+        .expect(1);
+    assert!(
+        unknown
+            .stderr
+            .contains("--replace names a resource the manifests do not declare"),
+        "{}",
+        unknown.stderr
+    );
+    let tenant = project
+        .run(&["plan", "manifests", "--replace", "EclTenant/prod"])
+        .expect(1);
+    assert!(
+        tenant.stderr.contains("has no object at a vendor"),
+        "{}",
+        tenant.stderr
+    );
+    let outside = project
+        .run(&[
+            "plan",
+            "manifests",
+            "--target",
+            "ArcserveLicense/db",
+            "--replace",
+            "ArcserveLicense/web",
+        ])
+        .expect(1);
+    assert!(
+        outside.stderr.contains("outside --target"),
+        "{}",
+        outside.stderr
+    );
+    project
+        .run(&["plan", "manifests", "--out", "again.json"])
+        .expect(0);
+    let saved = project
+        .run(&["apply", "again.json", "--replace", "ArcserveLicense/web"])
+        .expect(1);
+    assert!(
+        saved
+            .stderr
+            .contains("--replace cannot change the saved plan"),
+        "{}",
+        saved.stderr
+    );
+}

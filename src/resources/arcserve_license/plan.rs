@@ -81,6 +81,7 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
             tenant,
             live: tenant_live,
             record: input.prior.get(&address),
+            forced: context.forced_replace(&address),
             ignore: resource
                 .metadata
                 .lifecycle
@@ -111,6 +112,8 @@ struct Declared<'a> {
     tenant: &'a DeclaredTenant<'a>,
     live: &'a TenantLive,
     record: Option<&'a ResourceState>,
+    /// `--replace` names it.
+    forced: bool,
     /// The fields `lifecycle.ignoreChanges` names.
     ignore: BTreeSet<&'a str>,
 }
@@ -144,6 +147,10 @@ fn plan_desired(out: &mut KindPlan, upgrades: &mut Upgrades, license: &Declared<
     license.plan_adopt(out, observed);
     if observed.plan != license.spec.plan && !license.ignores("plan") {
         license.plan_new_plan(out, &wanted, observed);
+        return;
+    }
+    if license.forced {
+        license.plan_forced_replace(out, &wanted, observed);
         return;
     }
     let version = license.current_version(observed);
@@ -454,16 +461,24 @@ impl<'a> Declared<'a> {
         ));
     }
 
+    /// `--replace`: a new license (new keys) replaces the one there is.
+    fn plan_forced_replace(
+        &self,
+        out: &mut KindPlan,
+        wanted: &Wanted<'_>,
+        observed: &ObservedLicense,
+    ) {
+        self.plan_replace(
+            out,
+            wanted,
+            observed,
+            "--replace asks for a new license (and new keys) in place of this one",
+            Vec::new(),
+        );
+    }
+
     /// The plan of a license cannot change: a new license replaces it.
     fn plan_new_plan(&self, out: &mut KindPlan, wanted: &Wanted<'_>, observed: &ObservedLicense) {
-        if self.prevent_destroy() {
-            out.errors.push(prevent_destroy_error(
-                self.address(),
-                "changing its plan replaces it",
-                self.resource,
-            ));
-            return;
-        }
         let before_plan = self
             .live
             .plan(observed.plan)
@@ -478,11 +493,35 @@ impl<'a> Declared<'a> {
             ))),
             forces_replacement: true,
         };
+        self.plan_replace(
+            out,
+            wanted,
+            observed,
+            "the plan of a license cannot change: a new license replaces it",
+            vec![change],
+        );
+    }
+
+    /// A new license in place of `observed`, `why`; refused under
+    /// `preventDestroy`.
+    fn plan_replace(
+        &self,
+        out: &mut KindPlan,
+        wanted: &Wanted<'_>,
+        observed: &ObservedLicense,
+        why: &str,
+        changes: Vec<Change>,
+    ) {
+        if self.prevent_destroy() {
+            out.errors
+                .push(prevent_destroy_error(self.address(), why, self.resource));
+            return;
+        }
         out.drafts.push(Draft::single(
             ActionKind::Replace,
             self.address(),
-            "the plan of a license cannot change: a new license replaces it".into(),
-            vec![change],
+            why.into(),
+            changes,
             LicenseOperation::ReplaceLicense {
                 old_tenant: self.tenant.reference.clone(),
                 old_id: observed.id,
@@ -962,6 +1001,7 @@ mod tests {
             prior: state,
             live,
             targets: &[],
+            replace: &[],
         })
     }
 
@@ -1267,6 +1307,7 @@ mod tests {
             prior: &state,
             live: &live,
             targets: &targets,
+            replace: &[],
         })
         .unwrap();
         let mut ids: Vec<&str> = plan.actions.iter().map(|a| a.id.as_str()).collect();

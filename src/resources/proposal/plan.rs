@@ -142,6 +142,7 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
             spec,
             tenant,
             record: input.prior.get(&address),
+            forced: context.forced_replace(&address),
             wanted: spec.models(&resource.metadata.name, Language::En),
             unlisted,
         };
@@ -180,6 +181,8 @@ struct DeclaredProposal<'a> {
     spec: &'a ProposalSpec,
     tenant: &'a TenantRef,
     record: Option<&'a ResourceState>,
+    /// `--replace` names it: sent again whole even without a difference.
+    forced: bool,
     /// Its rows, spelt in English (as they compare).
     wanted: Vec<Model>,
     /// Why its service could not be listed, when it could not (only the
@@ -454,10 +457,13 @@ impl<'a> DeclaredProposal<'a> {
             .record
             .is_some_and(|r| r.remote_id.as_deref() != Some(observed.order_id.as_str()));
         let ready = self.record.is_some_and(|r| r.status == Status::Ready);
-        if changes.is_empty() && !adopting && ready {
+        if changes.is_empty() && !adopting && ready && !self.forced {
             return;
         }
-        let reason = if changes.is_empty() {
+        let reason = if changes.is_empty() && self.forced {
+            "--replace asks for it: the proposal is sent again whole (the API cannot delete one)"
+                .to_string()
+        } else if changes.is_empty() {
             "a previous run sent it but was stopped before recording it".to_string()
         } else {
             format!(

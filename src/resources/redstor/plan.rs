@@ -275,7 +275,11 @@ fn plan_company(
         return unchanged;
     }
     let now = observed_company_attributes(observed, spec.parent.clone());
-    if let Some(why) = company.replaced_because(&now) {
+    let forced = account.context.forced_replace(company.address());
+    if let Some(why) = company
+        .replaced_because(&now)
+        .or_else(|| forced.then_some(FORCED_REPLACE))
+    {
         return match account.plan_replace(&company, out, why, observed, &now, new_company) {
             Some(fate) => fate,
             None => unchanged,
@@ -970,7 +974,10 @@ fn plan_subscription(
         return;
     }
     let now = subscription.now(observed);
-    let why = subscription.replaced_because(observed_company, observed);
+    let forced = account.context.forced_replace(subscription.address());
+    let why = subscription
+        .replaced_because(observed_company, observed)
+        .or_else(|| forced.then_some(("product", FORCED_REPLACE)));
     if why.is_none() && !subscription.trial_can_become(out, observed) {
         return;
     }
@@ -1328,6 +1335,9 @@ impl<'a> DeclaredSubscription<'a> {
         ));
     }
 }
+
+/// Why an object `--replace` names is replaced.
+const FORCED_REPLACE: &str = "--replace asks for it";
 
 /// Listed but inactive, and not an expired trial: its removal is queued.
 pub fn being_removed(subscription: &crate::api::redstor::Subscription) -> bool {

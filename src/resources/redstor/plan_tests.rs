@@ -205,6 +205,16 @@ fn contoso_state(lifecycle: RecordedLifecycle) -> State {
 // --- planning and reading the plan ---------------------------------------
 
 fn run(text: &str, prior: &State, live: &Live) -> Result<Plan, PlanErrors> {
+    run_replacing(text, prior, live, &[])
+}
+
+/// [`run`] with `--replace` naming `replace`.
+fn run_replacing(
+    text: &str,
+    prior: &State,
+    live: &Live,
+    replace: &[Address],
+) -> Result<Plan, PlanErrors> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("redstor.yaml");
     std::fs::write(&path, text).unwrap();
@@ -214,6 +224,7 @@ fn run(text: &str, prior: &State, live: &Live) -> Result<Plan, PlanErrors> {
         prior,
         live,
         targets: &[],
+        replace,
     })
 }
 
@@ -409,6 +420,24 @@ fn a_new_parent_is_a_reassign() {
         }
     );
     assert!(plan.replacements_needing_consent().is_empty());
+}
+
+#[test]
+fn replace_makes_an_unchanged_company_anew_and_says_it_deletes_its_data() {
+    let prior = contoso_state(RecordedLifecycle::default());
+    let plan = run_replacing(
+        &contoso_yaml("", ""),
+        &prior,
+        &live(vec![contoso()], Vec::new()),
+        &[addr("RedstorCompany/contoso")],
+    )
+    .unwrap();
+    assert_eq!(ids(&plan), ["replace RedstorCompany/contoso"]);
+    assert_eq!(
+        plan.actions[0].reason,
+        "--replace asks for it; the company and its data are deleted and made anew"
+    );
+    assert_eq!(plan.replacements_needing_consent().len(), 1);
 }
 
 #[test]
