@@ -79,12 +79,9 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
     }
     let saved_path = plan_file(&args.paths).cloned();
     let saved = saved_path.as_deref().map(SavedPlan::read).transpose()?;
-    if let (Some(saved), Some(path)) = (&saved, &saved_path) {
-        saved.check_manifests_here(path)?;
-    }
-    let paths = match &saved {
-        Some(saved) => saved.manifest_paths.clone(),
-        None => paths_or_cwd(args.paths.clone()),
+    let paths = match (&saved, &saved_path) {
+        (Some(saved), Some(path)) => saved.manifest_paths_here(path)?,
+        _ => paths_or_cwd(args.paths.clone()),
     };
     if let (Some(path), false) = (&saved_path, args.targets.is_empty()) {
         return Err(Error::usage(

@@ -148,6 +148,7 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
             place.clone(),
             &planned.desired,
             &paths,
+            out,
         );
         let bytes = serde_json::to_vec_pretty(&saved).map_err(|err| {
             Error::usage(

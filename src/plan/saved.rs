@@ -30,6 +30,11 @@ pub struct SavedPlan {
     pub manifest_digest: String,
     /// The manifest paths the plan was made from, to check the digest again.
     pub manifest_paths: Vec<PathBuf>,
+    /// The same paths relative to the plan file's directory, so that the
+    /// plan applies from any directory of the same checkout (absent from
+    /// files written before it was added).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifest_paths_from_plan: Vec<PathBuf>,
     /// Written with its `summary`, as `plan --format json` prints it (the
     /// summary is derived, so reading ignores it).
     #[serde(serialize_with = "plan_with_summary")]
@@ -82,7 +87,7 @@ pub enum SavedPlanError {
     Edited { path: PathBuf, why: &'static str },
 
     #[error(
-        "the plan in {path} was made from the manifests at `{missing}`, which does not exist here (the paths are relative to where the plan was made){HINT}run `entitle apply {path}` in the directory `entitle plan --out` ran in"
+        "the plan in {path} was made from the manifests at `{missing}`, which is neither here nor where it was beside the plan file (the plan file names its manifests relative to both){HINT}run `entitle apply {path}` in the checkout `entitle plan --out` ran in, with the plan file where it was written"
     )]
     ManifestsElsewhere { path: PathBuf, missing: String },
 
@@ -108,12 +113,14 @@ pub enum SavedPlanError {
 
 impl SavedPlan {
     /// `state` is `None` when there was no state file yet.
+    /// `out` is where the plan file is to be written.
     pub fn new(
         plan: Plan,
         state: Option<&State>,
         place: StatePlace,
         desired: &Desired,
         paths: &[PathBuf],
+        out: &Path,
     ) -> Self {
         let mut saved = SavedPlan {
             format_version: PLAN_FORMAT_VERSION,
@@ -122,6 +129,7 @@ impl SavedPlan {
             state_place: Some(place),
             manifest_digest: digest(desired),
             manifest_paths: paths.to_vec(),
+            manifest_paths_from_plan: from_plan_file(paths, out).unwrap_or_default(),
             plan,
             plan_digest: String::new(),
         };
@@ -168,17 +176,40 @@ impl SavedPlan {
         Ok(saved)
     }
 
-    /// Refuses the plan when the manifests it was made from are not where
-    /// it says (it was made in another directory).
-    pub fn check_manifests_here(&self, path: &Path) -> Result<(), SavedPlanError> {
-        let missing = |p: &&PathBuf| p.as_os_str() != crate::manifest::STDIN && !p.exists();
-        match self.manifest_paths.iter().find(missing) {
-            Some(missing) => Err(SavedPlanError::ManifestsElsewhere {
-                path: path.to_path_buf(),
-                missing: missing.display().to_string(),
-            }),
-            None => Ok(()),
+    /// The manifest paths to load for the plan file at `path`: as they
+    /// were given, when they are here; else as they lie from the plan file
+    /// (apply run from another directory of the same checkout). Refused,
+    /// naming the plan file, when neither finds them.
+    pub fn manifest_paths_here(&self, path: &Path) -> Result<Vec<PathBuf>, SavedPlanError> {
+        let present = |p: &PathBuf| p.as_os_str() == crate::manifest::STDIN || p.exists();
+        if self.manifest_paths.iter().all(present) {
+            return Ok(self.manifest_paths.clone());
         }
+        let beside = plan_dir(path);
+        let from_plan: Vec<PathBuf> = self
+            .manifest_paths_from_plan
+            .iter()
+            .map(|p| match p.as_os_str() == crate::manifest::STDIN {
+                true => p.clone(),
+                false => beside.join(p),
+            })
+            .collect();
+        if !from_plan.is_empty()
+            && from_plan.len() == self.manifest_paths.len()
+            && from_plan.iter().all(present)
+        {
+            return Ok(from_plan);
+        }
+        let missing = self
+            .manifest_paths
+            .iter()
+            .find(|p| !present(p))
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        Err(SavedPlanError::ManifestsElsewhere {
+            path: path.to_path_buf(),
+            missing,
+        })
     }
 
     /// Refuses the plan when the state or the manifests moved since.
@@ -283,4 +314,45 @@ pub fn digest(desired: &Desired) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("sha256:{hex}")
+}
+
+/// The directory a plan file is in (`.` for a bare file name).
+fn plan_dir(plan: &Path) -> PathBuf {
+    match plan.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `paths` (relative to the working directory) as seen from the directory
+/// the plan file `out` goes in; `None` when one of them cannot be placed.
+fn from_plan_file(paths: &[PathBuf], out: &Path) -> Option<Vec<PathBuf>> {
+    let base = std::fs::canonicalize(plan_dir(out)).ok()?;
+    paths
+        .iter()
+        .map(|path| match path.as_os_str() == crate::manifest::STDIN {
+            true => Some(path.clone()),
+            false => Some(relative(&std::fs::canonicalize(path).ok()?, &base)),
+        })
+        .collect()
+}
+
+/// `target` relative to `base`, both absolute.
+fn relative(target: &Path, base: &Path) -> PathBuf {
+    let common = target
+        .components()
+        .zip(base.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in base.components().skip(common) {
+        out.push("..");
+    }
+    for part in target.components().skip(common) {
+        out.push(part);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }

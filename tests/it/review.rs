@@ -370,3 +370,50 @@ fn replace_makes_a_license_anew_whose_keys_leaked_and_names_mistakes() {
         saved.stderr
     );
 }
+
+#[test]
+fn a_saved_plan_applies_from_another_directory_of_the_same_checkout() {
+    let sim = TestSim::start();
+    let project = project(&sim);
+    std::fs::create_dir_all(project.dir.path().join("plans")).unwrap();
+    project
+        .run(&["plan", "manifests", "--out", "plans/plan.json"])
+        .expect(0);
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(project.dir.path().join("plans/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        saved["manifest_paths_from_plan"],
+        serde_json::json!(["../manifests"])
+    );
+
+    let sub = project.dir.path().join("ci/job");
+    std::fs::create_dir_all(&sub).unwrap();
+    let mut apply = sim.command_in(&sub);
+    apply.args([
+        "apply",
+        "../../plans/plan.json",
+        "--state",
+        "../../entitle.state.json",
+    ]);
+    Run::of(apply).expect(0);
+    assert_eq!(project.live_names(), ["db", "web"]);
+
+    // Copied out of the checkout, it finds its manifests nowhere and says
+    // which plan file it is.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        project.dir.path().join("plans/plan.json"),
+        elsewhere.path().join("plan.json"),
+    )
+    .unwrap();
+    let mut lost = sim.command_in(elsewhere.path());
+    lost.args(["apply", "plan.json"]);
+    let lost = Run::of(lost).expect(1);
+    assert!(
+        lost.stderr
+            .contains("the plan in plan.json was made from the manifests at `manifests`"),
+        "{}",
+        lost.stderr
+    );
+}
