@@ -22,6 +22,8 @@ pub struct Resource {
 pub struct Desired {
     pub resources: Vec<Resource>,
     pub policy: Option<Policy>,
+    /// The paths they were loaded from, as given (for commands in hints).
+    pub paths: Vec<std::path::PathBuf>,
 }
 
 impl Desired {
@@ -31,6 +33,7 @@ impl Desired {
         Desired {
             resources,
             policy: None,
+            paths: Vec::new(),
         }
     }
 
@@ -41,6 +44,12 @@ impl Desired {
         self.resources
             .iter()
             .filter_map(|resource| Some((resource, S::spec_of(&resource.spec)?)))
+    }
+
+    /// `entitle import ADDRESS ID PATHS...`, ready to paste: the paths
+    /// these manifests were loaded from.
+    pub fn import_command(&self, address: &Address, id: &str) -> String {
+        crate::hint::command(&["import", &address.to_string(), id], &self.paths)
     }
 
     pub fn get(&self, address: &Address) -> Option<&Resource> {

@@ -64,6 +64,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
             .collect(),
     );
     desired.policy = policies.into_iter().next();
+    desired.paths = paths.to_vec();
     Ok(desired)
 }
 

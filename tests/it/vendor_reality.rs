@@ -610,8 +610,8 @@ fn a_lost_state_never_creates_a_proposal_twice_and_names_each_import() {
         }
     }
     let imports = [
-        format!("`entitle import Proposal/dns {dns}`"),
-        format!("`entitle import Proposal/hulft {hulft}`"),
+        format!("`entitle import Proposal/dns {dns} manifests`"),
+        format!("`entitle import Proposal/hulft {hulft} manifests`"),
     ];
     let plan = project.plan().expect(1);
     let refused = project.apply().expect(1);
@@ -675,7 +675,7 @@ fn without_the_proposal_list_proposals_are_read_by_order_id_and_a_lost_create_is
                 && run.stderr.contains("did not learn its OrderId")
                 && run
                     .stderr
-                    .contains("`entitle import Proposal/dns ORDER_ID`"),
+                    .contains("`entitle import Proposal/dns ORDER_ID manifests`"),
             "{}",
             said(run)
         );

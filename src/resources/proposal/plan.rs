@@ -142,6 +142,7 @@ pub fn plan(context: &Context<'_>, live: &ProposalsLive) -> KindPlan {
             spec,
             tenant,
             record: input.prior.get(&address),
+            desired: input.desired,
             forced: context.forced_replace(&address),
             wanted: spec.models(&resource.metadata.name, Language::En),
             unlisted,
@@ -181,6 +182,8 @@ struct DeclaredProposal<'a> {
     spec: &'a ProposalSpec,
     tenant: &'a TenantRef,
     record: Option<&'a ResourceState>,
+    /// Everything declared (for the commands hints give).
+    desired: &'a crate::manifest::Desired,
     /// `--replace` names it: sent again whole even without a difference.
     forced: bool,
     /// Its rows, spelt in English (as they compare).
@@ -330,8 +333,8 @@ impl<'a> DeclaredProposal<'a> {
                 ),
             )
             .hint(format!(
-                "if the state was lost or this is another directory, bind it with `entitle import {address} {}`",
-                existing.order_id
+                "if the state was lost or this is another directory, bind it with `{}`",
+                self.desired.import_command(address, &existing.order_id)
             )),
         );
     }
@@ -347,7 +350,8 @@ impl<'a> DeclaredProposal<'a> {
                 ),
             )
             .hint(format!(
-                "find it in the portal: if it is there, `entitle import {address} ORDER_ID`; if not, `entitle state rm {address}` and apply again"
+                "find it in the portal: if it is there, `{}`; if not, `entitle state rm {address}` and apply again",
+                self.desired.import_command(address, "ORDER_ID")
             )),
         );
     }

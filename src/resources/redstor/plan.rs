@@ -271,7 +271,7 @@ fn plan_company(
         };
     };
     if company.record.is_none() {
-        company.refuse_unmanaged(out, observed);
+        company.refuse_unmanaged(out, observed, account.context.input.desired);
         return unchanged;
     }
     let now = observed_company_attributes(observed, spec.parent.clone());
@@ -589,7 +589,7 @@ impl<'a> DeclaredCompany<'a> {
 
     /// A company of its name is there already, and the state does not
     /// manage it: say how to import it.
-    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Company) {
+    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Company, desired: &Desired) {
         let (address, id) = (self.address(), observed.company_id);
         out.errors.push(
             PlanError::new(
@@ -600,7 +600,8 @@ impl<'a> DeclaredCompany<'a> {
                 ),
             )
             .hint(format!(
-                "to manage it, `entitle import {address} {id}`; or give this one another companyName"
+                "to manage it, `{}`; or give this one another companyName",
+                desired.import_command(address, &id.to_string())
             ))
             .at(Some(&self.resource.source)),
         );
@@ -970,7 +971,7 @@ fn plan_subscription(
         return;
     };
     if subscription.record.is_none() {
-        subscription.refuse_unmanaged(out, observed);
+        subscription.refuse_unmanaged(out, observed, account.context.input.desired);
         return;
     }
     let now = subscription.now(observed);
@@ -1157,7 +1158,7 @@ impl<'a> DeclaredSubscription<'a> {
 
     /// The company subscribes to the product already, and the state does
     /// not manage that subscription: say how to import it.
-    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Subscription) {
+    fn refuse_unmanaged(&self, out: &mut KindPlan, observed: &Subscription, desired: &Desired) {
         let (address, id) = (self.address(), observed.subscription_id);
         out.errors.push(
             PlanError::new(
@@ -1167,7 +1168,10 @@ impl<'a> DeclaredSubscription<'a> {
                     self.resolved.product.name
                 ),
             )
-            .hint(format!("to manage it, `entitle import {address} {id}`"))
+            .hint(format!(
+                "to manage it, `{}`",
+                desired.import_command(address, &id.to_string())
+            ))
             .at(Some(&self.resource.source)),
         );
     }

@@ -358,11 +358,13 @@ fn a_company_of_the_same_name_that_the_state_does_not_know_must_be_imported() {
             "a company named `Contoso Ltd` already exists there ({CONTOSO}), and the state does not manage it"
         )
     );
-    assert_eq!(
-        error.hint,
-        Some(format!(
-            "to manage it, `entitle import RedstorCompany/contoso {CONTOSO}`; or give this one another companyName"
-        ))
+    // The command names the manifests this plan loaded, ready to paste.
+    let hint = error.hint.unwrap();
+    assert!(
+        hint.starts_with(&format!(
+            "to manage it, `entitle import RedstorCompany/contoso {CONTOSO} /"
+        )) && hint.ends_with("/redstor.yaml`; or give this one another companyName"),
+        "{hint}"
     );
 }
 
