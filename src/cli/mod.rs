@@ -42,8 +42,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every subcommand takes.
+/// Flags every subcommand takes, under their own heading in `--help` so
+/// that a subcommand's own options stand apart (a command that has no use
+/// for one, such as `schema` for `--lock-timeout`, accepts and ignores it).
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// More output: -v shows plan details (a proposal's XML diff) and info
     /// logs, -vv debug, -vvv trace; logs go to stderr.

@@ -130,7 +130,8 @@ impl ActionKind {
             }
             ActionKind::Replace => "-/+",
             ActionKind::Delete => "-",
-            ActionKind::Forget => "<=",
+            // Terraform's mark for "no longer managed, not destroyed".
+            ActionKind::Forget => ".",
             ActionKind::BulkUpgrade => ">>",
         }
     }

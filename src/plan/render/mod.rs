@@ -307,7 +307,7 @@ pub fn schema() -> Value {
 fn column0_markers(text: &str) -> String {
     const MARKERS: [(&str, char); 6] = [
         ("-/+ ", '!'),
-        ("<= ", ' '),
+        (". ", ' '),
         (">> ", '!'),
         ("+ ", '+'),
         ("- ", '-'),
