@@ -200,8 +200,36 @@ pub fn of_error(error: &Error) -> Vec<Problem> {
     match error {
         Error::Manifests(diagnostics) => of_diagnostics(diagnostics),
         Error::Plan(errors) => of_plan_errors(errors),
+        Error::Policy(refusal) => of_policy(&refusal.0),
         other => vec![Problem::of_error(other)],
     }
+}
+
+/// A policy's standing violations, each at the policy's document and the
+/// rule's field.
+fn of_policy(report: &crate::policy::PolicyReport) -> Vec<Problem> {
+    report
+        .violations
+        .iter()
+        .filter(|violation| !violation.overridden)
+        .map(|violation| {
+            let mut problem = Problem::message(format!(
+                "policy `{}`: {}",
+                report.policy, violation.message
+            ));
+            if let Some(at) = &report.location {
+                problem.file = Some(at.file.clone());
+                problem.line = (at.line > 0).then_some(at.line);
+                problem.column = (at.column > 0).then_some(at.column);
+            }
+            problem.field = Some(format!("spec.{}", violation.rule));
+            problem.hint = Some(format!(
+                "review the plan; if it is intended, run the command again with --override-policy {}",
+                violation.rule
+            ));
+            problem
+        })
+        .collect()
 }
 
 /// `validate --format json`: `{format_version, valid, problems}`, the

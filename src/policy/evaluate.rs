@@ -28,6 +28,10 @@ pub struct PolicyReport {
     pub policy: String,
     /// Where it is declared: `file:line:column`.
     pub source: String,
+    /// The same place, for annotations (not in the JSON).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub location: Option<crate::manifest::SourceLocation>,
     /// The rules the plan breaks; any that is not overridden stops it.
     pub violations: Vec<Violation>,
     /// What is worth knowing and stops nothing (a plan made outside the
@@ -123,6 +127,7 @@ pub fn evaluate(
     PolicyReport {
         policy: policy.name.clone(),
         source: policy.source.to_string(),
+        location: Some(policy.source.clone()),
         violations,
         warnings,
     }

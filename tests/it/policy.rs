@@ -437,3 +437,20 @@ fn drift_leaves_out_what_drift_ignore_lists_and_counts_it() {
     project.write("policy.yaml", &policy_yaml("  driftIgnore:\n    - {}\n"));
     project.run(&["validate", "manifests"]).expect(1);
 }
+
+#[test]
+fn a_policy_refusal_annotates_the_policy_document_in_github_format() {
+    let sim = TestSim::start();
+    let project = one_license_to_delete(&sim);
+    project.write("policy.yaml", &policy_yaml("  maxDeletes: 0\n"));
+    let run = project
+        .run(&["plan", "manifests", "--error-format", "github"])
+        .expect(1);
+    assert!(
+        run.stderr.contains(
+            "::error file=manifests/policy.yaml,line=1,col=1,title=spec.maxDeletes::policy `guardrails`: the plan deletes 1 resource"
+        ),
+        "{}",
+        run.stderr
+    );
+}
