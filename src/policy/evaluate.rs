@@ -290,7 +290,7 @@ fn outside_windows(windows: &[Window], now: Timestamp) -> Option<String> {
 /// A plan stopped by its policy: what `plan` and `apply` fail with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}", refusal_text(.0))]
-pub struct PolicyRefusal(pub PolicyReport);
+pub struct PolicyRefusal(pub Box<PolicyReport>);
 
 fn refusal_text(report: &PolicyReport) -> String {
     let standing: Vec<&Violation> = report.violations.iter().filter(|v| !v.overridden).collect();
@@ -331,7 +331,7 @@ impl PolicyReport {
     /// `Err` when a violation stands.
     pub fn enforce(&self) -> Result<(), PolicyRefusal> {
         match self.blocks() {
-            true => Err(PolicyRefusal(self.clone())),
+            true => Err(PolicyRefusal(Box::new(self.clone()))),
             false => Ok(()),
         }
     }
