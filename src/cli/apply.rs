@@ -112,11 +112,14 @@ pub fn run(global: &GlobalArgs, args: Args) -> Result<Exit, Error> {
                 (saved.plan.clone(), state.unwrap_or_default(), desired)
             }
             _ => {
-                let planned = progress::refreshing(
+                let mut planned = progress::refreshing(
                     settings::show_progress(global),
                     workspace.plan_replacing(&args.targets, &args.replace),
                 )
                 .await?;
+                if let Some(report) = &mut planned.plan.policy {
+                    report.allow(&args.override_policy);
+                }
                 output::print_on(render::text(&planned.plan, style))?;
                 (planned.plan, planned.state, planned.desired)
             }

@@ -89,6 +89,17 @@ fn max_deletes_zero_stops_a_plan_that_deletes_one_license_in_every_format() {
     );
     // Nothing was deleted by any of it.
     assert_eq!(project.live_names(), ["db", "web"]);
+
+    // The plan apply prints shows the override it was given.
+    let applied = project
+        .apply_with(&["--override-policy", "maxDeletes", "--color", "never"])
+        .expect(0);
+    assert!(
+        applied.stdout.contains("overridden maxDeletes:") && !applied.stdout.contains("BROKEN"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(project.live_names(), ["web"]);
 }
 
 #[test]
