@@ -169,9 +169,11 @@ fn a_connection_the_server_ends_mid_apply_stops_it_and_the_next_apply_converges(
         return;
     };
     let sim = TestSim::start();
-    sim.set_faults(serde_json::json!({ "latency_ms": 100 }));
+    // Long enough that the apply is still running when its connection is
+    // ended, however slowly this machine polls the serial.
+    sim.set_faults(serde_json::json!({ "latency_ms": 150 }));
     let project = Project::on_backend(&sim, Some(&url));
-    project.write("licenses.yaml", &licenses("t", 12));
+    project.write("licenses.yaml", &licenses("t", 24));
     let running = project.spawn_apply(&["--parallelism", "2"]);
     wait_for("the apply to record something", || {
         project.serial().unwrap_or(0) >= 2
@@ -199,8 +201,8 @@ fn a_connection_the_server_ends_mid_apply_stops_it_and_the_next_apply_converges(
     project.plan().expect(0);
     let live: Vec<String> = project.live().into_iter().map(|l| l.name).collect();
     let unique: BTreeSet<&String> = live.iter().collect();
-    assert_eq!(live.len(), 12, "{live:?}");
-    assert_eq!(unique.len(), 12, "a license exists twice: {live:?}");
+    assert_eq!(live.len(), 24, "{live:?}");
+    assert_eq!(unique.len(), 24, "a license exists twice: {live:?}");
 }
 
 #[test]
