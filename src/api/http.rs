@@ -301,6 +301,12 @@ impl HttpClient {
         self
     }
 
+    /// Requests in flight to one host at most (429s lower it for a while):
+    /// the width worth giving a batch of independent requests.
+    pub fn max_in_flight_per_host(&self) -> usize {
+        self.config.max_in_flight_per_host
+    }
+
     /// Sends a request, retrying what the policy allows, and returns the
     /// successful answer or the last error.
     pub async fn send(&self, request: &Request) -> Result<Response, ApiError> {

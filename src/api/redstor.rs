@@ -318,6 +318,17 @@ impl RedstorClient {
         segments: &[&str],
         extra: &[(&'static str, String)],
     ) -> Result<Read<T>, ApiError> {
+        self.list_all_read_each(segments, extra, |_| {}).await
+    }
+
+    /// [`RedstorClient::list_all_read`], showing `on_page` the items of
+    /// each page as it arrives (before the next is asked for).
+    async fn list_all_read_each<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        extra: &[(&'static str, String)],
+        mut on_page: impl FnMut(&[T]),
+    ) -> Result<Read<T>, ApiError> {
         let url = self.url(segments)?;
         let mut read = Read::all(Vec::new());
         let mut token: Option<String> = None;
@@ -336,6 +347,7 @@ impl RedstorClient {
                 break;
             }
             let (page, next) = Self::page_of(&response)?;
+            on_page(&page.items);
             read.extend(page);
             match next.filter(|t| !t.is_empty()) {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
@@ -382,6 +394,28 @@ impl RedstorClient {
             &[],
         )
         .await
+    }
+
+    /// [`RedstorClient::customers_transitive_read`], showing `on_page` the
+    /// companies of each page as it arrives, so that what depends on them
+    /// can start while the next page is fetched.
+    pub async fn customers_transitive_each(
+        &self,
+        id: Uuid,
+        on_page: impl FnMut(&[Company]),
+    ) -> Result<Read<Company>, ApiError> {
+        self.list_all_read_each(
+            &["companies", &id.to_string(), "customers", "transitive"],
+            &[],
+            on_page,
+        )
+        .await
+    }
+
+    /// Requests in flight to RedAPI at most: the width of a batch of
+    /// independent reads.
+    pub fn max_in_flight(&self) -> usize {
+        self.http.max_in_flight_per_host()
     }
 
     /// The companies directly below `id`.

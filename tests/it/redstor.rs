@@ -4,7 +4,15 @@
 //! plans and drift reports printed on the way are snapshot-tested with the
 //! ids redacted.
 
-use entitle::api::redstor::{Company, CompanyType, TrialStatus};
+use std::sync::Arc;
+
+use entitle::api::ecl::EclClients;
+use entitle::api::http::RequestObserver;
+use entitle::api::redstor::{Company, CompanyType, RedstorAccess, TrialStatus};
+use entitle::api::routes::Route;
+use entitle::plan::refresh::refresh;
+use entitle::resources::provider::Purpose;
+use entitle::state::State;
 
 use crate::support::{Project, TestSim, company_yaml, document, redact, subscription_yaml};
 
@@ -261,6 +269,82 @@ fn refresh_costs_one_transitive_page_per_hundred_companies_and_one_list_per_mana
     // Every outside company is listed by drift as unmanaged under the root.
     let drift = project.drift().expect(2);
     assert_eq!(drift.stdout.matches("outside-").count(), 260);
+}
+
+/// Every route answered and its status, in the order the answers came.
+#[derive(Default)]
+struct AnswerLog(std::sync::Mutex<Vec<(&'static str, Option<u16>)>>);
+
+impl RequestObserver for AnswerLog {
+    fn attempted(&self, route: Route, status: Option<u16>) {
+        self.0.lock().unwrap().push((route.route, status));
+    }
+}
+
+#[test]
+fn subscriptions_of_the_first_page_are_read_while_the_later_pages_come() {
+    let sim = TestSim::start();
+    let client = sim.redstor();
+    let root = sim.redstor_root();
+    // 350 customers under the root, all declared: 4 transitive pages.
+    let names: Vec<String> = (0..350).map(|i| format!("c{i:03}")).collect();
+    sim.block_on(async {
+        for name in &names {
+            client
+                .create_customer(root, name, CompanyType::Customer)
+                .await
+                .unwrap();
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("msp.yaml");
+    let text: String = names
+        .iter()
+        .map(|name| company_yaml(name, "Customer", None, ""))
+        .collect();
+    std::fs::write(&manifests, text).unwrap();
+    let desired = entitle::manifest::load(&[manifests]).unwrap();
+
+    let log = Arc::new(AnswerLog::default());
+    let http = sim.http().observed_by(log.clone());
+    let redstor =
+        RedstorAccess::new(sim.redstor_over(http, sim.redstor_account().private_key_pem()));
+    let ecl = EclClients::new(sim.http(), sim.keystone(&sim.http()), Some(sim.url.clone()));
+    sim.set_faults(serde_json::json!({ "latency_ms": 50 }));
+    sim.reset_metrics();
+    let live = sim
+        .block_on(refresh(
+            &desired,
+            &State::new(),
+            &ecl,
+            &redstor,
+            Purpose::Plan,
+        ))
+        .unwrap();
+    sim.set_faults(serde_json::json!({}));
+
+    let log = log.0.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .all(|(_, status)| matches!(status, Some(200 | 204))),
+        "{log:?}"
+    );
+    let answers: Vec<&str> = log.iter().map(|(route, _)| *route).collect();
+    let last_page = answers.iter().rposition(|r| *r == TRANSITIVE).unwrap();
+    let first_list = answers.iter().position(|r| *r == SUBSCRIPTIONS).unwrap();
+    assert!(
+        first_list < last_page,
+        "the first subscription list was answered after the last page: {answers:?}"
+    );
+    // As many calls as reading the tree first, and the same view.
+    assert_eq!(sim.calls(TRANSITIVE), 4);
+    assert_eq!(sim.calls(SUBSCRIPTIONS), 350);
+    let redstor = live.redstor.unwrap();
+    assert_eq!(redstor.companies.len(), 350);
+    let listed: std::collections::BTreeSet<_> = redstor.subscriptions.keys().copied().collect();
+    let companies: std::collections::BTreeSet<_> =
+        redstor.companies.iter().map(|c| c.company_id).collect();
+    assert_eq!(listed, companies);
 }
 
 #[test]

@@ -121,6 +121,12 @@ impl TestSim {
 
     /// A RedAPI client of the simulator's client id, signing with `pem`.
     pub fn redstor_with_key(&self, pem: &str) -> RedstorClient {
+        self.redstor_over(self.http(), pem)
+    }
+
+    /// A RedAPI client of the simulator's client id, signing with `pem`,
+    /// sending through `http`.
+    pub fn redstor_over(&self, http: HttpClient, pem: &str) -> RedstorClient {
         let credentials = RedstorCredentials::service_account(
             &self.redstor_api_url(),
             &self.redstor_token_url(),
@@ -129,7 +135,6 @@ impl TestSim {
             std::path::Path::new("test key"),
         )
         .unwrap();
-        let http = self.http();
         RedstorClient::new(http.clone(), Arc::new(RedstorAuth::new(http, credentials)))
     }
 

@@ -15,10 +15,10 @@ mod observe;
 mod operation;
 mod plan;
 
-pub use observe::{RedstorLive, SUBSCRIPTION_CONCURRENCY, in_play, subscription_companies};
+pub use observe::{RedstorLive, in_play, subscription_companies};
 pub use operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 pub use plan::{
-    CompanyAttributes, SubscriptionAttributes, being_removed, company_address,
+    CompanyAttributes, Seen, SubscriptionAttributes, being_removed, company_address,
     observed_company_attributes, same_name,
 };
 

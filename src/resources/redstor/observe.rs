@@ -1,20 +1,21 @@
 //! What refresh reads of the Redstor account, and the planner's view of it:
 //! the root company, one transitive listing of the tree (paged by 100), the
-//! product catalog, and one subscription list per company in play,
-//! concurrently.
+//! product catalog, and one subscription list per company in play, started
+//! as the page that settles the company arrives.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::ROOT;
-use super::plan::bound_companies;
+use super::plan::{Seen, bindings};
 use crate::api::ApiError;
 use crate::api::lenient::{Read, Unreadable};
-use crate::api::redstor::{Company, Product, RedstorAccess, Subscription};
+use crate::api::redstor::{Company, Product, RedstorAccess, RedstorClient, Subscription};
 use crate::manifest::{Desired, Spec};
 use crate::resources::Kind;
 use crate::state::State;
@@ -111,6 +112,13 @@ impl RedstorLive {
             .map(|&at| &self.companies[at])
     }
 
+    /// Adds companies read on another page of the tree.
+    fn add_companies(&mut self, companies: &[Company]) {
+        self.companies.extend_from_slice(companies);
+        // Made again on the next lookup, with these.
+        self.index.take();
+    }
+
     /// The subscriptions of a company, when they were read.
     pub fn subscriptions_of(&self, company: Uuid) -> Option<&[Subscription]> {
         self.subscriptions.get(&company).map(Vec::as_slice)
@@ -131,11 +139,15 @@ fn is_redstor(kind: Kind) -> bool {
 }
 
 /// The companies whose subscriptions refresh reads: every bound company,
-/// and the root when a subscription is on it.
-pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLive) -> Vec<Uuid> {
-    let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
-        .into_values()
-        .collect();
+/// and the root when a subscription is on it. With [`Seen::SoFar`], those
+/// of them the pages read so far already settle.
+pub fn subscription_companies(
+    desired: &Desired,
+    state: &State,
+    live: &RedstorLive,
+    seen: Seen,
+) -> BTreeSet<Uuid> {
+    let mut ids: BTreeSet<Uuid> = bindings(desired, state, live, seen).into_values().collect();
     let root_used = desired
         .resources
         .iter()
@@ -152,13 +164,16 @@ pub fn subscription_companies(desired: &Desired, state: &State, live: &RedstorLi
             ids.insert(id);
         }
     }
-    ids.into_iter().collect()
+    ids
 }
 
-/// How many companies' subscriptions are read at once.
-pub const SUBSCRIPTION_CONCURRENCY: usize = 16;
-
 /// The Redstor account, when a Redstor resource is declared or recorded.
+///
+/// The transitive pages come one after another (each carries the next
+/// one's token); the subscription lists of the companies each page settles
+/// start as it arrives, as many at once as RedAPI takes, and those only the
+/// whole tree settles after the last page. Every list is of a company the
+/// whole tree wants: as many calls as reading the tree first.
 pub async fn refresh(
     desired: &Desired,
     state: &State,
@@ -169,23 +184,19 @@ pub async fn refresh(
     }
     let client = redstor.client()?;
     let root = client.root_company().await?;
-    let (companies, products) = tokio::try_join!(
-        client.customers_transitive_read(root.company_id),
-        client.products()
-    )?;
-    let mut live = RedstorLive::new(Some(root), companies.items, products);
-    let mut unreadable = companies.unreadable;
-    let wanted = subscription_companies(desired, state, &live);
-    let lists: Vec<(Uuid, Read<Subscription>)> = stream::iter(wanted)
-        .map(|company| async move {
-            Ok::<_, ApiError>((company, client.subscriptions_read(company).await?))
-        })
-        .buffer_unordered(SUBSCRIPTION_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let (to_list, listing) = mpsc::unbounded_channel();
+    let tree = read_tree(desired, state, client, root, to_list);
+    let lists = list_subscriptions(client, listing);
+    let ((mut live, companies_unreadable, wanted), products, lists) =
+        tokio::try_join!(tree, client.products(), lists)?;
+    live.products = products;
+    let mut unreadable = companies_unreadable;
     for (company, listed) in lists {
-        unreadable.extend(listed.unreadable);
-        live.subscriptions.insert(company, listed.items);
+        debug_assert!(wanted.contains(&company), "listed an unwanted company");
+        if wanted.contains(&company) {
+            unreadable.extend(listed.unreadable);
+            live.subscriptions.insert(company, listed.items);
+        }
     }
     for bad in &unreadable {
         tracing::warn!(
@@ -200,4 +211,56 @@ pub async fn refresh(
         live.subscriptions.len()
     );
     Ok(Some(live))
+}
+
+/// Reads the tree below `root` page by page, sending to `to_list` each
+/// company whose subscriptions are wanted as soon as the pages read settle
+/// it, and the rest after the last page. The tree (without the catalog),
+/// what of it could not be read, and every company wanted.
+async fn read_tree(
+    desired: &Desired,
+    state: &State,
+    client: &RedstorClient,
+    root: Company,
+    to_list: mpsc::UnboundedSender<Uuid>,
+) -> Result<(RedstorLive, Vec<Unreadable>, BTreeSet<Uuid>), ApiError> {
+    let mut so_far = RedstorLive::new(Some(root.clone()), Vec::new(), Vec::new());
+    let mut sent = BTreeSet::new();
+    let mut send_new = |ids: BTreeSet<Uuid>| {
+        for id in ids {
+            if sent.insert(id) {
+                // The receiver is gone only when the lists failed, which
+                // ends the refresh anyway.
+                let _ = to_list.send(id);
+            }
+        }
+    };
+    send_new(subscription_companies(desired, state, &so_far, Seen::SoFar));
+    let companies = client
+        .customers_transitive_each(root.company_id, |page| {
+            so_far.add_companies(page);
+            send_new(subscription_companies(desired, state, &so_far, Seen::SoFar));
+        })
+        .await?;
+    let live = RedstorLive::new(Some(root), companies.items, Vec::new());
+    let wanted = subscription_companies(desired, state, &live, Seen::All);
+    send_new(wanted.clone());
+    Ok((live, companies.unreadable, wanted))
+}
+
+/// Lists the subscriptions of every company that comes through `listing`,
+/// as many at once as the client sends to one host, until it closes.
+async fn list_subscriptions(
+    client: &RedstorClient,
+    listing: mpsc::UnboundedReceiver<Uuid>,
+) -> Result<Vec<(Uuid, Read<Subscription>)>, ApiError> {
+    stream::unfold(listing, |mut listing| async move {
+        listing.recv().await.map(|id| (id, listing))
+    })
+    .map(|company| async move {
+        Ok::<_, ApiError>((company, client.subscriptions_read(company).await?))
+    })
+    .buffer_unordered(client.max_in_flight())
+    .try_collect()
+    .await
 }

@@ -865,3 +865,99 @@ fn a_managed_company_that_cannot_be_read_is_an_error_naming_it_and_never_created
         error.message
     );
 }
+
+// --- bindings settled page by page ------------------------------------
+
+/// Every binding made on the pages read so far is one the whole tree
+/// makes, whatever comes later: a record whose id is on a later page, a
+/// lost create found by name on a later page, a declared child whose
+/// parent comes later; and here, once the whole tree is read, every
+/// binding is settled.
+#[test]
+fn bindings_settled_on_the_first_pages_are_those_of_the_whole_tree() {
+    use super::plan::{Seen, bindings};
+    use super::subscription_companies;
+    const ALPHA: Uuid = Uuid::from_u128(11);
+    const DELTA: Uuid = Uuid::from_u128(14);
+    const BETA: Uuid = Uuid::from_u128(12);
+    const SECOND_ALPHA: Uuid = Uuid::from_u128(15);
+    // Depth first, as RedAPI lists: alpha first, the others later.
+    let tree = vec![
+        company(ALPHA, "alpha", CompanyType::Partner, ROOT_ID),
+        company(TAILSPIN, "tailspin", CompanyType::Partner, ROOT_ID),
+        company(DELTA, "delta", CompanyType::Customer, TAILSPIN),
+        company(NORTHWIND, "northwind", CompanyType::Partner, ROOT_ID),
+        company(BETA, "beta", CompanyType::Customer, NORTHWIND),
+        company(CONTOSO, "contoso", CompanyType::Customer, ROOT_ID),
+        company(SECOND_ALPHA, "alpha", CompanyType::Customer, TAILSPIN),
+    ];
+    let text = [
+        // Named `alpha`, but recorded with contoso's id (not yet ready):
+        // the id binds it, not the name of a company seen first.
+        document(
+            "RedstorCompany",
+            "x",
+            "",
+            "  type: Customer\n  companyName: alpha\n",
+        ),
+        // A create under tailspin whose answer was lost.
+        company_yaml("delta", "Customer", Some("tailspin"), ""),
+        company_yaml("tailspin", "Partner", None, ""),
+        // Found by name under a parent found by name later.
+        company_yaml("northwind", "Partner", None, ""),
+        company_yaml("beta", "Customer", Some("northwind"), ""),
+        subscription_yaml("on-root", "root", "O365", "Standard", ""),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("redstor.yaml");
+    std::fs::write(&path, text).unwrap();
+    let desired = crate::manifest::load(&[path]).unwrap();
+    let mut creating = company_record(&contoso(), None, RecordedLifecycle::default());
+    creating.status = Status::Creating;
+    let mut lost = company_record(&tree[2], Some("tailspin"), RecordedLifecycle::default());
+    lost.remote_id = None;
+    let prior = state(vec![
+        ("RedstorCompany/x", creating),
+        ("RedstorCompany/delta", lost),
+        (
+            "RedstorCompany/tailspin",
+            company_record(&tree[1], None, RecordedLifecycle::default()),
+        ),
+    ]);
+    let whole = RedstorLive::new(Some(root()), tree.clone(), products());
+    let all = bindings(&desired, &prior, &whole, Seen::All);
+    assert_eq!(all[&addr("RedstorCompany/x")], CONTOSO);
+    assert_eq!(all[&addr("RedstorCompany/delta")], DELTA);
+    assert_eq!(all[&addr("RedstorCompany/beta")], BETA);
+    let wanted = subscription_companies(&desired, &prior, &whole, Seen::All);
+    for seen in 0..=tree.len() {
+        let so_far = RedstorLive::new(Some(root()), tree[..seen].to_vec(), products());
+        let settled = bindings(&desired, &prior, &so_far, Seen::SoFar);
+        for (address, id) in &settled {
+            assert_eq!(
+                all.get(address),
+                Some(id),
+                "{address} after {seen} companies"
+            );
+        }
+        let listed = subscription_companies(&desired, &prior, &so_far, Seen::SoFar);
+        assert!(listed.is_subset(&wanted), "after {seen}: {listed:?}");
+        assert!(
+            listed.contains(&ROOT_ID),
+            "the root's list is wanted from the start"
+        );
+        if seen == tree.len() {
+            assert_eq!(settled, all, "the whole tree settles every binding");
+        }
+    }
+    // Without waiting for contoso's id, `x` would be bound to alpha.
+    let first = RedstorLive::new(Some(root()), tree[..1].to_vec(), products());
+    assert!(
+        !bindings(&desired, &prior, &first, Seen::SoFar).contains_key(&addr("RedstorCompany/x"))
+    );
+    assert_eq!(
+        bindings(&desired, &prior, &first, Seen::All).get(&addr("RedstorCompany/x")),
+        Some(&ALPHA)
+    );
+}
