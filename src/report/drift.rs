@@ -294,10 +294,12 @@ pub struct StatusItem {
     pub field: String,
     /// As the state records it; null for what the record does not keep (a
     /// license's `status` or `deletionDate`, a trial's `trialStatus`).
+    #[schemars(required)]
     pub recorded: Option<Value>,
     pub live: Value,
     /// What the live value means, where the vendor's documents say; null
     /// where they do not (a proposal's `statusId` is a bare number).
+    #[schemars(required)]
     pub name: Option<String>,
 }
 
