@@ -13,7 +13,7 @@ pub async fn run(action: &Action, context: &Context) -> Result<String, ApplyErro
             for address in &action.addresses {
                 context
                     .recorder
-                    .set(address, None)
+                    .forget(address)
                     .await
                     .map_err(|source| ApplyError::Record {
                         source,

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use crate::manifest::Address;
 use crate::state::journal::Changes;
-use crate::state::{ResourceState, Sink, State, StateError};
+use crate::state::{Orphaned, ResourceState, Sink, State, StateError};
 
 /// Records changes to the state and writes them.
 pub struct Recorder {
@@ -39,6 +39,9 @@ struct Inner {
     durable: u64,
     /// Set after a failed write: nothing more may be done.
     broken: Option<String>,
+    /// An orphaned entry was added: the next write is a whole one, which
+    /// carries the record's removal and the entry together.
+    whole: bool,
 }
 
 impl Recorder {
@@ -50,6 +53,7 @@ impl Recorder {
                 version: 0,
                 durable: 0,
                 broken: None,
+                whole: false,
             }),
             place: sink.place(),
             writer: tokio::sync::Mutex::new(sink),
@@ -111,8 +115,41 @@ impl Recorder {
             inner.version += 1;
             inner.version
         };
+        self.durable_at(mine).await
+    }
+
+    /// Removes the record of `address` (operation `Forget`) and returns
+    /// once that is on disk. A record applied with `deletionPolicy: Orphan`
+    /// leaves an entry in the state's `orphaned` list, written in the same
+    /// whole write as the removal: a state file replaced at once (the
+    /// journal folded in), or one transaction in PostgreSQL, so no crash
+    /// keeps the one without the other.
+    pub async fn forget(&self, address: &Address) -> Result<(), StateError> {
+        let mine = {
+            let mut inner = self.lock();
+            if let Some(why) = &inner.broken {
+                return Err(broken(why, &self.place));
+            }
+            let removed = inner.state.resources.remove(address);
+            let entry = removed
+                .filter(|record| record.lifecycle.orphan_on_delete)
+                .and_then(|record| Orphaned::of(address, &record));
+            if let Some(entry) = entry {
+                inner.state.orphan(entry);
+                inner.whole = true;
+            }
+            inner.dirty.insert(address.clone());
+            inner.version += 1;
+            inner.version
+        };
+        self.durable_at(mine).await
+    }
+
+    /// Returns once the changes up to `version` are on disk, writing them
+    /// unless a write under way already did.
+    async fn durable_at(&self, version: u64) -> Result<(), StateError> {
         let mut writer = self.writer.lock().await;
-        if self.lock().durable >= mine {
+        if self.lock().durable >= version {
             return Ok(());
         }
         self.write(&mut writer).await
@@ -121,13 +158,16 @@ impl Recorder {
     /// Writes everything changed so far: one commit of the changes or,
     /// when the sink asks for it, the whole state.
     async fn write(&self, sink: &mut Sink) -> Result<(), StateError> {
-        let (lineage, serial) = {
+        let (lineage, serial, whole) = {
             let inner = self.lock();
             if let Some(why) = &inner.broken {
                 return Err(broken(why, &self.place));
             }
-            (inner.state.lineage, inner.state.serial)
+            (inner.state.lineage, inner.state.serial, inner.whole)
         };
+        if whole {
+            return self.write_whole(sink).await;
+        }
         match sink.wants_whole(lineage, serial) {
             Ok(true) => return self.write_whole(sink).await,
             Ok(false) => {}
@@ -159,6 +199,7 @@ impl Recorder {
         let (mut snapshot, version) = {
             let mut inner = self.lock();
             inner.dirty.clear();
+            inner.whole = false;
             (inner.state.clone(), inner.version)
         };
         match sink.write_whole(&mut snapshot).await {
@@ -170,12 +211,18 @@ impl Recorder {
         }
     }
 
-    /// Folds a file's journal into the state file, once the apply is done.
-    /// A failure loses nothing (the journal is read with the file) and is
-    /// returned for the caller to report; nothing more is written after it.
+    /// Folds a file's journal into the state file, once the apply is done,
+    /// and drops the orphaned entries whose objects are managed again (a
+    /// whole write does). A failure loses nothing (the journal is read with
+    /// the file) and is returned for the caller to report; nothing more is
+    /// written after it.
     pub async fn finish(&self) -> Result<(), StateError> {
         let mut writer = self.writer.lock().await;
-        if self.lock().broken.is_some() || !writer.has_unfolded() {
+        let (broken, settle) = {
+            let inner = self.lock();
+            (inner.broken.is_some(), inner.state.has_managed_orphans())
+        };
+        if broken || !(writer.has_unfolded() || settle) {
             return Ok(());
         }
         self.write_whole(&mut writer).await
@@ -347,6 +394,53 @@ mod tests {
         );
         assert_eq!(whole.serial, 6);
         assert_eq!(recorder.snapshot().serial, 6);
+    }
+
+    #[tokio::test]
+    async fn an_orphaning_forget_is_one_whole_write_of_the_removal_and_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, recorder) = with_a(dir.path()).await;
+        let kept = ResourceState {
+            lifecycle: crate::state::model::RecordedLifecycle {
+                orphan_on_delete: true,
+                ..Default::default()
+            },
+            ..record("kept")
+        };
+        for (name, record) in [("b", record("b")), ("kept", kept)] {
+            recorder
+                .set(&format!("ArcserveLicense/{name}").into(), Some(record))
+                .await
+                .unwrap();
+        }
+        assert!(file.journal_path().exists(), "changes go to the journal");
+        recorder.forget(&"ArcserveLicense/b".into()).await.unwrap();
+        assert!(recorder.snapshot().orphaned.is_empty(), "b was not Orphan");
+        recorder
+            .forget(&"ArcserveLicense/kept".into())
+            .await
+            .unwrap();
+        // The state file alone, journal folded in and gone, holds both: a
+        // run killed at any instant has the record or the entry, never
+        // neither.
+        assert!(!file.journal_path().exists());
+        let whole: State = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        assert_eq!(whole, recorder.snapshot());
+        assert!(!whole.resources.contains_key(&"ArcserveLicense/kept".into()));
+        assert_eq!(whole.orphaned.len(), 1);
+        assert_eq!(whole.orphaned[0].remote_id, "kept");
+        assert_eq!(
+            whole.orphaned[0].address.to_string(),
+            "ArcserveLicense/kept"
+        );
+        // Bound again, the entry goes at the end of the apply.
+        recorder
+            .set(&"ArcserveLicense/again".into(), Some(record("kept")))
+            .await
+            .unwrap();
+        recorder.finish().await.unwrap();
+        let whole: State = serde_json::from_slice(&std::fs::read(file.path()).unwrap()).unwrap();
+        assert!(whole.orphaned.is_empty(), "{:?}", whole.orphaned);
     }
 
     #[tokio::test]

@@ -388,6 +388,8 @@ async fn rollback(
     }
     target.lineage = current.lineage;
     target.serial = current.serial;
+    // The history keeps records only: what was orphaned stays orphaned.
+    target.orphaned = current.orphaned;
     store
         .write(&mut target, &format!("state rollback {serial}"))
         .await?;

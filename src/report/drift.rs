@@ -1,9 +1,12 @@
 //! Drift: what changed outside entitle, found by each provider's pure
 //! comparison of the state (what was last applied) with what refresh saw:
 //! attributes changed, objects deleted, and objects in managed scopes that
-//! no state record knows. What the vendor's own workflow moves on (a
-//! proposal's status) is reported apart, as status, not as drift; fields a
-//! manifest's `lifecycle.ignoreChanges` lists are left out and counted.
+//! no state record knows. What the vendor moves on its own (a proposal's
+//! status, a license's provisioning or scheduled deletion, a trial that
+//! expired) is reported apart, as status, not as drift; so are the objects
+//! an apply orphaned on purpose (`deletionPolicy: Orphan`), which the
+//! state's `orphaned` list names. Fields a manifest's
+//! `lifecycle.ignoreChanges` lists are left out and counted.
 //! This module holds the report, how it is shown
 //! (what the servers named through [`crate::escape`]), and how
 //! `apply --refresh-only` records it.
@@ -19,7 +22,7 @@ use serde_json::Value;
 use crate::escape::{self, md_code, md_json, md_text, text as shown};
 use crate::manifest::{Address, Desired, Kind};
 use crate::report::budget::{self, Budget, Form, Section};
-use crate::state::State;
+use crate::state::{Orphaned, State};
 
 /// The version of the drift JSON (`entitle drift --format json`).
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
@@ -30,9 +33,13 @@ pub struct DriftReport {
     pub changed: Vec<Changed>,
     pub deleted: Vec<Deleted>,
     pub unmanaged: Vec<Unmanaged>,
-    /// Moved on by the vendor's own workflow (a proposal's `statusId`):
+    /// Moved on by the vendor on its own (a proposal's `statusId`, a
+    /// license's provisioning or scheduled deletion, a trial that expired):
     /// reported, not drift.
-    pub status: Vec<Changed>,
+    pub status: Vec<StatusMove>,
+    /// Objects no record knows that an apply orphaned on purpose: reported,
+    /// not drift.
+    pub orphaned: Vec<OrphanedFound>,
     /// Changes left out because `lifecycle.ignoreChanges` lists their field.
     pub ignored: usize,
     /// Unmanaged objects left out because the policy's `driftIgnore` lists
@@ -51,6 +58,29 @@ pub struct Changed {
     /// `accept_into` records as the company's scope (the field shows the
     /// parent's name).
     pub live_parent_id: Option<String>,
+}
+
+/// A field of a managed object that its vendor moved on its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusMove {
+    pub address: Address,
+    pub field: String,
+    /// As the record holds it; `None` for what the record does not keep
+    /// (a license's provisioning, its deletion date, a trial's status).
+    pub recorded: Option<Value>,
+    pub live: Value,
+    /// What the live value means, where the vendor's documents say (none
+    /// do for a proposal's `statusId`).
+    pub name: Option<String>,
+}
+
+/// An object no record knows that the state's `orphaned` list names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrphanedFound {
+    /// As refresh found it.
+    pub object: Unmanaged,
+    /// When and by whom it was orphaned, and the address it had.
+    pub entry: Orphaned,
 }
 
 /// A managed object that is gone from the server.
@@ -93,9 +123,28 @@ impl DriftReport {
     }
 
     /// Whether `apply --refresh-only` has something to record: changes,
-    /// deletions, or statuses the vendor moved on.
+    /// deletions, or statuses the vendor moved on of fields the records
+    /// hold.
     pub fn recordable(&self) -> bool {
-        !self.changed.is_empty() || !self.deleted.is_empty() || !self.status.is_empty()
+        !self.changed.is_empty()
+            || !self.deleted.is_empty()
+            || self.status.iter().any(|s| s.recorded.is_some())
+    }
+
+    /// Moves the unmanaged objects the state's `orphaned` list names (same
+    /// kind, same remote id) to [`DriftReport::orphaned`]. An entry whose
+    /// object is gone at the vendor matches nothing and is not shown.
+    pub fn heed_orphaned(&mut self, state: &State) {
+        let unmanaged = std::mem::take(&mut self.unmanaged);
+        for object in unmanaged {
+            match state.orphaned_entry(object.kind, &object.remote_id) {
+                Some(entry) => self.orphaned.push(OrphanedFound {
+                    entry: entry.clone(),
+                    object,
+                }),
+                None => self.unmanaged.push(object),
+            }
+        }
     }
 
     /// Leaves out the changes of fields the resource's manifest lists in
@@ -127,7 +176,15 @@ impl DriftReport {
     /// Unmanaged objects stay unmanaged. Returns how many records changed.
     pub fn accept_into(&self, state: &mut State) -> usize {
         let mut touched = BTreeSet::new();
-        for change in self.changed.iter().chain(&self.status) {
+        for status in &self.status {
+            let record = state.resources.get_mut(&status.address);
+            let attributes = record.and_then(|r| r.attributes.as_object_mut());
+            if let (Some(attributes), Some(_)) = (attributes, &status.recorded) {
+                attributes.insert(status.field.clone(), status.live.clone());
+                touched.insert(status.address.clone());
+            }
+        }
+        for change in &self.changed {
             let Some(record) = state.resources.get_mut(&change.address) else {
                 continue;
             };
@@ -190,8 +247,11 @@ pub struct DriftDocument {
     pub changed: Vec<FieldItem>,
     pub deleted: Vec<DeletedItem>,
     pub unmanaged: Vec<UnmanagedItem>,
-    /// Moved on by the vendor's own workflow; not drift.
-    pub status: Vec<FieldItem>,
+    /// Moved on by the vendor on its own; not drift.
+    pub status: Vec<StatusItem>,
+    /// Objects no record knows that an apply orphaned on purpose
+    /// (`deletionPolicy: Orphan`); not drift.
+    pub orphaned: Vec<OrphanedItem>,
 }
 
 /// How many of each class, overall and by kind.
@@ -201,6 +261,7 @@ pub struct DriftCounts {
     pub deleted: usize,
     pub unmanaged: usize,
     pub status: usize,
+    pub orphaned: usize,
     /// Changes left out because `lifecycle.ignoreChanges` lists their field.
     pub ignored: usize,
     /// Unmanaged objects left out because the policy's `driftIgnore` lists
@@ -222,6 +283,43 @@ pub struct FieldItem {
     /// A Redstor company that moved: the id of its parent now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_parent_id: Option<String>,
+}
+
+/// A field of a managed object its vendor moved on its own.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusItem {
+    /// `Kind/name`.
+    pub address: String,
+    pub kind: String,
+    pub field: String,
+    /// As the state records it; null for what the record does not keep (a
+    /// license's `status` or `deletionDate`, a trial's `trialStatus`).
+    #[schemars(required)]
+    pub recorded: Option<Value>,
+    pub live: Value,
+    /// What the live value means, where the vendor's documents say; null
+    /// where they do not (a proposal's `statusId` is a bare number).
+    #[schemars(required)]
+    pub name: Option<String>,
+}
+
+/// An object no record knows that an apply orphaned on purpose.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OrphanedItem {
+    /// The manifest kind.
+    pub kind: String,
+    /// The kind with its detail, e.g. `Proposal (FastDNS)`.
+    pub what: String,
+    /// The tenant, or the Redstor company, it is in.
+    pub tenant: String,
+    pub remote_id: String,
+    pub name: String,
+    /// The address it had when it was orphaned.
+    pub address: String,
+    /// When it was orphaned (RFC 3339, UTC).
+    pub at: String,
+    /// Who orphaned it (`user@host`).
+    pub by: String,
 }
 
 /// A managed object gone from its server.
@@ -272,6 +370,10 @@ impl From<&DriftReport> for DriftDocument {
             .status
             .iter()
             .for_each(|c| count(kind_of(&c.address), "status"));
+        report
+            .orphaned
+            .iter()
+            .for_each(|o| count(o.object.kind.to_string(), "orphaned"));
         let item = |c: &Changed| FieldItem {
             address: c.address.to_string(),
             kind: kind_of(&c.address),
@@ -288,6 +390,7 @@ impl From<&DriftReport> for DriftDocument {
                 deleted: report.deleted.len(),
                 unmanaged: report.unmanaged.len(),
                 status: report.status.len(),
+                orphaned: report.orphaned.len(),
                 ignored: report.ignored,
                 ignored_unmanaged: report.ignored_unmanaged,
                 by_kind,
@@ -313,7 +416,32 @@ impl From<&DriftReport> for DriftDocument {
                     name: u.name.clone(),
                 })
                 .collect(),
-            status: report.status.iter().map(item).collect(),
+            status: report
+                .status
+                .iter()
+                .map(|s| StatusItem {
+                    address: s.address.to_string(),
+                    kind: kind_of(&s.address),
+                    field: s.field.clone(),
+                    recorded: s.recorded.clone(),
+                    live: s.live.clone(),
+                    name: s.name.clone(),
+                })
+                .collect(),
+            orphaned: report
+                .orphaned
+                .iter()
+                .map(|o| OrphanedItem {
+                    kind: o.object.kind.to_string(),
+                    what: o.object.what(),
+                    tenant: o.object.tenant.clone(),
+                    remote_id: o.object.remote_id.clone(),
+                    name: o.object.name.clone(),
+                    address: o.entry.address.to_string(),
+                    at: o.entry.at.clone(),
+                    by: o.entry.by.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -384,24 +512,54 @@ pub fn text(report: &DriftReport) -> String {
     out
 }
 
-/// The vendor's status moves and the ignored count, which are not drift.
+/// The vendor's status moves, what was orphaned on purpose and the
+/// ignored counts, which are not drift.
 fn status_text(report: &DriftReport, out: &mut String) {
     if !report.status.is_empty() {
         out.push_str("Moved on by the vendor's workflow (status, not drift):\n");
-        for c in &report.status {
+        for s in &report.status {
             let _ = writeln!(
                 out,
-                "  · {}: {} {} (applied: {})",
-                shown(&c.address.to_string()),
-                shown(&c.field),
-                escape::json(&c.live),
-                escape::json(&c.recorded)
+                "  · {}: {} {}{}",
+                shown(&s.address.to_string()),
+                shown(&s.field),
+                escape::json(&s.live),
+                status_detail(s)
+            );
+        }
+    }
+    if !report.orphaned.is_empty() {
+        out.push_str("Orphaned (kept on purpose, not drift):\n");
+        for o in &report.orphaned {
+            let _ = writeln!(
+                out,
+                "  = {} `{}` in {} (id {}): was {}, orphaned {} by {}",
+                shown(&o.object.what()),
+                shown(&o.object.name),
+                shown(&o.object.tenant),
+                shown(&o.object.remote_id),
+                shown(&o.entry.address.to_string()),
+                shown(&o.entry.at),
+                shown(&o.entry.by)
             );
         }
     }
     for note in left_out(report, "") {
         let _ = writeln!(out, "{note}");
     }
+}
+
+/// After a status's live value: its name, and the value applied when the
+/// record holds one.
+fn status_detail(s: &StatusMove) -> String {
+    let mut detail = String::new();
+    if let Some(name) = &s.name {
+        let _ = write!(detail, " ({})", shown(name));
+    }
+    if let Some(recorded) = &s.recorded {
+        let _ = write!(detail, " (applied: {})", escape::json(recorded));
+    }
+    detail
 }
 
 /// What drift left out on purpose, one sentence each; `code` quotes the
@@ -441,13 +599,16 @@ pub fn markdown(report: &DriftReport, budget: Budget) -> String {
         sections.push(findings_table(String::new(), finding_rows(report)));
     }
     if !report.status.is_empty() {
-        let rows = report
-            .status
-            .iter()
-            .map(|c| field_row("status", c))
-            .collect();
+        let rows = report.status.iter().map(status_row).collect();
         sections.push(findings_table(
             "Moved on by the vendor's workflow (status, not drift):\n\n".into(),
+            rows,
+        ));
+    }
+    if !report.orphaned.is_empty() {
+        let rows = report.orphaned.iter().map(orphaned_row).collect();
+        sections.push(findings_table(
+            "Orphaned (kept on purpose, not drift):\n\n".into(),
             rows,
         ));
     }
@@ -509,6 +670,35 @@ fn finding_rows(report: &DriftReport) -> Vec<String> {
     changed.chain(deleted).chain(unmanaged).collect()
 }
 
+fn status_row(s: &StatusMove) -> String {
+    let recorded = s.recorded.as_ref().map_or_else(|| "·".to_string(), md_json);
+    let name = s
+        .name
+        .as_ref()
+        .map(|name| format!(" ({})", md_text(name)))
+        .unwrap_or_default();
+    format!(
+        "| status | {} | {}: {} → {}{name} |\n",
+        md_code(&s.address.to_string()),
+        md_code(&s.field),
+        recorded,
+        md_json(&s.live)
+    )
+}
+
+fn orphaned_row(o: &OrphanedFound) -> String {
+    format!(
+        "| orphaned | {} {} | in {}, id {}; was {}, orphaned {} by {} |\n",
+        md_text(&o.object.what()),
+        md_code(&o.object.name),
+        md_text(&o.object.tenant),
+        md_code(&o.object.remote_id),
+        md_code(&o.entry.address.to_string()),
+        md_text(&o.entry.at),
+        md_text(&o.entry.by)
+    )
+}
+
 fn field_row(class: &str, c: &Changed) -> String {
     format!(
         "| {class} | {} | {}: {} → {} |\n",
@@ -549,6 +739,25 @@ mod tests {
                 name: HOSTILE.into(),
             }],
             status: Vec::new(),
+            orphaned: vec![OrphanedFound {
+                object: Unmanaged {
+                    tenant: HOSTILE.into(),
+                    container: None,
+                    kind: crate::resources::Kind::ArcserveLicense,
+                    detail: None,
+                    remote_id: "2".into(),
+                    name: HOSTILE.into(),
+                },
+                entry: Orphaned {
+                    kind: "ArcserveLicense".into(),
+                    address: "ArcserveLicense/old".parse().unwrap(),
+                    remote_id: "2".into(),
+                    scope: Default::default(),
+                    name: "old".into(),
+                    at: "2026-11-30T00:00:00Z".into(),
+                    by: HOSTILE.into(),
+                },
+            }],
             ignored: 0,
             ignored_unmanaged: 0,
         }
@@ -559,9 +768,9 @@ mod tests {
         let out = text(&hostile_report());
         assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
         assert!(!out.lines().any(|l| l.starts_with("| forged")), "{out}");
-        // Header, one line per finding under three headings, a blank line
+        // Header, one line per finding under four headings, a blank line
         // and the total: a newline in a name adds none.
-        assert_eq!(out.lines().count(), 8, "{out}");
+        assert_eq!(out.lines().count(), 10, "{out}");
     }
 
     #[test]
@@ -569,7 +778,9 @@ mod tests {
         let out = markdown(&hostile_report(), Budget::default());
         assert!(!out.chars().any(|c| is_hazard(c) && c != '\n'), "{out:?}");
         let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
-        assert_eq!(rows.len(), 5, "{out}");
+        // Two tables (drift, orphaned): a header and a rule each, and a
+        // row per finding.
+        assert_eq!(rows.len(), 8, "{out}");
         for row in rows {
             let mut previous = ' ';
             let mut pipes = 0;
@@ -591,12 +802,17 @@ mod tests {
             let mut u = report.unmanaged[0].clone();
             u.name = format!("{i}-{HOSTILE}");
             report.unmanaged.push(u);
-            let mut c = report.changed[0].clone();
-            c.field = format!("field{i}");
-            report.status.push(c);
+            let c = &report.changed[0];
+            report.status.push(StatusMove {
+                address: c.address.clone(),
+                field: format!("field{i}"),
+                recorded: Some(c.recorded.clone()),
+                live: c.live.clone(),
+                name: Some(HOSTILE.into()),
+            });
         }
         report.ignored = 3;
-        let total = 3 + 4_000 + 4_000;
+        let total = 3 + 4_000 + 4_000 + 1;
         for chars in [1_000, 5_000, 60_000] {
             let out = markdown(&report, Budget::new(chars).unwrap());
             assert!(budget::chars(&out) <= chars, "{}", budget::chars(&out));

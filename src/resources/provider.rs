@@ -220,6 +220,7 @@ macro_rules! providers {
             let mut report = $crate::report::drift::DriftReport::default();
             $(<$provider as $crate::resources::Provider>::drift(scope, &live.$field, &mut report);)+
             report.heed_ignore_changes(scope.desired);
+            report.heed_orphaned(scope.state);
             report
         }
     };

@@ -283,6 +283,7 @@ impl StateFile {
     /// A journal left beside the file is folded in: `state` must include it
     /// (as [`StateFile::load`] reads it), and it is removed afterwards.
     pub fn write(&self, state: &mut State) -> Result<(), StateError> {
+        state.settle_orphaned();
         let previous = match self.read(&self.path)? {
             Some(bytes) => {
                 let journal = self.read(&self.journal_path())?;

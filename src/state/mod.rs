@@ -18,5 +18,5 @@ pub mod store;
 
 pub use file::{StateError, StateFile};
 pub use lock::{LockError, StateLock};
-pub use model::{ResourceState, Scope, State, Status};
+pub use model::{Orphaned, ResourceState, Scope, State, Status};
 pub use store::{Backend, DEFAULT_WORKSPACE, Sink, Store, StoreLock};

@@ -33,6 +33,10 @@ pub struct State {
     /// Every `--override-policy` an apply used, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_overrides: Vec<crate::policy::PolicyOverride>,
+    /// Objects an apply stopped managing under `deletionPolicy: Orphan`,
+    /// kept at their vendor on purpose: drift names them as such.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphaned: Vec<Orphaned>,
 }
 
 impl State {
@@ -44,6 +48,7 @@ impl State {
             serial: 0,
             resources: BTreeMap::new(),
             policy_overrides: Vec::new(),
+            orphaned: Vec::new(),
         }
     }
 
@@ -56,6 +61,85 @@ impl State {
         self.resources
             .range(Address::new(kind, "")..)
             .take_while(move |(address, _)| address.kind == kind)
+    }
+
+    /// Keeps `address`'s record as orphaned (its object stays at the
+    /// vendor), replacing an older entry of the same object.
+    pub fn orphan(&mut self, entry: Orphaned) {
+        self.orphaned
+            .retain(|old| !old.is_object(entry.address.kind, &entry.remote_id));
+        self.orphaned.push(entry);
+    }
+
+    /// The orphaned entry of the object `remote_id` of `kind`.
+    pub fn orphaned_entry(&self, kind: Kind, remote_id: &str) -> Option<&Orphaned> {
+        self.orphaned
+            .iter()
+            .find(|entry| entry.is_object(kind, remote_id))
+    }
+
+    /// Whether an orphaned entry's object is managed again (re-imported or
+    /// re-declared): [`State::settle_orphaned`] would drop it.
+    pub fn has_managed_orphans(&self) -> bool {
+        self.orphaned.iter().any(|entry| self.manages(entry))
+    }
+
+    /// Drops the orphaned entries whose object a record holds again, as a
+    /// whole write does.
+    pub fn settle_orphaned(&mut self) {
+        let orphaned = std::mem::take(&mut self.orphaned);
+        self.orphaned = orphaned
+            .into_iter()
+            .filter(|entry| !self.manages(entry))
+            .collect();
+    }
+
+    fn manages(&self, entry: &Orphaned) -> bool {
+        self.of_kind(entry.address.kind)
+            .any(|(_, record)| record.remote_id.as_deref() == Some(entry.remote_id.as_str()))
+    }
+}
+
+/// An object an apply forgot because its manifest was gone and its
+/// `deletionPolicy` was `Orphan`: what recognises it at the vendor, and
+/// who let it go when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Orphaned {
+    /// The manifest kind (also the first part of `address`).
+    pub kind: String,
+    /// The address it had.
+    pub address: Address,
+    pub remote_id: String,
+    /// Where it is at its vendor (tenant id, Redstor company id).
+    #[serde(default)]
+    pub scope: Scope,
+    /// Its natural key (a license's name).
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `user@host`.
+    pub by: String,
+}
+
+impl Orphaned {
+    /// The entry of `address`'s `record`, forgotten now by this user;
+    /// `None` for a record without a remote id (nothing to keep).
+    pub fn of(address: &Address, record: &ResourceState) -> Option<Orphaned> {
+        Some(Orphaned {
+            kind: address.kind.to_string(),
+            address: address.clone(),
+            remote_id: record.remote_id.clone()?,
+            scope: record.scope.clone(),
+            name: record.natural_key.clone(),
+            at: crate::state::lock::now_rfc3339(),
+            by: crate::state::lock::identity(),
+        })
+    }
+
+    /// Whether it is the object `remote_id` of `kind`.
+    pub fn is_object(&self, kind: Kind, remote_id: &str) -> bool {
+        self.address.kind == kind && self.remote_id == remote_id
     }
 }
 

@@ -72,6 +72,7 @@ pub fn message(report: &DriftReport, workspace: &str) -> Value {
         "deleted": report.deleted.len(),
         "unmanaged": report.unmanaged.len(),
         "status": report.status.len(),
+        "orphaned": report.orphaned.len(),
     });
     json!({
         "text": summary(report, workspace),

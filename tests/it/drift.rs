@@ -215,3 +215,50 @@ fn drift_markdown_keeps_to_max_chars_in_a_file_and_on_stdout() {
         refused.stderr
     );
 }
+
+/// The README's example of the drift JSON has every key the schema
+/// requires, at the top, in `counts` and in each kind of item.
+#[test]
+fn the_readme_drift_json_example_keeps_in_step_with_the_schema() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme
+        .split_once("## Drift and watch")
+        .and_then(|(_, rest)| rest.split_once("```json\n"))
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .map(|(json, _)| json)
+        .expect("a JSON example in the README's Drift and watch section");
+    let example: Value = serde_json::from_str(section).unwrap();
+    let schema = entitle::report::drift::schema();
+    let keys = |value: &Value| -> std::collections::BTreeSet<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    };
+    let required = |schema: &Value| -> std::collections::BTreeSet<String> {
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(keys(&example), required(&schema));
+    let definitions = &schema["$defs"];
+    assert_eq!(
+        keys(&example["counts"]),
+        required(&definitions["DriftCounts"])
+    );
+    for (array, definition) in [
+        ("changed", "FieldItem"),
+        ("deleted", "DeletedItem"),
+        ("unmanaged", "UnmanagedItem"),
+        ("status", "StatusItem"),
+        ("orphaned", "OrphanedItem"),
+    ] {
+        let items = example[array].as_array().unwrap();
+        assert!(!items.is_empty(), "the README shows no {array} item");
+        for item in items {
+            assert_eq!(keys(item), required(&definitions[definition]), "{array}");
+        }
+    }
+}

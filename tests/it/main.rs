@@ -13,6 +13,7 @@ mod drift;
 mod injection;
 mod lifecycle;
 mod manifests;
+mod orphaned;
 mod output;
 #[path = "../support/pg_cluster.rs"]
 mod pg_cluster;

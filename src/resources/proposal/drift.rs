@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::observe::ProposalsLive;
 use super::plan::ProposalAttributes;
-use crate::report::drift::{Changed, Deleted, DriftReport, Unmanaged};
+use crate::report::drift::{Changed, Deleted, DriftReport, StatusMove, Unmanaged};
 use crate::resources::Kind;
 use crate::state::State;
 
@@ -59,13 +59,14 @@ pub fn drift(state: &State, live: &ProposalsLive, report: &mut DriftReport) {
             json!(observed.language),
         );
         // The vendor's workflow moves the status on: status, not drift.
+        // The documents give no names for its values: the number it is.
         if let Some(status) = recorded.status_id.filter(|s| *s != observed.status_id) {
-            report.status.push(Changed {
+            report.status.push(StatusMove {
                 address: address.clone(),
                 field: "statusId".into(),
-                recorded: json!(status),
+                recorded: Some(json!(status)),
                 live: json!(observed.status_id),
-                live_parent_id: None,
+                name: None,
             });
         }
     }

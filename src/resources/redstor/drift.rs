@@ -1,6 +1,7 @@
 //! Drift of the Redstor kinds: companies renamed, retyped, moved, enabled
 //! or disabled, or deleted; subscriptions changed or removed; and what was
-//! made outside entitle under the root or managed companies.
+//! made outside entitle under the root or managed companies. A trial that
+//! expired by itself is status, not drift.
 
 use crate::manifest::Address;
 use std::collections::BTreeSet;
@@ -13,7 +14,8 @@ use super::plan::{
     CompanyAttributes, SubscriptionAttributes, being_removed, observed_company_attributes,
     same_name,
 };
-use crate::report::drift::{Changed, Deleted, DriftReport, Unmanaged, changed_fields};
+use crate::api::redstor::TrialStatus;
+use crate::report::drift::{Changed, Deleted, DriftReport, StatusMove, Unmanaged, changed_fields};
 use crate::resources::Kind;
 use crate::state::State;
 
@@ -102,6 +104,17 @@ pub fn drift(state: &State, live: &RedstorLive, report: &mut DriftReport) {
                 trial: observed.is_trial(),
             };
             changed_fields(report, address, &json!(recorded), &json!(now), &[]);
+            if recorded.trial && observed.trial_status == TrialStatus::Expired {
+                // The trial ran out by itself; `trial` (which the manifest
+                // declares) still holds: status, not drift.
+                report.status.push(StatusMove {
+                    address: address.clone(),
+                    field: "trialStatus".into(),
+                    recorded: None,
+                    live: json!("Expired"),
+                    name: Some("trial expired".into()),
+                });
+            }
         }
     }
     for company in &live.companies {

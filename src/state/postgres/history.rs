@@ -96,6 +96,7 @@ impl PgStore {
                 serial,
                 resources,
                 policy_overrides: Vec::new(),
+                orphaned: Vec::new(),
             }),
             _ => Err(self.no_serial(serial).await),
         }
@@ -255,13 +256,20 @@ impl PgStore {
         let addresses: Vec<String> = state.resources.keys().map(ToString::to_string).collect();
         let records: Vec<Json<&ResourceState>> = state.resources.values().map(Json).collect();
         let statements = [
-            "UPDATE entitle_workspaces SET lineage = $2, serial = $3, format_version = $4, updated_at = now() WHERE id = $1",
+            "UPDATE entitle_workspaces SET lineage = $2, serial = $3, format_version = $4, policy_overrides = $5, orphaned = $6, updated_at = now() WHERE id = $1",
             "DELETE FROM entitle_resources WHERE workspace_id = $1",
             "DELETE FROM entitle_history WHERE workspace_id = $1",
         ];
         tx.execute(
             statements[0],
-            &[&self.id, &state.lineage, &serial, &format_version()],
+            &[
+                &self.id,
+                &state.lineage,
+                &serial,
+                &format_version(),
+                &Json(&state.policy_overrides),
+                &Json(&state.orphaned),
+            ],
         )
         .await
         .map_err(&failed)?;

@@ -464,6 +464,7 @@ impl PgStore {
             serial: header.serial,
             resources,
             policy_overrides: header.policy_overrides,
+            orphaned: header.orphaned,
         })
     }
 
@@ -471,7 +472,7 @@ impl PgStore {
     async fn header(&self, tx: &Transaction<'_>) -> Result<Header, PgError> {
         let row = tx
             .query_one(
-                "SELECT lineage, serial, format_version, policy_overrides::text
+                "SELECT lineage, serial, format_version, policy_overrides::text, orphaned::text
                  FROM entitle_workspaces WHERE id = $1",
                 &[&self.id],
             )
@@ -485,17 +486,21 @@ impl PgStore {
                 found,
             });
         }
-        let policy_overrides =
-            serde_json::from_str(row.get(3)).map_err(|err| PgError::Corrupt {
-                url: self.url().to_string(),
-                workspace: self.workspace.clone(),
-                at: "entitle_workspaces, policy_overrides".into(),
-                message: err.to_string(),
-            })?;
         Ok(Header {
             lineage: row.get(0),
             serial: to_u64(row.get(1)),
-            policy_overrides,
+            policy_overrides: self.column(row.get(3), "policy_overrides")?,
+            orphaned: self.column(row.get(4), "orphaned")?,
+        })
+    }
+
+    /// A JSON column of the workspace's row.
+    fn column<T: serde::de::DeserializeOwned>(&self, text: &str, name: &str) -> Result<T, PgError> {
+        serde_json::from_str(text).map_err(|err| PgError::Corrupt {
+            url: self.url().to_string(),
+            workspace: self.workspace.clone(),
+            at: format!("entitle_workspaces, {name}"),
+            message: err.to_string(),
         })
     }
 
@@ -548,6 +553,7 @@ impl PgStore {
     /// `state.serial` is the new serial.
     pub async fn write(&self, state: &mut State, operation: &str) -> Result<(), PgError> {
         let failed = self.failed("could not write the state");
+        state.settle_orphaned();
         let mut client = self.session.client.lock().await;
         let statements = self.session.statements(&client).await?;
         let refused = {
@@ -567,6 +573,7 @@ impl PgStore {
             {
                 Ok(Some(next)) => {
                     self.write_overrides(&tx, state).await?;
+                    self.write_orphaned(&tx, state).await?;
                     tx.commit().await.map_err(&failed)?;
                     state.serial = next;
                     state.format_version = FORMAT_VERSION;
@@ -591,6 +598,18 @@ impl PgStore {
         tx.execute(
             "UPDATE entitle_workspaces SET policy_overrides = $2 WHERE id = $1",
             &[&self.id, &Json(&state.policy_overrides)],
+        )
+        .await
+        .map_err(self.failed("could not write the state"))?;
+        Ok(())
+    }
+
+    /// Keeps `state`'s orphaned entries with the workspace, in the
+    /// transaction that removes (or brings back) their records.
+    async fn write_orphaned(&self, tx: &Transaction<'_>, state: &State) -> Result<(), PgError> {
+        tx.execute(
+            "UPDATE entitle_workspaces SET orphaned = $2 WHERE id = $1",
+            &[&self.id, &Json(&state.orphaned)],
         )
         .await
         .map_err(self.failed("could not write the state"))?;
@@ -743,4 +762,5 @@ struct Header {
     lineage: Uuid,
     serial: u64,
     policy_overrides: Vec<crate::policy::PolicyOverride>,
+    orphaned: Vec<crate::state::Orphaned>,
 }

@@ -52,6 +52,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: the policy overrides applies used, kept with the workspace.
     "ALTER TABLE entitle_workspaces ADD COLUMN policy_overrides jsonb NOT NULL DEFAULT '[]'::jsonb;",
+    // 3: the objects applies orphaned, kept with the workspace and written
+    // in the transaction that removes their records.
+    "ALTER TABLE entitle_workspaces ADD COLUMN orphaned jsonb NOT NULL DEFAULT '[]'::jsonb;",
 ];
 
 /// The version this build's tables are at.
