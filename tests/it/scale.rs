@@ -87,6 +87,10 @@ pub fn killed_applies_converge(backend: Option<&str>, runs: usize) {
     let mut desired: BTreeSet<String> = BTreeSet::new();
     let mut customers = Customers::default();
     let (mut progressed, mut last_serial) = (0, None);
+    // A run killed before it changed anything lets the next one live a
+    // little longer, so that on a slow or busy machine the kills still
+    // land while work is being done.
+    let mut stalled: u64 = 0;
     for run in 0..runs {
         // Each round changes the desired set a little: add, remove, resize.
         let count = 4 + rng.usize(..6);
@@ -105,13 +109,16 @@ pub fn killed_applies_converge(backend: Option<&str>, runs: usize) {
         customers = Customers::draw(&mut rng, run >= runs / 2);
         project.write("redstor.yaml", &customers.yaml());
         let mut child = project.spawn_apply(&[]);
-        std::thread::sleep(Duration::from_millis(rng.u64(100..800)));
+        std::thread::sleep(Duration::from_millis(rng.u64(100..800) + stalled * 150));
         let _ = child.kill();
         let _ = child.wait();
         let serial = project.serial();
         if serial != last_serial {
             progressed += 1;
             last_serial = serial;
+            stalled = 0;
+        } else {
+            stalled += 1;
         }
     }
     // The kills must land while work is being done, not only before it.
