@@ -18,6 +18,8 @@
 //! cargo run --release --example bench -- --apply 1 --rate-429-percent 20   # + apply from empty
 //! cargo run --release --example bench -- --pure 100000                      # planner, no I/O
 //! cargo run --release --example bench -- --backends 3                        # apply: file vs PostgreSQL
+//! cargo run --release --example bench -- --load 1 --runs 7                   # loading vs a bare parse
+//! cargo run --release --example bench -- --scale 10 --baseline 0 --runs 5    # ten times the scenario
 //! ```
 //!
 //! With `--apply N` it also creates the whole scenario from empty N times
@@ -26,7 +28,9 @@
 //! without 429s, 32 in flight, at the injected latency) and how much longer
 //! the apply took with 429s. With `--pure N` it only
 //! times loading N license manifests against planning them (all bound, no
-//! changes) on a prepared live view.
+//! changes) on a prepared live view. With `--load 1` it only times loading
+//! the scenario's manifests against a bare `serde-saphyr` parse of the same
+//! files. `--scale F` sets the scenario to F times the target one.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
 
@@ -92,6 +96,25 @@ struct Options {
     /// Time only the apply from empty per state backend, this many times
     /// each (0: off; `--apply` times it too).
     backends: usize,
+    /// Time only loading the scenario's manifests against a bare parse of
+    /// the same files.
+    load: bool,
+    /// Also time the per-resource baseline refresh (`--baseline 0`: not;
+    /// at ten times the scenario it takes minutes).
+    baseline: bool,
+}
+
+impl Options {
+    /// The target scenario times `factor`: 10,000 licenses over 4 tenants,
+    /// 1,000 companies, 3,000 subscriptions, 50 proposals at `--scale 1`.
+    fn scale(&mut self, factor: f64) {
+        let times = |count: f64| (count * factor).round().max(1.0) as usize;
+        self.licenses = times(10_000.0);
+        self.tenants = times(4.0);
+        self.companies = times(1_000.0);
+        self.subscriptions = times(3_000.0);
+        self.proposals = times(50.0);
+    }
 }
 
 fn options() -> Options {
@@ -108,6 +131,8 @@ fn options() -> Options {
         parallelism: 32,
         pure: 0,
         backends: 0,
+        load: false,
+        baseline: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -125,9 +150,15 @@ fn options() -> Options {
             "--parallelism" => options.parallelism = (value as usize).max(1),
             "--pure" => options.pure = value as usize,
             "--backends" => options.backends = value as usize,
+            "--load" => options.load = value > 0,
+            "--baseline" => options.baseline = value > 0,
+            "--scale" => {
+                let factor: f64 = pair.get(1).and_then(|v| v.parse().ok()).unwrap_or(1.0);
+                options.scale(factor);
+            }
             other => panic!(
                 "unknown option {other}; use --licenses --tenants --companies --subscriptions \
-                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure --backends"
+                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure --backends --load --baseline --scale"
             ),
         }
     }
@@ -379,29 +410,39 @@ fn write_manifests(options: &Options, dir: &Path) {
         std::fs::write(dir.join(format!("t{t}.yaml")), yaml).unwrap();
     }
     let tree = companies(options.companies);
-    let mut yaml = String::new();
-    for (name, kind, parent) in &tree {
-        let _ = write!(
-            yaml,
+    let documents = tree.iter().map(|(name, kind, parent)| {
+        let mut yaml = format!(
             "---\napiVersion: entitle/v1\nkind: RedstorCompany\nmetadata:\n  name: {name}\nspec:\n  companyName: Company {name}\n  type: {kind}\n"
         );
         if let Some(parent) = parent {
             let _ = writeln!(yaml, "  parent: {parent}");
         }
-    }
-    std::fs::write(dir.join("companies.yaml"), yaml).unwrap();
-    let mut yaml = String::new();
-    for k in 0..options.subscriptions {
+        yaml
+    });
+    write_in_files(dir, "companies", documents);
+    let documents = (0..options.subscriptions).map(|k| {
         let company = &tree[k % tree.len()].0;
         let slot = k / tree.len();
         let (product, editions) = OFFERS[(k + slot) % OFFERS.len()];
         let edition = editions[k % 2];
-        let _ = write!(
-            yaml,
+        format!(
             "---\napiVersion: entitle/v1\nkind: RedstorSubscription\nmetadata:\n  name: {company}-{product}\nspec:\n  company: {company}\n  product: {product}\n  edition: {edition}\n"
-        );
+        )
+    });
+    write_in_files(dir, "subscriptions", documents);
+}
+
+/// Writes `documents` to `<stem>.yaml`, `<stem>-1.yaml`, ... at most 5,000
+/// to a file (a manifest file is capped at 4 MiB).
+fn write_in_files(dir: &Path, stem: &str, documents: impl Iterator<Item = String>) {
+    let documents: Vec<String> = documents.collect();
+    for (at, chunk) in documents.chunks(5_000).enumerate() {
+        let name = match at {
+            0 => format!("{stem}.yaml"),
+            at => format!("{stem}-{at}.yaml"),
+        };
+        std::fs::write(dir.join(name), chunk.concat()).unwrap();
     }
-    std::fs::write(dir.join("subscriptions.yaml"), yaml).unwrap();
 }
 
 /// What one apply from the plan did.
@@ -468,6 +509,10 @@ async fn main() {
         pure(&options).await;
         return;
     }
+    if options.load {
+        load_against_bare_parse(&options);
+        return;
+    }
     if options.backends > 0 {
         apply_per_backend(&options, &reqwest::Client::new(), options.backends).await;
         return;
@@ -497,8 +542,11 @@ async fn main() {
     sim.faults(&raw, json!({ "latency_ms": options.latency_ms }))
         .await;
     let measured = measure(&options, &sim, &raw, &manifests, &state_path).await;
-    let baseline = baseline(&sim, &raw, &state_path).await;
-    report(&options, &measured, &baseline);
+    let baseline = match options.baseline {
+        true => Some(baseline(&sim, &raw, &state_path).await),
+        false => None,
+    };
+    report(&options, &measured, baseline.as_ref());
     drop(sim);
     if options.apply > 0 {
         apply_under_rate_limits(&options, &raw).await;
@@ -506,8 +554,12 @@ async fn main() {
     }
 }
 
-/// Medians of the runs of load, refresh and plan.
+/// Medians of the runs: the whole plan as `entitle plan` makes it
+/// (`Workspace::plan`: manifests and state loaded at once, refresh, plan),
+/// with its CPU, peak memory and calls; then, in a second pass of the same
+/// run, its stages one after another.
 struct Measured {
+    wall: f64,
     load: f64,
     refresh: f64,
     plan: f64,
@@ -524,8 +576,14 @@ async fn measure(
     manifests: &Path,
     state_path: &Path,
 ) -> Measured {
-    let (mut loads, mut refreshes, mut plans, mut cpus, mut peaks) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut walls, mut loads, mut refreshes, mut plans, mut cpus, mut peaks) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     let mut calls = BTreeMap::new();
     let mut peak_reset = false;
     for _ in 0..options.runs {
@@ -534,6 +592,19 @@ async fn measure(
         sim.reset_metrics(raw).await;
         peak_reset = reset_peak_memory();
         let cpu = cpu_seconds();
+        let started = Instant::now();
+        let planned = workspace.plan(&[]).await.unwrap();
+        walls.push(started.elapsed().as_secs_f64());
+        cpus.push(cpu_seconds() - cpu);
+        peaks.push(peak_memory_mib());
+        assert!(
+            planned.plan.is_empty(),
+            "the seeded state should plan no changes"
+        );
+        calls = sim.metrics(raw).await;
+        drop(planned);
+
+        let workspace = sim.workspace(manifests, state_path);
         let started = Instant::now();
         let desired = workspace.load().unwrap();
         let state = workspace.store.load_or_new().await.unwrap();
@@ -559,12 +630,10 @@ async fn measure(
         })
         .unwrap();
         plans.push(started.elapsed().as_secs_f64());
-        cpus.push(cpu_seconds() - cpu);
-        peaks.push(peak_memory_mib());
         assert!(plan.is_empty(), "the seeded state should plan no changes");
-        calls = sim.metrics(raw).await;
     }
     Measured {
+        wall: median(walls),
         load: median(loads),
         refresh: median(refreshes),
         plan: median(plans),
@@ -702,7 +771,7 @@ fn round_trips(options: &Options, in_flight: u64) -> u64 {
     ecl_round_trips(options).max(redstor)
 }
 
-fn report(options: &Options, measured: &Measured, baseline: &Baseline) {
+fn report(options: &Options, measured: &Measured, baseline: Option<&Baseline>) {
     println!();
     println!(
         "refresh + plan of {} licenses over {} tenants, {} Redstor companies, {} subscriptions, \
@@ -731,32 +800,43 @@ fn report(options: &Options, measured: &Measured, baseline: &Baseline) {
     let wall_bound = rounds as f64 * options.latency_ms as f64 / 1000.0;
     let serial_rounds = round_trips_serial(options);
     let serial_bound = serial_rounds as f64 * options.latency_ms as f64 / 1000.0;
-    let plan_wall = measured.load + measured.refresh + measured.plan;
+    let stages = measured.load + measured.refresh + measured.plan;
+    let (baseline_calls, baseline_wall) = baseline.map_or_else(
+        || ("not run".to_string(), "not run".to_string()),
+        |b| (b.calls.to_string(), format!("{:.3}", b.wall)),
+    );
     println!("| total | {calls} | {bound_total} |");
     println!();
     println!("| | entitle | lower bound | per-resource baseline |");
     println!("|---|---:|---:|---:|");
+    println!("| API calls | {calls} | {bound_total} | {baseline_calls} |");
     println!(
-        "| API calls | {calls} | {bound_total} | {} |",
-        baseline.calls
-    );
-    println!(
-        "| refresh wall time (s) | {:.3} | {wall_bound:.3} ({rounds} round trips, {in_flight} in flight) | {:.3} |",
-        measured.refresh, baseline.wall
+        "| refresh wall time (s) | {:.3} | {wall_bound:.3} ({rounds} round trips, {in_flight} in flight) | {baseline_wall} |",
+        measured.refresh
     );
     println!(
         "| old bound: Redstor lists after the last page, 16 at a time (s) | | {serial_bound:.3} ({serial_rounds} round trips) | |"
     );
-    println!("| load manifests + state (s) | {:.3} | | |", measured.load);
-    println!("| plan, no I/O (s) | {:.3} | | |", measured.plan);
-    println!("| plan wall: load + refresh + plan (s) | {plan_wall:.3} | {wall_bound:.3} | |");
     println!(
-        "| CPU, user + sys, /proc/self/stat (s) | {:.2} | | |",
-        measured.cpu
+        "| load manifests + state, one after the other (s) | {:.3} | | |",
+        measured.load
+    );
+    println!("| plan, no I/O (s) | {:.3} | | |", measured.plan);
+    println!("| the three stages one after another (s) | {stages:.3} | | |");
+    println!(
+        "| plan wall, `Workspace::plan` as `entitle plan` runs it (s) | {:.3} | {wall_bound:.3} | |",
+        measured.wall
+    );
+    let resources = resources(options) as f64;
+    println!(
+        "| CPU, user + sys, /proc/self/stat (s) | {:.2} ({:.0} µs per resource) | | |",
+        measured.cpu,
+        measured.cpu * 1e6 / resources
     );
     println!(
-        "| peak memory, VmHWM (MiB) | {:.0}{} | | |",
+        "| peak memory, VmHWM (MiB) | {:.0} ({:.1} KiB per resource){} | | |",
         measured.peak_mib,
+        measured.peak_mib * 1024.0 / resources,
         if measured.peak_reset {
             " (reset before each run)"
         } else {
@@ -766,21 +846,42 @@ fn report(options: &Options, measured: &Measured, baseline: &Baseline) {
     println!();
     println!(
         "ratios: refresh calls / lower bound = {:.2}; plan wall / lower bound = {:.2}; \
-         refresh wall / lower bound = {:.2}; baseline calls / entitle calls = {:.1}; \
-         baseline wall / entitle refresh = {:.1}",
+         refresh wall / lower bound = {:.2}",
         calls as f64 / bound_total.max(1) as f64,
-        plan_wall / wall_bound.max(f64::EPSILON),
+        measured.wall / wall_bound.max(f64::EPSILON),
         measured.refresh / wall_bound.max(f64::EPSILON),
-        baseline.calls as f64 / calls.max(1) as f64,
-        baseline.wall / measured.refresh.max(f64::EPSILON)
     );
+    if let Some(baseline) = baseline {
+        println!(
+            "baseline calls / entitle calls = {:.1}; baseline wall / entitle refresh = {:.1}",
+            baseline.calls as f64 / calls.max(1) as f64,
+            baseline.wall / measured.refresh.max(f64::EPSILON)
+        );
+    }
     println!(
         "against the old bound ({serial_bound:.3} s): refresh wall / old bound = {:.2}; \
          plan wall / old bound = {:.2}",
         measured.refresh / serial_bound.max(f64::EPSILON),
-        plan_wall / serial_bound.max(f64::EPSILON)
+        measured.wall / serial_bound.max(f64::EPSILON)
     );
     println!("(the simulator runs in a child process: CPU and memory are entitle's alone)");
+    println!(
+        "scale row: | {resources:.0} | {calls} | {bound_total} | {:.3} s | {wall_bound:.3} s | {:.2} | {:.0} µs | {:.1} KiB |",
+        measured.wall,
+        measured.wall / wall_bound.max(f64::EPSILON),
+        measured.cpu * 1e6 / resources,
+        measured.peak_mib * 1024.0 / resources,
+    );
+}
+
+/// The resources the manifests declare: tenants, licenses, proposals,
+/// companies and subscriptions.
+fn resources(options: &Options) -> usize {
+    options.tenants
+        + options.licenses
+        + options.proposals
+        + options.companies
+        + options.subscriptions
 }
 
 /// Creates the whole scenario from empty, `options.apply` times as is and
@@ -945,8 +1046,6 @@ async fn pure(options: &Options) {
         ..*options
     };
     write_manifests(&scenario, &manifests);
-    let _ = std::fs::remove_file(manifests.join("companies.yaml"));
-    let _ = std::fs::remove_file(manifests.join("subscriptions.yaml"));
 
     // One real license per tenant, as the API shows it, copied for each.
     let per_tenant = options.pure.div_ceil(options.tenants);
@@ -1035,4 +1134,88 @@ async fn pure(options: &Options) {
     println!("| `plan::plan` on a prepared live view | {plan:.3} |");
     println!();
     println!("ratio: plan / load = {:.2}", plan / load.max(f64::EPSILON));
+}
+
+/// Times `manifest::load` of the scenario's manifests against a bare
+/// `serde-saphyr` parse of the same files into untyped values, file read
+/// included, on as many threads as `load` uses, in the same run.
+fn load_against_bare_parse(options: &Options) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    write_manifests(options, &manifests);
+    let mut files: Vec<_> = std::fs::read_dir(&manifests)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    // Largest first, as `manifest::load` schedules them.
+    files.sort_by_key(|file| std::cmp::Reverse(std::fs::metadata(file).unwrap().len()));
+    let documents = bare_parse(&files);
+    let (mut bares, mut loads) = (Vec::new(), Vec::new());
+    for _ in 0..options.runs {
+        let started = Instant::now();
+        assert_eq!(bare_parse(&files), documents);
+        bares.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let desired = entitle::manifest::load(std::slice::from_ref(&manifests)).unwrap();
+        loads.push(started.elapsed().as_secs_f64());
+        assert_eq!(desired.resources.len(), documents);
+    }
+    let (bare, load) = (median(bares), median(loads));
+    println!(
+        "loading {documents} documents in {} files, median of {} run(s)",
+        files.len(),
+        options.runs
+    );
+    println!();
+    println!("| step | wall (s) |");
+    println!("|---|---:|");
+    println!(
+        "| bare parse: read + `serde_saphyr::from_multiple::<serde_json::Value>` | {bare:.3} |"
+    );
+    println!("| `manifest::load`: parse, schema, checks, typed resources | {load:.3} |");
+    println!();
+    println!(
+        "ratio: load / bare parse = {:.2}",
+        load / bare.max(f64::EPSILON)
+    );
+}
+
+/// Reads and parses every file into untyped values, the files shared
+/// between threads in the given order as `manifest::load` shares them; the
+/// documents read.
+fn bare_parse(files: &[std::path::PathBuf]) -> usize {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut documents = 0;
+                    while let Some(file) =
+                        files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let text = std::fs::read_to_string(file).unwrap();
+                        let values: Vec<serde_json::Value> =
+                            serde_saphyr::from_multiple_with_options(&text, bare_options())
+                                .unwrap();
+                        documents += values.len();
+                    }
+                    documents
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
+}
+
+/// The budgets `manifest::load` parses with (a file holds up to 50,000
+/// documents), and nothing else.
+fn bare_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_events: 2_000_000,
+            max_nodes: 1_000_000,
+            max_documents: 50_000,
+        },
+    }
 }

@@ -19,7 +19,7 @@ use crate::policy::{PolicyReport, Rule, Stage};
 use crate::report::drift::DriftReport;
 use crate::resources;
 use crate::resources::provider::{Clients, Purpose, Scope};
-use crate::state::{Status, Store, StoreLock};
+use crate::state::{State, Status, Store, StoreLock};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
 pub struct Workspace {
@@ -76,6 +76,28 @@ impl Workspace {
         Ok(manifest::load(&self.paths)?)
     }
 
+    /// The manifests and the stored state (`None`: none yet), read at the
+    /// same time: the manifests are parsed on a blocking thread while the
+    /// state loads. A problem in the manifests is told first.
+    pub async fn load_with_state(&self) -> Result<(Desired, Option<State>), Error> {
+        let paths = self.paths.clone();
+        let manifests = tokio::task::spawn_blocking(move || manifest::load(&paths));
+        let (desired, state) = tokio::join!(manifests, self.store.load());
+        let desired = match desired {
+            Ok(desired) => desired?,
+            // Loading does not panic; if it ever did, it panics here as it
+            // would have inline.
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            Err(_) => {
+                return Err(Error::usage(
+                    "loading the manifests was cancelled: entitle is shutting down",
+                    "run the command again",
+                ));
+            }
+        };
+        Ok((desired, state?))
+    }
+
     /// Takes the state lock, waiting up to the lock timeout.
     pub async fn lock(&self, operation: &str) -> Result<StoreLock, Error> {
         self.store.lock(operation, self.lock_timeout).await
@@ -93,8 +115,7 @@ impl Workspace {
         targets: &[Address],
         replace: &[Address],
     ) -> Result<Planned, Error> {
-        let desired = self.load()?;
-        let existing = self.store.load().await?;
+        let (desired, existing) = self.load_with_state().await?;
         let state_existed = existing.is_some();
         let state = existing.unwrap_or_default();
         let live = plan::refresh::refresh(
@@ -143,8 +164,8 @@ impl Workspace {
     /// Reads the live state of every tenant the state or the manifests
     /// know, and compares it with the state.
     pub async fn drift(&self) -> Result<DriftReport, Error> {
-        let desired = self.load()?;
-        let state = self.store.load_or_new().await?;
+        let (desired, state) = self.load_with_state().await?;
+        let state = state.unwrap_or_default();
         let scope = Scope {
             desired: &desired,
             state: &state,

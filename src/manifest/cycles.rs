@@ -2,19 +2,36 @@
 //! `metadata.dependsOn`), which the planner cannot order: each reported
 //! offline, at the field that starts it, with the fields that close it.
 
-use super::address::Address;
 use super::diagnostic::{Diagnostic, SourceLocation};
 use super::document::Declared;
+use super::refs::{Key, key};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// One dependency of a declared resource on another declared one.
 struct Edge<'a> {
     to: usize,
-    /// The field that makes it, from the document's root.
-    field: String,
+    /// The field that makes it.
+    field: Field<'a>,
     at: &'a SourceLocation,
+}
+
+/// A field that makes a dependency, written out (`spec.parent`,
+/// `metadata.dependsOn[0]`) only for a diagnostic.
+#[derive(Clone, Copy)]
+enum Field<'a> {
+    Spec(&'a str),
+    DependsOn(usize),
+}
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::Spec(field) => write!(f, "spec.{field}"),
+            Field::DependsOn(index) => write!(f, "metadata.dependsOn[{index}]"),
+        }
+    }
 }
 
 /// The cycles among `declared` (each address once): a resource naming
@@ -46,22 +63,22 @@ pub fn check(declared: &[&Declared]) -> Vec<Diagnostic> {
 /// Each resource's dependencies on declared resources (the first field
 /// that names each), references first.
 fn edges<'a>(declared: &[&'a Declared]) -> Vec<Vec<Edge<'a>>> {
-    let index: BTreeMap<&Address, usize> = declared
+    let index: HashMap<Key<'_>, usize> = declared
         .iter()
         .enumerate()
-        .map(|(at, declaration)| (&declaration.address, at))
+        .map(|(at, declaration)| (key(&declaration.address), at))
         .collect();
     declared
         .iter()
         .map(|declaration| {
             let references = declaration.references.iter().map(|(reference, at)| {
-                let target = Address::new(reference.kind, reference.name.clone());
-                (target, format!("spec.{}", reference.field), at)
+                let target = (reference.kind, reference.name.as_str());
+                (target, Field::Spec(&reference.field), at)
             });
-            let depends_on = declaration.depends_on.iter().map(|entry| {
-                let field = format!("metadata.dependsOn[{}]", entry.index);
-                (entry.target.clone(), field, &entry.at)
-            });
+            let depends_on = declaration
+                .depends_on
+                .iter()
+                .map(|entry| (key(&entry.target), Field::DependsOn(entry.index), &entry.at));
             let mut out: Vec<Edge<'a>> = Vec::new();
             for (target, field, at) in references.chain(depends_on) {
                 if let Some(&to) = index.get(&target)
@@ -77,12 +94,13 @@ fn edges<'a>(declared: &[&'a Declared]) -> Vec<Vec<Edge<'a>>> {
 
 fn names_itself(declared: &[&Declared], edge: &Edge<'_>) -> Diagnostic {
     let address = &declared[edge.to].address;
-    let name = edge.field.rsplit('.').next().unwrap_or(&edge.field);
+    let field = edge.field.to_string();
+    let name = field.rsplit('.').next().unwrap_or(&field);
     Diagnostic::error(format!(
         "`{name}` names `{address}`, which is this resource itself"
     ))
     .at(edge.at.clone())
-    .field(edge.field.clone())
+    .field(field.clone())
     .hint(format!(
         "a resource cannot depend on itself: `{name}` must name another {}",
         address.kind
@@ -111,7 +129,9 @@ fn cycle(declared: &[&Declared], edges: &[Vec<Edge<'_>>], members: &[usize]) -> 
         names.join(" -> ")
     ));
     if let Some(first) = steps.first() {
-        diagnostic = diagnostic.at(first.at.clone()).field(first.field.clone());
+        diagnostic = diagnostic
+            .at(first.at.clone())
+            .field(first.field.to_string());
     }
     for (from, step) in path.iter().zip(&steps).skip(1) {
         diagnostic = diagnostic.related(
@@ -155,6 +175,7 @@ fn shortest_way_back(edges: &[Vec<Edge<'_>>], members: &[usize], start: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Address;
     use crate::manifest::document::DependsOn;
     use crate::resources::{Kind, Reference};
 

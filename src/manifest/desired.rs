@@ -27,9 +27,16 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// Sorts `resources` by address; no policy.
-    pub fn new(mut resources: Vec<Resource>) -> Self {
-        resources.sort_by(|a, b| a.address.cmp(&b.address));
+    /// Sorts `resources` by address; no policy. The order is found on
+    /// indexes and each resource moved once: a resource is large.
+    pub fn new(resources: Vec<Resource>) -> Self {
+        let mut order: Vec<usize> = (0..resources.len()).collect();
+        order.sort_by(|&a, &b| resources[a].address.cmp(&resources[b].address));
+        let mut slots: Vec<Option<Resource>> = resources.into_iter().map(Some).collect();
+        let resources = order
+            .into_iter()
+            .filter_map(|at| slots.get_mut(at).and_then(Option::take))
+            .collect();
         Desired {
             resources,
             policy: None,

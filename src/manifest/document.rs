@@ -91,7 +91,7 @@ pub fn read(
     found.extend(duplicate_keys(document, source));
     let schema = schemas.get(kind_of(document, source, found)?)?;
     found.extend(schema_check::check(
-        &schema.document,
+        &schema.checked,
         document,
         source,
         schema.kind.name(),

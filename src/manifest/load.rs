@@ -32,14 +32,14 @@ static STDIN_BYTES: std::sync::OnceLock<Result<Vec<u8>, String>> = std::sync::On
 pub fn load(paths: &[PathBuf]) -> Result<Desired, Diagnostics> {
     let schemas = Schemas {
         kinds: KindSchemas::generate(),
-        policy: crate::policy::policy_schema(),
+        policy: super::schema_check::inline_refs(&crate::policy::policy_schema()),
     };
     let mut found = Vec::new();
     let files = manifest_files(paths, &mut found);
     let mut complete = found.is_empty();
     let mut declared: Vec<Declared> = Vec::new();
     let mut policies = Vec::new();
-    for outcome in in_parallel(&files, |file| read_file(file, &schemas)) {
+    for outcome in in_parallel_largest_first(&files, |file| read_file(file, &schemas)) {
         declared.extend(outcome.declared);
         policies.extend(outcome.policies);
         found.extend(outcome.found);
@@ -155,6 +155,22 @@ fn read_file(file: &Path, schemas: &Schemas) -> FileOutcome {
         }
     }
     outcome
+}
+
+/// `work` over every file on up to one thread per core, the largest files
+/// first (so that no thread is left with a large one at the end), results
+/// in the files' order.
+fn in_parallel_largest_first<R: Send>(
+    files: &[PathBuf],
+    work: impl Fn(&Path) -> R + Sync,
+) -> Vec<R> {
+    let size = |file: &PathBuf| std::fs::metadata(file).map_or(0, |meta| meta.len());
+    let mut order: Vec<(u64, usize)> = files.iter().map(size).zip(0..).collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let done = in_parallel(&order, |&(_, at)| work(&files[at]));
+    let mut done: Vec<(usize, R)> = order.into_iter().map(|(_, at)| at).zip(done).collect();
+    done.sort_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// `work` over every item on up to one thread per core, results in the

@@ -9,7 +9,6 @@
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, MessageFormatter, Spanned};
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 
 /// A position in a source text: 1-based line and column, and the byte range
@@ -246,38 +245,60 @@ impl Located<Node> {
     /// `(path of the mapping, first key, repeated key)`.
     pub fn duplicate_keys(&self) -> Vec<(String, &Located<String>, &Located<String>)> {
         let mut found = Vec::new();
-        self.collect_duplicate_keys("", &mut found);
+        self.collect_duplicate_keys(&String::new, &mut found);
         found
     }
 
+    /// Paths are built only on the way to a mapping that has a duplicate:
+    /// most documents have none, and then nothing is allocated.
     fn collect_duplicate_keys<'a>(
         &'a self,
-        path: &str,
+        path: &dyn Fn() -> String,
         found: &mut Vec<(String, &'a Located<String>, &'a Located<String>)>,
     ) {
         match &self.value {
             Node::Map(entries) => {
-                let mut first: HashMap<&str, &Located<String>> = HashMap::new();
-                for (key, value) in entries {
-                    match first.entry(&key.value) {
-                        Entry::Occupied(earlier) => {
-                            found.push((path.to_owned(), *earlier.get(), key))
-                        }
-                        Entry::Vacant(slot) => {
-                            slot.insert(key);
-                        }
+                for ((key, value), earlier) in entries.iter().zip(earlier_writings(entries)) {
+                    if let Some(first) = earlier {
+                        found.push((path(), first, key));
                     }
-                    value.collect_duplicate_keys(&join(path, &key.value), found);
+                    value.collect_duplicate_keys(&|| join(&path(), &key.value), found);
                 }
             }
             Node::Seq(items) => {
                 for (index, item) in items.iter().enumerate() {
-                    item.collect_duplicate_keys(&format!("{path}[{index}]"), found);
+                    item.collect_duplicate_keys(&|| format!("{}[{index}]", path()), found);
                 }
             }
             _ => {}
         }
     }
+}
+
+/// For each entry of a mapping, the earlier writing of its key, if any.
+/// Small mappings (every real one) are scanned; large ones hashed.
+fn earlier_writings(entries: &[(Located<String>, Located<Node>)]) -> Vec<Option<&Located<String>>> {
+    const SCANNED: usize = 16;
+    if entries.len() <= SCANNED {
+        return entries
+            .iter()
+            .enumerate()
+            .map(|(at, (key, _))| {
+                let (first, _) = entries[..at]
+                    .iter()
+                    .find(|(first, _)| first.value == key.value)?;
+                Some(first)
+            })
+            .collect();
+    }
+    let mut first: HashMap<&str, &Located<String>> = HashMap::new();
+    entries
+        .iter()
+        .map(|(key, _)| {
+            let first = *first.entry(&key.value).or_insert(key);
+            (!std::ptr::eq(first, key)).then_some(first)
+        })
+        .collect()
 }
 
 /// `parent.key`, or `key` at the top.
@@ -317,13 +338,13 @@ impl Node {
     }
 
     /// The text of a scalar used as a mapping key.
-    fn key_text(&self) -> Option<String> {
+    fn into_key_text(self) -> Option<String> {
         match self {
             Node::Null => Some(String::new()),
             Node::Bool(b) => Some(b.to_string()),
             Node::Int(i) => Some(i.to_string()),
             Node::Float(f) => Some(f.to_string()),
-            Node::String(s) => Some(s.clone()),
+            Node::String(s) => Some(s),
             Node::Seq(_) | Node::Map(_) => None,
         }
     }
@@ -389,7 +410,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element::<Spanned<Node>>()? {
             items.push(Located::from_spanned(item));
         }
@@ -397,10 +418,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(key) = map.next_key::<Spanned<Node>>()? {
             let key = Located::from_spanned(key);
-            let Some(text) = key.value.key_text() else {
+            let Some(text) = key.value.into_key_text() else {
                 return Err(de::Error::custom(
                     "a mapping key must be a plain word such as `name`, not a list or a mapping",
                 ));
@@ -466,6 +487,19 @@ mod tests {
             .map(|(path, first, second)| (path, first.pos.line, second.pos.line))
             .collect();
         assert_eq!(found, [("b".to_owned(), 3, 4), (String::new(), 1, 5)]);
+    }
+
+    #[test]
+    fn duplicate_keys_of_large_mappings_are_found_in_order() {
+        let mut text: String = (0..20).map(|k| format!("k{k}: {k}\n")).collect();
+        text.push_str("k3: again\nk7: again\n");
+        let docs = parse_documents(&text).unwrap();
+        let found: Vec<_> = docs[0]
+            .duplicate_keys()
+            .into_iter()
+            .map(|(path, first, second)| (path, first.pos.line, second.pos.line))
+            .collect();
+        assert_eq!(found, [(String::new(), 4, 21), (String::new(), 8, 22)]);
     }
 
     #[test]

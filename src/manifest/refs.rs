@@ -6,16 +6,23 @@ use super::diagnostic::{Diagnostic, SourceLocation};
 use super::document::Declared;
 use super::suggest::suggest_from;
 use crate::resources::Kind;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
+
+/// An address as a key that borrows its name: lookups allocate nothing.
+pub(super) type Key<'a> = (Kind, &'a str);
+
+pub(super) fn key(address: &Address) -> Key<'_> {
+    (address.kind, &address.name)
+}
 
 /// Problems between documents. When `complete` is false some document could
 /// not be read, so a missing target may well be declared there: references
 /// are then not checked, to avoid reporting problems that are not there.
 pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let mut first_at: BTreeMap<&Address, &SourceLocation> = BTreeMap::new();
+    let mut first_at: HashMap<Key<'_>, &SourceLocation> = HashMap::new();
     for declaration in declared {
-        match first_at.get(&declaration.address) {
+        match first_at.get(&key(&declaration.address)) {
             Some(first) => found.push(
                 Diagnostic::error(format!(
                     "`{}` is declared more than once",
@@ -27,7 +34,7 @@ pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
                 .hint("names are unique per kind; rename one of them or remove the copy"),
             ),
             None => {
-                first_at.insert(&declaration.address, &declaration.name_at);
+                first_at.insert(key(&declaration.address), &declaration.name_at);
             }
         }
     }
@@ -37,8 +44,7 @@ pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
     let names = Names(&first_at);
     for declaration in declared {
         for (reference, at) in &declaration.references {
-            let target = Address::new(reference.kind, reference.name.clone());
-            if !first_at.contains_key(&target) {
+            if !first_at.contains_key(&(reference.kind, reference.name.as_str())) {
                 let message = format!(
                     "`{}` refers to {} `{}`, which is not declared",
                     reference.field, reference.kind, reference.name
@@ -53,7 +59,7 @@ pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
         }
         for entry in &declaration.depends_on {
             let target = &entry.target;
-            if !first_at.contains_key(target) {
+            if !first_at.contains_key(&key(target)) {
                 found.push(
                     Diagnostic::error(format!(
                         "`dependsOn` names `{target}`, which is not declared"
@@ -71,24 +77,25 @@ pub fn check(declared: &[Declared], complete: bool) -> Vec<Diagnostic> {
 /// The first declaration of each address, in order: what the checks after
 /// the duplicates look at (a copy is reported once, as a copy).
 pub fn first_declarations(declared: &[Declared]) -> Vec<&Declared> {
-    let mut seen = BTreeSet::new();
+    let mut seen = HashSet::new();
     declared
         .iter()
-        .filter(|declaration| seen.insert(&declaration.address))
+        .filter(|declaration| seen.insert(key(&declaration.address)))
         .collect()
 }
 
 /// The declared names, for hints about a missing one.
-struct Names<'a>(&'a BTreeMap<&'a Address, &'a SourceLocation>);
+struct Names<'a>(&'a HashMap<Key<'a>, &'a SourceLocation>);
 
 impl Names<'_> {
     fn hint(&self, kind: Kind, missing: &str) -> String {
-        let names: Vec<&str> = self
+        let mut names: Vec<&str> = self
             .0
             .keys()
-            .filter(|address| address.kind == kind)
-            .map(|address| address.name.as_str())
+            .filter(|(of, _)| *of == kind)
+            .map(|(_, name)| *name)
             .collect();
+        names.sort_unstable();
         if names.is_empty() {
             return format!(
                 "no {kind} is declared; declare one with `kind: {kind}` and `name: {missing}`"

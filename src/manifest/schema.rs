@@ -66,6 +66,8 @@ pub struct KindSchema {
     pub kind: Kind,
     /// The whole document's schema (apiVersion, kind, metadata, spec).
     pub document: Value,
+    /// The same with its `$ref`s inlined: what documents are checked against.
+    pub checked: Value,
     /// The names of the spec's fields, as written in manifests.
     pub spec_fields: Vec<String>,
 }
@@ -88,9 +90,11 @@ impl SpecVisitor for Generate {
             .and_then(Value::as_object)
             .map(|properties| properties.keys().cloned().collect())
             .unwrap_or_default();
+        let document = document.to_value();
         KindSchema {
             kind: S::KIND,
-            document: document.to_value(),
+            checked: super::schema_check::inline_refs(&document),
+            document,
             spec_fields,
         }
     }

@@ -14,7 +14,35 @@ use super::suggest::{closest, code_list, did_you_mean};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Every way `document` breaks `schema` (the whole document's schema of `kind`).
+/// `schema` with every `$ref` replaced by what it names, up to the depth a
+/// chain of `$ref`s may have, so that checking a document never follows a
+/// pointer. `$defs` stay for what is left (a recursive definition).
+pub fn inline_refs(schema: &Value) -> Value {
+    fn inline(value: &Value, root: &Value, depth: usize) -> Value {
+        let target = value
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|target| target.strip_prefix('#'))
+            .and_then(|pointer| root.pointer(pointer));
+        match (value, target) {
+            (_, Some(target)) if depth < MAX_REF_CHAIN => inline(target, root, depth + 1),
+            (Value::Object(fields), _) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(key, field)| (key.clone(), inline(field, root, depth)))
+                    .collect(),
+            ),
+            (Value::Array(items), _) => {
+                Value::Array(items.iter().map(|item| inline(item, root, depth)).collect())
+            }
+            (other, _) => other.clone(),
+        }
+    }
+    inline(schema, schema, 0)
+}
+
+/// Every way `document` breaks `schema` (the whole document's schema of
+/// `kind`, its `$ref`s inlined by [`inline_refs`]).
 pub fn check(
     schema: &Value,
     document: &Located<Node>,
@@ -375,9 +403,11 @@ impl<'a> Checker<'a> {
     ) {
         let properties = schema.get("properties").and_then(Value::as_object);
         let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
-        let known: Vec<&str> = properties
-            .map(|p| p.keys().map(String::as_str).collect())
-            .unwrap_or_default();
+        let known = || -> Vec<&str> {
+            properties
+                .map(|p| p.keys().map(String::as_str).collect())
+                .unwrap_or_default()
+        };
         // A misspelt field is reported once, as unknown with its correction,
         // not again as the missing field it was meant to be.
         let mut meant = Vec::new();
@@ -387,7 +417,8 @@ impl<'a> Checker<'a> {
                 Some(property) => self.value(property, value, &field_path, key.pos),
                 None if closed => {
                     let place = self.place(path);
-                    let correction = closest(&key.value, &known);
+                    let known = known();
+                    let correction = closest(&key.value, known.iter().copied());
                     meant.extend(correction);
                     let hint = correction
                         .map(|name| format!("did you mean `{name}`?"))
@@ -401,16 +432,17 @@ impl<'a> Checker<'a> {
                 None => {}
             }
         }
-        for name in string_list(schema.get("required")) {
-            if entries.iter().any(|(key, _)| key.value == name) || meant.contains(&name.as_str()) {
+        let required = schema.get("required").and_then(Value::as_array);
+        for name in required.into_iter().flatten().filter_map(Value::as_str) {
+            if entries.iter().any(|(key, _)| key.value == name) || meant.contains(&name) {
                 continue;
             }
             let property = properties
-                .and_then(|p| p.get(&name))
+                .and_then(|p| p.get(name))
                 .map(|p| self.resolve(p));
             let message = format!("missing field `{name}` in {}", self.place(path));
-            let hint = property.map(|property| self.how_to_add(&name, property));
-            self.report(key_pos, &join(path, &name), message, hint);
+            let hint = property.map(|property| self.how_to_add(name, property));
+            self.report(key_pos, &join(path, name), message, hint);
         }
     }
 
