@@ -14,11 +14,12 @@ mod import;
 mod observe;
 mod operation;
 mod plan;
+mod settle;
 
 pub use observe::{RedstorLive, in_play, subscription_companies};
 pub use operation::{CompanyParent, NewCompany, NewSubscription, RedstorOperation};
 pub use plan::{
-    CompanyAttributes, Seen, SubscriptionAttributes, being_removed, company_address,
+    CompanyAttributes, SubscriptionAttributes, being_removed, company_address,
     observed_company_attributes, same_name,
 };
 

@@ -12,7 +12,8 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::ROOT;
-use super::plan::{Seen, bindings};
+use super::plan::bound_companies;
+use super::settle::Settling;
 use crate::api::ApiError;
 use crate::api::lenient::{Read, Unreadable};
 use crate::api::redstor::{Company, Product, RedstorAccess, RedstorClient, Subscription};
@@ -112,13 +113,6 @@ impl RedstorLive {
             .map(|&at| &self.companies[at])
     }
 
-    /// Adds companies read on another page of the tree.
-    fn add_companies(&mut self, companies: &[Company]) {
-        self.companies.extend_from_slice(companies);
-        // Made again on the next lookup, with these.
-        self.index.take();
-    }
-
     /// The subscriptions of a company, when they were read.
     pub fn subscriptions_of(&self, company: Uuid) -> Option<&[Subscription]> {
         self.subscriptions.get(&company).map(Vec::as_slice)
@@ -139,15 +133,16 @@ fn is_redstor(kind: Kind) -> bool {
 }
 
 /// The companies whose subscriptions refresh reads: every bound company,
-/// and the root when a subscription is on it. With [`Seen::SoFar`], those
-/// of them the pages read so far already settle.
+/// and the root when a subscription is on it. (What the pages read so far
+/// already settle of them is [`Settling`]'s.)
 pub fn subscription_companies(
     desired: &Desired,
     state: &State,
     live: &RedstorLive,
-    seen: Seen,
 ) -> BTreeSet<Uuid> {
-    let mut ids: BTreeSet<Uuid> = bindings(desired, state, live, seen).into_values().collect();
+    let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
+        .into_values()
+        .collect();
     let root_used = desired
         .resources
         .iter()
@@ -224,9 +219,9 @@ async fn read_tree(
     root: Company,
     to_list: mpsc::UnboundedSender<Uuid>,
 ) -> Result<(RedstorLive, Vec<Unreadable>, BTreeSet<Uuid>), ApiError> {
-    let mut so_far = RedstorLive::new(Some(root.clone()), Vec::new(), Vec::new());
+    let mut settling = Settling::new(desired, state, &root);
     let mut sent = BTreeSet::new();
-    let mut send_new = |ids: BTreeSet<Uuid>| {
+    let mut send_new = |ids: &mut dyn Iterator<Item = Uuid>| {
         for id in ids {
             if sent.insert(id) {
                 // The receiver is gone only when the lists failed, which
@@ -235,16 +230,15 @@ async fn read_tree(
             }
         }
     };
-    send_new(subscription_companies(desired, state, &so_far, Seen::SoFar));
+    send_new(&mut settling.wanted().clone().into_iter());
     let companies = client
         .customers_transitive_each(root.company_id, |page| {
-            so_far.add_companies(page);
-            send_new(subscription_companies(desired, state, &so_far, Seen::SoFar));
+            send_new(&mut settling.page(page).into_iter());
         })
         .await?;
     let live = RedstorLive::new(Some(root), companies.items, Vec::new());
-    let wanted = subscription_companies(desired, state, &live, Seen::All);
-    send_new(wanted.clone());
+    let wanted = subscription_companies(desired, state, &live);
+    send_new(&mut wanted.iter().copied());
     Ok((live, companies.unreadable, wanted))
 }
 

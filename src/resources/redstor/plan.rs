@@ -53,16 +53,6 @@ pub struct SubscriptionAttributes {
     pub trial: bool,
 }
 
-/// How much of the account's tree a binding looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Seen {
-    /// The whole tree: every binding.
-    All,
-    /// The pages of the tree read so far, more to come: only the bindings
-    /// no later page can change (those [`Seen::All`] will make too).
-    SoFar,
-}
-
 /// The live company each declared or recorded company is bound to, by
 /// address: the state's id when the company still exists, else (for a
 /// company not yet recorded, or whose create was not answered) the company
@@ -71,20 +61,6 @@ pub fn bound_companies(
     desired: &Desired,
     state: &State,
     live: &RedstorLive,
-) -> BTreeMap<Address, Uuid> {
-    bindings(desired, state, live, Seen::All)
-}
-
-/// [`bound_companies`] of the tree `seen` in `live`. With [`Seen::SoFar`]
-/// every binding made is final: an id is bound when seen, a name to the
-/// first company of that name under the parent (pages keep the tree's
-/// order), and a declared company is looked for by name only when its
-/// record cannot bind it on a later page.
-pub fn bindings(
-    desired: &Desired,
-    state: &State,
-    live: &RedstorLive,
-    seen: Seen,
 ) -> BTreeMap<Address, Uuid> {
     let mut bound = BTreeMap::new();
     for (address, record) in state.of_kind(Kind::RedstorCompany) {
@@ -112,7 +88,6 @@ pub fn bindings(
             let record = state.get(&address);
             if bound.contains_key(&address)
                 || record.is_some_and(|r| r.remote_id.is_some() && r.status == Status::Ready)
-                || (seen == Seen::SoFar && record.is_some_and(may_bind_later))
             {
                 continue;
             }
@@ -134,10 +109,10 @@ pub fn bindings(
     bound
 }
 
-/// Whether a company's record, not bound on the pages seen so far, may
+/// Whether a company's record, not bound on the pages read so far, may
 /// bind it on a later one: by its id, or by its name under the recorded
 /// parent (a create whose answer was lost).
-fn may_bind_later(record: &ResourceState) -> bool {
+pub(super) fn may_bind_later(record: &ResourceState) -> bool {
     match record.remote_id.as_deref() {
         Some(id) => id.parse::<Uuid>().is_ok(),
         None => record.scope.company().is_some(),

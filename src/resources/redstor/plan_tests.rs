@@ -874,8 +874,9 @@ fn a_managed_company_that_cannot_be_read_is_an_error_naming_it_and_never_created
 /// parent comes later; and here, once the whole tree is read, every
 /// binding is settled.
 #[test]
-fn bindings_settled_on_the_first_pages_are_those_of_the_whole_tree() {
-    use super::plan::{Seen, bindings};
+fn bindings_settled_page_by_page_are_those_of_the_whole_tree() {
+    use super::plan::bound_companies;
+    use super::settle::Settling;
     use super::subscription_companies;
     const ALPHA: Uuid = Uuid::from_u128(11);
     const DELTA: Uuid = Uuid::from_u128(14);
@@ -926,38 +927,49 @@ fn bindings_settled_on_the_first_pages_are_those_of_the_whole_tree() {
         ),
     ]);
     let whole = RedstorLive::new(Some(root()), tree.clone(), products());
-    let all = bindings(&desired, &prior, &whole, Seen::All);
+    let all = bound_companies(&desired, &prior, &whole);
     assert_eq!(all[&addr("RedstorCompany/x")], CONTOSO);
     assert_eq!(all[&addr("RedstorCompany/delta")], DELTA);
     assert_eq!(all[&addr("RedstorCompany/beta")], BETA);
-    let wanted = subscription_companies(&desired, &prior, &whole, Seen::All);
-    for seen in 0..=tree.len() {
-        let so_far = RedstorLive::new(Some(root()), tree[..seen].to_vec(), products());
-        let settled = bindings(&desired, &prior, &so_far, Seen::SoFar);
-        for (address, id) in &settled {
+    let wanted = subscription_companies(&desired, &prior, &whole);
+    // Every split of the tree into pages: one company a page is the finest.
+    let mut settling = Settling::new(&desired, &prior, &root());
+    assert!(
+        settling.wanted().contains(&ROOT_ID),
+        "the root's list is wanted from the start"
+    );
+    let mut listed = settling.wanted().clone();
+    for (seen, company) in tree.iter().enumerate() {
+        for id in settling.page(std::slice::from_ref(company)) {
+            assert!(listed.insert(id), "{id} made wanted twice");
+        }
+        for (address, id) in settling.bound() {
             assert_eq!(
                 all.get(address),
                 Some(id),
                 "{address} after {seen} companies"
             );
         }
-        let listed = subscription_companies(&desired, &prior, &so_far, Seen::SoFar);
         assert!(listed.is_subset(&wanted), "after {seen}: {listed:?}");
-        assert!(
-            listed.contains(&ROOT_ID),
-            "the root's list is wanted from the start"
-        );
-        if seen == tree.len() {
-            assert_eq!(settled, all, "the whole tree settles every binding");
+        if seen == 0 {
+            // Without waiting for contoso's id, `x` would be bound to alpha.
+            assert!(!settling.bound().contains_key(&addr("RedstorCompany/x")));
         }
     }
-    // Without waiting for contoso's id, `x` would be bound to alpha.
-    let first = RedstorLive::new(Some(root()), tree[..1].to_vec(), products());
-    assert!(
-        !bindings(&desired, &prior, &first, Seen::SoFar).contains_key(&addr("RedstorCompany/x"))
-    );
     assert_eq!(
-        bindings(&desired, &prior, &first, Seen::All).get(&addr("RedstorCompany/x")),
+        settling.bound(),
+        &all,
+        "the whole tree settles every binding"
+    );
+    assert_eq!(&listed, settling.wanted());
+    assert_eq!(listed, wanted, "the whole tree wants every list");
+    let mut at_once = Settling::new(&desired, &prior, &root());
+    at_once.page(&tree);
+    assert_eq!(at_once.bound(), &all, "one page settles as many");
+    assert_eq!(at_once.wanted(), &wanted);
+    let first = RedstorLive::new(Some(root()), tree[..1].to_vec(), products());
+    assert_eq!(
+        bound_companies(&desired, &prior, &first).get(&addr("RedstorCompany/x")),
         Some(&ALPHA)
     );
 }
