@@ -973,3 +973,161 @@ fn bindings_settled_page_by_page_are_those_of_the_whole_tree() {
         Some(&ALPHA)
     );
 }
+
+/// A declared company of a generated case: its name at Redstor (from a
+/// few, so that names meet, in either case), its parent among the earlier
+/// ones (`None`: the root), and what the state records of it.
+#[derive(Clone, Debug)]
+struct DeclaredCase {
+    name: String,
+    parent: Option<usize>,
+    record: RecordCase,
+}
+
+#[derive(Clone, Debug)]
+enum RecordCase {
+    None,
+    /// The id of the tree's company at this index, ready or still being created.
+    Id(usize, bool),
+    /// An id the tree does not have (deleted outside entitle).
+    Gone,
+    /// A create whose answer was lost, under the tree's company at this
+    /// index (`None`: the root).
+    Lost(Option<usize>),
+}
+
+const NAMES: [&str; 4] = ["alpha", "Alpha", "beta", "gamma"];
+
+fn tree_case() -> impl proptest::strategy::Strategy<Value = Vec<(usize, usize)>> {
+    // Each company: its name, and its parent as a count back from it (0:
+    // the root), so that parents come first as RedAPI lists them.
+    proptest::collection::vec((0..NAMES.len(), 0..4usize), 1..14)
+}
+
+fn declared_case() -> impl proptest::strategy::Strategy<Value = Vec<DeclaredCase>> {
+    use proptest::prelude::*;
+    let record = prop_oneof![
+        Just(RecordCase::None),
+        (0..14usize, any::<bool>()).prop_map(|(at, ready)| RecordCase::Id(at, ready)),
+        Just(RecordCase::Gone),
+        proptest::option::of(0..14usize).prop_map(RecordCase::Lost),
+    ];
+    proptest::collection::vec((0..NAMES.len(), 0..4usize, record), 0..8).prop_map(|items| {
+        // Two declared companies of one name under one parent are refused
+        // by the manifest checks: the second is named apart.
+        let mut taken = std::collections::BTreeSet::new();
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(at, (name, back, record))| {
+                let parent = (back > 0 && back <= at).then(|| at - back);
+                let name = if taken.insert((parent, NAMES[name].to_lowercase())) {
+                    NAMES[name].to_owned()
+                } else {
+                    format!("apart{at}")
+                };
+                DeclaredCase {
+                    name,
+                    parent,
+                    record,
+                }
+            })
+            .collect()
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+    /// However the tree comes in pages, what the pages read so far settle is
+    /// what the whole tree binds, and each list is wanted once.
+    #[test]
+    fn settling_page_by_page_binds_as_the_whole_tree_does(
+        shape in tree_case(),
+        declared in declared_case(),
+        cuts in proptest::collection::vec(0..14usize, 0..5),
+        root_used in proptest::bool::ANY,
+    ) {
+        use super::plan::bound_companies;
+        use super::settle::Settling;
+        use super::subscription_companies;
+
+        let id = |at: usize| Uuid::from_u128(0x1000 + at as u128);
+        let tree: Vec<Company> = shape
+            .iter()
+            .enumerate()
+            .map(|(at, (name, back))| {
+                let parent = if *back == 0 || *back > at { ROOT_ID } else { id(at - back) };
+                company(id(at), NAMES[*name], CompanyType::Partner, parent)
+            })
+            .collect();
+        let mut text = String::new();
+        let mut records = Vec::new();
+        for (at, case) in declared.iter().enumerate() {
+            let parent = case.parent.map(|p| format!("d{p}"));
+            let extra = format!("  companyName: {}\n", case.name);
+            text.push_str(&company_yaml(&format!("d{at}"), "Partner", parent.as_deref(), &extra));
+            let recorded = |remote_id: Option<String>, parent: Option<Uuid>, ready: bool| {
+                let mut record = company_record(&root(), None, RecordedLifecycle::default());
+                record.remote_id = remote_id;
+                record.scope = company_scope(parent);
+                record.natural_key = case.name.clone();
+                record.status = if ready { Status::Ready } else { Status::Creating };
+                record
+            };
+            let record = match &case.record {
+                RecordCase::None => None,
+                RecordCase::Id(t, ready) => Some(recorded(Some(id(t % tree.len()).to_string()), None, *ready)),
+                RecordCase::Gone => Some(recorded(Some(Uuid::from_u128(0xdead).to_string()), None, true)),
+                RecordCase::Lost(under) => {
+                    let parent = under.map_or(ROOT_ID, |t| id(t % tree.len()));
+                    Some(recorded(None, Some(parent), false))
+                }
+            };
+            if let Some(record) = record {
+                records.push((format!("RedstorCompany/d{at}"), record));
+            }
+        }
+        if root_used {
+            text.push_str(&subscription_yaml("on-root", "root", "O365", "Standard", ""));
+        }
+        // A subscription recorded on the last company of the tree.
+        let attributes = json!({"company": "elsewhere", "productId": 4, "editionId": 40, "trial": false});
+        let holder = id(tree.len() - 1);
+        records.push((
+            "RedstorSubscription/held".to_owned(),
+            subscription_record(holder, SUBSCRIPTION, &attributes, Vec::new(), RecordedLifecycle::default()),
+        ));
+        let desired = if text.is_empty() {
+            crate::manifest::Desired::default()
+        } else {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("redstor.yaml");
+            std::fs::write(&path, &text).unwrap();
+            crate::manifest::load(&[path]).unwrap()
+        };
+        let prior = state(records.iter().map(|(a, r)| (a.as_str(), r.clone())).collect());
+        let whole = RedstorLive::new(Some(root()), tree.clone(), products());
+        let all = bound_companies(&desired, &prior, &whole);
+        let wanted = subscription_companies(&desired, &prior, &whole);
+
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (tree.len() + 1)).collect();
+        cuts.push(tree.len());
+        cuts.sort_unstable();
+        let mut settling = Settling::new(&desired, &prior, &root());
+        let mut listed = settling.wanted().clone();
+        let mut from = 0;
+        for to in cuts {
+            for new in settling.page(&tree[from..to]) {
+                proptest::prop_assert!(listed.insert(new), "{} made wanted twice", new);
+            }
+            from = to;
+            for (address, bound) in settling.bound() {
+                proptest::prop_assert_eq!(all.get(address), Some(bound), "{} after {} companies", address, to);
+            }
+            proptest::prop_assert!(listed.is_subset(&wanted), "after {}: {:?} not all in {:?}", to, listed, wanted);
+        }
+        proptest::prop_assert!(listed.contains(&holder), "a recorded holder's list is wanted");
+        proptest::prop_assert_eq!(root_used, listed.contains(&ROOT_ID));
+    }
+}
