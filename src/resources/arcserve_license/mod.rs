@@ -10,8 +10,8 @@ mod plan;
 
 pub use apply::attributes_of;
 pub use observe::{
-    LicensesLive, ObservedLicense, TOKYO, TenantLive, observed_attributes, tenants_in_play,
-    tokyo_date, version_change_in_sight, version_order,
+    LicensesLive, ObservedLicense, TOKYO, TenantLive, declared_by_tenant, observed_attributes,
+    tenants_in_play, tokyo_date, version_change_in_sight, version_order,
 };
 pub use operation::{Contact, LicenseAttributes, LicenseOperation, NewLicense, UpgradeMember};
 pub use plan::{BULK_CHUNK, FIELDS};
@@ -155,8 +155,10 @@ impl Provider for ArcserveLicenses {
         let tenants = tenants_to_read(scope);
         match scope.purpose {
             Purpose::Plan => {
+                let declared = declared_by_tenant(scope.desired);
                 let wants_orders = |tenant: &str, live: &TenantLive| {
-                    version_change_in_sight(scope.desired, scope.state, tenant, live)
+                    let licenses = declared.get(tenant).map_or(&[][..], Vec::as_slice);
+                    version_change_in_sight(licenses, scope.state, live)
                 };
                 observe::refresh(&tenants, clients.ecl, &wants_orders).await
             }

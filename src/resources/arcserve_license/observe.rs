@@ -13,12 +13,13 @@ use serde_json::Value;
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use super::ArcserveLicenseSpec;
 use super::operation::LicenseAttributes;
 use crate::api::ApiError;
 use crate::api::arcserve::{self, License, Order, Plan as CatalogPlan};
 use crate::api::ecl::EclClients;
 use crate::api::lenient::Unreadable;
-use crate::manifest::{Desired, Spec};
+use crate::manifest::{Desired, Resource, Spec};
 use crate::resources::Kind;
 use crate::resources::ecl_tenant::{self, TenantRef, tenant_ref_from_state};
 use crate::state::State;
@@ -295,32 +296,43 @@ pub fn observed_attributes(observed: &ObservedLicense, tenant: &str) -> LicenseA
     }
 }
 
-/// Whether any declared license of `tenant_id` has another version live:
-/// only then does refresh read the tenant's orders (for the upgrade rules).
-pub fn version_change_in_sight(
+/// The declared licenses, by the id of their tenant: made once per
+/// refresh, so that each tenant's listing looks at its own licenses only.
+pub fn declared_by_tenant(
     desired: &Desired,
+) -> HashMap<String, Vec<(&Resource, &ArcserveLicenseSpec)>> {
+    let tenants = ecl_tenant::declared(desired);
+    let mut by_tenant: HashMap<String, Vec<_>> = HashMap::new();
+    for (resource, spec) in desired.specs::<ArcserveLicenseSpec>() {
+        let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
+            continue;
+        };
+        let id = tenant.reference.tenant_id.as_str();
+        match by_tenant.get_mut(id) {
+            Some(licenses) => licenses.push((resource, spec)),
+            None => {
+                by_tenant.insert(id.to_owned(), vec![(resource, spec)]);
+            }
+        }
+    }
+    by_tenant
+}
+
+/// Whether any of a tenant's declared `licenses` has another version
+/// live: only then does refresh read the tenant's orders (for the upgrade
+/// rules).
+pub fn version_change_in_sight(
+    licenses: &[(&Resource, &ArcserveLicenseSpec)],
     state: &State,
-    tenant_id: &str,
     live: &TenantLive,
 ) -> bool {
-    let tenants = ecl_tenant::declared(desired);
-    desired.resources.iter().any(|resource| {
-        let Spec::ArcserveLicense(spec) = &resource.spec else {
-            return false;
-        };
-        if tenants
-            .get(spec.tenant.as_str())
-            .is_none_or(|t| t.reference.tenant_id != tenant_id)
-        {
-            return false;
-        }
-        let by_state = state
-            .get(&resource.address)
+    licenses.iter().any(|(resource, spec)| {
+        let record = state.get(&resource.address);
+        let by_state = record
             .and_then(|r| r.remote_id.as_deref())
             .and_then(|id| id.parse().ok())
             .and_then(|id| live.by_id(id));
-        let recorded = state
-            .get(&resource.address)
+        let recorded = record
             .and_then(|r| r.attributes.get("version"))
             .and_then(Value::as_str);
         by_state
