@@ -124,9 +124,7 @@ impl<'a> Settling<'a> {
             let place = company
                 .parent_company_id
                 .map(|parent| (parent, company.company_name.to_lowercase()));
-            for id in self.arrived(company, place) {
-                new.push(id);
-            }
+            new.extend(self.arrived(company, place));
         }
         debug_assert_eq!(self.wanted.len(), before + new.len());
         new
