@@ -14,31 +14,44 @@ use super::suggest::{closest, code_list, did_you_mean};
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// `schema` with every `$ref` replaced by what it names, up to the depth a
-/// chain of `$ref`s may have, so that checking a document never follows a
-/// pointer. `$defs` stay for what is left (a recursive definition).
+/// `schema` with every `$ref` replaced by what it names, so that checking
+/// a document never follows a pointer. A `$ref` met again below itself (a
+/// recursive definition) is inlined once and then left for
+/// [`Checker::resolve`]; `$defs` stay for it.
 pub fn inline_refs(schema: &Value) -> Value {
-    fn inline(value: &Value, root: &Value, depth: usize) -> Value {
+    fn inline<'a>(value: &'a Value, root: &'a Value, within: &mut Vec<&'a str>) -> Value {
         let target = value
             .get("$ref")
             .and_then(Value::as_str)
-            .and_then(|target| target.strip_prefix('#'))
-            .and_then(|pointer| root.pointer(pointer));
-        match (value, target) {
-            (_, Some(target)) if depth < MAX_REF_CHAIN => inline(target, root, depth + 1),
-            (Value::Object(fields), _) => Value::Object(
+            .filter(|target| !within.contains(target))
+            .and_then(|target| Some((target, root.pointer(target.strip_prefix('#')?)?)));
+        if let Some((name, target)) = target {
+            within.push(name);
+            let inlined = inline(target, root, within);
+            within.pop();
+            return inlined;
+        }
+        match value {
+            Value::Object(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(key, field)| (key.clone(), inline(field, root, depth)))
+                    .map(|(key, field)| (key.clone(), inline(field, root, within)))
                     .collect(),
             ),
-            (Value::Array(items), _) => {
-                Value::Array(items.iter().map(|item| inline(item, root, depth)).collect())
-            }
-            (other, _) => other.clone(),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| inline(item, root, within))
+                    .collect(),
+            ),
+            other => other.clone(),
         }
     }
-    inline(schema, schema, 0)
+    let mut inlined = inline(schema, schema, &mut Vec::new());
+    if let (Value::Object(fields), Some(defs)) = (&mut inlined, schema.get("$defs")) {
+        fields.entry("$defs").or_insert_with(|| defs.clone());
+    }
+    inlined
 }
 
 /// Every way `document` breaks `schema` (the whole document's schema of
@@ -987,5 +1000,29 @@ mod tests {
             found[0].4.as_deref(),
             Some("`name` belongs under `metadata:`")
         );
+    }
+
+    #[test]
+    fn recursive_definitions_are_inlined_once_and_still_checked() {
+        let schema = serde_json::json!({
+            "$defs": {"node": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {"left": {"$ref": "#/$defs/node"}, "right": {"$ref": "#/$defs/node"}}
+            }},
+            "$ref": "#/$defs/node"
+        });
+        let inlined = inline_refs(&schema);
+        assert_eq!(inlined["properties"]["left"]["$ref"], "#/$defs/node");
+        assert!(inlined.to_string().len() < 4 * schema.to_string().len());
+        let text = "left:\n  right:\n    left: {}\n    wrong: 1\n";
+        let documents = crate::manifest::node::parse_documents(text).unwrap();
+        let source = Source {
+            path: std::path::Path::new("tree.yaml"),
+            text,
+        };
+        let found = check(&inlined, &documents[0], source, "Tree");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].field.as_deref(), Some("left.right.wrong"));
     }
 }
