@@ -176,6 +176,7 @@ fn issue(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, 
             return Err(oauth("server_error", "the simulator has no root company"));
         };
         data.seen_jtis.insert(jti, exp);
+        data.expiring_added();
         data.tokens.insert(
             token_key(&token),
             AccessToken {

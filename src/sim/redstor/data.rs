@@ -34,6 +34,26 @@ pub struct RedstorData {
     /// Client assertion `jti`s already used, until their `exp`.
     #[serde(default)]
     pub seen_jtis: BTreeMap<String, OffsetDateTime>,
+    /// When [`RedstorData::purge`] next has anything to forget; `None`
+    /// when not known (after a load, or since something that expires was
+    /// added), and then the next purge looks at everything. Every request
+    /// purges: without this, each one went over every subscription.
+    #[serde(skip)]
+    purge_due: Option<PurgeDue>,
+}
+
+/// The earliest expiry among what [`RedstorData::purge`] forgets, by each
+/// clock (`None`: nothing expires by it).
+#[derive(Clone, Copy, Debug)]
+struct PurgeDue {
+    simulated: Option<OffsetDateTime>,
+    wall: Option<OffsetDateTime>,
+}
+
+impl PurgeDue {
+    fn passed(&self, now: OffsetDateTime, wall: OffsetDateTime) -> bool {
+        self.simulated.is_some_and(|due| due <= now) || self.wall.is_some_and(|due| due <= wall)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +189,12 @@ impl RedstorData {
     /// Forgets what is over at `now`: removed subscriptions, expired tokens
     /// and assertion ids. Says whether anything changed.
     pub fn purge(&mut self, now: OffsetDateTime) -> bool {
+        // Assertions are signed by the client's wall clock, not the
+        // simulated one.
+        let wall = OffsetDateTime::now_utc();
+        if self.purge_due.is_some_and(|due| !due.passed(now, wall)) {
+            return false;
+        }
         let before = (
             self.subscriptions.len(),
             self.tokens.len(),
@@ -177,16 +203,27 @@ impl RedstorData {
         self.subscriptions
             .retain(|s| s.removal.as_ref().is_none_or(|r| r.gone_at > now));
         self.tokens.retain(|_, t| t.expires_at > now);
-        // Assertions are signed by the client's wall clock, not the
-        // simulated one.
-        let wall = OffsetDateTime::now_utc();
         self.seen_jtis.retain(|_, exp| *exp > wall);
+        let removals = self
+            .subscriptions
+            .iter()
+            .filter_map(|s| Some(s.removal.as_ref()?.gone_at));
+        let tokens = self.tokens.values().map(|t| t.expires_at);
+        self.purge_due = Some(PurgeDue {
+            simulated: removals.chain(tokens).min(),
+            wall: self.seen_jtis.values().min().copied(),
+        });
         before
             != (
                 self.subscriptions.len(),
                 self.tokens.len(),
                 self.seen_jtis.len(),
             )
+    }
+
+    /// Something that expires was added: the next purge looks at everything.
+    pub fn expiring_added(&mut self) {
+        self.purge_due = None;
     }
 
     pub fn company(&self, id: Uuid) -> Option<&Company> {
@@ -283,5 +320,29 @@ mod tests {
         assert_eq!(names, ["a", "a1", "a2", "b", "b1"]);
         assert!(data.is_within(a, root) && !data.is_within(root, a));
         assert!(!data.seed(None, OffsetDateTime::UNIX_EPOCH));
+    }
+
+    #[test]
+    fn purge_forgets_what_is_over_and_looks_again_only_when_something_is_due() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut data = RedstorData::default();
+        let token = |expires_at| AccessToken {
+            root: Uuid::nil(),
+            scopes: Vec::new(),
+            expires_at,
+        };
+        data.tokens
+            .insert("a".into(), token(start + time::Duration::seconds(10)));
+        data.expiring_added();
+        assert!(!data.purge(start), "nothing is over yet");
+        assert!(!data.purge(start + time::Duration::seconds(9)));
+        // Added behind the purge's back: not looked at until something is due.
+        data.tokens.insert("b".into(), token(start));
+        assert!(!data.purge(start + time::Duration::seconds(9)));
+        data.expiring_added();
+        assert!(data.purge(start + time::Duration::seconds(9)), "b is over");
+        assert!(data.tokens.contains_key("a") && !data.tokens.contains_key("b"));
+        assert!(data.purge(start + time::Duration::seconds(10)), "a is over");
+        assert!(data.tokens.is_empty());
     }
 }

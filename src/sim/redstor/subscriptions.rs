@@ -182,6 +182,7 @@ pub async fn remove(
                 requested_at: now,
                 gone_at: now + delay,
             });
+            ctx.data.expiring_added();
             return Ok(StatusCode::ACCEPTED.into_response());
         }
         ctx.data.subscriptions.remove(index);
