@@ -207,6 +207,19 @@ fn longest_run(text: &str, of: char) -> usize {
     longest
 }
 
+/// The cell separators of a Markdown table row: its `|`s not escaped with
+/// a backslash. For the renderers' tests.
+#[cfg(test)]
+pub(crate) fn table_pipes(row: &str) -> usize {
+    let mut previous = ' ';
+    let mut pipes = 0;
+    for c in row.chars() {
+        pipes += usize::from(c == '|' && previous != '\\');
+        previous = c;
+    }
+    pipes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -782,13 +782,7 @@ mod tests {
         // row per finding.
         assert_eq!(rows.len(), 8, "{out}");
         for row in rows {
-            let mut previous = ' ';
-            let mut pipes = 0;
-            for c in row.chars() {
-                pipes += usize::from(c == '|' && previous != '\\');
-                previous = c;
-            }
-            assert_eq!(pipes, 4, "{row}");
+            assert_eq!(crate::escape::table_pipes(row), 4, "{row}");
         }
         // Outside code spans, HTML and fences are escaped.
         assert!(out.contains("| in shadow\\\\u{1b}\\]0;"), "{out}");

@@ -401,13 +401,7 @@ mod tests {
         let rows: Vec<&str> = out.lines().filter(|l| l.starts_with('|')).collect();
         assert_eq!(rows.len(), 3, "{out}");
         for row in rows {
-            let mut previous = ' ';
-            let mut pipes = 0;
-            for c in row.chars() {
-                pipes += usize::from(c == '|' && previous != '\\');
-                previous = c;
-            }
-            assert_eq!(pipes, 5, "{row}");
+            assert_eq!(crate::escape::table_pipes(row), 5, "{row}");
             assert!(!row.replace("\\<", "").contains("<img"), "{row}");
         }
     }
