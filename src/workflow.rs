@@ -4,10 +4,11 @@
 //! not sequence the stages itself.
 
 use std::path::PathBuf;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{SetOnce, watch};
 
 use crate::Error;
 use crate::api::ecl::EclClients;
@@ -18,7 +19,7 @@ use crate::plan::{self, Live, Plan, PlanInput};
 use crate::policy::{PolicyReport, Rule, Stage};
 use crate::report::drift::DriftReport;
 use crate::resources;
-use crate::resources::provider::{Clients, Purpose, Scope};
+use crate::resources::provider::{Clients, Manifests, Purpose, RefreshScope, Scope};
 use crate::state::{State, Status, Store, StoreLock};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
@@ -40,6 +41,37 @@ pub struct Planned {
     pub state_existed: bool,
     pub live: Live,
     pub plan: Plan,
+}
+
+/// What refresh read, with what it was read for.
+struct Refreshed {
+    desired: Desired,
+    state: State,
+    /// Whether a state existed (a new state has a fresh lineage).
+    state_existed: bool,
+    live: Live,
+}
+
+/// The manifests as loading on a blocking thread left them.
+fn parsed(
+    loaded: Result<Result<Desired, manifest::Diagnostics>, tokio::task::JoinError>,
+) -> Result<Desired, Error> {
+    match loaded {
+        Ok(desired) => Ok(desired?),
+        // Loading does not panic; if it ever did, it panics here as it
+        // would have inline.
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(_) => Err(Error::usage(
+            "loading the manifests was cancelled: entitle is shutting down",
+            "run the command again",
+        )),
+    }
+}
+
+/// Hands the loaded manifests to the refresh waiting for them (set once).
+fn set(slot: &SetOnce<Desired>, desired: Desired) {
+    let set = slot.set(desired);
+    debug_assert!(set.is_ok(), "the manifests arrive once");
 }
 
 /// What the manifests' policy (if any) says of `plan`, made from
@@ -76,26 +108,54 @@ impl Workspace {
         Ok(manifest::load(&self.paths)?)
     }
 
-    /// The manifests and the stored state (`None`: none yet), read at the
-    /// same time: the manifests are parsed on a blocking thread while the
-    /// state loads. A problem in the manifests is told first.
-    pub async fn load_with_state(&self) -> Result<(Desired, Option<State>), Error> {
+    /// The manifests, the stored state and what refresh read of them for
+    /// `purpose`. The manifests parse on a blocking thread while the state
+    /// loads, and refresh starts as soon as the state is read: each
+    /// provider reads what the state alone names while the manifests are
+    /// still parsing. A problem in the manifests is told first.
+    async fn load_and_refresh(&self, purpose: Purpose) -> Result<Refreshed, Error> {
         let paths = self.paths.clone();
-        let manifests = tokio::task::spawn_blocking(move || manifest::load(&paths));
-        let (desired, state) = tokio::join!(manifests, self.store.load());
-        let desired = match desired {
-            Ok(desired) => desired?,
-            // Loading does not panic; if it ever did, it panics here as it
-            // would have inline.
-            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-            Err(_) => {
-                return Err(Error::usage(
-                    "loading the manifests was cancelled: entitle is shutting down",
-                    "run the command again",
-                ));
+        let parsing = tokio::task::spawn_blocking(move || manifest::load(&paths));
+        let mut manifests = pin!(async { parsed(parsing.await) });
+        let existing = match self.store.load().await {
+            Ok(existing) => existing,
+            Err(failed) => {
+                manifests.await?;
+                return Err(failed.into());
             }
         };
-        Ok((desired, state?))
+        let state_existed = existing.is_some();
+        let state = existing.unwrap_or_default();
+        let slot = SetOnce::new();
+        let live = {
+            let scope = RefreshScope {
+                manifests: Manifests::Arriving(&slot),
+                state: &state,
+                purpose,
+            };
+            let mut refreshing = pin!(resources::refresh(scope, self.api()));
+            tokio::select! {
+                biased;
+                desired = &mut manifests => {
+                    set(&slot, desired?);
+                    refreshing.await
+                }
+                // Only a failure ends refresh before the manifests arrive.
+                early = &mut refreshing => {
+                    set(&slot, manifests.await?);
+                    early
+                }
+            }?
+        };
+        let desired = slot
+            .into_inner()
+            .expect("the manifests are set before refresh is over");
+        Ok(Refreshed {
+            desired,
+            state,
+            state_existed,
+            live,
+        })
     }
 
     /// Takes the state lock, waiting up to the lock timeout.
@@ -115,17 +175,12 @@ impl Workspace {
         targets: &[Address],
         replace: &[Address],
     ) -> Result<Planned, Error> {
-        let (desired, existing) = self.load_with_state().await?;
-        let state_existed = existing.is_some();
-        let state = existing.unwrap_or_default();
-        let live = plan::refresh::refresh(
-            &desired,
-            &state,
-            &self.clients,
-            &self.redstor,
-            Purpose::Plan,
-        )
-        .await?;
+        let Refreshed {
+            desired,
+            state,
+            state_existed,
+            live,
+        } = self.load_and_refresh(Purpose::Plan).await?;
         let mut plan = plan::plan(&PlanInput {
             desired: &desired,
             prior: &state,
@@ -164,14 +219,17 @@ impl Workspace {
     /// Reads the live state of every tenant the state or the manifests
     /// know, and compares it with the state.
     pub async fn drift(&self) -> Result<DriftReport, Error> {
-        let (desired, state) = self.load_with_state().await?;
-        let state = state.unwrap_or_default();
+        let Refreshed {
+            desired,
+            state,
+            live,
+            ..
+        } = self.load_and_refresh(Purpose::Drift).await?;
         let scope = Scope {
             desired: &desired,
             state: &state,
             purpose: Purpose::Drift,
         };
-        let live = resources::refresh(scope, self.api()).await?;
         let mut report = resources::drift(scope, &live);
         if let Some(policy) = &desired.policy {
             report.heed_drift_ignore(|item| policy.ignores_unmanaged(&desired, &state, item));

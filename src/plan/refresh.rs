@@ -6,11 +6,12 @@ use crate::api::ApiError;
 use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::manifest::Desired;
-use crate::resources::provider::{Clients, Purpose, Scope};
+use crate::resources::provider::{Clients, Manifests, Purpose, RefreshScope};
 use crate::resources::{self, Live};
 use crate::state::State;
 
-/// Reads everything the manifests and the state put in play, for `purpose`.
+/// Reads everything the manifests and the state put in play, for
+/// `purpose`, with the manifests already loaded.
 pub async fn refresh(
     desired: &Desired,
     state: &State,
@@ -18,8 +19,8 @@ pub async fn refresh(
     redstor: &RedstorAccess,
     purpose: Purpose,
 ) -> Result<Live, ApiError> {
-    let scope = Scope {
-        desired,
+    let scope = RefreshScope {
+        manifests: Manifests::Loaded(desired),
         state,
         purpose,
     };

@@ -11,6 +11,7 @@ use std::future::Future;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::SetOnce;
 
 use crate::api::ApiError;
 use crate::api::ecl::EclClients;
@@ -50,6 +51,45 @@ pub struct Scope<'a> {
     pub purpose: Purpose,
 }
 
+/// What refresh reads from: the state, at hand, and the manifests, which
+/// may still be loading when it starts. A provider starts what the state
+/// alone names at once and waits for the manifests for the rest.
+#[derive(Clone, Copy)]
+pub struct RefreshScope<'a> {
+    pub manifests: Manifests<'a>,
+    pub state: &'a State,
+    pub purpose: Purpose,
+}
+
+/// The manifests, loaded or on their way.
+#[derive(Clone, Copy)]
+pub enum Manifests<'a> {
+    Loaded(&'a Desired),
+    /// Loading: the caller [`set`](SetOnce::set)s them when they are.
+    Arriving(&'a SetOnce<Desired>),
+}
+
+impl<'a> Manifests<'a> {
+    /// The manifests, once loaded.
+    pub async fn loaded(self) -> &'a Desired {
+        match self {
+            Manifests::Loaded(desired) => desired,
+            Manifests::Arriving(slot) => slot.wait().await,
+        }
+    }
+}
+
+impl<'a> RefreshScope<'a> {
+    /// The scope of drift and planning, once the manifests are loaded.
+    pub async fn loaded(self) -> Scope<'a> {
+        Scope {
+            desired: self.manifests.loaded().await,
+            state: self.state,
+            purpose: self.purpose,
+        }
+    }
+}
+
 /// One API family: what it reads, plans, carries out, imports and reports.
 pub trait Provider {
     /// What refresh saw: this provider's part of `Live`.
@@ -69,7 +109,7 @@ pub trait Provider {
     /// Reads what `scope` puts in play, with the fewest calls the API
     /// allows; nothing at all when none of its kinds is in play.
     fn refresh(
-        scope: Scope<'_>,
+        scope: RefreshScope<'_>,
         clients: Clients<'_>,
     ) -> impl Future<Output = Result<Self::Live, ApiError>> + Send;
 
@@ -147,7 +187,7 @@ macro_rules! providers {
 
         /// Reads what `scope` puts in play, every provider at once.
         pub async fn refresh(
-            scope: $crate::resources::provider::Scope<'_>,
+            scope: $crate::resources::provider::RefreshScope<'_>,
             clients: $crate::resources::provider::Clients<'_>,
         ) -> Result<Live, $crate::api::ApiError> {
             let ($($field,)+) = tokio::try_join!(

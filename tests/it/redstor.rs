@@ -14,7 +14,7 @@ use entitle::plan::refresh::refresh;
 use entitle::resources::provider::Purpose;
 use entitle::state::State;
 
-use crate::support::{Project, TestSim, company_yaml, document, redact, subscription_yaml};
+use crate::support::{Project, Run, TestSim, company_yaml, document, redact, subscription_yaml};
 
 const TRANSITIVE: &str = "GET /companies/{companyId}/customers/transitive";
 const SUBSCRIPTIONS: &str = "GET /companies/{companyId}/subscriptions";
@@ -767,4 +767,45 @@ fn dependencies_turned_around_with_a_replace_still_plan() {
         Some(acme.company_id)
     );
     project.plan().expect(0);
+}
+
+/// Refresh starts from the state while the manifests parse. A problem in
+/// the manifests is still what a run reports, even when the reading of a
+/// recorded company has failed first; with the manifests mended, the
+/// reading's failure is.
+#[test]
+fn a_manifest_problem_is_told_before_a_refresh_that_failed_first() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &company_yaml("northwind", "Partner", None, ""));
+    project.apply().expect(0);
+    let without_redapi = |verb: &str| {
+        let mut command = project.std_command();
+        command
+            .args([verb, "manifests"])
+            .env_remove("REDSTOR_CLIENT_ID");
+        Run::of(command).expect(1)
+    };
+
+    project.write("msp.yaml", &company_yaml("northwind", "Partnr", None, ""));
+    for verb in ["plan", "drift"] {
+        let run = without_redapi(verb);
+        assert!(run.stderr.contains("msp.yaml:"), "{verb}: {}", run.stderr);
+        assert!(run.stderr.contains("Partnr"), "{verb}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("REDSTOR_CLIENT_ID"),
+            "{verb}: {}",
+            run.stderr
+        );
+    }
+
+    project.write("msp.yaml", &company_yaml("northwind", "Partner", None, ""));
+    for verb in ["plan", "drift"] {
+        let run = without_redapi(verb);
+        assert!(
+            run.stderr.contains("REDSTOR_CLIENT_ID"),
+            "{verb}: {}",
+            run.stderr
+        );
+    }
 }

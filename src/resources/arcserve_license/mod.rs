@@ -22,7 +22,7 @@ use crate::manifest::Resource;
 use crate::plan::contract::{Context as PlanContext, KindPlan};
 use crate::plan::model::Action;
 use crate::report::drift::DriftReport;
-use crate::resources::provider::{Clients, Provider, Purpose, Scope};
+use crate::resources::provider::{Clients, Provider, Purpose, RefreshScope, Scope};
 use crate::state::ResourceState;
 
 use super::ecl_tenant::tenant_reference;
@@ -151,7 +151,11 @@ impl Provider for ArcserveLicenses {
     type Live = LicensesLive;
     type Operation = LicenseOperation;
 
-    async fn refresh(scope: Scope<'_>, clients: Clients<'_>) -> Result<LicensesLive, ApiError> {
+    async fn refresh(
+        scope: RefreshScope<'_>,
+        clients: Clients<'_>,
+    ) -> Result<LicensesLive, ApiError> {
+        let scope = scope.loaded().await;
         let tenants = tenants_to_read(scope);
         match scope.purpose {
             Purpose::Plan => {

@@ -24,7 +24,7 @@ use crate::manifest::Resource;
 use crate::plan::contract::{Context as PlanContext, KindPlan};
 use crate::plan::model::Action;
 use crate::report::drift::DriftReport;
-use crate::resources::provider::{Clients, Provider, Scope};
+use crate::resources::provider::{Clients, Provider, RefreshScope, Scope};
 use crate::state::ResourceState;
 
 use schemars::JsonSchema;
@@ -404,7 +404,11 @@ impl Provider for Proposals {
     type Live = ProposalsLive;
     type Operation = ProposalOperation;
 
-    async fn refresh(scope: Scope<'_>, clients: Clients<'_>) -> Result<ProposalsLive, ApiError> {
+    async fn refresh(
+        scope: RefreshScope<'_>,
+        clients: Clients<'_>,
+    ) -> Result<ProposalsLive, ApiError> {
+        let scope = scope.loaded().await;
         let scopes = tenants_and_services(scope.desired, scope.state);
         observe::refresh(&scopes, clients.ecl).await
     }

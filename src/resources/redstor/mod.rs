@@ -29,7 +29,7 @@ use crate::manifest::Resource;
 use crate::plan::contract::{Context as PlanContext, KindPlan};
 use crate::plan::model::Action;
 use crate::report::drift::DriftReport;
-use crate::resources::provider::{Clients, Provider, Scope};
+use crate::resources::provider::{Clients, Provider, RefreshScope, Scope};
 use crate::state::ResourceState;
 
 use schemars::JsonSchema;
@@ -248,10 +248,10 @@ impl Provider for Redstor {
     type Operation = RedstorOperation;
 
     async fn refresh(
-        scope: Scope<'_>,
+        scope: RefreshScope<'_>,
         clients: Clients<'_>,
     ) -> Result<Option<RedstorLive>, ApiError> {
-        observe::refresh(scope.desired, scope.state, clients.redstor).await
+        observe::refresh(scope.manifests, scope.state, clients.redstor).await
     }
 
     fn plan(context: &PlanContext<'_>, live: &Option<RedstorLive>) -> KindPlan {

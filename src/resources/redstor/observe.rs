@@ -4,7 +4,7 @@
 //! as the page that settles the company arrives.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ use crate::api::lenient::{Read, Unreadable};
 use crate::api::redstor::{Company, Product, RedstorAccess, RedstorClient, Subscription};
 use crate::manifest::{Desired, Spec};
 use crate::resources::Kind;
+use crate::resources::provider::Manifests;
 use crate::state::State;
 
 /// The Redstor account as refresh saw it: the root company, every company
@@ -121,11 +122,28 @@ impl RedstorLive {
 
 /// Whether any Redstor resource is declared or recorded.
 pub fn in_play(desired: &Desired, state: &State) -> bool {
+    declared(desired) || recorded(state)
+}
+
+/// Whether any Redstor resource is recorded.
+fn recorded(state: &State) -> bool {
+    state
+        .resources
+        .keys()
+        .any(|address| is_redstor(address.kind))
+}
+
+/// Whether any Redstor resource is declared.
+fn declared(desired: &Desired) -> bool {
     desired.resources.iter().any(|r| is_redstor(r.address.kind))
-        || state
-            .resources
-            .keys()
-            .any(|address| is_redstor(address.kind))
+}
+
+/// Whether a declared subscription is on the root company.
+pub(super) fn subscribes_root(desired: &Desired) -> bool {
+    desired
+        .resources
+        .iter()
+        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT))
 }
 
 fn is_redstor(kind: Kind) -> bool {
@@ -143,11 +161,7 @@ pub fn subscription_companies(
     let mut ids: BTreeSet<Uuid> = bound_companies(desired, state, live)
         .into_values()
         .collect();
-    let root_used = desired
-        .resources
-        .iter()
-        .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT));
-    if root_used {
+    if subscribes_root(desired) {
         ids.insert(live.root_id());
     }
     // Companies recorded as holding a subscription, the root included
@@ -164,23 +178,24 @@ pub fn subscription_companies(
 
 /// The Redstor account, when a Redstor resource is declared or recorded.
 ///
-/// The transitive pages come one after another (each carries the next
-/// one's token); the subscription lists of the companies each page settles
-/// start as it arrives, as many at once as RedAPI takes, and those only the
-/// whole tree settles after the last page. Every list is of a company the
-/// whole tree wants: as many calls as reading the tree first.
+/// When the state records one, reading starts at once, while the manifests
+/// may still be loading. The transitive pages come one after another (each
+/// carries the next one's token); the subscription lists of the companies
+/// each page (or the manifests' arrival) settles start then, as many at
+/// once as RedAPI takes, and those only the whole tree settles after the
+/// last page. Every list is of a company the whole tree wants: as many
+/// calls as reading the tree first.
 pub async fn refresh(
-    desired: &Desired,
+    manifests: Manifests<'_>,
     state: &State,
     redstor: &RedstorAccess,
 ) -> Result<Option<RedstorLive>, ApiError> {
-    if !in_play(desired, state) {
+    if !recorded(state) && !declared(manifests.loaded().await) {
         return Ok(None);
     }
     let client = redstor.client()?;
-    let root = client.root_company().await?;
     let (to_list, listing) = mpsc::unbounded_channel();
-    let tree = read_tree(desired, state, client, root, to_list);
+    let tree = read_tree(manifests, state, client, to_list);
     let lists = list_subscriptions(client, listing);
     let ((mut live, companies_unreadable, wanted), products, lists) =
         tokio::try_join!(tree, client.products(), lists)?;
@@ -208,37 +223,43 @@ pub async fn refresh(
     Ok(Some(live))
 }
 
-/// Reads the tree below `root` page by page, sending to `to_list` each
-/// company whose subscriptions are wanted as soon as the pages read settle
-/// it, and the rest after the last page. The tree (without the catalog),
-/// what of it could not be read, and every company wanted.
-async fn read_tree(
-    desired: &Desired,
-    state: &State,
+/// Reads the root and the tree below it page by page, sending to `to_list`
+/// each company whose subscriptions are wanted as soon as the pages read
+/// and the manifests settle it, and the rest after the last page. The tree
+/// (without the catalog), what of it could not be read, and every company
+/// wanted.
+async fn read_tree<'a>(
+    manifests: Manifests<'a>,
+    state: &'a State,
     client: &RedstorClient,
-    root: Company,
     to_list: mpsc::UnboundedSender<Uuid>,
 ) -> Result<(RedstorLive, Vec<Unreadable>, BTreeSet<Uuid>), ApiError> {
-    let mut settling = Settling::new(desired, state, &root);
-    let mut sent = BTreeSet::new();
-    let mut send_new = |ids: &mut dyn Iterator<Item = Uuid>| {
-        for id in ids {
-            if sent.insert(id) {
-                // The receiver is gone only when the lists failed, which
-                // ends the refresh anyway.
-                let _ = to_list.send(id);
-            }
-        }
+    // The receiver is gone only when the lists failed, which ends the
+    // refresh anyway.
+    let send = |ids: Vec<Uuid>| ids.into_iter().for_each(|id| _ = to_list.send(id));
+    let root = client.root_company().await?;
+    let settling = Mutex::new(Settling::new(state, &root));
+    let settled = |settle: &mut dyn FnMut(&mut Settling<'a>) -> Vec<Uuid>| {
+        send(settle(
+            &mut settling.lock().unwrap_or_else(PoisonError::into_inner),
+        ));
     };
-    send_new(&mut settling.wanted().clone().into_iter());
-    let companies = client
-        .customers_transitive_each(root.company_id, |page| {
-            send_new(&mut settling.page(page).into_iter());
-        })
-        .await?;
+    settled(&mut |settling| settling.wanted().iter().copied().collect());
+    let pages = client.customers_transitive_each(root.company_id, |page| {
+        settled(&mut |settling| settling.page(page));
+    });
+    let declared = async {
+        let desired = manifests.loaded().await;
+        settled(&mut |settling| settling.declare(desired));
+        Ok(desired)
+    };
+    let (companies, desired) = tokio::try_join!(pages, declared)?;
     let live = RedstorLive::new(Some(root), companies.items, Vec::new());
     let wanted = subscription_companies(desired, state, &live);
-    send_new(&mut wanted.iter().copied());
+    let settling = settling
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    send(wanted.difference(settling.wanted()).copied().collect());
     Ok((live, companies.unreadable, wanted))
 }
 

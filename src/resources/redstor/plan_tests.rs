@@ -933,7 +933,8 @@ fn bindings_settled_page_by_page_are_those_of_the_whole_tree() {
     assert_eq!(all[&addr("RedstorCompany/beta")], BETA);
     let wanted = subscription_companies(&desired, &prior, &whole);
     // Every split of the tree into pages: one company a page is the finest.
-    let mut settling = Settling::new(&desired, &prior, &root());
+    let mut settling = Settling::new(&prior, &root());
+    settling.declare(&desired);
     assert!(
         settling.wanted().contains(&ROOT_ID),
         "the root's list is wanted from the start"
@@ -963,10 +964,22 @@ fn bindings_settled_page_by_page_are_those_of_the_whole_tree() {
     );
     assert_eq!(&listed, settling.wanted());
     assert_eq!(listed, wanted, "the whole tree wants every list");
-    let mut at_once = Settling::new(&desired, &prior, &root());
+    let mut at_once = Settling::new(&prior, &root());
+    at_once.declare(&desired);
     at_once.page(&tree);
     assert_eq!(at_once.bound(), &all, "one page settles as many");
     assert_eq!(at_once.wanted(), &wanted);
+    // The manifests after the whole tree: the names bind all at once.
+    let mut declared_last = Settling::new(&prior, &root());
+    declared_last.page(&tree);
+    assert!(
+        !declared_last
+            .bound()
+            .contains_key(&addr("RedstorCompany/beta"))
+    );
+    declared_last.declare(&desired);
+    assert_eq!(declared_last.bound(), &all, "names bind the pages read");
+    assert_eq!(declared_last.wanted(), &wanted);
     let first = RedstorLive::new(Some(root()), tree[..1].to_vec(), products());
     assert_eq!(
         bound_companies(&desired, &prior, &first).get(&addr("RedstorCompany/x")),
@@ -1046,6 +1059,7 @@ proptest::proptest! {
         shape in tree_case(),
         declared in declared_case(),
         cuts in proptest::collection::vec(0..14usize, 0..5),
+        declared_after in 0..6usize,
         root_used in proptest::bool::ANY,
     ) {
         use super::plan::bound_companies;
@@ -1114,11 +1128,18 @@ proptest::proptest! {
         let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (tree.len() + 1)).collect();
         cuts.push(tree.len());
         cuts.sort_unstable();
-        let mut settling = Settling::new(&desired, &prior, &root());
+        // The manifests arrive before the first page, between two pages or
+        // after the last.
+        let declared_after = declared_after % (cuts.len() + 1);
+        let mut settling = Settling::new(&prior, &root());
         let mut listed = settling.wanted().clone();
         let mut from = 0;
-        for to in cuts {
-            for new in settling.page(&tree[from..to]) {
+        for (page, to) in std::iter::once(0).chain(cuts).enumerate() {
+            let mut new = settling.page(&tree[from..to]);
+            if page == declared_after {
+                new.extend(settling.declare(&desired));
+            }
+            for new in new {
                 proptest::prop_assert!(listed.insert(new), "{} made wanted twice", new);
             }
             from = to;
@@ -1129,5 +1150,11 @@ proptest::proptest! {
         }
         proptest::prop_assert!(listed.contains(&holder), "a recorded holder's list is wanted");
         proptest::prop_assert_eq!(root_used, listed.contains(&ROOT_ID));
+        // When the manifests arrive does not change what is settled.
+        let mut declared_first = Settling::new(&prior, &root());
+        declared_first.declare(&desired);
+        declared_first.page(&tree);
+        proptest::prop_assert_eq!(settling.bound(), declared_first.bound());
+        proptest::prop_assert_eq!(settling.wanted(), declared_first.wanted());
     }
 }

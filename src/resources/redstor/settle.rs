@@ -1,5 +1,8 @@
 //! The companies the pages of the tree read so far settle, kept up to date
-//! page by page at the cost of the page, while refresh reads the rest.
+//! page by page at the cost of the page, while refresh reads the rest. The
+//! state's records settle from the first page; the manifests' names join
+//! whenever the manifests are loaded, before, between or after the pages,
+//! so that the tree's reading starts as soon as the state is read.
 //!
 //! Only bindings no later page can change are made: an id when it is read,
 //! a name to the first company of that name under the parent (pages keep
@@ -15,10 +18,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use uuid::Uuid;
 
+use super::RedstorCompanySpec;
+use super::observe::subscribes_root;
 use super::plan::{company_address, may_bind_later};
-use super::{ROOT, RedstorCompanySpec};
 use crate::api::redstor::Company;
-use crate::manifest::{Address, Desired, Spec};
+use crate::manifest::{Address, Desired};
 use crate::resources::Kind;
 use crate::state::{State, Status};
 
@@ -30,6 +34,7 @@ type Place = (Uuid, String);
 /// settles.
 pub struct Settling<'a> {
     root: Uuid,
+    state: &'a State,
     /// Recorded companies by their recorded id.
     by_recorded_id: HashMap<Uuid, Vec<&'a Address>>,
     /// Recorded companies whose create was not answered, by the place they
@@ -50,10 +55,12 @@ pub struct Settling<'a> {
 }
 
 impl<'a> Settling<'a> {
-    /// Nothing read yet but the root.
-    pub fn new(desired: &'a Desired, state: &'a State, root: &Company) -> Self {
+    /// Nothing read yet but the root, and nothing declared yet: what the
+    /// state alone settles.
+    pub fn new(state: &'a State, root: &Company) -> Self {
         let mut settling = Settling {
             root: root.company_id,
+            state,
             by_recorded_id: HashMap::new(),
             lost: HashMap::new(),
             by_name: HashMap::new(),
@@ -64,14 +71,6 @@ impl<'a> Settling<'a> {
             wanted: BTreeSet::new(),
         };
         settling.index_records(state);
-        settling.index_declarations(desired, state);
-        let root_used = desired
-            .resources
-            .iter()
-            .any(|r| matches!(&r.spec, Spec::RedstorSubscription(s) if s.company == ROOT));
-        if root_used {
-            settling.wanted.insert(root.company_id);
-        }
         settling.arrived(root, None);
         settling
     }
@@ -93,12 +92,26 @@ impl<'a> Settling<'a> {
         }
     }
 
+    /// Takes in the manifests, once loaded (before, between or after the
+    /// pages): binds the declared companies whose place the pages read so
+    /// far settle. The companies it newly makes wanted.
+    pub fn declare(&mut self, desired: &'a Desired) -> Vec<Uuid> {
+        let mut new = Vec::new();
+        if subscribes_root(desired) && self.wanted.insert(self.root) {
+            new.push(self.root);
+        }
+        self.index_declarations(desired);
+        let to_bind = self.declared_at_places_read();
+        self.bind_all(to_bind, &mut new);
+        new
+    }
+
     /// The declared companies a name may bind while pages are still to
     /// come: those without a record that binds them, or could on a later
     /// page.
-    fn index_declarations(&mut self, desired: &'a Desired, state: &State) {
+    fn index_declarations(&mut self, desired: &'a Desired) {
         for (resource, spec) in desired.specs::<RedstorCompanySpec>() {
-            let record = state.get(&resource.address);
+            let record = self.state.get(&resource.address);
             if record.is_some_and(|r| r.remote_id.is_some() && r.status == Status::Ready)
                 || record.is_some_and(may_bind_later)
             {
@@ -113,6 +126,27 @@ impl<'a> Settling<'a> {
                 .or_default()
                 .push(&resource.address);
         }
+    }
+
+    /// The declared companies whose parent is bound (or is the root) and
+    /// whose place a page already read: each to the first company there.
+    fn declared_at_places_read(&self) -> Vec<(Address, Uuid)> {
+        let mut to_bind = Vec::new();
+        for (parent, names) in &self.by_name {
+            let parent_id = match parent {
+                None => Some(self.root),
+                Some(parent) => self.bound.get(parent).copied(),
+            };
+            let Some(parent_id) = parent_id else {
+                continue;
+            };
+            for (name, addresses) in names {
+                if let Some(&id) = self.first_at.get(&(parent_id, name.clone())) {
+                    to_bind.extend(addresses.iter().map(|address| ((*address).clone(), id)));
+                }
+            }
+        }
+        to_bind
     }
 
     /// Takes in the next page of the tree; the companies whose
