@@ -231,7 +231,7 @@ pub async fn create(
             created_at: ctx.now,
         };
         let body = company_json(&company);
-        ctx.data.companies.push(company);
+        ctx.data.add_company(company);
         ctx.changed = true;
         Ok((StatusCode::CREATED, Json(body)).into_response())
     })
@@ -242,7 +242,7 @@ fn set_enabled(ctx: &mut Ctx, company_id: &str, enabled: bool) -> Result<Respons
     if !enabled && id == ctx.root {
         return Err(bad_request("the root company cannot be disabled"));
     }
-    let Some(company) = ctx.data.companies.iter_mut().find(|c| c.id == id) else {
+    let Some(company) = ctx.data.company_mut(id) else {
         return Err(not_found(format!("company {company_id} not found")));
     };
     if company.enabled != enabled {
@@ -303,7 +303,7 @@ pub async fn delete(
             };
             return Err(bad_request(detail));
         }
-        ctx.data.companies.retain(|c| c.id != id);
+        ctx.data.remove_company(id);
         ctx.changed = true;
         Ok(ctx.done(StatusCode::NO_CONTENT).into_response())
     })
@@ -333,7 +333,7 @@ pub async fn reassign(
             )));
         }
         check_sibling_name(ctx, target_id, &name, Some(customer))?;
-        let Some(company) = ctx.data.companies.iter_mut().find(|c| c.id == customer) else {
+        let Some(company) = ctx.data.company_mut(customer) else {
             return Err(not_found(format!("company {customer_id} not found")));
         };
         if company.parent != Some(target_id) {

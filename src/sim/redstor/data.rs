@@ -2,7 +2,8 @@
 //! access tokens and the assertion ids already used. Wire shapes live in the
 //! handler modules; this is only what the simulator remembers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -23,10 +24,10 @@ pub const FIRST_BACKUP_AFTER: time::Duration = time::Duration::HOUR;
 pub struct RedstorData {
     /// In creation order; the root has no parent.
     #[serde(default)]
-    pub companies: Vec<Company>,
+    companies: Vec<Company>,
     /// In creation order.
     #[serde(default)]
-    pub subscriptions: Vec<Subscription>,
+    subscriptions: Vec<Subscription>,
     /// Access tokens by the base64url SHA-256 of the token (the token itself
     /// is never kept, so a dump does not leak it).
     #[serde(default)]
@@ -40,6 +41,48 @@ pub struct RedstorData {
     /// purges: without this, each one went over every subscription.
     #[serde(skip)]
     purge_due: Option<PurgeDue>,
+    /// Where each company and each company's subscriptions are, made on
+    /// the first lookup, kept up to date by what is added and made again
+    /// after anything else changes. Without it, every request went over
+    /// the whole account.
+    #[serde(skip)]
+    index: OnceLock<Index>,
+}
+
+/// Positions in `RedstorData::companies` and `RedstorData::subscriptions`,
+/// each list in creation order.
+#[derive(Clone, Debug, Default)]
+struct Index {
+    company_at: HashMap<Uuid, usize>,
+    children: HashMap<Uuid, Vec<usize>>,
+    subscriptions_of: HashMap<Uuid, Vec<usize>>,
+}
+
+impl Index {
+    fn of(companies: &[Company], subscriptions: &[Subscription]) -> Self {
+        let mut index = Index::default();
+        for (at, company) in companies.iter().enumerate() {
+            index.company_added(company, at);
+        }
+        for (at, subscription) in subscriptions.iter().enumerate() {
+            index.subscription_added(subscription, at);
+        }
+        index
+    }
+
+    fn company_added(&mut self, company: &Company, at: usize) {
+        self.company_at.entry(company.id).or_insert(at);
+        if let Some(parent) = company.parent {
+            self.children.entry(parent).or_default().push(at);
+        }
+    }
+
+    fn subscription_added(&mut self, subscription: &Subscription, at: usize) {
+        self.subscriptions_of
+            .entry(subscription.company)
+            .or_default()
+            .push(at);
+    }
 }
 
 /// The earliest expiry among what [`RedstorData::purge`] forgets, by each
@@ -161,6 +204,65 @@ impl Subscription {
 }
 
 impl RedstorData {
+    fn index(&self) -> &Index {
+        self.index
+            .get_or_init(|| Index::of(&self.companies, &self.subscriptions))
+    }
+
+    /// Forgets the index; the next lookup makes it again.
+    fn reindex(&mut self) {
+        self.index = OnceLock::new();
+    }
+
+    pub fn add_company(&mut self, company: Company) {
+        let at = self.companies.len();
+        if let Some(index) = self.index.get_mut() {
+            index.company_added(&company, at);
+        }
+        self.companies.push(company);
+    }
+
+    /// A company to change (its parent included).
+    pub fn company_mut(&mut self, id: Uuid) -> Option<&mut Company> {
+        let at = *self.index().company_at.get(&id)?;
+        self.reindex();
+        self.companies.get_mut(at)
+    }
+
+    pub fn remove_company(&mut self, id: Uuid) {
+        self.companies.retain(|c| c.id != id);
+        self.reindex();
+    }
+
+    pub fn add_subscription(&mut self, subscription: Subscription) {
+        let at = self.subscriptions.len();
+        if let Some(index) = self.index.get_mut() {
+            index.subscription_added(&subscription, at);
+        }
+        self.subscriptions.push(subscription);
+    }
+
+    /// Where the subscription `id` of `company` is.
+    pub fn subscription_at(&self, company: Uuid, id: Uuid) -> Option<usize> {
+        self.index()
+            .subscriptions_of
+            .get(&company)?
+            .iter()
+            .copied()
+            .find(|&at| self.subscriptions[at].id == id)
+    }
+
+    /// The subscription at `at` ([`RedstorData::subscription_at`]), to
+    /// change anything but its company.
+    pub fn subscription_mut(&mut self, at: usize) -> &mut Subscription {
+        &mut self.subscriptions[at]
+    }
+
+    pub fn remove_subscription(&mut self, at: usize) {
+        self.subscriptions.remove(at);
+        self.reindex();
+    }
+
     /// The root company, if seeded.
     pub fn root(&self) -> Option<&Company> {
         self.companies.iter().find(|c| c.parent.is_none())
@@ -183,6 +285,7 @@ impl RedstorData {
                 created_at: now,
             },
         );
+        self.reindex();
         true
     }
 
@@ -202,6 +305,9 @@ impl RedstorData {
         );
         self.subscriptions
             .retain(|s| s.removal.as_ref().is_none_or(|r| r.gone_at > now));
+        if self.subscriptions.len() != before.0 {
+            self.reindex();
+        }
         self.tokens.retain(|_, t| t.expires_at > now);
         self.seen_jtis.retain(|_, exp| *exp > wall);
         let removals = self
@@ -227,7 +333,8 @@ impl RedstorData {
     }
 
     pub fn company(&self, id: Uuid) -> Option<&Company> {
-        self.companies.iter().find(|c| c.id == id)
+        let at = *self.index().company_at.get(&id)?;
+        self.companies.get(at)
     }
 
     /// Whether `id` is `ancestor` or below it.
@@ -245,42 +352,40 @@ impl RedstorData {
 
     /// Direct customers of `id`, in creation order.
     pub fn children(&self, id: Uuid) -> Vec<&Company> {
-        self.companies
-            .iter()
-            .filter(|c| c.parent == Some(id))
-            .collect()
+        self.children_at(id).map(|at| &self.companies[at]).collect()
+    }
+
+    fn children_at(&self, id: Uuid) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        self.index()
+            .children
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     /// Every company below `id`, depth first in creation order (pre-order).
     pub fn descendants(&self, id: Uuid) -> Vec<&Company> {
-        let mut by_parent: BTreeMap<Uuid, Vec<&Company>> = BTreeMap::new();
-        for company in &self.companies {
-            if let Some(parent) = company.parent {
-                by_parent.entry(parent).or_default().push(company);
-            }
-        }
         let mut out = Vec::new();
-        let mut stack: Vec<&Company> = by_parent
-            .get(&id)
-            .map(|c| c.iter().rev().copied().collect())
-            .unwrap_or_default();
-        while let Some(company) = stack.pop() {
+        let mut stack: Vec<usize> = self.children_at(id).rev().collect();
+        while let Some(at) = stack.pop() {
             if out.len() > self.companies.len() {
                 break;
             }
+            let company = &self.companies[at];
             out.push(company);
-            if let Some(children) = by_parent.get(&company.id) {
-                stack.extend(children.iter().rev().copied());
-            }
+            stack.extend(self.children_at(company.id).rev());
         }
         out
     }
 
     /// The subscriptions of `company`, in creation order.
     pub fn subscriptions_of(&self, company: Uuid) -> Vec<&Subscription> {
-        self.subscriptions
-            .iter()
-            .filter(|s| s.company == company)
+        let positions = self.index().subscriptions_of.get(&company);
+        positions
+            .into_iter()
+            .flatten()
+            .map(|&at| &self.subscriptions[at])
             .collect()
     }
 }
@@ -291,7 +396,7 @@ mod tests {
 
     fn company(data: &mut RedstorData, name: &str, parent: Uuid) -> Uuid {
         let id = Uuid::new_v4();
-        data.companies.push(Company {
+        data.add_company(Company {
             id,
             name: name.to_string(),
             enabled: true,
@@ -344,5 +449,58 @@ mod tests {
         assert!(data.tokens.contains_key("a") && !data.tokens.contains_key("b"));
         assert!(data.purge(start + time::Duration::seconds(10)), "a is over");
         assert!(data.tokens.is_empty());
+    }
+
+    fn subscription(data: &mut RedstorData, company: Uuid) -> Uuid {
+        let id = Uuid::new_v4();
+        data.add_subscription(Subscription {
+            id,
+            company,
+            product_id: 1,
+            edition_id: 1,
+            plan: Plan::Paid,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            removal: None,
+        });
+        id
+    }
+
+    fn names(companies: Vec<&Company>) -> Vec<&str> {
+        companies.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn lookups_follow_every_change() {
+        let mut data = RedstorData::default();
+        data.seed(None, OffsetDateTime::UNIX_EPOCH);
+        let root = data.root().unwrap().id;
+        let a = company(&mut data, "a", root);
+        let b = company(&mut data, "b", root);
+        assert_eq!(names(data.descendants(root)), ["a", "b"]);
+        // Added after the first lookup made the index.
+        let a1 = company(&mut data, "a1", a);
+        assert_eq!(names(data.descendants(root)), ["a", "a1", "b"]);
+        data.company_mut(a1).unwrap().parent = Some(b);
+        assert_eq!(names(data.descendants(root)), ["a", "b", "a1"]);
+        assert!(data.is_within(a1, b) && !data.is_within(a1, a));
+
+        let first = subscription(&mut data, b);
+        let second = subscription(&mut data, b);
+        let of_a1 = subscription(&mut data, a1);
+        assert_eq!(data.subscriptions_of(b).len(), 2);
+        assert_eq!(data.subscription_at(a1, first), None, "b's, not a1's");
+        let at = data.subscription_at(b, first).unwrap();
+        data.remove_subscription(at);
+        let left: Vec<Uuid> = data.subscriptions_of(b).iter().map(|s| s.id).collect();
+        assert_eq!(left, [second]);
+        let at = data.subscription_at(a1, of_a1).unwrap();
+        assert_eq!(data.subscription_mut(at).id, of_a1);
+
+        // Removing a company moves the ones after it.
+        data.remove_company(a);
+        assert!(data.company(a).is_none());
+        assert_eq!(data.company(b).unwrap().name, "b");
+        assert_eq!(data.company(a1).unwrap().name, "a1");
+        assert_eq!(names(data.children(b)), ["a1"]);
     }
 }

@@ -96,7 +96,7 @@ fn add(ctx: &mut Ctx, company_id: &str, body: &[u8], trial: bool) -> Result<Resp
         removal: None,
     };
     let body = subscription_json(&subscription, ctx.now);
-    ctx.data.subscriptions.push(subscription);
+    ctx.data.add_subscription(subscription);
     ctx.changed = true;
     if ctx.behaves(Behaviour::Empty204) {
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -129,12 +129,7 @@ pub async fn trial(
 /// The index of a company's subscription, or 404.
 fn find(ctx: &Ctx, company: Uuid, subscription_id: &str) -> Result<usize, Problem> {
     parse_id(subscription_id)
-        .and_then(|id| {
-            ctx.data
-                .subscriptions
-                .iter()
-                .position(|s| s.id == id && s.company == company)
-        })
+        .and_then(|id| ctx.data.subscription_at(company, id))
         .ok_or_else(|| not_found(format!("subscription {subscription_id} not found")))
 }
 
@@ -147,7 +142,7 @@ pub async fn convert(
         let company = ctx.company_id(&company_id)?;
         let index = find(ctx, company, &subscription_id)?;
         let now = ctx.now;
-        let subscription = &mut ctx.data.subscriptions[index];
+        let subscription = ctx.data.subscription_mut(index);
         let status = subscription.trial_status(now);
         if status != "Active" || subscription.removal.is_some() {
             return Err(unprocessable(format!(
@@ -172,7 +167,7 @@ pub async fn remove(
         let index = find(ctx, company, &subscription_id)?;
         let now = ctx.now;
         let delay = time::Duration::try_from(ctx.removal_delay).unwrap_or(time::Duration::ZERO);
-        let subscription = &mut ctx.data.subscriptions[index];
+        let subscription = ctx.data.subscription_mut(index);
         if subscription.removal.is_some() {
             return Ok(StatusCode::ACCEPTED.into_response());
         }
@@ -185,7 +180,7 @@ pub async fn remove(
             ctx.data.expiring_added();
             return Ok(StatusCode::ACCEPTED.into_response());
         }
-        ctx.data.subscriptions.remove(index);
+        ctx.data.remove_subscription(index);
         Ok(StatusCode::OK.into_response())
     })
 }
