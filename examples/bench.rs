@@ -635,7 +635,7 @@ async fn main() {
 }
 
 /// Medians of the runs: the whole plan as `entitle plan` makes it
-/// (`Workspace::plan`: manifests and state loaded at once, refresh, plan)
+/// (`Workspace::plan`: the state read, refresh started while the manifests parse, plan)
 /// in a fresh process each run, with that process's CPU and peak memory and
 /// the calls; then, in this process, its stages one after another.
 struct Measured {

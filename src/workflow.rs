@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::sync::{SetOnce, watch};
 
 use crate::Error;
+use crate::api::ApiError;
 use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
@@ -68,6 +69,31 @@ fn parsed(
     }
 }
 
+/// Runs `refreshing` while the manifests load, handing them to it through
+/// `slot` when they arrive. A problem in the manifests is told first, even
+/// when the refresh failed before they arrived.
+async fn refresh_as_manifests_arrive<T>(
+    manifests: impl Future<Output = Result<Desired, Error>>,
+    slot: &SetOnce<Desired>,
+    refreshing: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, Error> {
+    let mut manifests = pin!(manifests);
+    let mut refreshing = pin!(refreshing);
+    let refreshed = tokio::select! {
+        biased;
+        desired = &mut manifests => {
+            set(slot, desired?);
+            refreshing.await
+        }
+        // Only a failure ends refresh before the manifests arrive.
+        early = &mut refreshing => {
+            set(slot, manifests.await?);
+            early
+        }
+    };
+    Ok(refreshed?)
+}
+
 /// Hands the loaded manifests to the refresh waiting for them (set once).
 fn set(slot: &SetOnce<Desired>, desired: Desired) {
     let set = slot.set(desired);
@@ -110,13 +136,13 @@ impl Workspace {
 
     /// The manifests, the stored state and what refresh read of them for
     /// `purpose`. The manifests parse on a blocking thread while the state
-    /// loads, and refresh starts as soon as the state is read: each
-    /// provider reads what the state alone names while the manifests are
-    /// still parsing. A problem in the manifests is told first.
+    /// loads, and refresh starts as soon as the state is read: a provider
+    /// may read what the state alone names while the manifests are still
+    /// parsing (Redstor does). A problem in the manifests is told first.
     async fn load_and_refresh(&self, purpose: Purpose) -> Result<Refreshed, Error> {
         let paths = self.paths.clone();
         let parsing = tokio::task::spawn_blocking(move || manifest::load(&paths));
-        let mut manifests = pin!(async { parsed(parsing.await) });
+        let manifests = pin!(async { parsed(parsing.await) });
         let existing = match self.store.load().await {
             Ok(existing) => existing,
             Err(failed) => {
@@ -133,19 +159,8 @@ impl Workspace {
                 state: &state,
                 purpose,
             };
-            let mut refreshing = pin!(resources::refresh(scope, self.api()));
-            tokio::select! {
-                biased;
-                desired = &mut manifests => {
-                    set(&slot, desired?);
-                    refreshing.await
-                }
-                // Only a failure ends refresh before the manifests arrive.
-                early = &mut refreshing => {
-                    set(&slot, manifests.await?);
-                    early
-                }
-            }?
+            let refreshing = resources::refresh(scope, self.api());
+            refresh_as_manifests_arrive(manifests, &slot, refreshing).await?
         };
         let desired = slot
             .into_inner()
@@ -329,5 +344,76 @@ impl Workspace {
             .write(&mut state, &format!("import {address}"))
             .await?;
         Ok(format!("{address} is now bound to {remote_id}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn refused() -> ApiError {
+        ApiError::Auth {
+            message: "RedAPI refused the credentials".into(),
+            hint: "check them".into(),
+        }
+    }
+
+    /// Manifests that arrive only once the refresh has failed.
+    async fn after_refresh_failed(
+        failed: oneshot::Receiver<()>,
+        manifests: Result<Desired, Error>,
+    ) -> Result<Desired, Error> {
+        failed.await.expect("the refresh fails first");
+        manifests
+    }
+
+    async fn failing_refresh(failed: oneshot::Sender<()>) -> Result<(), ApiError> {
+        failed.send(()).expect("the manifests wait");
+        Err(refused())
+    }
+
+    #[tokio::test]
+    async fn a_manifest_problem_is_told_even_when_refresh_failed_first() {
+        let (tx, rx) = oneshot::channel();
+        let bad = Err(Error::usage("the manifests are broken", "mend them"));
+        let slot = SetOnce::new();
+        let told =
+            refresh_as_manifests_arrive(after_refresh_failed(rx, bad), &slot, failing_refresh(tx))
+                .await
+                .unwrap_err();
+        assert!(
+            told.to_string().contains("the manifests are broken"),
+            "{told}"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_sound_manifests_the_refresh_failure_is_told() {
+        let (tx, rx) = oneshot::channel();
+        let slot = SetOnce::new();
+        let sound = after_refresh_failed(rx, Ok(Desired::default()));
+        let told = refresh_as_manifests_arrive(sound, &slot, failing_refresh(tx))
+            .await
+            .unwrap_err();
+        assert!(
+            told.to_string().contains("refused the credentials"),
+            "{told}"
+        );
+        assert!(slot.initialized(), "the manifests were handed over");
+    }
+
+    #[tokio::test]
+    async fn refresh_waiting_for_the_manifests_gets_them() {
+        let slot = SetOnce::new();
+        let waiting = async {
+            let desired: &Desired = slot.wait().await;
+            Ok::<_, ApiError>(desired.resources.len())
+        };
+        let read = refresh_as_manifests_arrive(async { Ok(Desired::default()) }, &slot, waiting)
+            .await
+            .unwrap();
+        assert_eq!(read, 0);
     }
 }

@@ -43,7 +43,7 @@ pub enum Purpose {
     Drift,
 }
 
-/// What refresh and drift look from.
+/// What planning, drift and import look from (refresh: [`RefreshScope`]).
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     pub desired: &'a Desired,
@@ -52,8 +52,8 @@ pub struct Scope<'a> {
 }
 
 /// What refresh reads from: the state, at hand, and the manifests, which
-/// may still be loading when it starts. A provider starts what the state
-/// alone names at once and waits for the manifests for the rest.
+/// may still be loading when it starts. A provider may start what the
+/// state alone names at once and wait for the manifests for the rest.
 #[derive(Clone, Copy)]
 pub struct RefreshScope<'a> {
     pub manifests: Manifests<'a>,

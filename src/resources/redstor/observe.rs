@@ -1,7 +1,8 @@
 //! What refresh reads of the Redstor account, and the planner's view of it:
 //! the root company, one transitive listing of the tree (paged by 100), the
 //! product catalog, and one subscription list per company in play, started
-//! as the page that settles the company arrives.
+//! as soon as the pages read and the manifests settle the company (the
+//! state's records from the first page, before the manifests arrive).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -182,8 +183,8 @@ pub fn subscription_companies(
 /// may still be loading. The transitive pages come one after another (each
 /// carries the next one's token); the subscription lists of the companies
 /// each page (or the manifests' arrival) settles start then, as many at
-/// once as RedAPI takes, and those only the whole tree settles after the
-/// last page. Every list is of a company the whole tree wants: as many
+/// once as RedAPI takes, and those only the whole tree settles once the
+/// last page and the manifests are in. Every list is of a company the whole tree wants: as many
 /// calls as reading the tree first.
 pub async fn refresh(
     manifests: Manifests<'_>,
@@ -225,7 +226,8 @@ pub async fn refresh(
 
 /// Reads the root and the tree below it page by page, sending to `to_list`
 /// each company whose subscriptions are wanted as soon as the pages read
-/// and the manifests settle it, and the rest after the last page. The tree
+/// and the manifests settle it, and the rest once the last page and the
+/// manifests are in. The tree
 /// (without the catalog), what of it could not be read, and every company
 /// wanted.
 async fn read_tree<'a>(

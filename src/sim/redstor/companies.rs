@@ -242,14 +242,11 @@ fn set_enabled(ctx: &mut Ctx, company_id: &str, enabled: bool) -> Result<Respons
     if !enabled && id == ctx.root {
         return Err(bad_request("the root company cannot be disabled"));
     }
-    let Some(company) = ctx.data.company_mut(id) else {
+    let Some(changed) = ctx.data.set_enabled(id, enabled) else {
         return Err(not_found(format!("company {company_id} not found")));
     };
-    if company.enabled != enabled {
-        company.enabled = enabled;
-        ctx.changed = true;
-    }
-    ok(company_json(company))
+    ctx.changed |= changed;
+    ok(company_json(ctx.company(company_id)?))
 }
 
 pub async fn disable(
@@ -333,14 +330,11 @@ pub async fn reassign(
             )));
         }
         check_sibling_name(ctx, target_id, &name, Some(customer))?;
-        let Some(company) = ctx.data.company_mut(customer) else {
+        let Some(moved) = ctx.data.reassign(customer, target_id) else {
             return Err(not_found(format!("company {customer_id} not found")));
         };
-        if company.parent != Some(target_id) {
-            company.parent = Some(target_id);
-            ctx.changed = true;
-        }
-        ok(company_json(company))
+        ctx.changed |= moved;
+        ok(company_json(ctx.company(&customer_id)?))
     })
 }
 

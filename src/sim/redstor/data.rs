@@ -222,11 +222,27 @@ impl RedstorData {
         self.companies.push(company);
     }
 
-    /// A company to change (its parent included).
-    pub fn company_mut(&mut self, id: Uuid) -> Option<&mut Company> {
+    /// Enables or disables a company; whether that changed it (`None`: no
+    /// such company).
+    pub fn set_enabled(&mut self, id: Uuid, enabled: bool) -> Option<bool> {
         let at = *self.index().company_at.get(&id)?;
+        let company = &mut self.companies[at];
+        let changed = company.enabled != enabled;
+        company.enabled = enabled;
+        Some(changed)
+    }
+
+    /// Moves a company below `parent`; whether it moved (`None`: no such
+    /// company).
+    pub fn reassign(&mut self, id: Uuid, parent: Uuid) -> Option<bool> {
+        let at = *self.index().company_at.get(&id)?;
+        let company = &mut self.companies[at];
+        if company.parent == Some(parent) {
+            return Some(false);
+        }
+        company.parent = Some(parent);
         self.reindex();
-        self.companies.get_mut(at)
+        Some(true)
     }
 
     pub fn remove_company(&mut self, id: Uuid) {
@@ -480,9 +496,11 @@ mod tests {
         // Added after the first lookup made the index.
         let a1 = company(&mut data, "a1", a);
         assert_eq!(names(data.descendants(root)), ["a", "a1", "b"]);
-        data.company_mut(a1).unwrap().parent = Some(b);
+        assert_eq!(data.reassign(a1, b), Some(true));
+        assert_eq!(data.set_enabled(a1, false), Some(true));
         assert_eq!(names(data.descendants(root)), ["a", "b", "a1"]);
         assert!(data.is_within(a1, b) && !data.is_within(a1, a));
+        assert!(!data.company(a1).unwrap().enabled);
 
         let first = subscription(&mut data, b);
         let second = subscription(&mut data, b);
