@@ -18,6 +18,7 @@
 //! cargo run --release --example bench -- --apply 1 --rate-429-percent 20   # + apply from empty
 //! cargo run --release --example bench -- --pure 100000                      # planner, no I/O
 //! cargo run --release --example bench -- --backends 3                        # apply: file vs PostgreSQL
+//! cargo run --release --example bench -- --scale 10 --apply-only 1 --apply 1   # apply only, x10
 //! cargo run --release --example bench -- --load 1 --runs 7                   # loading vs a bare parse
 //! cargo run --release --example bench -- --scale 10 --baseline 0 --runs 5    # ten times the scenario
 //! ```
@@ -99,6 +100,9 @@ struct Options {
     /// Time only loading the scenario's manifests against a bare parse of
     /// the same files.
     load: bool,
+    /// Time only the apply from empty, without and with 429s (`--apply`
+    /// times each; no plan, no backend comparison).
+    apply_only: bool,
     /// Also time the per-resource baseline refresh (`--baseline 0`: not;
     /// at ten times the scenario it takes minutes).
     baseline: bool,
@@ -132,6 +136,7 @@ fn options() -> Options {
         pure: 0,
         backends: 0,
         load: false,
+        apply_only: false,
         baseline: true,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -150,6 +155,7 @@ fn options() -> Options {
             "--parallelism" => options.parallelism = (value as usize).max(1),
             "--pure" => options.pure = value as usize,
             "--backends" => options.backends = value as usize,
+            "--apply-only" => options.apply_only = value > 0,
             "--load" => options.load = value > 0,
             "--baseline" => options.baseline = value > 0,
             "--scale" => {
@@ -158,7 +164,7 @@ fn options() -> Options {
             }
             other => panic!(
                 "unknown option {other}; use --licenses --tenants --companies --subscriptions \
-                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure --backends --load --baseline --scale"
+                 --proposals --latency-ms --runs --apply --rate-429-percent --parallelism --pure --backends --load --apply-only --baseline --scale"
             ),
         }
     }
@@ -595,6 +601,12 @@ async fn main() {
     }
     if options.backends > 0 {
         apply_per_backend(&options, &reqwest::Client::new(), options.backends).await;
+        return;
+    }
+    if options.apply_only {
+        let mut options = options;
+        options.apply = options.apply.max(1);
+        apply_under_rate_limits(&options, &reqwest::Client::new()).await;
         return;
     }
     let raw = reqwest::Client::new();
