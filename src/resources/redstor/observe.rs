@@ -184,8 +184,8 @@ pub fn subscription_companies(
 /// carries the next one's token); the subscription lists of the companies
 /// each page (or the manifests' arrival) settles start then, as many at
 /// once as RedAPI takes, and those only the whole tree settles once the
-/// last page and the manifests are in. Every list is of a company the whole tree wants: as many
-/// calls as reading the tree first.
+/// last page and the manifests are in. Every list is of a company the
+/// whole tree wants: as many calls as reading the tree first.
 pub async fn refresh(
     manifests: Manifests<'_>,
     state: &State,
@@ -227,9 +227,8 @@ pub async fn refresh(
 /// Reads the root and the tree below it page by page, sending to `to_list`
 /// each company whose subscriptions are wanted as soon as the pages read
 /// and the manifests settle it, and the rest once the last page and the
-/// manifests are in. The tree
-/// (without the catalog), what of it could not be read, and every company
-/// wanted.
+/// manifests are in. The tree (without the catalog), what of it could not
+/// be read, and every company wanted.
 async fn read_tree<'a>(
     manifests: Manifests<'a>,
     state: &'a State,

@@ -209,6 +209,11 @@ impl RedstorData {
             .get_or_init(|| Index::of(&self.companies, &self.subscriptions))
     }
 
+    /// Where the company `id` is in `companies`.
+    fn position(&self, id: Uuid) -> Option<usize> {
+        self.index().company_at.get(&id).copied()
+    }
+
     /// Forgets the index; the next lookup makes it again.
     fn reindex(&mut self) {
         self.index = OnceLock::new();
@@ -225,7 +230,7 @@ impl RedstorData {
     /// Enables or disables a company; whether that changed it (`None`: no
     /// such company).
     pub fn set_enabled(&mut self, id: Uuid, enabled: bool) -> Option<bool> {
-        let at = *self.index().company_at.get(&id)?;
+        let at = self.position(id)?;
         let company = &mut self.companies[at];
         let changed = company.enabled != enabled;
         company.enabled = enabled;
@@ -235,7 +240,7 @@ impl RedstorData {
     /// Moves a company below `parent`; whether it moved (`None`: no such
     /// company).
     pub fn reassign(&mut self, id: Uuid, parent: Uuid) -> Option<bool> {
-        let at = *self.index().company_at.get(&id)?;
+        let at = self.position(id)?;
         let company = &mut self.companies[at];
         if company.parent == Some(parent) {
             return Some(false);
@@ -349,7 +354,7 @@ impl RedstorData {
     }
 
     pub fn company(&self, id: Uuid) -> Option<&Company> {
-        let at = *self.index().company_at.get(&id)?;
+        let at = self.position(id)?;
         self.companies.get(at)
     }
 
