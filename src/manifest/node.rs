@@ -1,8 +1,11 @@
 //! The span-carrying YAML tree: every value and every mapping key keeps the
 //! line and column it was written at, so that any later check can point at it.
 //!
-//! Parsing goes through serde-saphyr with a [`serde_saphyr::Budget`] (against
-//! alias bombs and oversized inputs). Duplicate mapping keys are passed through
+//! Plain YAML, which manifests are written in, is built straight from the
+//! parser's events ([`plain`]); anything else (tags, anchors, merge keys,
+//! scalars of uncertain type, errors) goes through serde-saphyr with a
+//! [`serde_saphyr::Budget`] (against alias bombs and oversized inputs),
+//! into the same tree. Duplicate mapping keys are passed through
 //! to the tree, so that they are reported with both positions, by
 //! [`Located::duplicate_keys`], along with every other problem in the file.
 
@@ -10,6 +13,8 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::{Location, MessageFormatter, Spanned};
 use std::collections::HashMap;
 use std::fmt;
+
+mod plain;
 
 /// A position in a source text: 1-based line and column, and the byte range
 /// of the node's own text (absent when the node came from an alias).
@@ -113,7 +118,19 @@ fn parse_options() -> serde_saphyr::Options {
 
 /// Every document of a YAML stream. Empty documents (and a text with only
 /// comments) yield nothing.
+///
+/// Plain YAML, which manifests are, is built straight from the parser's
+/// events ([`plain`]); the rest, and every error, is read by serde-saphyr
+/// into the same tree.
 pub fn parse_documents(text: &str) -> Result<Vec<Located<Node>>, ParseFailure> {
+    match plain::documents(text) {
+        Some(documents) => Ok(documents),
+        None => parse_documents_fully(text),
+    }
+}
+
+/// Every document of a YAML stream, read by serde-saphyr.
+fn parse_documents_fully(text: &str) -> Result<Vec<Located<Node>>, ParseFailure> {
     serde_saphyr::from_multiple_with_options::<Spanned<Node>>(text, parse_options())
         .map(|documents| documents.into_iter().map(Located::from_spanned).collect())
         .map_err(|error| ParseFailure::from_yaml_error(&error))
