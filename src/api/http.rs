@@ -214,7 +214,14 @@ impl std::fmt::Debug for Response {
 
 impl Response {
     /// Decodes the body, naming the JSON path of whatever does not fit.
+    /// The path is tracked only on a second reading, once the first failed:
+    /// tracking it costs on every field.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).or_else(|_| self.json_with_path())
+    }
+
+    /// Decodes the body again, tracking the path, for the error.
+    fn json_with_path<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         let deserializer = &mut serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();

@@ -91,10 +91,13 @@ pub fn page<'a, T: 'a>(
         .take(per_page)
         .map(render)
         .collect();
-    json(
-        StatusCode::OK,
-        json!({ "page": page, "per_page": per_page, "total_count": total, key: slice }),
-    )
+    // Built by hand: `json!` would serialize the rendered items once more.
+    let mut body = serde_json::Map::new();
+    body.insert("page".into(), page.into());
+    body.insert("per_page".into(), per_page.into());
+    body.insert("total_count".into(), total.into());
+    body.insert(key.into(), Value::Array(slice));
+    json(StatusCode::OK, Value::Object(body))
 }
 
 /// Whether `text` is 32 lower-case hex digits.

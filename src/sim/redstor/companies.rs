@@ -118,11 +118,11 @@ fn filtered<'a>(
 
 fn list(query: &Params, companies: Vec<&Company>) -> Result<Response, Problem> {
     let request = paging::page_request(query)?;
-    let items = filtered(companies, query)?
-        .into_iter()
-        .map(company_json)
-        .collect();
-    Ok(paging::page(request, items))
+    Ok(paging::page_of(
+        request,
+        filtered(companies, query)?,
+        company_json,
+    ))
 }
 
 pub async fn customers(

@@ -94,12 +94,23 @@ fn encode_token(page: usize, size: usize, total: usize) -> String {
 
 /// One page of `items`: 204 when there are none at all.
 pub fn page(request: PageRequest, items: Vec<Value>) -> Response {
+    page_of(request, items, |item| item)
+}
+
+/// One page of `items`, only the page's items rendered: 204 when there
+/// are none at all.
+pub fn page_of<T>(request: PageRequest, items: Vec<T>, render: impl FnMut(T) -> Value) -> Response {
     let total = items.len();
     if total == 0 {
         return StatusCode::NO_CONTENT.into_response();
     }
     let start = (request.page - 1).saturating_mul(request.size);
-    let results: Vec<Value> = items.into_iter().skip(start).take(request.size).collect();
+    let results: Vec<Value> = items
+        .into_iter()
+        .skip(start)
+        .take(request.size)
+        .map(render)
+        .collect();
     let mut body = serde_json::Map::new();
     if start.saturating_add(request.size) < total {
         body.insert(
@@ -161,5 +172,24 @@ mod tests {
         }
         let request = page_request(&query(&[])).unwrap();
         assert_eq!((request.page, request.size, request.count), (1, 30, true));
+    }
+
+    #[tokio::test]
+    async fn only_the_page_s_items_are_rendered() {
+        let token = encode_token(2, 3, 8);
+        let request = page_request(&query(&[("pageToken", &token)])).unwrap();
+        let mut rendered = Vec::new();
+        let response = page_of(request, (0..8).collect(), |item: u32| {
+            rendered.push(item);
+            json!(item)
+        });
+        assert_eq!(rendered, [3, 4, 5]);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["results"], json!([3, 4, 5]));
+        assert_eq!(body["totalCount"], json!(-1));
+        assert!(body["nextPageToken"].is_string());
     }
 }
