@@ -79,7 +79,9 @@ impl Default for SimConfig {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
-    /// Milliseconds added to every request.
+    /// Every request's response time, in milliseconds: the answer leaves
+    /// this long after the request arrived, the simulator's own work done
+    /// within it.
     pub latency_ms: u64,
     /// Fraction answered 500 before anything is done.
     pub error_rate: f64,

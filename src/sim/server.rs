@@ -8,7 +8,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use super::{Shared, redstor, reply};
+use super::{Faults, Shared, redstor, reply};
 
 /// Marks a response that must not be delivered.
 #[derive(Clone, Copy)]
@@ -49,6 +49,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// Counts the request under its route template, then applies the faults:
 /// latency, 429, 500 (nothing done), or drop (done, then no answer). On
 /// RedAPI routes the 429 and 500 are ProblemDetails.
+///
+/// The latency is the server's response time, as a vendor's is: the answer
+/// leaves `latency_ms` after the request arrived, the work done within it
+/// (later only when the work takes longer).
 async fn faults(
     State(shared): State<Arc<Shared>>,
     path: MatchedPath,
@@ -70,9 +74,19 @@ async fn faults(
     if faults.only.as_ref().is_some_and(|only| *only != route) {
         return next.run(request).await;
     }
-    if faults.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
-    }
+    let answer_at = Instant::now() + Duration::from_millis(faults.latency_ms);
+    let response = faulted(&faults, request, next, refuse).await;
+    wait_until(answer_at).await;
+    response
+}
+
+/// The answer under `faults`, their latency aside.
+async fn faulted(
+    faults: &Faults,
+    request: Request,
+    next: Next,
+    refuse: impl Fn(StatusCode, &str) -> Response,
+) -> Response {
     if faults.rate_429 > 0.0 && fastrand::f64() < faults.rate_429 {
         let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, "too many requests");
         if let Ok(value) = HeaderValue::from_str(&faults.retry_after_secs.to_string()) {
@@ -91,6 +105,19 @@ async fn faults(
         response.extensions_mut().insert(Dropped);
     }
     response
+}
+
+/// Waits until `deadline`, to within the operating system's timer: tokio's
+/// rounds every sleep up to its next millisecond and wakes what falls in
+/// the same one together, which would add up to a millisecond to every
+/// round trip and bunch the answers.
+async fn wait_until(deadline: Instant) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if !left.is_zero() {
+        // The sleep ends by itself; a failed join only means the runtime is
+        // shutting down.
+        _ = tokio::task::spawn_blocking(move || std::thread::sleep(left)).await;
+    }
 }
 
 /// The `Date` header from the simulated clock, so that clients judge date
