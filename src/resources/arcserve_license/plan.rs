@@ -10,7 +10,7 @@
 //! day after. The first upgrade in a tenant needs the tenant's
 //! `upgradeContact`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Value, json};
 use time::Duration;
@@ -48,20 +48,20 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
     let tenants = ecl_tenant::declared(input.desired);
 
     let mut upgrades: Upgrades = BTreeMap::new();
-    let mut desired_addresses = BTreeSet::new();
+    let mut desired_addresses = HashSet::new();
     for resource in &input.desired.resources {
         let Spec::ArcserveLicense(spec) = &resource.spec else {
             continue;
         };
-        let address = resource.address.clone();
-        desired_addresses.insert(address.clone());
-        if !context.in_scope(&address) {
+        let address = &resource.address;
+        desired_addresses.insert(address);
+        if !context.in_scope(address) {
             continue;
         }
         let Some(tenant) = tenants.get(spec.tenant.as_str()) else {
             out.errors.push(
                 PlanError::new(
-                    Some(address),
+                    Some(address.clone()),
                     format!("the EclTenant `{}` is not declared", spec.tenant),
                 )
                 .at(Some(&resource.source)),
@@ -70,7 +70,7 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
         };
         let Some(tenant_live) = live.tenants.get(&tenant.reference.tenant_id) else {
             out.errors.push(PlanError::new(
-                Some(address),
+                Some(address.clone()),
                 format!("tenant {} was not refreshed", tenant.reference.tenant_id),
             ));
             continue;
@@ -80,8 +80,8 @@ pub fn plan(context: &Context<'_>, live: &LicensesLive) -> KindPlan {
             spec,
             tenant,
             live: tenant_live,
-            record: input.prior.get(&address),
-            forced: context.forced_replace(&address),
+            record: input.prior.get(address),
+            forced: context.forced_replace(address),
             ignore: resource
                 .metadata
                 .lifecycle
@@ -129,7 +129,8 @@ fn plan_desired(out: &mut KindPlan, upgrades: &mut Upgrades, license: &Declared<
     let Some(catalog_plan) = license.catalog_plan(out) else {
         return;
     };
-    let wanted = Wanted {
+    // Made only for the actions that send it: most licenses need none.
+    let wanted = || Wanted {
         catalog_plan,
         new_license: license.new_license(catalog_plan),
     };
@@ -137,20 +138,20 @@ fn plan_desired(out: &mut KindPlan, upgrades: &mut Upgrades, license: &Declared<
         return;
     };
     if license.moved() {
-        license.plan_move(out, &wanted);
+        license.plan_move(out, &wanted());
         return;
     }
     let Some(observed) = observed else {
-        license.plan_create(out, &wanted);
+        license.plan_create(out, &wanted());
         return;
     };
     license.plan_adopt(out, observed);
     if observed.plan != license.spec.plan && !license.ignores("plan") {
-        license.plan_new_plan(out, &wanted, observed);
+        license.plan_new_plan(out, &wanted(), observed);
         return;
     }
     if license.forced {
-        license.plan_forced_replace(out, &wanted, observed);
+        license.plan_forced_replace(out, &wanted(), observed);
         return;
     }
     let version = license.current_version(observed);
