@@ -19,20 +19,25 @@ use crate::manifest::{Address, Desired};
 use crate::state::State;
 use crate::state::model::RecordedLifecycle;
 
+/// Per desired resource, what it depends on, sorted, each once.
+pub type Dependencies = BTreeMap<Address, Vec<Address>>;
+
 /// The dependencies of every desired resource: its references and its
 /// `dependsOn`.
-pub fn dependencies(desired: &Desired) -> BTreeMap<Address, BTreeSet<Address>> {
+pub fn dependencies(desired: &Desired) -> Dependencies {
     desired
         .resources
         .iter()
         .map(|resource| {
-            let mut deps: BTreeSet<Address> = resource
+            let mut deps: Vec<Address> = resource
                 .spec
                 .references()
                 .into_iter()
                 .map(|r| Address::new(r.kind, r.name))
+                .chain(resource.metadata.depends_on.iter().cloned())
                 .collect();
-            deps.extend(resource.metadata.depends_on.iter().cloned());
+            deps.sort();
+            deps.dedup();
             (resource.address.clone(), deps)
         })
         .collect()
@@ -167,10 +172,7 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
         .collect()
 }
 
-fn check_cycles(
-    input: &PlanInput<'_>,
-    deps: &BTreeMap<Address, BTreeSet<Address>>,
-) -> Result<(), PlanErrors> {
+fn check_cycles(input: &PlanInput<'_>, deps: &Dependencies) -> Result<(), PlanErrors> {
     let mut graph = OrderGraph::new();
     let index: BTreeMap<&Address, usize> = deps
         .keys()
@@ -207,7 +209,7 @@ fn check_cycles(
 /// The targets and everything they depend on; `None` when no target is given.
 fn target_scope(
     input: &PlanInput<'_>,
-    deps: &BTreeMap<Address, BTreeSet<Address>>,
+    deps: &Dependencies,
 ) -> Result<Option<BTreeSet<Address>>, PlanErrors> {
     if input.targets.is_empty() {
         return Ok(None);
@@ -245,7 +247,7 @@ fn target_scope(
 /// Orders the drafts into the plan's actions and fills in `after`.
 fn order(
     drafts: Vec<Draft>,
-    deps: &BTreeMap<Address, BTreeSet<Address>>,
+    deps: &Dependencies,
     prior: &State,
 ) -> Result<Vec<Action>, PlanErrors> {
     let mut graph = OrderGraph::new();
@@ -313,11 +315,7 @@ impl<'a> Touching<'a> {
     /// Build what a resource depends on before the resource. Bulk upgrades,
     /// which cover many resources at once, only follow each member's own
     /// actions: ordering them by dependencies could only make cycles.
-    fn build_dependencies_first(
-        &self,
-        graph: &mut OrderGraph,
-        deps: &BTreeMap<Address, BTreeSet<Address>>,
-    ) {
+    fn build_dependencies_first(&self, graph: &mut OrderGraph, deps: &Dependencies) {
         for (resource, list) in &self.building {
             for dep in deps.get(*resource).into_iter().flatten() {
                 for &first in self.building.get(dep).into_iter().flatten() {
@@ -462,10 +460,15 @@ mod tests {
     }
 
     /// Declared dependencies: each address with what it depends on.
-    fn deps(pairs: &[(&str, &[&str])]) -> BTreeMap<Address, BTreeSet<Address>> {
+    fn deps(pairs: &[(&str, &[&str])]) -> Dependencies {
         pairs
             .iter()
-            .map(|(address, on)| ((*address).into(), on.iter().map(|a| (*a).into()).collect()))
+            .map(|(address, on)| {
+                let mut on: Vec<Address> = on.iter().map(|a| (*a).into()).collect();
+                on.sort();
+                on.dedup();
+                ((*address).into(), on)
+            })
             .collect()
     }
 
@@ -489,11 +492,7 @@ mod tests {
         state
     }
 
-    fn ordered(
-        drafts: Vec<Draft>,
-        deps: &BTreeMap<Address, BTreeSet<Address>>,
-        prior: &State,
-    ) -> Vec<Action> {
+    fn ordered(drafts: Vec<Draft>, deps: &Dependencies, prior: &State) -> Vec<Action> {
         order(drafts, deps, prior).unwrap()
     }
 
@@ -818,7 +817,7 @@ mod tests {
     fn scope_of(
         targets: &[Address],
         prior: &State,
-        deps: &BTreeMap<Address, BTreeSet<Address>>,
+        deps: &Dependencies,
     ) -> Result<Option<BTreeSet<Address>>, PlanErrors> {
         let input = PlanInput {
             desired: &Desired::default(),
