@@ -92,16 +92,21 @@ const MAX_ALIAS_EXPANSION: usize = 20_000;
 const LIMITS_HINT: &str = "manifests are small; these limits protect against inputs that \
     expand without end, such as alias bombs (\"billion laughs\")";
 
+/// The limits serde-saphyr reads with; the plain reading stays inside them.
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 2 * MAX_NODES;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_anchors = MAX_ALIASES;
+    budget.max_nodes = MAX_NODES;
+    budget.max_depth = MAX_DEPTH;
+    budget.max_documents = MAX_DOCUMENTS;
+    budget.max_recorded_anchor_events = MAX_ALIAS_EXPANSION;
+    budget
+}
+
 fn parse_options() -> serde_saphyr::Options {
-    let budget = serde_saphyr::budget! {
-        max_events: 2 * MAX_NODES,
-        max_aliases: MAX_ALIASES,
-        max_anchors: MAX_ALIASES,
-        max_nodes: MAX_NODES,
-        max_depth: MAX_DEPTH,
-        max_documents: MAX_DOCUMENTS,
-        max_recorded_anchor_events: MAX_ALIAS_EXPANSION,
-    };
+    let budget = Some(budget());
     let alias_limits = serde_saphyr::alias_limits! {
         max_total_replayed_events: MAX_ALIAS_EXPANSION,
         max_replay_stack_depth: 16,

@@ -110,13 +110,21 @@ async fn faulted(
 /// Waits until `deadline`, to within the operating system's timer: tokio's
 /// rounds every sleep up to its next millisecond and wakes what falls in
 /// the same one together, which would add up to a millisecond to every
-/// round trip and bunch the answers.
+/// round trip and bunch the answers. So tokio's sleep (which a shutdown
+/// cancels) covers all but the last two milliseconds, and a thread's sleep
+/// the rest.
 async fn wait_until(deadline: Instant) {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if !left.is_zero() {
+    const FINE: Duration = Duration::from_millis(2);
+    if let Some(coarse) = deadline.checked_sub(FINE) {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    if Instant::now() < deadline {
         // The sleep ends by itself; a failed join only means the runtime is
         // shutting down.
-        _ = tokio::task::spawn_blocking(move || std::thread::sleep(left)).await;
+        _ = tokio::task::spawn_blocking(move || {
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        })
+        .await;
     }
 }
 
