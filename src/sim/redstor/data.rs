@@ -438,12 +438,7 @@ mod tests {
         company(&mut data, "a1", a);
         company(&mut data, "b1", b);
         company(&mut data, "a2", a);
-        let names: Vec<&str> = data
-            .descendants(root)
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        assert_eq!(names, ["a", "a1", "a2", "b", "b1"]);
+        assert_eq!(names(data.descendants(root)), ["a", "a1", "a2", "b", "b1"]);
         assert!(data.is_within(a, root) && !data.is_within(root, a));
         assert!(!data.seed(None, OffsetDateTime::UNIX_EPOCH));
     }
