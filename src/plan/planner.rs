@@ -29,18 +29,23 @@ pub fn dependencies(desired: &Desired) -> Dependencies {
         .resources
         .iter()
         .map(|resource| {
-            let mut deps: Vec<Address> = resource
+            let deps = resource
                 .spec
                 .references()
                 .into_iter()
                 .map(|r| Address::new(r.kind, r.name))
-                .chain(resource.metadata.depends_on.iter().cloned())
-                .collect();
-            deps.sort();
-            deps.dedup();
-            (resource.address.clone(), deps)
+                .chain(resource.metadata.depends_on.iter().cloned());
+            (resource.address.clone(), sorted_once(deps))
         })
         .collect()
+}
+
+/// `addresses` sorted, each once, as [`Dependencies`] keeps them.
+fn sorted_once(addresses: impl IntoIterator<Item = Address>) -> Vec<Address> {
+    let mut addresses: Vec<Address> = addresses.into_iter().collect();
+    addresses.sort();
+    addresses.dedup();
+    addresses
 }
 
 /// Makes the plan.
@@ -464,10 +469,10 @@ mod tests {
         pairs
             .iter()
             .map(|(address, on)| {
-                let mut on: Vec<Address> = on.iter().map(|a| (*a).into()).collect();
-                on.sort();
-                on.dedup();
-                ((*address).into(), on)
+                (
+                    (*address).into(),
+                    sorted_once(on.iter().map(|a| (*a).into())),
+                )
             })
             .collect()
     }
