@@ -196,6 +196,23 @@ fn decode_page<T: DeserializeOwned>(response: &Response) -> Result<(u64, Read<T>
     }
 }
 
+/// [`decode_page`] on a blocking thread. A full page of licenses takes
+/// about a millisecond to decode, and every request of a refresh is polled
+/// by one task: decoded inline, each page would hold the answers of every
+/// other API (a RedAPI list keeps 32 requests in flight) waiting.
+async fn decode_page_aside<T: DeserializeOwned + Send + 'static>(
+    response: Response,
+) -> Result<(u64, Read<T>), ApiError> {
+    match tokio::task::spawn_blocking(move || decode_page(&response)).await {
+        Ok(decoded) => decoded,
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(_) => Err(ApiError::Config {
+            message: "decoding a page was cancelled: entitle is shutting down".into(),
+            hint: "run the command again".into(),
+        }),
+    }
+}
+
 /// The Arcserve UDP API of one tenant.
 #[derive(Clone)]
 pub struct ArcserveClient {
@@ -321,7 +338,7 @@ impl ArcserveClient {
 
     /// Fetches page 1 at the largest page size, then the rest concurrently;
     /// also returns the server's time of page 1.
-    async fn list_all<T: DeserializeOwned>(
+    async fn list_all<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &[&str],
         filter: Option<(&'static str, String)>,
@@ -331,14 +348,14 @@ impl ArcserveClient {
             .header("date")
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .map(OffsetDateTime::from);
-        let (total_count, mut read) = decode_page(&response)?;
+        let (total_count, mut read) = decode_page_aside(response).await?;
         let pages = total_count.div_ceil(u64::from(MAX_PER_PAGE));
         let rest: Vec<Read<T>> = stream::iter(2..=pages)
             .map(|page| {
                 let filter = &filter;
                 async move {
                     let response = self.page_response(path, filter, page).await?;
-                    Ok::<_, ApiError>(decode_page(&response)?.1)
+                    Ok::<_, ApiError>(decode_page_aside(response).await?.1)
                 }
             })
             .buffered(PAGE_CONCURRENCY)
