@@ -16,11 +16,11 @@ use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::apply::{self, ApplyOptions, ApplyReport, Observer, Recorder};
 use crate::manifest::{self, Address, Desired};
-use crate::plan::{self, Live, Plan, PlanInput};
+use crate::plan::{self, DeclaredGraph, Live, Plan, PlanErrors, PlanInput};
 use crate::policy::{PolicyReport, Rule, Stage};
 use crate::report::drift::DriftReport;
 use crate::resources;
-use crate::resources::provider::{Clients, Manifests, Purpose, RefreshScope, Scope};
+use crate::resources::provider::{Clients, Manifests, Purpose, Recorded, RefreshScope, Scope};
 use crate::state::{State, Status, Store, StoreLock};
 
 /// Where a command reads manifests and state, and how it reaches the APIs.
@@ -47,57 +47,71 @@ pub struct Planned {
 /// What refresh read, with what it was read for.
 struct Refreshed {
     desired: Desired,
+    /// The manifests' dependency graph, made while refresh read (for a
+    /// plan only).
+    declared: Option<Result<DeclaredGraph, PlanErrors>>,
     state: State,
     /// Whether a state existed (a new state has a fresh lineage).
     state_existed: bool,
     live: Live,
 }
 
-/// The manifests as loading on a blocking thread left them.
-fn parsed(
-    loaded: Result<Result<Desired, manifest::Diagnostics>, tokio::task::JoinError>,
-) -> Result<Desired, Error> {
+/// What a blocking thread loading `what` left: its value, or its error.
+fn joined<T, E: Into<Error>>(
+    what: &str,
+    loaded: Result<Result<T, E>, tokio::task::JoinError>,
+) -> Result<T, Error> {
     match loaded {
-        Ok(desired) => Ok(desired?),
+        Ok(value) => value.map_err(Into::into),
         // Loading does not panic; if it ever did, it panics here as it
         // would have inline.
         Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
         Err(_) => Err(Error::usage(
-            "loading the manifests was cancelled: entitle is shutting down",
+            format!("loading {what} was cancelled: entitle is shutting down"),
             "run the command again",
         )),
     }
 }
 
-/// Runs `refreshing` while the manifests load, handing them to it through
-/// `slot` when they arrive. A problem in the manifests is told first, even
-/// when the refresh failed before they arrived.
-async fn refresh_as_manifests_arrive<T>(
+/// Runs `refreshing` while the manifests and the state load, handing each
+/// to it through its slot as it arrives. A problem in the manifests is told
+/// first, then one in the state, even when the refresh failed before they
+/// arrived.
+async fn refresh_as_inputs_arrive<T>(
     manifests: impl Future<Output = Result<Desired, Error>>,
-    slot: &SetOnce<Desired>,
+    manifest_slot: &SetOnce<Desired>,
+    state: impl Future<Output = Result<State, Error>>,
+    state_slot: &SetOnce<State>,
     refreshing: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, Error> {
-    let mut manifests = pin!(manifests);
+    let inputs = async {
+        let (desired, state) = tokio::join!(
+            async { manifests.await.map(|desired| set(manifest_slot, desired)) },
+            async { state.await.map(|state| set(state_slot, state)) },
+        );
+        desired.and(state)
+    };
+    let mut inputs = pin!(inputs);
     let mut refreshing = pin!(refreshing);
     let refreshed = tokio::select! {
         biased;
-        desired = &mut manifests => {
-            set(slot, desired?);
+        arrived = &mut inputs => {
+            arrived?;
             refreshing.await
         }
-        // Only a failure ends refresh before the manifests arrive.
+        // Only a failure ends refresh before the inputs arrive.
         early = &mut refreshing => {
-            set(slot, manifests.await?);
+            inputs.await?;
             early
         }
     };
     Ok(refreshed?)
 }
 
-/// Hands the loaded manifests to the refresh waiting for them (set once).
-fn set(slot: &SetOnce<Desired>, desired: Desired) {
-    let set = slot.set(desired);
-    debug_assert!(set.is_ok(), "the manifests arrive once");
+/// Hands a loaded input to the refresh waiting for it (set once).
+fn set<T>(slot: &SetOnce<T>, value: T) {
+    let set = slot.set(value);
+    debug_assert!(set.is_ok(), "each input arrives once");
 }
 
 /// What the manifests' policy (if any) says of `plan`, made from
@@ -135,40 +149,52 @@ impl Workspace {
     }
 
     /// The manifests, the stored state and what refresh read of them for
-    /// `purpose`. The manifests parse on a blocking thread while the state
-    /// loads, and refresh starts as soon as the state is read: a provider
-    /// may read what the state alone names while the manifests are still
-    /// parsing (Redstor does). A problem in the manifests is told first.
+    /// `purpose`. The manifests parse on a blocking thread, and so do the
+    /// state file's records once its header is read; refresh starts then: a
+    /// provider may read what the kinds the state records settle while both
+    /// are still parsing (Redstor does). A problem in the manifests is told
+    /// first.
     async fn load_and_refresh(&self, purpose: Purpose) -> Result<Refreshed, Error> {
         let paths = self.paths.clone();
-        let parsing = tokio::task::spawn_blocking(move || manifest::load(&paths));
-        let manifests = pin!(async { parsed(parsing.await) });
-        let existing = match self.store.load().await {
-            Ok(existing) => existing,
+        let parsing = tokio::task::spawn_blocking(move || {
+            let desired = manifest::load(&paths)?;
+            let declared = (purpose == Purpose::Plan).then(|| DeclaredGraph::of(&desired));
+            Ok::<_, manifest::Diagnostics>((desired, declared))
+        });
+        let declared = std::sync::OnceLock::new();
+        let manifests = async {
+            let (desired, graph) = joined("the manifests", parsing.await)?;
+            _ = declared.set(graph);
+            Ok(desired)
+        };
+        let opened = match self.store.open().await {
+            Ok(opened) => opened,
             Err(failed) => {
                 manifests.await?;
                 return Err(failed.into());
             }
         };
-        let state_existed = existing.is_some();
-        let state = existing.unwrap_or_default();
-        let slot = SetOnce::new();
+        let records = async { joined("the state", opened.records.read().await) };
+        let (manifest_slot, state_slot) = (SetOnce::new(), SetOnce::new());
         let live = {
             let scope = RefreshScope {
-                manifests: Manifests::Arriving(&slot),
-                state: &state,
+                manifests: Manifests::Arriving(&manifest_slot),
+                state: Recorded::Arriving {
+                    kinds: opened.kinds.as_ref(),
+                    slot: &state_slot,
+                },
                 purpose,
             };
             let refreshing = resources::refresh(scope, self.api());
-            refresh_as_manifests_arrive(manifests, &slot, refreshing).await?
+            refresh_as_inputs_arrive(manifests, &manifest_slot, records, &state_slot, refreshing)
+                .await?
         };
-        let desired = slot
-            .into_inner()
-            .expect("the manifests are set before refresh is over");
+        let arrived = "the inputs are set before refresh is over";
         Ok(Refreshed {
-            desired,
-            state,
-            state_existed,
+            desired: manifest_slot.into_inner().expect(arrived),
+            declared: declared.into_inner().flatten(),
+            state: state_slot.into_inner().expect(arrived),
+            state_existed: opened.existed,
             live,
         })
     }
@@ -192,17 +218,23 @@ impl Workspace {
     ) -> Result<Planned, Error> {
         let Refreshed {
             desired,
+            declared,
             state,
             state_existed,
             live,
         } = self.load_and_refresh(Purpose::Plan).await?;
-        let mut plan = plan::plan(&PlanInput {
+        let declared = match declared {
+            Some(declared) => declared?,
+            None => DeclaredGraph::of(&desired)?,
+        };
+        let input = PlanInput {
             desired: &desired,
             prior: &state,
             live: &live,
             targets,
             replace,
-        })?;
+        };
+        let mut plan = plan::plan_with(&input, &declared)?;
         plan.policy = judge(&desired, &state, &plan, Stage::Plan, &[]);
         Ok(Planned {
             desired,
@@ -374,15 +406,25 @@ mod tests {
         Err(refused())
     }
 
+    /// The state, read at once.
+    async fn state_read() -> Result<State, Error> {
+        Ok(State::new())
+    }
+
     #[tokio::test]
     async fn a_manifest_problem_is_told_even_when_refresh_failed_first() {
         let (tx, rx) = oneshot::channel();
         let bad = Err(Error::usage("the manifests are broken", "mend them"));
-        let slot = SetOnce::new();
-        let told =
-            refresh_as_manifests_arrive(after_refresh_failed(rx, bad), &slot, failing_refresh(tx))
-                .await
-                .unwrap_err();
+        let (slot, state_slot) = (SetOnce::new(), SetOnce::new());
+        let told = refresh_as_inputs_arrive(
+            after_refresh_failed(rx, bad),
+            &slot,
+            state_read(),
+            &state_slot,
+            failing_refresh(tx),
+        )
+        .await
+        .unwrap_err();
         assert!(
             told.to_string().contains("the manifests are broken"),
             "{told}"
@@ -390,30 +432,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_sound_manifests_the_refresh_failure_is_told() {
+    async fn a_state_problem_is_told_after_the_manifests_and_before_the_refresh() {
         let (tx, rx) = oneshot::channel();
-        let slot = SetOnce::new();
+        let (slot, state_slot) = (SetOnce::new(), SetOnce::new());
         let sound = after_refresh_failed(rx, Ok(Desired::default()));
-        let told = refresh_as_manifests_arrive(sound, &slot, failing_refresh(tx))
+        let broken = async { Err(Error::usage("the state is broken", "restore it")) };
+        let told = refresh_as_inputs_arrive(sound, &slot, broken, &state_slot, failing_refresh(tx))
             .await
             .unwrap_err();
+        assert!(told.to_string().contains("the state is broken"), "{told}");
+
+        let bad = async { Err(Error::usage("the manifests are broken", "mend them")) };
+        let broken = async { Err(Error::usage("the state is broken", "restore it")) };
+        let waiting = async { Ok::<_, ApiError>(state_slot.wait().await.serial) };
+        let told = refresh_as_inputs_arrive(bad, &slot, broken, &SetOnce::new(), waiting)
+            .await
+            .unwrap_err();
+        assert!(
+            told.to_string().contains("the manifests are broken"),
+            "{told}"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_sound_inputs_the_refresh_failure_is_told() {
+        let (tx, rx) = oneshot::channel();
+        let (slot, state_slot) = (SetOnce::new(), SetOnce::new());
+        let sound = after_refresh_failed(rx, Ok(Desired::default()));
+        let told =
+            refresh_as_inputs_arrive(sound, &slot, state_read(), &state_slot, failing_refresh(tx))
+                .await
+                .unwrap_err();
         assert!(
             told.to_string().contains("refused the credentials"),
             "{told}"
         );
         assert!(slot.initialized(), "the manifests were handed over");
+        assert!(state_slot.initialized(), "the state was handed over");
     }
 
     #[tokio::test]
-    async fn refresh_waiting_for_the_manifests_gets_them() {
-        let slot = SetOnce::new();
+    async fn refresh_waiting_for_the_inputs_gets_them() {
+        let (slot, state_slot) = (SetOnce::new(), SetOnce::new());
         let waiting = async {
             let desired: &Desired = slot.wait().await;
-            Ok::<_, ApiError>(desired.resources.len())
+            let state: &State = state_slot.wait().await;
+            Ok::<_, ApiError>((desired.resources.len(), state.resources.len()))
         };
-        let read = refresh_as_manifests_arrive(async { Ok(Desired::default()) }, &slot, waiting)
+        let manifests = async { Ok(Desired::default()) };
+        let read = refresh_as_inputs_arrive(manifests, &slot, state_read(), &state_slot, waiting)
             .await
             .unwrap();
-        assert_eq!(read, 0);
+        assert_eq!(read, (0, 0));
     }
 }

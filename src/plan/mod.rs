@@ -19,4 +19,4 @@ pub mod saved;
 
 pub use crate::resources::Live;
 pub use model::{Action, ActionKind, Plan};
-pub use planner::{PlanError, PlanErrors, PlanInput, plan};
+pub use planner::{DeclaredGraph, PlanError, PlanErrors, PlanInput, plan, plan_with};

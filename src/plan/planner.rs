@@ -8,9 +8,11 @@
 //! gave them. No clock, no randomness, no I/O: the same inputs give the same
 //! plan, byte for byte.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::graph::OrderGraph;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use super::graph::{Cycle, OrderGraph};
 use serde_json::json;
 
 pub use super::contract::{Context, Draft, KindPlan, PlanError, PlanErrors, PlanInput};
@@ -48,16 +50,44 @@ fn sorted_once(addresses: impl IntoIterator<Item = Address>) -> Vec<Address> {
     addresses
 }
 
+/// What of a plan the manifests alone settle: every declared resource's
+/// dependencies, checked for cycles. [`plan`] makes it first; a caller that
+/// has the manifests before the live view (the workflow, while refresh
+/// reads) makes it then and plans with [`plan_with`].
+#[derive(Debug)]
+pub struct DeclaredGraph {
+    deps: Dependencies,
+}
+
+impl DeclaredGraph {
+    pub fn of(desired: &Desired) -> Result<Self, PlanErrors> {
+        let deps = dependencies(desired);
+        check_cycles(desired, &deps)?;
+        Ok(DeclaredGraph { deps })
+    }
+}
+
 /// Makes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
-    let deps = dependencies(input.desired);
-    check_cycles(input, &deps)?;
-    let scope = target_scope(input, &deps)?;
+    plan_with(input, &DeclaredGraph::of(input.desired)?)
+}
+
+/// Makes the plan from `declared`, made of `input.desired`. The kinds plan
+/// side by side, each on a thread of its own, and so do the lifecycle
+/// changes: each is a pure function of the input.
+pub fn plan_with(input: &PlanInput<'_>, declared: &DeclaredGraph) -> Result<Plan, PlanErrors> {
+    let deps = &declared.deps;
+    let scope = target_scope(input, deps)?;
     let context = Context::new(input, scope);
     check_replace(&context)?;
 
+    let (kind_plans, lifecycle) = std::thread::scope(|threads| {
+        let lifecycle = threads.spawn(|| lifecycle_changes(&context));
+        let kind_plans = crate::resources::plan(&context);
+        (kind_plans, joined(lifecycle))
+    });
     let mut outcome = KindPlan::default();
-    for kind_plan in crate::resources::plan(&context) {
+    for kind_plan in kind_plans {
         outcome.drafts.extend(kind_plan.drafts);
         outcome.deferred.extend(kind_plan.deferred);
         outcome.notes.extend(kind_plan.notes);
@@ -66,8 +96,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
     if !outcome.errors.is_empty() {
         return Err(placed(outcome.errors, input.desired));
     }
-    outcome.drafts.extend(lifecycle_changes(&context));
-    let actions = order(outcome.drafts, &deps, input.prior)?;
+    outcome.drafts.extend(lifecycle);
+    let actions = order(outcome.drafts, deps, input.prior)?;
     outcome.deferred.sort_by(|a, b| a.address.cmp(&b.address));
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -76,6 +106,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanErrors> {
         notes: outcome.notes,
         policy: None,
     })
+}
+
+/// What a planning thread returned; its panic goes on here.
+pub fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The errors, each about a resource the manifests declare and without a
@@ -177,7 +214,27 @@ fn lifecycle_changes(context: &Context<'_>) -> Vec<Draft> {
         .collect()
 }
 
-fn check_cycles(input: &PlanInput<'_>, deps: &Dependencies) -> Result<(), PlanErrors> {
+/// Refuses dependencies in a cycle. The check is on positions; only a
+/// cycle found is named, through the labelled graph.
+fn check_cycles(desired: &Desired, deps: &Dependencies) -> Result<(), PlanErrors> {
+    let index: HashMap<&Address, usize> = deps.keys().enumerate().map(|(at, a)| (a, at)).collect();
+    let mut graph: DiGraph<(), ()> = DiGraph::with_capacity(deps.len(), deps.len());
+    deps.keys().for_each(|_| _ = graph.add_node(()));
+    for (at, targets) in deps.values().enumerate() {
+        for &from in targets.iter().filter_map(|dep| index.get(dep)) {
+            graph.add_edge(NodeIndex::new(from), NodeIndex::new(at), ());
+        }
+    }
+    // A resource naming itself is a loop, which `toposort` counts as a cycle.
+    if petgraph::algo::toposort(&graph, None).is_err() {
+        return Err(cycle(desired, deps));
+    }
+    Ok(())
+}
+
+/// The cycle among `deps`, named along its path and placed at the first
+/// resource's manifest.
+fn cycle(desired: &Desired, deps: &Dependencies) -> PlanErrors {
     let mut graph = OrderGraph::new();
     let index: BTreeMap<&Address, usize> = deps
         .keys()
@@ -190,25 +247,26 @@ fn check_cycles(input: &PlanInput<'_>, deps: &Dependencies) -> Result<(), PlanEr
             }
         }
     }
-    graph.order().map(|_| ()).map_err(|cycle| {
-        let first = cycle.0.first().cloned();
-        let location = first.as_ref().and_then(|address| {
-            input
-                .desired
-                .resources
-                .iter()
-                .find(|r| r.address.to_string() == *address)
-                .map(|r| r.source.clone())
-        });
-        PlanErrors(vec![
-            PlanError::new(
-                None,
-                format!("the resources depend on each other in a cycle: {cycle}"),
-            )
-            .hint("remove one of these references or dependsOn entries")
-            .at(location.as_ref()),
-        ])
-    })
+    let cycle = match graph.order() {
+        Ok(_) => Cycle(Vec::new()),
+        Err(cycle) => cycle,
+    };
+    let first = cycle.0.first().cloned();
+    let location = first.as_ref().and_then(|address| {
+        desired
+            .resources
+            .iter()
+            .find(|r| r.address.to_string() == *address)
+            .map(|r| r.source.clone())
+    });
+    PlanErrors(vec![
+        PlanError::new(
+            None,
+            format!("the resources depend on each other in a cycle: {cycle}"),
+        )
+        .hint("remove one of these references or dependsOn entries")
+        .at(location.as_ref()),
+    ])
 }
 
 /// The targets and everything they depend on; `None` when no target is given.

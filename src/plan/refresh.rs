@@ -6,7 +6,7 @@ use crate::api::ApiError;
 use crate::api::ecl::EclClients;
 use crate::api::redstor::RedstorAccess;
 use crate::manifest::Desired;
-use crate::resources::provider::{Clients, Manifests, Purpose, RefreshScope};
+use crate::resources::provider::{Clients, Manifests, Purpose, Recorded, RefreshScope};
 use crate::resources::{self, Live};
 use crate::state::State;
 
@@ -21,7 +21,7 @@ pub async fn refresh(
 ) -> Result<Live, ApiError> {
     let scope = RefreshScope {
         manifests: Manifests::Loaded(desired),
-        state,
+        state: Recorded::Loaded(state),
         purpose,
     };
     resources::refresh(scope, Clients { ecl, redstor }).await

@@ -21,6 +21,8 @@ use crate::manifest::{Desired, Resource};
 use crate::plan::contract::{Context as PlanContext, KindPlan};
 use crate::plan::model::Action;
 use crate::report::drift::DriftReport;
+use crate::resources::Kind;
+use crate::state::model::RecordedKinds;
 use crate::state::{ResourceState, State};
 
 /// The API clients a provider may use; each takes what it needs.
@@ -51,14 +53,49 @@ pub struct Scope<'a> {
     pub purpose: Purpose,
 }
 
-/// What refresh reads from: the state, at hand, and the manifests, which
+/// What refresh reads from: the state and the manifests, either of which
 /// may still be loading when it starts. A provider may start what the
-/// state alone names at once and wait for the manifests for the rest.
+/// kinds the state records settle at once, and wait for the rest.
 #[derive(Clone, Copy)]
 pub struct RefreshScope<'a> {
     pub manifests: Manifests<'a>,
-    pub state: &'a State,
+    pub state: Recorded<'a>,
     pub purpose: Purpose,
+}
+
+/// The state, read or on its way.
+#[derive(Clone, Copy)]
+pub enum Recorded<'a> {
+    Loaded(&'a State),
+    /// Parsing: the caller [`set`](SetOnce::set)s it when it is read.
+    Arriving {
+        /// The kinds of its records, when told before they are read.
+        kinds: Option<&'a RecordedKinds>,
+        slot: &'a SetOnce<State>,
+    },
+}
+
+impl<'a> Recorded<'a> {
+    /// The state, once read.
+    pub async fn loaded(self) -> &'a State {
+        match self {
+            Recorded::Loaded(state) => state,
+            Recorded::Arriving { slot, .. } => slot.wait().await,
+        }
+    }
+
+    /// Whether a record is of a kind `wanted` picks, as soon as that can be
+    /// told.
+    pub async fn records_any(self, wanted: impl Fn(Kind) -> bool) -> bool {
+        match self {
+            Recorded::Arriving {
+                kinds: Some(kinds), ..
+            } => kinds.any(wanted),
+            Recorded::Loaded(_) | Recorded::Arriving { kinds: None, .. } => {
+                self.loaded().await.records_any(wanted)
+            }
+        }
+    }
 }
 
 /// The manifests, loaded or on their way.
@@ -80,11 +117,13 @@ impl<'a> Manifests<'a> {
 }
 
 impl<'a> RefreshScope<'a> {
-    /// The scope of drift and planning, once the manifests are loaded.
+    /// The scope of drift and planning, once the manifests and the state
+    /// are loaded.
     pub async fn loaded(self) -> Scope<'a> {
+        let (desired, state) = tokio::join!(self.manifests.loaded(), self.state.loaded());
         Scope {
-            desired: self.manifests.loaded().await,
-            state: self.state,
+            desired,
+            state,
             purpose: self.purpose,
         }
     }
@@ -196,10 +235,15 @@ macro_rules! providers {
             Ok(Live { $($field),+ })
         }
 
-        /// Every provider's part of the plan.
+        /// Every provider's part of the plan, each on a thread of its own.
         pub fn plan(context: &$crate::plan::contract::Context<'_>) -> Vec<$crate::plan::contract::KindPlan> {
             let live = context.input.live;
-            vec![$(<$provider as $crate::resources::Provider>::plan(context, &live.$field)),+]
+            std::thread::scope(|threads| {
+                let plans = [$(threads.spawn(|| {
+                    <$provider as $crate::resources::Provider>::plan(context, &live.$field)
+                })),+];
+                plans.into_iter().map($crate::plan::planner::joined).collect()
+            })
         }
 
         impl ProviderOperation {

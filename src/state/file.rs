@@ -17,10 +17,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use uuid::Uuid;
 
 use super::journal::{self, Journal};
-use super::model::{FORMAT_VERSION, State};
+use super::model::{FORMAT_VERSION, RecordedKinds, State};
 
 /// Why the state could not be read or written. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -161,13 +162,34 @@ pub enum StateError {
 /// apply of every object a vendor allows makes far fewer.
 const SERIAL_ROOM: u64 = 1 << 32;
 
-/// The first fields of a state file, read before trusting the rest.
+/// The first fields of a state file, read before trusting the rest, and
+/// what its `resources` tell before they are parsed: the kinds of their
+/// keys (`RecordedKinds`), or nothing (`IgnoredAny`).
 #[derive(Deserialize)]
 #[serde(expecting = "a state: an object of format_version, lineage, serial and resources")]
-struct Header {
+struct Header<Resources = IgnoredAny> {
     format_version: u32,
     lineage: Uuid,
     serial: u64,
+    #[serde(default)]
+    resources: Resources,
+}
+
+/// A state file read and its header checked, its records not yet parsed.
+pub struct Unparsed {
+    file: StateFile,
+    bytes: Vec<u8>,
+    journal: Option<Vec<u8>>,
+    /// The kinds of its records, when the header tells them (a journal may
+    /// record more, so with a journal they wait for the records).
+    pub kinds: Option<RecordedKinds>,
+}
+
+impl Unparsed {
+    /// The state the file and its journal hold.
+    pub fn parse(self) -> Result<State, StateError> {
+        self.file.records(&self.bytes, self.journal.as_deref())
+    }
 }
 
 /// A state file at a path.
@@ -198,6 +220,13 @@ impl StateFile {
     /// The state on disk (the file and its journal), or `None` when there is
     /// no file yet.
     pub fn load(&self) -> Result<Option<State>, StateError> {
+        self.open()?.map(Unparsed::parse).transpose()
+    }
+
+    /// The state file and its journal read, and the file's header checked,
+    /// or `None` when there is no file yet; [`Unparsed::parse`] reads the
+    /// records.
+    pub fn open(&self) -> Result<Option<Unparsed>, StateError> {
         let journal_path = self.journal_path();
         let Some(bytes) = self.read(&self.path)? else {
             if journal_path.exists() {
@@ -216,13 +245,31 @@ impl StateFile {
             return Ok(None);
         };
         let journal = self.read(&journal_path)?;
-        self.parse(&bytes, journal.as_deref()).map(Some)
+        let kinds = self.checked_header(&bytes)?;
+        Ok(Some(Unparsed {
+            file: self.clone(),
+            bytes,
+            kinds: kinds.filter(|_| journal.is_none()),
+            journal,
+        }))
     }
 
     /// The state the file `bytes` and its `journal` hold.
     fn parse(&self, bytes: &[u8], journal: Option<&[u8]>) -> Result<State, StateError> {
-        let header = self.header(bytes)?;
-        if header.format_version == 0 {
+        self.checked_header(bytes)?;
+        self.records(bytes, journal)
+    }
+
+    /// Refuses a header of a format this build does not read; the kinds of
+    /// the records when the header is of this build's shape.
+    fn checked_header(&self, bytes: &[u8]) -> Result<Option<RecordedKinds>, StateError> {
+        let (header, kinds) = match self.header::<RecordedKinds>(bytes) {
+            Ok(header) => (header.format_version, Some(header.resources)),
+            // Another shape of `resources` (a newer format, a damaged file)
+            // is told by the plain header or by the full reading.
+            Err(_) => (self.header::<IgnoredAny>(bytes)?.format_version, None),
+        };
+        if header == 0 {
             return Err(StateError::Corrupt {
                 path: self.path.clone(),
                 message: "format_version 0 was never written by entitle (its formats start at 1)"
@@ -230,12 +277,17 @@ impl StateFile {
                 backup: Some(self.backup_path()).filter(|b| b.exists()),
             });
         }
-        if header.format_version > FORMAT_VERSION {
+        if header > FORMAT_VERSION {
             return Err(StateError::NewerFormat {
                 path: self.path.clone(),
-                found: header.format_version,
+                found: header,
             });
         }
+        Ok(kinds)
+    }
+
+    /// The records of a file whose header is checked, and its journal.
+    fn records(&self, bytes: &[u8], journal: Option<&[u8]>) -> Result<State, StateError> {
         let mut state: State =
             serde_json::from_slice(without_bom(bytes)).map_err(|err| self.corrupt(&err))?;
         if let Some(journal) = journal {
@@ -343,7 +395,7 @@ impl StateFile {
         lineage: Uuid,
         serial: u64,
     ) -> Result<(), StateError> {
-        let header = self.header(bytes)?;
+        let header = self.header::<IgnoredAny>(bytes)?;
         if header.lineage != lineage {
             return Err(StateError::LineageMismatch {
                 path: self.path.clone(),
@@ -416,7 +468,10 @@ impl StateFile {
         Ok(text)
     }
 
-    fn header(&self, bytes: &[u8]) -> Result<Header, StateError> {
+    fn header<Resources: for<'de> Deserialize<'de> + Default>(
+        &self,
+        bytes: &[u8],
+    ) -> Result<Header<Resources>, StateError> {
         serde_json::from_slice(without_bom(bytes)).map_err(|err| self.corrupt(&err))
     }
 

@@ -6,9 +6,11 @@
 //! state is first created, and `serial` grows by one with every write, so a
 //! saved plan can tell whether the state moved since it was made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::manifest::{Address, Kind};
@@ -54,6 +56,11 @@ impl State {
 
     pub fn get(&self, address: &Address) -> Option<&ResourceState> {
         self.resources.get(address)
+    }
+
+    /// Whether a record is of a kind `wanted` picks.
+    pub fn records_any(&self, wanted: impl Fn(Kind) -> bool) -> bool {
+        self.resources.keys().any(|address| wanted(address.kind))
     }
 
     /// The records of one kind, in address order.
@@ -240,5 +247,73 @@ impl From<&crate::manifest::Lifecycle> for RecordedLifecycle {
             prevent_destroy: lifecycle.prevent_destroy,
             orphan_on_delete: lifecycle.deletion_policy == crate::manifest::DeletionPolicy::Orphan,
         }
+    }
+}
+
+/// The kinds a state's records are of, read from its keys alone: known as
+/// soon as a state file's header is, before its records are parsed. A key
+/// that is not an address is left to the full reading to refuse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordedKinds(BTreeSet<Kind>);
+
+impl RecordedKinds {
+    /// The kinds `state` records.
+    pub fn of(state: &State) -> Self {
+        RecordedKinds(state.resources.keys().map(|address| address.kind).collect())
+    }
+
+    /// Whether a record is of a kind `wanted` picks.
+    pub fn any(&self, wanted: impl Fn(Kind) -> bool) -> bool {
+        self.0.iter().any(|&kind| wanted(kind))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordedKinds {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(KindsOfKeys)
+    }
+}
+
+/// Reads the kinds of a map's `Kind/name` keys, skipping its values.
+struct KindsOfKeys;
+
+impl<'de> Visitor<'de> for KindsOfKeys {
+    type Value = RecordedKinds;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("records by address")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut kinds = BTreeSet::new();
+        while let Some(KindOfKey(kind)) = map.next_key()? {
+            map.next_value::<IgnoredAny>()?;
+            kinds.extend(kind);
+        }
+        Ok(RecordedKinds(kinds))
+    }
+}
+
+/// The kind a `Kind/name` key names, if it names one.
+struct KindOfKey(Option<Kind>);
+
+impl<'de> Deserialize<'de> for KindOfKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KindOfKeyVisitor)
+    }
+}
+
+struct KindOfKeyVisitor;
+
+impl Visitor<'_> for KindOfKeyVisitor {
+    type Value = KindOfKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an address, `Kind/name`")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<KindOfKey, E> {
+        let kind = key.split_once('/').and_then(|(kind, _)| kind.parse().ok());
+        Ok(KindOfKey(kind))
     }
 }

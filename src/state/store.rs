@@ -15,10 +15,47 @@ use std::time::Duration;
 
 use super::journal::{Changes, Journal};
 use super::lock::{self, LockInfo, LockStatus, StateLock};
-use super::model::State;
+use super::model::{RecordedKinds, State};
 use super::postgres::{self, HistoryEntry, PgLock, PgStore, Session, Target, WorkspaceInfo};
 use super::{StateError, StateFile};
 use crate::Error;
+
+/// A state being read ([`Store::open`]).
+pub struct Opened {
+    /// Whether a state existed (a new one has a fresh lineage).
+    pub existed: bool,
+    /// The kinds of its records, when known before they are read.
+    pub kinds: Option<RecordedKinds>,
+    pub records: Records,
+}
+
+impl Opened {
+    /// A state read whole, or a new one when there was none.
+    fn read(state: Option<State>) -> Self {
+        Opened {
+            existed: state.is_some(),
+            kinds: Some(state.as_ref().map(RecordedKinds::of).unwrap_or_default()),
+            records: Records::Read(state.unwrap_or_default()),
+        }
+    }
+}
+
+/// The records of an [`Opened`] state: read, or parsing.
+pub enum Records {
+    Read(State),
+    Parsing(tokio::task::JoinHandle<Result<State, StateError>>),
+}
+
+impl Records {
+    /// The state, once read; the join error when the parsing thread was
+    /// cancelled or panicked.
+    pub async fn read(self) -> Result<Result<State, StateError>, tokio::task::JoinError> {
+        match self {
+            Records::Read(state) => Ok(Ok(state)),
+            Records::Parsing(parsing) => parsing.await,
+        }
+    }
+}
 
 /// The workspace used when none is named.
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -395,6 +432,26 @@ impl Store {
         match self {
             Store::File(store) => store.file.load(),
             Store::Postgres(store) => Ok(Some(store.load().await?)),
+        }
+    }
+
+    /// The state as soon as what it records can be told: the file
+    /// backend's header is read at once and its records parse on a blocking
+    /// thread, so that refresh can start from the kinds recorded while they
+    /// do. A database's state comes whole.
+    pub async fn open(&self) -> Result<Opened, StateError> {
+        match self {
+            Store::File(store) => Ok(match store.file.open()? {
+                None => Opened::read(None),
+                Some(unparsed) => Opened {
+                    existed: true,
+                    kinds: unparsed.kinds.clone(),
+                    records: Records::Parsing(tokio::task::spawn_blocking(move || {
+                        unparsed.parse()
+                    })),
+                },
+            }),
+            Store::Postgres(store) => Ok(Opened::read(Some(store.load().await?))),
         }
     }
 

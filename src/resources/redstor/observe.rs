@@ -20,7 +20,7 @@ use crate::api::lenient::{Read, Unreadable};
 use crate::api::redstor::{Company, Product, RedstorAccess, RedstorClient, Subscription};
 use crate::manifest::{Desired, Spec};
 use crate::resources::Kind;
-use crate::resources::provider::Manifests;
+use crate::resources::provider::{Manifests, Recorded};
 use crate::state::State;
 
 /// The Redstor account as refresh saw it: the root company, every company
@@ -128,10 +128,7 @@ pub fn in_play(desired: &Desired, state: &State) -> bool {
 
 /// Whether any Redstor resource is recorded.
 fn recorded(state: &State) -> bool {
-    state
-        .resources
-        .keys()
-        .any(|address| is_redstor(address.kind))
+    state.records_any(is_redstor)
 }
 
 /// Whether any Redstor resource is declared.
@@ -179,19 +176,20 @@ pub fn subscription_companies(
 
 /// The Redstor account, when a Redstor resource is declared or recorded.
 ///
-/// When the state records one, reading starts at once, while the manifests
-/// may still be loading. The transitive pages come one after another (each
-/// carries the next one's token); the subscription lists of the companies
-/// each page (or the manifests' arrival) settles start then, as many at
+/// When the state records one, reading starts as soon as that is known,
+/// while the manifests and the state's records may still be loading. The
+/// transitive pages come one after another (each carries the next one's
+/// token); the subscription lists of the companies each page (or the
+/// arrival of the state or the manifests) settles start then, as many at
 /// once as RedAPI takes, and those only the whole tree settles once the
 /// last page and the manifests are in. Every list is of a company the
 /// whole tree wants: as many calls as reading the tree first.
 pub async fn refresh(
     manifests: Manifests<'_>,
-    state: &State,
+    state: Recorded<'_>,
     redstor: &RedstorAccess,
 ) -> Result<Option<RedstorLive>, ApiError> {
-    if !recorded(state) && !declared(manifests.loaded().await) {
+    if !state.records_any(is_redstor).await && !declared(manifests.loaded().await) {
         return Ok(None);
     }
     let client = redstor.client()?;
@@ -225,13 +223,14 @@ pub async fn refresh(
 }
 
 /// Reads the root and the tree below it page by page, sending to `to_list`
-/// each company whose subscriptions are wanted as soon as the pages read
-/// and the manifests settle it, and the rest once the last page and the
-/// manifests are in. The tree (without the catalog), what of it could not
-/// be read, and every company wanted.
+/// each company whose subscriptions are wanted as soon as the pages read,
+/// the state and the manifests settle it, and the rest once the last page
+/// and the manifests are in. The pages go on while the state's records
+/// parse; those read before them wait for them. The tree (without the
+/// catalog), what of it could not be read, and every company wanted.
 async fn read_tree<'a>(
     manifests: Manifests<'a>,
-    state: &'a State,
+    state: Recorded<'a>,
     client: &RedstorClient,
     to_list: mpsc::UnboundedSender<Uuid>,
 ) -> Result<(RedstorLive, Vec<Unreadable>, BTreeSet<Uuid>), ApiError> {
@@ -239,29 +238,48 @@ async fn read_tree<'a>(
     // refresh anyway.
     let send = |ids: Vec<Uuid>| ids.into_iter().for_each(|id| _ = to_list.send(id));
     let root = client.root_company().await?;
-    let settling = Mutex::new(Settling::new(state, &root));
-    let settled = |settle: &mut dyn FnMut(&mut Settling<'a>) -> Vec<Uuid>| {
-        send(settle(
-            &mut settling.lock().unwrap_or_else(PoisonError::into_inner),
-        ));
-    };
-    settled(&mut |settling| settling.wanted().iter().copied().collect());
-    let pages = client.customers_transitive_each(root.company_id, |page| {
-        settled(&mut |settling| settling.page(page));
+    let settling = Mutex::new(Settle::Waiting(Vec::new()));
+    let settle = || settling.lock().unwrap_or_else(PoisonError::into_inner);
+    let pages = client.customers_transitive_each(root.company_id, |page| match &mut *settle() {
+        Settle::Waiting(pages) => pages.push(page.to_vec()),
+        Settle::Ready(settling) => send(settling.page(page)),
     });
-    let declared = async {
+    let settled = async {
+        let state = state.loaded().await;
+        let mut ready = Settling::new(state, &root);
+        send(ready.wanted().iter().copied().collect());
+        {
+            let mut settling = settle();
+            if let Settle::Waiting(pages) = &*settling {
+                pages.iter().for_each(|page| send(ready.page(page)));
+            }
+            *settling = Settle::Ready(Box::new(ready));
+        }
         let desired = manifests.loaded().await;
-        settled(&mut |settling| settling.declare(desired));
-        Ok(desired)
+        if let Settle::Ready(settling) = &mut *settle() {
+            send(settling.declare(desired));
+        }
+        Ok((state, desired))
     };
-    let (companies, desired) = tokio::try_join!(pages, declared)?;
+    let (companies, (state, desired)) = tokio::try_join!(pages, settled)?;
     let live = RedstorLive::new(Some(root), companies.items, Vec::new());
     let wanted = subscription_companies(desired, state, &live);
-    let settling = settling
+    let already = match settling
         .into_inner()
-        .unwrap_or_else(PoisonError::into_inner);
-    send(wanted.difference(settling.wanted()).copied().collect());
+        .unwrap_or_else(PoisonError::into_inner)
+    {
+        Settle::Ready(settling) => settling.wanted().clone(),
+        Settle::Waiting(_) => BTreeSet::new(),
+    };
+    send(wanted.difference(&already).copied().collect());
     Ok((live, companies.unreadable, wanted))
+}
+
+/// The tree's settling: the pages read before the state's records, kept
+/// until they are in, then the bindings they settle.
+enum Settle<'a> {
+    Waiting(Vec<Vec<Company>>),
+    Ready(Box<Settling<'a>>),
 }
 
 /// Lists the subscriptions of every company that comes through `listing`,
