@@ -877,6 +877,27 @@ mod tests {
         assert_eq!(location.line, 2);
     }
 
+    #[test]
+    fn a_resource_naming_itself_is_a_cycle_and_an_acyclic_graph_plans_alike() {
+        let mut desired = load(&(partner("a") + &partner("b")));
+        let (prior, live) = (State::new(), Live::default());
+        let input = PlanInput {
+            desired: &desired,
+            prior: &prior,
+            live: &live,
+            targets: &[],
+            replace: &[],
+        };
+        let declared = DeclaredGraph::of(&desired).unwrap();
+        assert_eq!(plan_with(&input, &declared), plan(&input));
+        desired.resources[1].metadata.depends_on = vec!["RedstorCompany/b".into()];
+        let errors = DeclaredGraph::of(&desired).unwrap_err();
+        assert_eq!(
+            errors.0[0].message,
+            "the resources depend on each other in a cycle: RedstorCompany/b -> RedstorCompany/b"
+        );
+    }
+
     fn scope_of(
         targets: &[Address],
         prior: &State,

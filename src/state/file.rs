@@ -715,6 +715,75 @@ mod tests {
         );
     }
 
+    #[test]
+    fn opening_tells_the_kinds_recorded_before_the_records_are_parsed() {
+        use crate::manifest::Kind;
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        assert!(file.open().unwrap().is_none());
+        let mut state = State::new();
+        state
+            .resources
+            .insert("ArcserveLicense/a".into(), license("a"));
+        state
+            .resources
+            .insert("RedstorCompany/acme".into(), license("acme"));
+        file.write(&mut state).unwrap();
+        let opened = file.open().unwrap().unwrap();
+        let kinds = opened.kinds.clone().unwrap();
+        assert_eq!(kinds, RecordedKinds::of(&state));
+        assert!(kinds.any(|kind| kind == Kind::RedstorCompany));
+        assert!(!kinds.any(|kind| kind == Kind::Proposal));
+        assert_eq!(opened.parse().unwrap(), state);
+
+        // A key that is no address is left to the full reading to refuse.
+        let mut odd = serde_json::to_value(&state).unwrap();
+        odd["resources"]["Nonsense/x"] = odd["resources"]["ArcserveLicense/a"].clone();
+        odd["resources"]["no-slash"] = odd["resources"]["ArcserveLicense/a"].clone();
+        fs::write(file.path(), odd.to_string()).unwrap();
+        let opened = file.open().unwrap().unwrap();
+        assert_eq!(opened.kinds, Some(RecordedKinds::of(&state)));
+        let err = opened.parse().unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn with_a_journal_the_kinds_wait_for_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, _) = journaled(dir.path(), &["b"]);
+        let opened = file.open().unwrap().unwrap();
+        assert_eq!(opened.kinds, None, "a journal may record more kinds");
+        assert_eq!(opened.parse().unwrap().resources.len(), 2);
+    }
+
+    #[test]
+    fn a_newer_format_of_another_shape_is_told_as_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s.json"));
+        let newer = serde_json::json!({
+            "format_version": 2,
+            "lineage": Uuid::new_v4(),
+            "serial": 3,
+            "resources": [{ "address": "ArcserveLicense/a" }],
+        });
+        fs::write(file.path(), newer.to_string()).unwrap();
+        let err = file.open().err().unwrap();
+        assert!(
+            matches!(err, StateError::NewerFormat { found: 2, .. }),
+            "{err}"
+        );
+        let mut this = newer;
+        this["format_version"] = 1.into();
+        fs::write(file.path(), this.to_string()).unwrap();
+        let opened = file.open().unwrap().unwrap();
+        assert_eq!(
+            opened.kinds, None,
+            "kinds unknown when `resources` is no map"
+        );
+        let err = opened.parse().unwrap_err();
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err}");
+    }
+
     /// Every path a message names, of those ending in `.backup`, exists:
     /// a hint never sends anyone to a backup that is not there.
     #[track_caller]

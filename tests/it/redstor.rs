@@ -11,8 +11,9 @@ use entitle::api::http::RequestObserver;
 use entitle::api::redstor::{Company, CompanyType, RedstorAccess, TrialStatus};
 use entitle::api::routes::Route;
 use entitle::plan::refresh::refresh;
-use entitle::resources::provider::Purpose;
+use entitle::resources::provider::{Clients, Manifests, Purpose, Recorded, RefreshScope};
 use entitle::state::State;
+use entitle::state::model::RecordedKinds;
 
 use crate::support::{Project, Run, TestSim, company_yaml, document, redact, subscription_yaml};
 
@@ -344,6 +345,88 @@ fn subscriptions_of_the_first_page_are_read_while_the_later_pages_come() {
     let listed: std::collections::BTreeSet<_> = redstor.subscriptions.keys().copied().collect();
     let companies: std::collections::BTreeSet<_> =
         redstor.companies.iter().map(|c| c.company_id).collect();
+    assert_eq!(listed, companies);
+}
+
+/// The pages go on while the state's records parse: a page read before
+/// they arrive is settled as soon as they do, not only once the tree is
+/// read, and with no list more or less.
+#[test]
+fn a_page_read_before_the_state_arrives_is_settled_when_it_does() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    // 250 customers: 3 transitive pages.
+    let text: String = (0..250)
+        .map(|i| company_yaml(&format!("c{i:03}"), "Customer", None, ""))
+        .collect();
+    project.write("msp.yaml", &text);
+    project.apply().expect(0);
+    let state = entitle::state::StateFile::new(project.state_path())
+        .load()
+        .unwrap()
+        .unwrap();
+    let desired = entitle::manifest::load(&[project.dir.path().join("manifests")]).unwrap();
+
+    let log = Arc::new(AnswerLog::default());
+    let http = sim.http().observed_by(log.clone());
+    let redstor =
+        RedstorAccess::new(sim.redstor_over(http, sim.redstor_account().private_key_pem()));
+    let ecl = EclClients::new(sim.http(), sim.keystone(&sim.http()), Some(sim.url.clone()));
+    let kinds = RecordedKinds::of(&state);
+    let slot = tokio::sync::SetOnce::new();
+    // Pages slow, lists fast: page 1's lists can all be answered before
+    // page 2 is.
+    sim.set_faults(serde_json::json!({ "latency_ms": 300, "only": TRANSITIVE }));
+    sim.reset_metrics();
+    let (live, state_arrived_at) = sim.block_on(async {
+        let scope = RefreshScope {
+            manifests: Manifests::Loaded(&desired),
+            state: Recorded::Arriving {
+                kinds: Some(&kinds),
+                slot: &slot,
+            },
+            purpose: Purpose::Plan,
+        };
+        let clients = Clients {
+            ecl: &ecl,
+            redstor: &redstor,
+        };
+        // The state is held back until the first page was answered.
+        let hold = async {
+            loop {
+                let answered = log.0.lock().unwrap().len();
+                if log.0.lock().unwrap().iter().any(|(r, _)| *r == TRANSITIVE) {
+                    slot.set(state.clone()).unwrap();
+                    return answered;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        };
+        tokio::join!(entitle::resources::refresh(scope, clients), hold)
+    });
+    sim.set_faults(serde_json::json!({}));
+    let live = live.unwrap().redstor.unwrap();
+    let answers: Vec<&str> = log.0.lock().unwrap().iter().map(|(r, _)| *r).collect();
+    let (before, after) = answers.split_at(state_arrived_at);
+    assert!(
+        !before.contains(&SUBSCRIPTIONS),
+        "a list went before the state settled it: {answers:?}"
+    );
+    let second_page = after.iter().position(|r| *r == TRANSITIVE).unwrap();
+    let lists_before_page_2 = after[..second_page]
+        .iter()
+        .filter(|r| **r == SUBSCRIPTIONS)
+        .count();
+    assert_eq!(
+        lists_before_page_2, 100,
+        "page 1's companies are listed once the state arrives: {answers:?}"
+    );
+    // As many calls as with the state at hand, and the same view.
+    assert_eq!(sim.calls(TRANSITIVE), 3);
+    assert_eq!(sim.calls(SUBSCRIPTIONS), 250);
+    let listed: std::collections::BTreeSet<_> = live.subscriptions.keys().copied().collect();
+    let companies: std::collections::BTreeSet<_> =
+        live.companies.iter().map(|c| c.company_id).collect();
     assert_eq!(listed, companies);
 }
 
