@@ -203,14 +203,9 @@ fn decode_page<T: DeserializeOwned>(response: &Response) -> Result<(u64, Read<T>
 async fn decode_page_aside<T: DeserializeOwned + Send + 'static>(
     response: Response,
 ) -> Result<(u64, Read<T>), ApiError> {
-    match tokio::task::spawn_blocking(move || decode_page(&response)).await {
-        Ok(decoded) => decoded,
-        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-        Err(_) => Err(ApiError::Config {
-            message: "decoding a page was cancelled: entitle is shutting down".into(),
-            hint: "run the command again".into(),
-        }),
-    }
+    let request = response.request().to_string();
+    let decoded = tokio::task::spawn_blocking(move || decode_page(&response)).await;
+    ApiError::from_task(&request, decoded)
 }
 
 /// The Arcserve UDP API of one tenant.

@@ -71,6 +71,23 @@ pub(crate) struct AuthHints {
 }
 
 impl ApiError {
+    /// What a task working on `request` left: its value or its error; its
+    /// panic goes on here. A task is cancelled only when the runtime shuts
+    /// down, and `request` is then told as not answered.
+    pub(crate) fn from_task<T>(
+        request: &str,
+        joined: Result<Result<T, ApiError>, tokio::task::JoinError>,
+    ) -> Result<T, ApiError> {
+        match joined {
+            Ok(done) => done,
+            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+            Err(_) => Err(ApiError::Unreachable {
+                request: request.to_string(),
+                cause: "cancelled: entitle is shutting down".to_string(),
+            }),
+        }
+    }
+
     /// The HTTP status, when the server answered with one.
     pub fn status(&self) -> Option<u16> {
         match self {

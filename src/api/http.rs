@@ -213,6 +213,11 @@ impl std::fmt::Debug for Response {
 }
 
 impl Response {
+    /// The request it answers, `METHOD path`, as errors name it.
+    pub fn request(&self) -> &str {
+        &self.label
+    }
+
     /// Decodes the body, naming the JSON path of whatever does not fit.
     /// The path is tracked only on a second reading, once the first failed:
     /// tracking it costs on every field.

@@ -1,15 +1,16 @@
 //! What refresh reads of the Redstor account, and the planner's view of it:
 //! the root company, one transitive listing of the tree (paged by 100), the
 //! product catalog, and one subscription list per company in play, started
-//! as soon as the pages read and the manifests settle the company (the
-//! state's records from the first page, before the manifests arrive).
+//! as soon as the pages read, the state's records and the manifests settle
+//! the company (the records from the first page they meet, before the
+//! manifests arrive; pages read before the records wait for them).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::ROOT;
@@ -195,7 +196,15 @@ pub async fn refresh(
     let client = redstor.client()?;
     let (to_list, listing) = mpsc::unbounded_channel();
     let tree = read_tree(manifests, state, client, to_list);
-    let lists = list_subscriptions(client, listing);
+    // The lists are dispatched from a task of their own, so that what else
+    // the refresh's task works on (the ECL listings) never holds them; a
+    // set of one, so that dropping the refresh aborts it.
+    let mut listing_task = JoinSet::new();
+    listing_task.spawn(list_subscriptions(client.clone(), listing));
+    let lists = async move {
+        let done = listing_task.join_next().await;
+        ApiError::from_task("the subscription lists", done.ok_or_else(no_lists)?)
+    };
     let ((mut live, companies_unreadable, wanted), products, lists) =
         tokio::try_join!(tree, client.products(), lists)?;
     live.products = products;
@@ -275,6 +284,15 @@ async fn read_tree<'a>(
     Ok((live, companies.unreadable, wanted))
 }
 
+/// The subscription lists' task is gone before it answered: only a
+/// runtime shutting down takes it.
+fn no_lists() -> ApiError {
+    ApiError::Unreachable {
+        request: "the subscription lists".into(),
+        cause: "cancelled: entitle is shutting down".into(),
+    }
+}
+
 /// The tree's settling: the pages read before the state's records, kept
 /// until they are in, then the bindings they settle.
 enum Settle<'a> {
@@ -283,18 +301,32 @@ enum Settle<'a> {
 }
 
 /// Lists the subscriptions of every company that comes through `listing`,
-/// as many at once as the client sends to one host, until it closes.
+/// as many at once as the client sends to one host, until it closes. Each
+/// list is a task of its own, so that the answers that come back together
+/// are taken in on every worker, not one after another by the refresh's
+/// task; dropping the refresh aborts them.
 async fn list_subscriptions(
-    client: &RedstorClient,
-    listing: mpsc::UnboundedReceiver<Uuid>,
+    client: RedstorClient,
+    mut listing: mpsc::UnboundedReceiver<Uuid>,
 ) -> Result<Vec<(Uuid, Read<Subscription>)>, ApiError> {
-    stream::unfold(listing, |mut listing| async move {
-        listing.recv().await.map(|id| (id, listing))
-    })
-    .map(|company| async move {
-        Ok::<_, ApiError>((company, client.subscriptions_read(company).await?))
-    })
-    .buffer_unordered(client.max_in_flight())
-    .try_collect()
-    .await
+    let mut running = JoinSet::new();
+    let mut listed = Vec::new();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            next = listing.recv(), if open && running.len() < client.max_in_flight() => match next {
+                Some(company) => {
+                    let client = client.clone();
+                    running.spawn(async move {
+                        Ok::<_, ApiError>((company, client.subscriptions_read(company).await?))
+                    });
+                }
+                None => open = false,
+            },
+            Some(done) = running.join_next() => {
+                listed.push(ApiError::from_task("a subscription list", done)?);
+            }
+            else => return Ok(listed),
+        }
+    }
 }
