@@ -57,7 +57,7 @@ struct Refreshed {
 }
 
 /// What a blocking thread loading `what` left: its value, or its error.
-fn joined<T, E: Into<Error>>(
+fn loaded_on_thread<T, E: Into<Error>>(
     what: &str,
     loaded: Result<Result<T, E>, tokio::task::JoinError>,
 ) -> Result<T, Error> {
@@ -75,8 +75,8 @@ fn joined<T, E: Into<Error>>(
 
 /// Runs `refreshing` while the manifests and the state load, handing each
 /// to it through its slot as it arrives. A problem in the manifests is told
-/// first, then one in the state, even when the refresh failed before they
-/// arrived.
+/// first (as soon as it is found), then one in the state, even when the
+/// refresh failed before they arrived.
 async fn refresh_as_inputs_arrive<T>(
     manifests: impl Future<Output = Result<Desired, Error>>,
     manifest_slot: &SetOnce<Desired>,
@@ -84,12 +84,13 @@ async fn refresh_as_inputs_arrive<T>(
     state_slot: &SetOnce<State>,
     refreshing: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, Error> {
+    // The state's problem waits for the manifests; theirs ends it at once.
     let inputs = async {
-        let (desired, state) = tokio::join!(
+        let ((), state) = tokio::try_join!(
             async { manifests.await.map(|desired| set(manifest_slot, desired)) },
-            async { state.await.map(|state| set(state_slot, state)) },
-        );
-        desired.and(state)
+            async { Ok(state.await.map(|state| set(state_slot, state))) },
+        )?;
+        state
     };
     let mut inputs = pin!(inputs);
     let mut refreshing = pin!(refreshing);
@@ -153,7 +154,7 @@ impl Workspace {
     /// state file's records once its header is read; refresh starts then: a
     /// provider may read what the kinds the state records settle while both
     /// are still parsing (Redstor does). A problem in the manifests is told
-    /// first.
+    /// first, then one in the state, then the refresh's.
     async fn load_and_refresh(&self, purpose: Purpose) -> Result<Refreshed, Error> {
         let paths = self.paths.clone();
         let parsing = tokio::task::spawn_blocking(move || {
@@ -163,7 +164,7 @@ impl Workspace {
         });
         let declared = std::sync::OnceLock::new();
         let manifests = async {
-            let (desired, graph) = joined("the manifests", parsing.await)?;
+            let (desired, graph) = loaded_on_thread("the manifests", parsing.await)?;
             _ = declared.set(graph);
             Ok(desired)
         };
@@ -174,7 +175,7 @@ impl Workspace {
                 return Err(failed.into());
             }
         };
-        let records = async { joined("the state", opened.records.read().await) };
+        let records = async { loaded_on_thread("the state", opened.records.read().await) };
         let (manifest_slot, state_slot) = (SetOnce::new(), SetOnce::new());
         let live = {
             let scope = RefreshScope {
@@ -445,13 +446,47 @@ mod tests {
         let bad = async { Err(Error::usage("the manifests are broken", "mend them")) };
         let broken = async { Err(Error::usage("the state is broken", "restore it")) };
         let waiting = async { Ok::<_, ApiError>(state_slot.wait().await.serial) };
-        let told = refresh_as_inputs_arrive(bad, &slot, broken, &SetOnce::new(), waiting)
-            .await
-            .unwrap_err();
+        let told = within_a_second(refresh_as_inputs_arrive(
+            bad,
+            &slot,
+            broken,
+            &SetOnce::new(),
+            waiting,
+        ))
+        .await
+        .unwrap_err();
         assert!(
             told.to_string().contains("the manifests are broken"),
             "{told}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_manifest_problem_is_told_without_waiting_for_the_state() {
+        let bad = async { Err(Error::usage("the manifests are broken", "mend them")) };
+        let (slot, state_slot) = (SetOnce::new(), SetOnce::<State>::new());
+        let never = std::future::pending::<Result<State, Error>>();
+        let waiting = async { Ok::<_, ApiError>(state_slot.wait().await.serial) };
+        let told = within_a_second(refresh_as_inputs_arrive(
+            bad,
+            &slot,
+            never,
+            &state_slot,
+            waiting,
+        ))
+        .await
+        .unwrap_err();
+        assert!(
+            told.to_string().contains("the manifests are broken"),
+            "{told}"
+        );
+    }
+
+    /// `future`'s output; a hang fails the test instead of holding it.
+    async fn within_a_second<T>(future: impl Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(1), future)
+            .await
+            .expect("refresh_as_inputs_arrive hung")
     }
 
     #[tokio::test]

@@ -84,7 +84,7 @@ pub fn plan_with(input: &PlanInput<'_>, declared: &DeclaredGraph) -> Result<Plan
     let (kind_plans, lifecycle) = std::thread::scope(|threads| {
         let lifecycle = threads.spawn(|| lifecycle_changes(&context));
         let kind_plans = crate::resources::plan(&context);
-        (kind_plans, joined(lifecycle))
+        (kind_plans, thread_result(lifecycle))
     });
     let mut outcome = KindPlan::default();
     for kind_plan in kind_plans {
@@ -109,7 +109,7 @@ pub fn plan_with(input: &PlanInput<'_>, declared: &DeclaredGraph) -> Result<Plan
 }
 
 /// What a planning thread returned; its panic goes on here.
-pub fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+pub fn thread_result<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
     thread
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -248,6 +248,7 @@ fn cycle(desired: &Desired, deps: &Dependencies) -> PlanErrors {
         }
     }
     let cycle = match graph.order() {
+        // Not reached: both graphs have the same edges.
         Ok(_) => Cycle(Vec::new()),
         Err(cycle) => cycle,
     };

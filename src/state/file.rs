@@ -7,6 +7,11 @@
 //! never a torn file. A write is refused when the file on disk belongs to
 //! another lineage or has moved past the serial the caller read.
 //!
+//! Reading opens the file first ([`StateFile::open`]: its header checked
+//! and the kinds its records are of, from their keys alone), and parses
+//! the records after ([`Unparsed::parse`]), so that a caller can start
+//! from the kinds while they parse.
+//!
 //! An apply records its changes in the state's [journal](super::journal)
 //! instead, and folds it into the file with a whole write; reading the state
 //! reads both.

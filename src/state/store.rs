@@ -26,6 +26,7 @@ pub struct Opened {
     pub existed: bool,
     /// The kinds of its records, when known before they are read.
     pub kinds: Option<RecordedKinds>,
+    /// The records, read or on their way.
     pub records: Records,
 }
 

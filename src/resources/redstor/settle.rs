@@ -1,8 +1,9 @@
 //! The companies the pages of the tree read so far settle, kept up to date
 //! page by page at the cost of the page, while refresh reads the rest. The
-//! state's records settle from the first page; the manifests' names join
-//! whenever the manifests are loaded, before, between or after the pages,
-//! so that the tree's reading starts as soon as the state is read.
+//! state's records settle from the first page read once they are parsed;
+//! the manifests' names join whenever the manifests are loaded, before,
+//! between or after the pages, so that the tree's reading starts as soon
+//! as the state file's header says a Redstor record is in it.
 //!
 //! Only bindings no later page can change are made: an id when it is read,
 //! a name to the first company of that name under the parent (pages keep
