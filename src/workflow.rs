@@ -156,6 +156,15 @@ impl Workspace {
     /// are still parsing (Redstor does). A problem in the manifests is told
     /// first, then one in the state, then the refresh's.
     async fn load_and_refresh(&self, purpose: Purpose) -> Result<Refreshed, Error> {
+        // A state file's header is read in milliseconds and tells when the
+        // refresh can start, so it goes first, with the cores to itself; a
+        // database's state comes over the network while the manifests parse.
+        let local = self.store.opens_locally();
+        let opened_first = if local {
+            Some(self.store.open().await)
+        } else {
+            None
+        };
         let paths = self.paths.clone();
         let parsing = tokio::task::spawn_blocking(move || {
             let desired = manifest::load(&paths)?;
@@ -168,7 +177,11 @@ impl Workspace {
             _ = declared.set(graph);
             Ok(desired)
         };
-        let opened = match self.store.open().await {
+        let opened = match opened_first {
+            Some(opened) => opened,
+            None => self.store.open().await,
+        };
+        let opened = match opened {
             Ok(opened) => opened,
             Err(failed) => {
                 manifests.await?;

@@ -399,8 +399,18 @@ impl<'a> Touching<'a> {
     /// leaves a resource (a company moving to another parent, a
     /// subscription moving to another company) leaves before the resource
     /// is removed; a replace, which removes the old object, waits for the
-    /// removals of what depended on it.
+    /// removals of what depended on it. Without a removal or a replace
+    /// there is none, and the state is not walked.
     fn recorded_rules(&self, prior: &'a State) -> Vec<(usize, usize)> {
+        let replaces = || {
+            self.building
+                .values()
+                .flatten()
+                .any(|&i| self.is_replace(i))
+        };
+        if self.removing.is_empty() && !replaces() {
+            return Vec::new();
+        }
         let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
         for (dependent, record) in &prior.resources {
             for dependency in &record.dependencies {

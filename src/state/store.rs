@@ -436,6 +436,15 @@ impl Store {
         }
     }
 
+    /// Whether [`open`](Self::open) reads a local file's header (quick)
+    /// rather than a whole state from a server.
+    pub fn opens_locally(&self) -> bool {
+        match self {
+            Store::File(_) => true,
+            Store::Postgres(_) => false,
+        }
+    }
+
     /// The state as soon as what it records can be told: the file
     /// backend's header is read at once and its records parse on a blocking
     /// thread, so that refresh can start from the kinds recorded while they
