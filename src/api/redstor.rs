@@ -413,9 +413,9 @@ impl RedstorClient {
     }
 
     /// Requests in flight to RedAPI at most: the width of a batch of
-    /// independent reads.
+    /// independent reads (one at least, as the limiter allows).
     pub fn max_in_flight(&self) -> usize {
-        self.http.max_in_flight_per_host()
+        self.http.max_in_flight_per_host().max(1)
     }
 
     /// The companies directly below `id`.

@@ -430,6 +430,42 @@ fn a_page_read_before_the_state_arrives_is_settled_when_it_does() {
     assert_eq!(listed, companies);
 }
 
+/// A client configured for no requests in flight still lists every
+/// company's subscriptions, one at a time, as its limiter sends them.
+#[test]
+fn a_width_of_zero_still_lists_every_company() {
+    let sim = TestSim::start();
+    let project = Project::new(&sim);
+    project.write("msp.yaml", &tree());
+    project.apply().expect(0);
+    let state = entitle::state::StateFile::new(project.state_path())
+        .load()
+        .unwrap()
+        .unwrap();
+    let desired = entitle::manifest::load(&[project.dir.path().join("manifests")]).unwrap();
+    let http = entitle::api::http::HttpClient::new(entitle::api::http::HttpConfig {
+        max_in_flight_per_host: 0,
+        ..crate::support::fast_retries()
+    })
+    .unwrap();
+    let redstor =
+        RedstorAccess::new(sim.redstor_over(http, sim.redstor_account().private_key_pem()));
+    let ecl = EclClients::new(sim.http(), sim.keystone(&sim.http()), Some(sim.url.clone()));
+    sim.reset_metrics();
+    let live = sim
+        .block_on(refresh(&desired, &state, &ecl, &redstor, Purpose::Plan))
+        .unwrap()
+        .redstor
+        .unwrap();
+    assert_eq!(sim.calls(SUBSCRIPTIONS), 4);
+    assert_eq!(
+        live.subscriptions.len(),
+        4,
+        "{:?}",
+        live.subscriptions.keys()
+    );
+}
+
 #[test]
 fn a_lost_create_answer_is_resolved_by_name_not_sent_twice() {
     let sim = TestSim::start();
