@@ -439,10 +439,7 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(
-            told.to_string().contains("the manifests are broken"),
-            "{told}"
-        );
+        assert_tells(&told, "the manifests are broken");
     }
 
     #[tokio::test]
@@ -454,9 +451,9 @@ mod tests {
         let told = refresh_as_inputs_arrive(sound, &slot, broken, &state_slot, failing_refresh(tx))
             .await
             .unwrap_err();
-        assert!(told.to_string().contains("the state is broken"), "{told}");
+        assert_tells(&told, "the state is broken");
 
-        let bad = async { Err(Error::usage("the manifests are broken", "mend them")) };
+        let bad = broken_manifests();
         let broken = async { Err(Error::usage("the state is broken", "restore it")) };
         let waiting = async { Ok::<_, ApiError>(state_slot.wait().await.serial) };
         let told = within_a_second(refresh_as_inputs_arrive(
@@ -468,15 +465,12 @@ mod tests {
         ))
         .await
         .unwrap_err();
-        assert!(
-            told.to_string().contains("the manifests are broken"),
-            "{told}"
-        );
+        assert_tells(&told, "the manifests are broken");
     }
 
     #[tokio::test]
     async fn a_manifest_problem_is_told_without_waiting_for_the_state() {
-        let bad = async { Err(Error::usage("the manifests are broken", "mend them")) };
+        let bad = broken_manifests();
         let (slot, state_slot) = (SetOnce::new(), SetOnce::<State>::new());
         let never = std::future::pending::<Result<State, Error>>();
         let waiting = async { Ok::<_, ApiError>(state_slot.wait().await.serial) };
@@ -489,10 +483,16 @@ mod tests {
         ))
         .await
         .unwrap_err();
-        assert!(
-            told.to_string().contains("the manifests are broken"),
-            "{told}"
-        );
+        assert_tells(&told, "the manifests are broken");
+    }
+
+    async fn broken_manifests() -> Result<Desired, Error> {
+        Err(Error::usage("the manifests are broken", "mend them"))
+    }
+
+    #[track_caller]
+    fn assert_tells(told: &Error, what: &str) {
+        assert!(told.to_string().contains(what), "{told}");
     }
 
     /// `future`'s output; a hang fails the test instead of holding it.
@@ -511,10 +511,7 @@ mod tests {
             refresh_as_inputs_arrive(sound, &slot, state_read(), &state_slot, failing_refresh(tx))
                 .await
                 .unwrap_err();
-        assert!(
-            told.to_string().contains("refused the credentials"),
-            "{told}"
-        );
+        assert_tells(&told, "refused the credentials");
         assert!(slot.initialized(), "the manifests were handed over");
         assert!(state_slot.initialized(), "the state was handed over");
     }

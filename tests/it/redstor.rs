@@ -342,9 +342,29 @@ fn subscriptions_of_the_first_page_are_read_while_the_later_pages_come() {
     assert_eq!(sim.calls(SUBSCRIPTIONS), 350);
     let redstor = live.redstor.unwrap();
     assert_eq!(redstor.companies.len(), 350);
-    let listed: std::collections::BTreeSet<_> = redstor.subscriptions.keys().copied().collect();
+    assert_every_company_listed(&redstor);
+}
+
+/// Applies `manifests` to the simulator: the manifests loaded and the
+/// state written, as a plan would read them.
+fn applied(sim: &TestSim, manifests: &str) -> (entitle::manifest::Desired, State) {
+    let project = Project::new(sim);
+    project.write("msp.yaml", manifests);
+    project.apply().expect(0);
+    let state = entitle::state::StateFile::new(project.state_path())
+        .load()
+        .unwrap()
+        .unwrap();
+    let desired = entitle::manifest::load(&[project.dir.path().join("manifests")]).unwrap();
+    (desired, state)
+}
+
+/// Every company read had its subscriptions listed.
+#[track_caller]
+fn assert_every_company_listed(live: &entitle::resources::redstor::RedstorLive) {
+    let listed: std::collections::BTreeSet<_> = live.subscriptions.keys().copied().collect();
     let companies: std::collections::BTreeSet<_> =
-        redstor.companies.iter().map(|c| c.company_id).collect();
+        live.companies.iter().map(|c| c.company_id).collect();
     assert_eq!(listed, companies);
 }
 
@@ -354,18 +374,11 @@ fn subscriptions_of_the_first_page_are_read_while_the_later_pages_come() {
 #[test]
 fn a_page_read_before_the_state_arrives_is_settled_when_it_does() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
     // 250 customers: 3 transitive pages.
     let text: String = (0..250)
         .map(|i| company_yaml(&format!("c{i:03}"), "Customer", None, ""))
         .collect();
-    project.write("msp.yaml", &text);
-    project.apply().expect(0);
-    let state = entitle::state::StateFile::new(project.state_path())
-        .load()
-        .unwrap()
-        .unwrap();
-    let desired = entitle::manifest::load(&[project.dir.path().join("manifests")]).unwrap();
+    let (desired, state) = applied(&sim, &text);
 
     let log = Arc::new(AnswerLog::default());
     let http = sim.http().observed_by(log.clone());
@@ -424,10 +437,7 @@ fn a_page_read_before_the_state_arrives_is_settled_when_it_does() {
     // As many calls as with the state at hand, and the same view.
     assert_eq!(sim.calls(TRANSITIVE), 3);
     assert_eq!(sim.calls(SUBSCRIPTIONS), 250);
-    let listed: std::collections::BTreeSet<_> = live.subscriptions.keys().copied().collect();
-    let companies: std::collections::BTreeSet<_> =
-        live.companies.iter().map(|c| c.company_id).collect();
-    assert_eq!(listed, companies);
+    assert_every_company_listed(&live);
 }
 
 /// A client configured for no requests in flight still lists every
@@ -435,14 +445,7 @@ fn a_page_read_before_the_state_arrives_is_settled_when_it_does() {
 #[test]
 fn a_width_of_zero_still_lists_every_company() {
     let sim = TestSim::start();
-    let project = Project::new(&sim);
-    project.write("msp.yaml", &tree());
-    project.apply().expect(0);
-    let state = entitle::state::StateFile::new(project.state_path())
-        .load()
-        .unwrap()
-        .unwrap();
-    let desired = entitle::manifest::load(&[project.dir.path().join("manifests")]).unwrap();
+    let (desired, state) = applied(&sim, &tree());
     let http = entitle::api::http::HttpClient::new(entitle::api::http::HttpConfig {
         max_in_flight_per_host: 0,
         ..crate::support::fast_retries()
@@ -458,12 +461,7 @@ fn a_width_of_zero_still_lists_every_company() {
         .redstor
         .unwrap();
     assert_eq!(sim.calls(SUBSCRIPTIONS), 4);
-    assert_eq!(
-        live.subscriptions.len(),
-        4,
-        "{:?}",
-        live.subscriptions.keys()
-    );
+    assert_eq!(live.subscriptions.len(), 4);
 }
 
 #[test]
