@@ -66,3 +66,22 @@ impl Error {
         }
     }
 }
+
+/// What a scoped thread returned; its panic goes on here, as it would have
+/// inline.
+pub(crate) fn thread_result<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// What a task returned, or `None` when it was cancelled (only a runtime
+/// shutting down cancels one); its panic goes on here, as it would have
+/// inline.
+pub(crate) fn task_result<T>(joined: Result<T, tokio::task::JoinError>) -> Option<T> {
+    match joined {
+        Ok(value) => Some(value),
+        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
+        Err(_) => None,
+    }
+}

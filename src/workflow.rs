@@ -61,12 +61,9 @@ fn loaded_on_thread<T, E: Into<Error>>(
     what: &str,
     loaded: Result<Result<T, E>, tokio::task::JoinError>,
 ) -> Result<T, Error> {
-    match loaded {
-        Ok(value) => value.map_err(Into::into),
-        // Loading does not panic; if it ever did, it panics here as it
-        // would have inline.
-        Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-        Err(_) => Err(Error::usage(
+    match crate::error::task_result(loaded) {
+        Some(value) => value.map_err(Into::into),
+        None => Err(Error::usage(
             format!("loading {what} was cancelled: entitle is shutting down"),
             "run the command again",
         )),

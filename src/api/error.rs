@@ -78,14 +78,12 @@ impl ApiError {
         request: &str,
         joined: Result<Result<T, ApiError>, tokio::task::JoinError>,
     ) -> Result<T, ApiError> {
-        match joined {
-            Ok(done) => done,
-            Err(failed) if failed.is_panic() => std::panic::resume_unwind(failed.into_panic()),
-            Err(_) => Err(ApiError::Unreachable {
+        crate::error::task_result(joined).unwrap_or_else(|| {
+            Err(ApiError::Unreachable {
                 request: request.to_string(),
                 cause: "cancelled: entitle is shutting down".to_string(),
-            }),
-        }
+            })
+        })
     }
 
     /// The HTTP status, when the server answered with one.

@@ -201,10 +201,7 @@ fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> 
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| match handle.join() {
-                Ok(results) => results,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
+            .flat_map(crate::error::thread_result)
             .collect()
     });
     done.sort_by_key(|(at, _)| *at);

@@ -84,7 +84,7 @@ pub fn plan_with(input: &PlanInput<'_>, declared: &DeclaredGraph) -> Result<Plan
     let (kind_plans, lifecycle) = std::thread::scope(|threads| {
         let lifecycle = threads.spawn(|| lifecycle_changes(&context));
         let kind_plans = crate::resources::plan(&context);
-        (kind_plans, thread_result(lifecycle))
+        (kind_plans, crate::error::thread_result(lifecycle))
     });
     let mut outcome = KindPlan::default();
     for kind_plan in kind_plans {
@@ -106,13 +106,6 @@ pub fn plan_with(input: &PlanInput<'_>, declared: &DeclaredGraph) -> Result<Plan
         notes: outcome.notes,
         policy: None,
     })
-}
-
-/// What a planning thread returned; its panic goes on here.
-pub fn thread_result<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    thread
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The errors, each about a resource the manifests declare and without a

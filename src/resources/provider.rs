@@ -242,7 +242,7 @@ macro_rules! providers {
                 let plans = [$(threads.spawn(|| {
                     <$provider as $crate::resources::Provider>::plan(context, &live.$field)
                 })),+];
-                plans.into_iter().map($crate::plan::planner::thread_result).collect()
+                plans.into_iter().map($crate::error::thread_result).collect()
             })
         }
 

@@ -203,7 +203,8 @@ pub async fn refresh(
     listing_task.spawn(list_subscriptions(client.clone(), listing));
     let lists = async move {
         let done = listing_task.join_next().await;
-        ApiError::from_task("the subscription lists", done.ok_or_else(no_lists)?)
+        let done = done.expect("the set holds the lists' task until it is joined");
+        ApiError::from_task("the subscription lists", done)
     };
     let ((mut live, companies_unreadable, wanted), products, lists) =
         tokio::try_join!(tree, client.products(), lists)?;
@@ -282,15 +283,6 @@ async fn read_tree<'a>(
     };
     send(wanted.difference(&already).copied().collect());
     Ok((live, companies.unreadable, wanted))
-}
-
-/// The subscription lists' task is gone before it answered: only a
-/// runtime shutting down takes it.
-fn no_lists() -> ApiError {
-    ApiError::Unreachable {
-        request: "the subscription lists".into(),
-        cause: "cancelled: entitle is shutting down".into(),
-    }
 }
 
 /// The tree's settling: the pages read before the state's records, kept
